@@ -1,0 +1,66 @@
+"""村务积分: the points system of Chinese villages (积分制). create_app() builds the Flask app."""
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import Config, database_url
+from .errors import register_error_handlers
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The app, configured from the environment (Config) and then from config, e.g. a test's."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", database_url(app.config.get("DATABASE_URL"), app.instance_path)
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations")))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="../translations")
+    limiter.init_app(app)
+    _init_login(app)
+
+    from . import models  # noqa: F401  every model registered on the metadata
+    from .api import init_api
+    from .auth.views import bp as auth_bp
+    from .cli import register_commands
+    from .grids.views import bp as grids_bp
+    from .people.views import bp as people_bp
+    from .web import bp as web_bp, register_template_helpers
+
+    for blueprint in (web_bp, auth_bp, grids_bp, people_bp):
+        app.register_blueprint(blueprint)
+    init_api(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from .auth.services import load_session_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite: write-ahead log for readers beside a writer, foreign keys enforced, a wait on a locked database."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

@@ -1,0 +1,67 @@
+"""GET /api/v1/households and /api/v1/residents, within the caller's scope and disclosure."""
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from ..auth import policy
+from ..errors import NotFound
+from ..extensions import db
+from ..people.models import Household, Resident
+from ..people.queries import search_households
+from ..people.schemas import HouseholdDetailSchema, HouseholdSchema, ResidentSchema, household_view, resident_view
+from .auth import api_user, authenticate_request
+from .schemas import ErrorSchema, PageArgs, page_schema
+
+bp = Blueprint("api_people", __name__, description="户与村民：个人信息按权限脱敏")
+bp.before_request(authenticate_request)
+HouseholdPage = page_schema(HouseholdSchema, "HouseholdPage")
+
+
+class HouseholdArgs(PageArgs):
+    grid_id = fields.Integer(metadata={"description": "Only households in this node's subtree"})
+    q = fields.String(load_default="", metadata={"description": "户号, address, or a resident's name or phone"})
+
+
+@bp.get("/households")
+@bp.arguments(HouseholdArgs, location="query")
+@bp.response(200, HouseholdPage)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+def list_households(args):
+    page = search_households(
+        policy.household_filter(api_user()), args["q"], args.get("grid_id"), args["page"], args["per_page"]
+    )
+    return {"items": [household_view(h) for h in page.items], "total": page.total}
+
+
+def _household(household_id: int) -> Household:
+    household = db.session.get(Household, household_id)
+    if household is None:
+        raise NotFound()
+    policy.require_household(api_user(), household)
+    return household
+
+
+@bp.get("/households/<int:household_id>")
+@bp.response(200, HouseholdDetailSchema)
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该户")
+def get_household(household_id: int):
+    household = _household(household_id)
+    show = policy.disclosure(api_user(), household)
+    data = household_view(household)
+    data["residents"] = [resident_view(r, True, show.phones, show.id_numbers) for r in household.residents]
+    if show.care_tags:
+        data["care_tags"] = [t.tag for t in household.care_tags]
+    return data
+
+
+@bp.get("/residents/<int:resident_id>")
+@bp.response(200, ResidentSchema)
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该村民")
+def get_resident(resident_id: int):
+    resident = db.session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound()
+    household = _household(resident.household_id)
+    show = policy.disclosure(api_user(), household)
+    return resident_view(resident, True, show.phones, show.id_numbers)

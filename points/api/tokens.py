@@ -1,0 +1,33 @@
+"""POST /api/v1/tokens: a bearer token for a username and password."""
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..auth import services
+from ..extensions import db, limiter
+from .schemas import ErrorSchema
+
+bp = Blueprint("api_tokens", __name__, description="令牌：用户名和密码换取 Bearer 令牌")
+
+
+class Credentials(Schema):
+    username = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+    expires_at = fields.DateTime(required=True, metadata={"description": "UTC"})
+
+
+@bp.post("/tokens")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@bp.arguments(Credentials)
+@bp.response(201, TokenSchema)
+@bp.alt_response(401, schema=ErrorSchema, description="用户名或密码不正确")
+@bp.doc(security=[])
+def create_token(credentials):
+    user = services.authenticate(credentials["username"], credentials["password"])
+    token, row = services.issue_token(user, current_app.config["API_TOKEN_DAYS"])
+    db.session.commit()
+    return {"token": token, "expires_at": row.expires_at}

@@ -1,0 +1,142 @@
+"""Who may do what, where: the one place where access is decided.
+
+A role assignment (user, role, node) grants the role's permissions in that node's subtree. A villager
+(a user linked to a resident) holds no role: they see their own household and nothing else. Views and the
+API ask this module; nothing else compares roles.
+"""
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, select
+
+from ..errors import Forbidden
+from ..grids.models import GridNode, GridPath, NodeKind
+from ..grids.queries import is_within
+from ..people.models import Household, Resident
+from .models import Role, RoleAssignment, User
+
+
+class Permission(enum.Enum):
+    VIEW_GRIDS = "view_grids"  # the overview and tree of a node
+    VIEW_HOUSEHOLDS = "view_households"  # household and resident pages, full names and phones
+    VIEW_CARE_TAGS = "view_care_tags"  # 低保, 残疾 …: staff who visit
+    VIEW_ID_NUMBERS = "view_id_numbers"  # the whole 身份证号 rather than a masked one
+    IMPORT_HOUSEHOLDS = "import_households"
+    MANAGE_USERS = "manage_users"  # accounts and role assignments
+
+
+_ADMIN = frozenset(Permission)
+_GRID_STAFF = frozenset({Permission.VIEW_GRIDS, Permission.VIEW_HOUSEHOLDS, Permission.VIEW_CARE_TAGS})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.TOWN_ADMIN: _ADMIN,
+    Role.VILLAGE_ADMIN: _ADMIN,
+    Role.GRID_LEADER: _GRID_STAFF,
+    Role.GRID_WORKER: _GRID_STAFF,
+    Role.SHOP_CLERK: frozenset({Permission.VIEW_GRIDS}),
+    Role.EVENT_ORGANIZER: frozenset({Permission.VIEW_GRIDS}),
+}
+
+# The kind of node each role is assigned on.
+ROLE_NODE_KINDS: dict[Role, NodeKind] = {
+    Role.TOWN_ADMIN: NodeKind.TOWN,
+    Role.VILLAGE_ADMIN: NodeKind.VILLAGE,
+    Role.GRID_LEADER: NodeKind.GRID,
+    Role.GRID_WORKER: NodeKind.GRID,
+    Role.SHOP_CLERK: NodeKind.VILLAGE,
+    Role.EVENT_ORGANIZER: NodeKind.VILLAGE,
+}
+
+
+def scope_ids(user: User | None, permission: Permission) -> list[int]:
+    """The nodes at whose subtrees user holds permission."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return []
+    return sorted({a.node_id for a in user.assignments if permission in ROLE_PERMISSIONS[a.role]})
+
+
+def holds(user: User | None, permission: Permission) -> bool:
+    """Whether user holds permission anywhere (to show a menu entry)."""
+    return bool(scope_ids(user, permission))
+
+
+def can(user: User | None, permission: Permission, node_id: int) -> bool:
+    return is_within(node_id, scope_ids(user, permission))
+
+
+def require(user: User | None, permission: Permission, node_id: int) -> None:
+    """Raises Forbidden unless user holds permission at node_id."""
+    if not can(user, permission, node_id):
+        raise Forbidden()
+
+
+def node_filter(user: User | None, permission: Permission, column) -> ColumnElement[bool]:
+    """A WHERE clause keeping rows whose node column lies in user's scope for permission."""
+    scopes = scope_ids(user, permission)
+    if not scopes:
+        return false()
+    return column.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id.in_(scopes)))
+
+
+def own_household_id(user: User | None) -> int | None:
+    """The household of a villager account, if the user is one."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.resident is None:
+        return None
+    return user.resident.household_id
+
+
+def household_filter(user: User | None) -> ColumnElement[bool]:
+    """Households the user may see: those in a staff scope, and a villager's own."""
+    own = own_household_id(user)
+    staff = node_filter(user, Permission.VIEW_HOUSEHOLDS, Household.grid_id)
+    return or_(staff, Household.id == own) if own else staff
+
+
+def can_view_household(user: User | None, household: Household) -> bool:
+    return household.id == own_household_id(user) or can(user, Permission.VIEW_HOUSEHOLDS, household.grid_id)
+
+
+def require_household(user: User | None, household: Household) -> None:
+    if not can_view_household(user, household):
+        raise Forbidden()
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """How much personal data of one household a viewer sees on its detail pages."""
+
+    phones: bool
+    id_numbers: bool
+    care_tags: bool
+
+
+def disclosure(user: User | None, household: Household) -> Disclosure:
+    """Full phones for the household itself and staff in scope; full ID numbers and care tags for staff only."""
+    staff = can(user, Permission.VIEW_HOUSEHOLDS, household.grid_id)
+    return Disclosure(
+        phones=staff or household.id == own_household_id(user),
+        id_numbers=can(user, Permission.VIEW_ID_NUMBERS, household.grid_id),
+        care_tags=can(user, Permission.VIEW_CARE_TAGS, household.grid_id),
+    )
+
+
+def can_assign(actor: User, role: Role, node: GridNode) -> bool:
+    """An admin may grant roles on nodes inside their own scope; the node must be of the role's kind."""
+    return ROLE_NODE_KINDS[role] is node.kind and can(actor, Permission.MANAGE_USERS, node.id)
+
+
+def user_filter(actor: User) -> ColumnElement[bool]:
+    """Users an admin may manage: those with a role in the admin's scope, and villagers living there."""
+    in_scope = node_filter(actor, Permission.MANAGE_USERS, RoleAssignment.node_id)
+    villagers = select(Resident.id).join(Household, Resident.household_id == Household.id).where(
+        node_filter(actor, Permission.MANAGE_USERS, Household.grid_id)
+    )
+    return or_(
+        User.id.in_(select(RoleAssignment.user_id).where(in_scope)),
+        User.resident_id.in_(villagers),
+    )
+
+
+def home_node_ids(user: User) -> list[int]:
+    """The nodes a staff user's pages start from: the top of each of their scopes."""
+    return scope_ids(user, Permission.VIEW_GRIDS)

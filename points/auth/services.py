@@ -1,0 +1,130 @@
+"""Accounts, passwords, role assignments and API tokens."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import DomainError, Forbidden
+from ..extensions import db
+from ..grids.models import GridNode
+from ..people.models import Resident
+from ..timeutil import utcnow
+from . import policy
+from .models import ApiToken, Role, RoleAssignment, User
+
+MIN_PASSWORD = 8
+# Verified against when a username is unknown, so that a wrong name and a wrong password take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def create_user(username: str, password: str, display_name: str = "", resident: Resident | None = None) -> User:
+    """A new account. Raises DomainError("username_taken" | "weak_password" | "resident_taken")."""
+    username = username.strip()
+    if not username:
+        raise DomainError("validation_error", "用户名不能为空")
+    if db.session.scalar(select(User.id).where(User.username == username)):
+        raise DomainError("username_taken")
+    if resident is not None and db.session.scalar(select(User.id).where(User.resident_id == resident.id)):
+        raise DomainError("resident_taken")
+    _check_password(password)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or (resident.name if resident else username),
+        password_hash=generate_password_hash(password),
+        resident=resident,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise DomainError("weak_password")
+
+
+def authenticate(username: str, password: str) -> User:
+    """The user with these credentials. Raises DomainError("invalid_credentials" | "account_disabled")."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise DomainError("invalid_credentials", status=401)
+    if not check_password_hash(user.password_hash, password or ""):
+        raise DomainError("invalid_credentials", status=401)
+    if not user.active:
+        raise DomainError("account_disabled", status=403)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """A new password; every session, remember-me cookie and API token issued before it stops working."""
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    db.session.flush()
+
+
+def assign_role(actor: User | None, user: User, role: Role, node: GridNode) -> RoleAssignment:
+    """Grant role on node's subtree. actor None is the command line. Raises DomainError or Forbidden."""
+    if policy.ROLE_NODE_KINDS[role] is not node.kind:
+        raise DomainError("role_scope_mismatch")
+    if actor is not None and not policy.can_assign(actor, role, node):
+        raise Forbidden()
+    exists = db.session.scalar(
+        select(RoleAssignment.id).where(
+            RoleAssignment.user_id == user.id, RoleAssignment.role == role, RoleAssignment.node_id == node.id
+        )
+    )
+    if exists:
+        raise DomainError("duplicate_assignment")
+    assignment = RoleAssignment(user=user, role=role, node_id=node.id)
+    db.session.add(assignment)
+    db.session.flush()
+    return assignment
+
+
+def revoke_role(actor: User, assignment: RoleAssignment) -> None:
+    """Remove an assignment the actor could have granted. Raises Forbidden."""
+    if not policy.can_assign(actor, assignment.role, assignment.node):
+        raise Forbidden()
+    db.session.delete(assignment)
+    db.session.flush()
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, days: int) -> tuple[str, ApiToken]:
+    """A new bearer token; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(
+        user=user,
+        token_hash=_hash_token(token),
+        session_version=user.session_version,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def user_for_token(token: str) -> User:
+    """The active user behind a bearer token. Raises DomainError("invalid_token")."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token or "")))
+    if row is None or row.expires_at < utcnow() or not row.user.active or row.session_version != row.user.session_version:
+        raise DomainError("invalid_token", status=401)
+    return row.user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's loader: "id:version", refused when the password changed since."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user

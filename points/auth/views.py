@@ -1,0 +1,202 @@
+"""Login, logout, the own account page, and account and role management for admins."""
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db, limiter
+from ..grids.models import GridNode, GridPath
+from ..people.models import Household, Resident
+from . import policy, services
+from .forms import AssignRoleForm, ConfirmForm, LoginForm, NewUserForm, PasswordForm, ResetPasswordForm
+from .models import Role, RoleAssignment, User
+
+bp = Blueprint("auth", __name__)
+
+ROLE_LABELS = {
+    Role.TOWN_ADMIN: _l("镇管理员"),
+    Role.VILLAGE_ADMIN: _l("村管理员"),
+    Role.GRID_LEADER: _l("网格长"),
+    Role.GRID_WORKER: _l("网格员"),
+    Role.SHOP_CLERK: _l("积分超市店员"),
+    Role.EVENT_ORGANIZER: _l("活动组织者"),
+}
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.username.data, form.password.data)
+        except DomainError as refusal:
+            error = refusal.message
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@login_required
+def me():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.authenticate(current_user.username, form.current.data)
+            services.set_password(current_user, form.new.data)
+        except DomainError as refusal:
+            form.current.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object(), remember=True)
+            flash(_("密码已修改，其他设备上的登录已退出"))
+            return redirect(url_for("auth.me"))
+    household_id = policy.own_household_id(current_user)
+    household = db.session.get(Household, household_id) if household_id else None
+    return render_template("auth/me.html", form=form, household=household)
+
+
+def _manageable_nodes() -> list[GridNode]:
+    scopes = policy.scope_ids(current_user, policy.Permission.MANAGE_USERS)
+    if not scopes:
+        raise Forbidden()
+    return list(
+        db.session.scalars(
+            select(GridNode)
+            .where(GridNode.id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id.in_(scopes))))
+            .order_by(GridNode.depth, GridNode.id)
+        )
+    )
+
+
+def _role_choices(nodes: list[GridNode]) -> list[tuple[str, str]]:
+    kinds = {n.kind for n in nodes}
+    return [(r.value, str(ROLE_LABELS[r])) for r in Role if policy.ROLE_NODE_KINDS[r] in kinds]
+
+
+def _managed_user(user_id: int) -> User:
+    user = db.session.scalar(select(User).where(User.id == user_id, policy.user_filter(current_user)))
+    if user is None:
+        raise NotFound()
+    return user
+
+
+@bp.get("/admin/users")
+@login_required
+def users():
+    _manageable_nodes()
+    rows = db.session.scalars(
+        select(User)
+        .where(policy.user_filter(current_user))
+        .options(selectinload(User.assignments).selectinload(RoleAssignment.node), selectinload(User.resident))
+        .order_by(User.username)
+    ).all()
+    return render_template("auth/users.html", users=rows)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    nodes = _manageable_nodes()
+    form = NewUserForm()
+    form.role.choices = [("", _("（村民账号，不分配角色）"))] + _role_choices(nodes)
+    form.node_id.choices = [(n.id, n.name) for n in nodes]
+    if request.method == "GET" and request.args.get("resident_id", "").isdigit():
+        form.resident_id.data = int(request.args["resident_id"])
+    if form.validate_on_submit():
+        try:
+            resident = None
+            if form.resident_id.data:
+                resident = db.session.get(Resident, form.resident_id.data)
+                if resident is None or not policy.can(
+                    current_user, policy.Permission.MANAGE_USERS, resident.household.grid_id
+                ):
+                    raise DomainError("unknown_resident", _("找不到该村民，或不在您的管理范围内"))
+            elif not form.role.data:
+                raise DomainError("validation_error", _("请选择角色，或绑定一位村民"))
+            user = services.create_user(form.username.data, form.password.data, form.display_name.data or "", resident)
+            if form.role.data:
+                services.assign_role(current_user, user, Role(form.role.data), db.session.get(GridNode, form.node_id.data))
+        except DomainError as refusal:
+            db.session.rollback()
+            form.username.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            flash(_("账号已创建"))
+            return redirect(url_for("auth.user_detail", user_id=user.id))
+    return render_template("auth/new_user.html", form=form)
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def user_detail(user_id: int):
+    nodes = _manageable_nodes()
+    user = _managed_user(user_id)
+    role_form = AssignRoleForm(prefix="role")
+    role_form.role.choices = _role_choices(nodes)
+    role_form.node_id.choices = [(n.id, n.name) for n in nodes]
+    password_form = ResetPasswordForm(prefix="pw")
+    action = request.form.get("action")
+    if request.method == "POST":
+        try:
+            if action == "assign" and role_form.validate_on_submit():
+                node = db.session.get(GridNode, role_form.node_id.data)
+                services.assign_role(current_user, user, Role(role_form.role.data), node)
+                flash(_("已分配角色"))
+            elif action == "password" and password_form.validate_on_submit():
+                services.set_password(user, password_form.password.data)
+                flash(_("密码已重置"))
+            elif action == "toggle" and ConfirmForm().validate_on_submit():
+                user.active = not user.active
+                flash(_("账号已启用") if user.active else _("账号已停用"))
+            else:
+                raise DomainError("validation_error")
+        except DomainError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "error")
+        else:
+            db.session.commit()
+        return redirect(url_for("auth.user_detail", user_id=user.id))
+    return render_template(
+        "auth/user_detail.html", user=user, role_form=role_form, password_form=password_form, confirm=ConfirmForm()
+    )
+
+
+@bp.post("/admin/assignments/<int:assignment_id>/revoke")
+@login_required
+def revoke(assignment_id: int):
+    assignment = db.session.get(RoleAssignment, assignment_id)
+    if assignment is None:
+        raise NotFound()
+    if ConfirmForm().validate_on_submit():
+        services.revoke_role(current_user, assignment)
+        db.session.commit()
+        flash(_("已撤销角色"))
+    return redirect(url_for("auth.user_detail", user_id=assignment.user_id))

@@ -1,0 +1,136 @@
+"""The demo village, modelled on 瑶前村 (安海镇): ~450 households, ~1,500 people, 3 grids, fixed demo accounts."""
+import random
+
+from sqlalchemy import func, select
+
+from .auth import services as auth_services
+from .auth.models import Role, User
+from .extensions import db
+from .grids.models import GridNode, NodeKind
+from .grids.services import create_node
+from .people.models import CareTag, Household, HouseholdKind, Resident
+from .people.services import add_resident, create_household, with_id_checksum
+
+DEMO_PASSWORD = "demo12345"
+TOWN_CODE, VILLAGE_CODE = "anhai", "yaoqian"
+GRID_NAMES = ("第一网格", "第二网格", "第三网格")
+HOUSEHOLDS = 450
+
+SURNAMES = "姚姚姚姚许许许陈陈林林黄王吴蔡洪颜张李郑"
+MALE = "建国志明伟强文华俊杰永福金水清源德辉荣海天"
+FEMALE = "秀英丽娟美玲素珍桂芳雅婷淑惠月娥春梅丽华"
+STREETS = ("前街", "后街", "东路", "西路", "南巷", "北巷", "中心路", "榕树下")
+RELATIONS = ("配偶", "子女", "子女", "父母", "孙子女")
+CARE_PLAN = (
+    (CareTag.LOW_INCOME,),
+    (CareTag.EMPTY_NEST,),
+    (CareTag.EMPTY_NEST, CareTag.DISABLED),
+    (CareTag.LEFT_BEHIND_CHILD,),
+    (CareTag.POOR, CareTag.LOW_INCOME),
+    (CareTag.DISABLED,),
+)
+
+
+def load_demo() -> str:
+    """Creates what is missing of the demo; running it again changes nothing. Flushes, never commits."""
+    village = db.session.scalar(select(GridNode).where(GridNode.code == VILLAGE_CODE))
+    if village is None:
+        village = _build_village()
+    _ensure_users(village)
+    households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
+    residents = db.session.scalar(
+        select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id).where(Household.village_id == village.id)
+    )
+    return f"演示村 {village.name}（编码 {village.code}）：{households} 户，{residents} 人"
+
+
+def _build_village() -> GridNode:
+    rng = random.Random(2026)
+    town = db.session.scalar(select(GridNode).where(GridNode.code == TOWN_CODE)) or create_node(
+        "安海镇", TOWN_CODE, NodeKind.TOWN
+    )
+    village = create_node("瑶前村", VILLAGE_CODE, NodeKind.VILLAGE, town)
+    grids = [create_node(name, f"{VILLAGE_CODE}-{i}", NodeKind.GRID, village) for i, name in enumerate(GRID_NAMES, 1)]
+    serial = 0
+    for index in range(HOUSEHOLDS):
+        grid = grids[index * len(grids) // HOUSEHOLDS]
+        renter = index % 11 == 5
+        surname = rng.choice(SURNAMES)
+        care = CARE_PLAN[(index // 37) % len(CARE_PLAN)] if index % 37 == 3 else ()
+        serial += 1
+        household = create_household(
+            grid,
+            address=f"瑶前村{rng.choice(STREETS)}{rng.randint(1, 120)}号" + (f"（出租屋 {rng.randint(1, 6)} 室）" if renter else ""),
+            kind=HouseholdKind.RENTER if renter else HouseholdKind.REGISTERED,
+            head_name=_name(rng, surname, male=rng.random() < 0.8),
+            head_phone=_phone(rng),
+            head_id_number=_id_number(rng, serial, 1950, 1990),
+            care_tags=list(care),
+        )
+        for _ in range(_household_size(rng, renter) - 1):
+            serial += 1
+            relation = rng.choice(RELATIONS)
+            add_resident(
+                household,
+                _name(rng, surname if relation != "配偶" else rng.choice(SURNAMES), male=rng.random() < 0.5),
+                relation,
+                _phone(rng) if rng.random() < 0.6 else None,
+                _id_number(rng, serial, 1940, 2018) if rng.random() < 0.7 else None,
+            )
+    return village
+
+
+def _household_size(rng: random.Random, renter: bool) -> int:
+    return rng.choice((1, 2, 2, 3)) if renter else rng.choice((1, 2, 3, 3, 4, 4, 4, 5, 5, 6))
+
+
+def _name(rng: random.Random, surname: str, male: bool) -> str:
+    pool = MALE if male else FEMALE
+    return surname + "".join(rng.choice(pool) for _ in range(rng.choice((1, 2, 2))))
+
+
+def _phone(rng: random.Random) -> str:
+    return rng.choice(("138", "139", "150", "159", "186", "187", "135")) + f"{rng.randrange(10**8):08d}"
+
+
+def _id_number(rng: random.Random, serial: int, first_year: int, last_year: int) -> str:
+    birth = f"{rng.randint(first_year, last_year)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    return with_id_checksum(f"350582{birth}{serial % 1000:03d}")
+
+
+def _ensure_users(village: GridNode) -> None:
+    town = db.session.get(GridNode, village.parent_id)
+    grids = list(
+        db.session.scalars(select(GridNode).where(GridNode.parent_id == village.id).order_by(GridNode.id))
+    )
+    staff = [
+        ("admin", "镇管理员", Role.TOWN_ADMIN, town),
+        ("cunwei", "村两委", Role.VILLAGE_ADMIN, village),
+        ("leader1", "第一网格长", Role.GRID_LEADER, grids[0]),
+        ("leader2", "第二网格长", Role.GRID_LEADER, grids[1]),
+        ("leader3", "第三网格长", Role.GRID_LEADER, grids[2]),
+        ("worker1", "第一网格员", Role.GRID_WORKER, grids[0]),
+        ("clerk", "共享驿站店员", Role.SHOP_CLERK, village),
+        ("organizer", "活动组织者", Role.EVENT_ORGANIZER, village),
+    ]
+    for username, name, role, node in staff:
+        if not _exists(username):
+            user = auth_services.create_user(username, DEMO_PASSWORD, name)
+            auth_services.assign_role(None, user, role, node)
+    # villager1…5: heads of five households spread over the three grids, each with a phone.
+    for number, grid in enumerate((grids[0], grids[0], grids[1], grids[1], grids[2]), start=1):
+        username = f"villager{number}"
+        if _exists(username):
+            continue
+        taken = select(User.resident_id).where(User.resident_id.is_not(None))
+        head = db.session.scalar(
+            select(Resident)
+            .join(Household, Household.head_id == Resident.id)
+            .where(Household.grid_id == grid.id, Household.kind == HouseholdKind.REGISTERED, Resident.id.not_in(taken))
+            .order_by(Household.number)
+        )
+        auth_services.create_user(username, DEMO_PASSWORD, resident=head)
+
+
+def _exists(username: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.username == username)) is not None

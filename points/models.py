@@ -1,0 +1,4 @@
+"""Imports every domain's models so that the metadata (and Alembic) sees the whole schema."""
+from .auth.models import ApiToken, Role, RoleAssignment, User  # noqa: F401
+from .grids.models import GridNode, GridPath, NodeKind  # noqa: F401
+from .people.models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident  # noqa: F401

@@ -1,0 +1,368 @@
+"""导入: households and residents from .xlsx or .csv, all or nothing, with a row-by-row report in Chinese.
+
+A row is a person. Rows with the same 户号 (or, without one, the same 所属网格, 门牌号 and 户主姓名) form one
+household. A row whose 姓名 is blank (or equals 户主姓名) describes the head; a household with only member
+rows gets its head from 户主姓名. So a file with one row per household needs only the household columns.
+"""
+import csv
+import io
+import re
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import openpyxl
+from sqlalchemy import insert, select, update
+
+from ..errors import DomainError
+from ..extensions import db
+from ..grids.models import GridNode
+from ..grids.queries import grids_of_village
+from ..timeutil import utcnow
+from .models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident
+from .services import CARE_TAG_LABELS, next_household_number, normalize_id_number, normalize_phone, normalize_text
+
+COLUMNS = ("户号", "户主姓名", "姓名", "与户主关系", "手机号", "身份证号", "所属网格", "门牌号", "户籍类型", "关爱标签")
+REQUIRED = ("户主姓名", "所属网格", "门牌号")
+HEAD_RELATION = "户主"
+
+KIND_WORDS = {
+    "": HouseholdKind.REGISTERED,
+    "户籍": HouseholdKind.REGISTERED,
+    "户籍村民": HouseholdKind.REGISTERED,
+    "本村": HouseholdKind.REGISTERED,
+    "外来": HouseholdKind.RENTER,
+    "租住": HouseholdKind.RENTER,
+    "外来租住": HouseholdKind.RENTER,
+    "外来租住人员": HouseholdKind.RENTER,
+}
+CARE_WORDS = {label: tag for tag, label in CARE_TAG_LABELS.items()}
+_SPLIT = re.compile(r"[,，、;；/\s]+")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as numbered in the spreadsheet: the header is row 1
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    households: int = 0
+    residents: int = 0
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class _Person:
+    row: int
+    name: str
+    relation: str
+    phone: str | None
+    id_number: str | None
+
+
+@dataclass
+class _House:
+    row: int
+    number: str
+    head_name: str
+    grid: GridNode
+    address: str
+    kind: HouseholdKind
+    tags: tuple[CareTag, ...]
+    head: _Person | None = None
+    members: list[_Person] = field(default_factory=list)
+
+
+def read_table(data: bytes, max_bytes: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the rows (numbered as in the file) of an .xlsx or .csv (UTF-8 or GBK).
+
+    Raises DomainError("file_too_large" | "not_spreadsheet" | "empty_file").
+    """
+    if len(data) > max_bytes:
+        raise DomainError("file_too_large", f"文件太大（{len(data) / 1048576:.1f} MB），上限为 {max_bytes // 1048576} MB")
+    if data.startswith(b"PK\x03\x04"):
+        rows = _xlsx_rows(data)
+    elif data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DomainError("not_spreadsheet", "这是旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 后再导入")
+    else:
+        rows = _csv_rows(data)
+    numbered = [(i, [normalize_text(c) for c in row]) for i, row in enumerate(rows, start=1)]
+    numbered = [(i, row) for i, row in numbered if any(row)]
+    if not numbered:
+        raise DomainError("empty_file", "文件是空的")
+    _, header = numbered[0]
+    return [h.replace("*", "").strip() for h in header], numbered[1:]
+
+
+def _xlsx_rows(data: bytes):
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise DomainError("not_spreadsheet", "无法读取该 Excel 文件，请确认是 .xlsx 格式") from error
+    sheet = workbook.worksheets[0]
+    rows = [[_cell_text(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def _cell_text(value) -> str:
+    """Excel keeps phone numbers as numbers: 13812345678.0 is read as "13812345678"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _csv_rows(data: bytes):
+    if b"\x00" in data[:8192]:
+        raise DomainError("not_spreadsheet", "该文件不是 Excel（.xlsx）或 CSV 表格")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise DomainError("not_spreadsheet", "无法识别文件编码，请保存为 .xlsx 或 UTF-8 / GBK 编码的 CSV")
+    try:
+        return list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise DomainError("not_spreadsheet", "CSV 格式有误") from error
+
+
+class _GridIndex:
+    """所属网格 → grid node, by name, code or full path (一级网格/第一网格) within one village."""
+
+    def __init__(self, village: GridNode):
+        grids = grids_of_village(village.id)
+        by_id = {g.id: g for g in grids}
+        self.by_key: dict[str, list[GridNode]] = defaultdict(list)
+        for grid in grids:
+            path, node = [grid.name], grid
+            while node.parent_id in by_id:
+                node = by_id[node.parent_id]
+                path.insert(0, node.name)
+            for key in {grid.name, grid.code, "/".join(path)}:
+                self.by_key[key].append(grid)
+
+    def find(self, text: str) -> GridNode:
+        found = self.by_key.get(text.replace("／", "/").strip(), [])
+        if not found:
+            raise DomainError("unknown_grid", f"找不到网格“{text}”")
+        if len(found) > 1:
+            raise DomainError("ambiguous_grid", f"网格名称“{text}”不唯一，请写完整路径（如 一级网格/{text}）")
+        return found[0]
+
+
+def import_households(village: GridNode, data: bytes, max_bytes: int) -> ImportReport:
+    """Check every row; write households and residents only if no row has an error. Flushes, never commits."""
+    report = ImportReport()
+    try:
+        header, rows = read_table(data, max_bytes)
+    except DomainError as refusal:
+        report.errors.append(RowError(0, "", refusal.message))
+        return report
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        report.errors.append(RowError(1, "", "缺少必填列：" + "、".join(missing) + "（请使用导入模板）"))
+        return report
+    position = {name: header.index(name) for name in COLUMNS if name in header}
+    report.rows = len(rows)
+    houses = _check_rows(village, rows, position, report.errors)
+    _check_against_database(village, houses, report.errors)
+    if report.errors:
+        report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
+        return report
+    report.households, report.residents = _write(village, list(houses.values()))
+    return report
+
+
+def _check_rows(village, rows, position, errors) -> dict:
+    grids = _GridIndex(village)
+    houses: dict[tuple, _House] = {}
+    id_rows: dict[str, int] = {}
+
+    for number, row in rows:
+        def cell(column: str) -> str:
+            index = position.get(column)
+            return row[index] if index is not None and index < len(row) else ""
+
+        def fail(column: str, message: str) -> None:
+            errors.append(RowError(number, column, message))
+
+        before = len(errors)
+        head_name = cell("户主姓名")
+        if not head_name:
+            fail("户主姓名", "户主姓名不能为空")
+        address = cell("门牌号")
+        if not address:
+            fail("门牌号", "门牌号不能为空")
+        grid = None
+        if not cell("所属网格"):
+            fail("所属网格", "所属网格不能为空")
+        else:
+            try:
+                grid = grids.find(cell("所属网格"))
+            except DomainError as refusal:
+                fail("所属网格", refusal.message)
+        kind = KIND_WORDS.get(cell("户籍类型"))
+        if kind is None:
+            fail("户籍类型", f"户籍类型“{cell('户籍类型')}”无效，应为“户籍”或“外来租住”")
+        tags = []
+        for word in filter(None, _SPLIT.split(cell("关爱标签"))):
+            if word in CARE_WORDS:
+                tags.append(CARE_WORDS[word])
+            else:
+                fail("关爱标签", f"未知的关爱标签“{word}”，可用：" + "、".join(CARE_WORDS))
+        phone = id_number = None
+        try:
+            phone = normalize_phone(cell("手机号"))
+        except DomainError as refusal:
+            fail("手机号", refusal.message)
+        try:
+            id_number = normalize_id_number(cell("身份证号"))
+        except DomainError as refusal:
+            fail("身份证号", refusal.message + "（Excel 中请把该列设为文本格式）")
+        if id_number:
+            if id_number in id_rows:
+                fail("身份证号", f"身份证号与第 {id_rows[id_number]} 行重复")
+            else:
+                id_rows[id_number] = number
+        number_text = cell("户号")
+        if len(number_text) > 20:
+            fail("户号", "户号不能超过 20 个字符")
+        if len(errors) > before:
+            continue
+
+        name = cell("姓名") or head_name
+        is_head = name == head_name and cell("与户主关系") in ("", HEAD_RELATION)
+        person = _Person(number, name, HEAD_RELATION if is_head else (cell("与户主关系") or "家庭成员"), phone, id_number)
+        key = ("number", number_text) if number_text else ("address", grid.id, address, head_name)
+        house = houses.get(key)
+        if house is None:
+            house = houses[key] = _House(number, number_text, head_name, grid, address, kind, tuple(tags))
+        elif (house.grid.id, house.address, house.kind, house.head_name) != (grid.id, address, kind, head_name):
+            fail("户号", f"同一户（户号 {number_text}）的户主、网格、门牌号或户籍类型与第 {house.row} 行不一致")
+            continue
+        if is_head:
+            if house.head is not None:
+                fail("姓名", f"同一户有两行户主（另见第 {house.head.row} 行）")
+                continue
+            house.head = person
+        else:
+            house.members.append(person)
+    return houses
+
+
+def _check_against_database(village, houses: dict, errors) -> None:
+    people = [p for h in houses.values() for p in ([h.head] if h.head else []) + h.members if p.id_number]
+    by_id = {p.id_number: p for p in people}
+    known = list(by_id)
+    for start in range(0, len(known), _CHUNK):
+        for taken in db.session.scalars(
+            select(Resident.id_number).where(Resident.id_number.in_(known[start:start + _CHUNK]))
+        ):
+            errors.append(RowError(by_id[taken].row, "身份证号", "该身份证号已登记在系统中"))
+    numbers = [h.number for h in houses.values() if h.number]
+    for start in range(0, len(numbers), _CHUNK):
+        for taken in db.session.scalars(
+            select(Household.number).where(
+                Household.village_id == village.id, Household.number.in_(numbers[start:start + _CHUNK])
+            )
+        ):
+            house = houses[("number", taken)]
+            errors.append(RowError(house.row, "户号", f"户号 {taken} 已存在"))
+
+
+def _write(village: GridNode, houses: list[_House]) -> tuple[int, int]:
+    """Bulk inserts: households, then residents, then each household's head."""
+    if not houses:
+        return 0, 0
+    now = utcnow()
+    next_number = int(next_household_number(village.id))
+    taken = {h.number for h in houses if h.number}
+    for house in houses:
+        while not house.number:
+            candidate = f"{next_number:04d}"
+            next_number += 1
+            if candidate not in taken:
+                house.number = candidate
+        house.head = house.head or _Person(house.row, house.head_name, HEAD_RELATION, None, None)
+
+    household_ids = db.session.scalars(
+        insert(Household).returning(Household.id, sort_by_parameter_order=True),
+        [
+            dict(village_id=village.id, grid_id=h.grid.id, number=h.number, address=h.address, kind=h.kind, created_at=now)
+            for h in houses
+        ],
+    ).all()
+    people, owners = [], []
+    for household_id, house in zip(household_ids, houses):
+        for person in [house.head] + house.members:
+            people.append(
+                dict(
+                    household_id=household_id,
+                    name=person.name,
+                    relation=person.relation,
+                    phone=person.phone,
+                    id_number=person.id_number,
+                    created_at=now,
+                )
+            )
+            owners.append(household_id)
+    resident_ids = db.session.scalars(
+        insert(Resident).returning(Resident.id, sort_by_parameter_order=True), people
+    ).all()
+    heads = {}
+    for resident_id, household_id, person in zip(resident_ids, owners, people):
+        if person["relation"] == HEAD_RELATION and household_id not in heads:
+            heads[household_id] = resident_id
+    db.session.execute(update(Household), [{"id": h, "head_id": r} for h, r in heads.items()])
+    tags = [dict(household_id=i, tag=t) for i, h in zip(household_ids, houses) for t in dict.fromkeys(h.tags)]
+    if tags:
+        db.session.execute(insert(HouseholdCareTag), tags)
+    return len(houses), len(people)
+
+
+def template_workbook(village: GridNode) -> bytes:
+    """The import template: the columns with an example, and a sheet explaining each column and the grids."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "户籍花名册"
+    sheet.append([f"{c}*" if c in REQUIRED else c for c in COLUMNS])
+    grids = grids_of_village(village.id)
+    example_grid = grids[0].name if grids else "第一网格"
+    sheet.append(["0001", "张三明", "", "户主", "13812345678", "", example_grid, "瑶前村1号", "户籍", ""])
+    sheet.append(["0001", "张三明", "李秀英", "配偶", "", "", example_grid, "瑶前村1号", "户籍", ""])
+    for column, width in zip("ABCDEFGHIJ", (10, 12, 12, 12, 16, 22, 14, 18, 12, 16)):
+        sheet.column_dimensions[column].width = width
+        for cell in sheet[column]:
+            cell.number_format = "@"  # text, so that Excel keeps phone and ID numbers whole
+    notes = workbook.create_sheet("填写说明")
+    notes.append(["列", "说明"])
+    for row in (
+        ("户号", "可空；同一户的每一行填同一个户号。留空时按 所属网格+门牌号+户主姓名 归户，并自动编号"),
+        ("户主姓名", "必填"),
+        ("姓名", "家庭成员的姓名；留空表示这一行就是户主本人"),
+        ("与户主关系", "户主、配偶、子女、父母……"),
+        ("手机号", "11 位手机号，可空；全角数字会自动转换"),
+        ("身份证号", "18 位，可空；不能与已登记的重复"),
+        ("所属网格", "必填；本村的网格：" + "、".join(g.name for g in grids)),
+        ("门牌号", "必填"),
+        ("户籍类型", "户籍 或 外来租住；留空为户籍"),
+        ("关爱标签", "仅工作人员可见，可多个，用顿号分隔：" + "、".join(CARE_WORDS)),
+    ):
+        notes.append(list(row))
+    notes.column_dimensions["A"].width = 12
+    notes.column_dimensions["B"].width = 80
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,62 @@
+"""Read-only queries for household and resident pages."""
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..grids.models import GridPath
+from ..grids.queries import subtree_ids
+from .models import Household, Resident
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search_households(
+    visible: ColumnElement[bool], q: str = "", grid_id: int | None = None, page: int = 1, per_page: int = 20
+) -> Page:
+    """Households the caller may see, filtered by a text (户号, address, a resident's name or phone) and a grid."""
+    where = [visible]
+    if grid_id:
+        where.append(Household.grid_id.in_(subtree_ids(grid_id)))
+    q = q.strip()
+    if q:
+        like = f"%{q}%"
+        members = select(Resident.household_id).where(or_(Resident.name.like(like), Resident.phone.like(like)))
+        where.append(or_(Household.number.like(like), Household.address.like(like), Household.id.in_(members)))
+    total = db.session.scalar(select(func.count()).select_from(Household).where(*where))
+    page = max(1, page)
+    items = db.session.scalars(
+        select(Household)
+        .where(*where)
+        .options(selectinload(Household.head), selectinload(Household.grid))
+        .order_by(Household.village_id, Household.number)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), total, page, per_page)
+
+
+def household_counts(node_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """For each node, (households, residents) in its subtree."""
+    result = {}
+    rows = db.session.execute(
+        select(GridPath.ancestor_id, func.count(func.distinct(Household.id)), func.count(Resident.id))
+        .join(Household, Household.grid_id == GridPath.descendant_id)
+        .outerjoin(Resident, Resident.household_id == Household.id)
+        .where(GridPath.ancestor_id.in_(node_ids))
+        .group_by(GridPath.ancestor_id)
+    )
+    for node_id, households, residents in rows:
+        result[node_id] = (households, residents)
+    return result

@@ -1,0 +1,139 @@
+"""Pages of households and residents, and the import of a village's 花名册."""
+import io
+
+from flask import Blueprint, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..auth import policy
+from ..errors import Forbidden, NotFound
+from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from ..grids.queries import get_node, grids_of_village
+from .forms import ImportForm
+from .imports import import_households, template_workbook
+from .models import Household, Resident
+from .queries import search_households
+
+bp = Blueprint("people", __name__)
+
+
+@bp.get("/households")
+@login_required
+def households():
+    grid_id = request.args.get("grid", type=int)
+    page = search_households(
+        policy.household_filter(current_user),
+        q=request.args.get("q", ""),
+        grid_id=grid_id,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PER_PAGE"],
+    )
+    grid_choices = [
+        grid
+        for node_id in policy.scope_ids(current_user, policy.Permission.VIEW_HOUSEHOLDS)
+        for grid in _grids_under(get_node(node_id))
+    ]
+    return render_template("people/households.html", page=page, grid_choices=grid_choices, grid_id=grid_id)
+
+
+def _grids_under(node: GridNode) -> list[GridNode]:
+    if node.kind is NodeKind.GRID:
+        return [g for g in grids_of_village(node.village_id) if g.depth >= node.depth]
+    villages = [node] if node.kind is NodeKind.VILLAGE else db.session.scalars(
+        select(GridNode).where(GridNode.parent_id == node.id, GridNode.kind == NodeKind.VILLAGE)
+    )
+    return [g for v in villages for g in grids_of_village(v.id)]
+
+
+def _household(household_id: int) -> Household:
+    household = db.session.get(Household, household_id)
+    if household is None:
+        raise NotFound()
+    policy.require_household(current_user, household)
+    return household
+
+
+@bp.get("/households/<int:household_id>")
+@login_required
+def household(household_id: int):
+    household = _household(household_id)
+    return render_template(
+        "people/household.html", household=household, show=policy.disclosure(current_user, household)
+    )
+
+
+@bp.get("/residents/<int:resident_id>")
+@login_required
+def resident(resident_id: int):
+    person = db.session.get(Resident, resident_id)
+    if person is None:
+        raise NotFound()
+    household = _household(person.household_id)
+    return render_template(
+        "people/resident.html",
+        person=person,
+        household=household,
+        show=policy.disclosure(current_user, household),
+        can_manage=policy.can(current_user, policy.Permission.MANAGE_USERS, household.grid_id),
+    )
+
+
+def _import_villages() -> list[GridNode]:
+    villages = [
+        village
+        for node_id in policy.scope_ids(current_user, policy.Permission.IMPORT_HOUSEHOLDS)
+        for village in _villages_under(get_node(node_id))
+    ]
+    if not villages:
+        raise Forbidden()
+    return villages
+
+
+def _villages_under(node: GridNode) -> list[GridNode]:
+    if node.kind is NodeKind.VILLAGE:
+        return [node]
+    return list(
+        db.session.scalars(
+            select(GridNode).where(GridNode.parent_id == node.id, GridNode.kind == NodeKind.VILLAGE).order_by(GridNode.id)
+        )
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_page():
+    villages = _import_villages()
+    form = ImportForm()
+    form.village_id.choices = [(v.id, v.name) for v in villages]
+    report = None
+    try:
+        submitted = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // 1048576
+        form.file.errors = [_("文件太大，上限为 %(mb)d MB", mb=limit)]
+        return render_template("people/import.html", form=form, report=None), 413
+    if submitted:
+        village = next(v for v in villages if v.id == form.village_id.data)
+        report = import_households(village, form.file.data.read(), current_app.config["IMPORT_MAX_BYTES"])
+        if report.ok:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    status = 422 if report is not None and not report.ok else 200
+    return render_template("people/import.html", form=form, report=report, max_errors=200), status
+
+
+@bp.get("/import/template.xlsx")
+@login_required
+def import_template():
+    villages = _import_villages()
+    village = next((v for v in villages if v.id == request.args.get("village", type=int)), villages[0])
+    return send_file(
+        io.BytesIO(template_workbook(village)),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name="户籍花名册导入模板.xlsx",
+    )

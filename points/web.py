@@ -1,0 +1,68 @@
+"""The front door: home redirect, /healthz, the language switch and helpers every template uses."""
+from flask import Blueprint, Flask, jsonify, redirect, request, url_for
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from .auth import policy
+from .auth.views import ROLE_LABELS
+from .extensions import db
+from .people.privacy import mask_id_number, mask_name, mask_phone
+from .people.services import CARE_TAG_LABELS, KIND_LABELS
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+@login_required
+def home():
+    homes = policy.home_node_ids(current_user)
+    if homes:
+        return redirect(url_for("grids.overview", node_id=homes[0]))
+    return redirect(url_for("auth.me"))
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Remember a chosen language in a cookie and go back."""
+    target = request.args.get("next") or url_for("web.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("web.home")
+    response = redirect(target)
+    if code in ("zh_CN", "en"):
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        mask_phone=mask_phone,
+        mask_name=mask_name,
+        mask_id=mask_id_number,
+        local_time=lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else "",
+    )
+    app.jinja_env.globals.update(
+        KIND_LABELS=KIND_LABELS,
+        CARE_TAG_LABELS=CARE_TAG_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        Permission=policy.Permission,
+        can=policy.can,
+        holds=policy.holds,
+        get_locale=get_locale,
+    )
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+        )
+        return response

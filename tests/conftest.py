@@ -1,0 +1,109 @@
+"""Test harness: one database per run, built by the migrations, emptied after each test.
+
+SQLite in a temporary folder by default; PostgreSQL when TEST_DATABASE_URL is set (the database named there is
+dropped and created afresh).
+"""
+import os
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from points import create_app
+from points.config import database_url
+from points.extensions import db
+
+from . import factories
+
+
+def _fresh_postgres(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory) -> str:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    if raw:
+        uri = database_url(raw, "")
+        _fresh_postgres(uri)
+        return uri
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+
+
+@pytest.fixture(scope="session")
+def app(database_uri, tmp_path_factory):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": database_uri,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": None,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _context(app):
+    """Every test runs inside an app context and leaves the database empty."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        _empty_database()
+
+
+def _empty_database() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            # SQLite ignores this pragma inside a transaction, so it is set before and after one.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the test client in as that user (password factories.PASSWORD)."""
+
+    def sign_in(user, password=factories.PASSWORD):
+        client.post("/logout")
+        response = client.post("/login", data={"username": user.username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def village():
+    """A town with one village of three grids (the shape of 瑶前村), committed."""
+    result = factories.gen_village()
+    db.session.commit()
+    return result

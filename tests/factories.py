@@ -1,0 +1,67 @@
+"""Builders of test data through the services: gen_village, gen_household, gen_user, gen_villager."""
+import itertools
+from dataclasses import dataclass
+
+from points.auth import services as auth_services
+from points.auth.models import Role, User
+from points.grids.models import GridNode, NodeKind
+from points.grids.services import create_node
+from points.people.models import CareTag, Household, HouseholdKind
+from points.people.services import create_household, with_id_checksum
+
+PASSWORD = "secret-pass-1"
+_serial = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_serial)}"
+
+
+def gen_id_number() -> str:
+    """A valid 18-character ID number, different each call."""
+    return with_id_checksum(f"350582199001{next(_serial) % 100000:05d}")
+
+
+@dataclass
+class Village:
+    town: GridNode
+    village: GridNode
+    grids: list[GridNode]
+
+
+def gen_village(grids: int = 3, town: GridNode | None = None, name: str | None = None) -> Village:
+    town = town or create_node(unique("镇"), unique("town"), NodeKind.TOWN)
+    code = unique("v")
+    village = create_node(name or unique("村"), code, NodeKind.VILLAGE, town)
+    nodes = [create_node(f"第{i}网格", f"{code}-{i}", NodeKind.GRID, village) for i in range(1, grids + 1)]
+    return Village(town, village, nodes)
+
+
+def gen_household(
+    grid: GridNode,
+    head_name: str = "张三明",
+    kind: HouseholdKind = HouseholdKind.REGISTERED,
+    phone: str | None = "13812345678",
+    id_number: str | None = None,
+    care_tags: list[CareTag] = (),
+) -> Household:
+    return create_household(
+        grid,
+        address=unique("门牌"),
+        kind=kind,
+        head_name=head_name,
+        head_phone=phone,
+        head_id_number=id_number,
+        care_tags=list(care_tags),
+    )
+
+
+def gen_user(role: Role | None = None, node: GridNode | None = None, username: str | None = None) -> User:
+    user = auth_services.create_user(username or unique("user"), PASSWORD)
+    if role is not None:
+        auth_services.assign_role(None, user, role, node)
+    return user
+
+
+def gen_villager(household: Household, username: str | None = None) -> User:
+    return auth_services.create_user(username or unique("villager"), PASSWORD, resident=household.head)
