@@ -44,7 +44,7 @@ def create_user_command(username, password, role, node_code, display_name):
         if role:
             node = db.session.scalar(select(GridNode).where(GridNode.code == (node_code or "")))
             if node is None:
-                raise DomainError("unknown_grid", f"找不到编码为 {node_code} 的节点")
+                raise DomainError("unknown_node", node_code=node_code)
             auth_services.assign_role(None, user, Role(role), node)
     except DomainError as refusal:
         db.session.rollback()

@@ -23,8 +23,29 @@ MESSAGES = {
     "weak_password": _l("密码至少需要 8 位"),
     "resident_taken": _l("该村民已绑定其他账号"),
     "duplicate_assignment": _l("该用户已有此角色"),
-    "import_invalid": _l("导入文件有误，未导入任何数据"),
     "server_error": _l("服务器出错了，请稍后再试"),
+    "username_required": _l("用户名不能为空"),
+    "unknown_resident": _l("找不到该村民，或不在您的管理范围内"),
+    "role_or_resident_required": _l("请选择角色，或绑定一位村民"),
+    "unknown_node": _l("找不到编码为 %(node_code)s 的节点"),
+    "unknown_village": _l("找不到编码为 %(village_code)s 的村"),
+    "invalid_parent": _l("网格层级不正确"),
+    "code_taken": _l("编码 %(node_code)s 已被使用"),
+    "invalid_phone": _l("手机号格式不正确，应为 11 位手机号"),
+    "invalid_id_number": _l("身份证号格式不正确（18 位，末位校验码需正确）"),
+    "invalid_grid": _l("户只能属于网格"),
+    "number_taken": _l("户号 %(number)s 已存在"),
+    "missing_name": _l("姓名不能为空"),
+    "id_number_taken": _l("身份证号已存在"),
+    "import_too_large": _l("文件太大（%(size).1f MB），上限为 %(limit)d MB"),
+    "old_excel_format": _l("这是旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 后再导入"),
+    "unreadable_xlsx": _l("无法读取该 Excel 文件，请确认是 .xlsx 格式"),
+    "not_spreadsheet": _l("该文件不是 Excel（.xlsx）或 CSV 表格"),
+    "unknown_encoding": _l("无法识别文件编码，请保存为 .xlsx 或 UTF-8 / GBK 编码的 CSV"),
+    "bad_csv": _l("CSV 格式有误"),
+    "empty_file": _l("文件是空的"),
+    "unknown_grid": _l("找不到网格“%(name)s”"),
+    "ambiguous_grid": _l("网格名称“%(name)s”不唯一，请写完整路径（如 一级网格/%(name)s）"),
 }
 
 HTTP_CODES = {
@@ -40,28 +61,32 @@ HTTP_CODES = {
 
 
 class DomainError(Exception):
-    """A refusal by a business rule: a stable code, an HTTP status and a message for people."""
+    """A refusal by a business rule: a stable code, an HTTP status, and the parameters of its message.
 
-    def __init__(self, code: str, message: str | None = None, status: int = 400, details: list | None = None):
+    The message is MESSAGES[code] filled with params, translated when it is read.
+    """
+
+    def __init__(self, code: str, status: int = 400, details: list | None = None, **params):
         super().__init__(code)
         self.code = code
         self.status = status
         self.details = details or []
-        self._message = message
+        self.params = params
 
     @property
     def message(self) -> str:
-        return str(self._message or MESSAGES.get(self.code, MESSAGES["bad_request"]))
+        template = str(MESSAGES.get(self.code, MESSAGES["bad_request"]))
+        return template % self.params if self.params else template
 
 
 class NotFound(DomainError):
-    def __init__(self, message: str | None = None):
-        super().__init__("not_found", message, status=404)
+    def __init__(self):
+        super().__init__("not_found", status=404)
 
 
 class Forbidden(DomainError):
-    def __init__(self, message: str | None = None):
-        super().__init__("forbidden", message, status=403)
+    def __init__(self):
+        super().__init__("forbidden", status=403)
 
 
 def wants_json() -> bool:

@@ -1,5 +1,5 @@
 """The Flask extensions, created unbound here and bound to an app in create_app()."""
-from flask import request
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -43,6 +43,8 @@ def select_locale() -> str:
     """?lang= (remembered in a cookie) first, then the browser's Accept-Language, then zh_CN."""
     from flask import current_app
 
+    if not has_request_context():  # the command line speaks the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in languages:

@@ -23,7 +23,7 @@ def create_user(username: str, password: str, display_name: str = "", resident: 
     """A new account. Raises DomainError("username_taken" | "weak_password" | "resident_taken")."""
     username = username.strip()
     if not username:
-        raise DomainError("validation_error", "用户名不能为空")
+        raise DomainError("username_required")
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise DomainError("username_taken")
     if resident is not None and db.session.scalar(select(User.id).where(User.resident_id == resident.id)):

@@ -138,9 +138,9 @@ def new_user():
                 if resident is None or not policy.can(
                     current_user, policy.Permission.MANAGE_USERS, resident.household.grid_id
                 ):
-                    raise DomainError("unknown_resident", _("找不到该村民，或不在您的管理范围内"))
+                    raise DomainError("unknown_resident")
             elif not form.role.data:
-                raise DomainError("validation_error", _("请选择角色，或绑定一位村民"))
+                raise DomainError("role_or_resident_required")
             user = services.create_user(form.username.data, form.password.data, form.display_name.data or "", resident)
             if form.role.data:
                 services.assign_role(current_user, user, Role(form.role.data), db.session.get(GridNode, form.node_id.data))

@@ -1,7 +1,7 @@
 """Read-only queries on the grid tree."""
 from sqlalchemy import Select, select
 
-from ..errors import NotFound
+from ..errors import DomainError, NotFound
 from ..extensions import db
 from .models import GridNode, GridPath, NodeKind
 
@@ -52,15 +52,15 @@ def subtree(node_id: int) -> list[GridNode]:
 def get_node(node_id: int) -> GridNode:
     node = db.session.get(GridNode, node_id)
     if node is None:
-        raise NotFound("找不到该网格")
+        raise NotFound()
     return node
 
 
 def village_by_code(code: str) -> GridNode:
-    """The village with this code. Raises NotFound."""
+    """The village with this code. Raises DomainError("unknown_village")."""
     node = db.session.scalar(select(GridNode).where(GridNode.code == code, GridNode.kind == NodeKind.VILLAGE))
     if node is None:
-        raise NotFound(f"找不到编码为 {code} 的村")
+        raise DomainError("unknown_village", status=404, village_code=code)
     return node
 
 

@@ -16,9 +16,9 @@ ALLOWED_PARENTS = {
 def create_node(name: str, code: str, kind: NodeKind, parent: GridNode | None = None) -> GridNode:
     """Add a node under parent (None for a root). Raises DomainError("invalid_parent" | "code_taken")."""
     if (parent.kind if parent else None) not in ALLOWED_PARENTS[kind]:
-        raise DomainError("invalid_parent", "网格层级不正确")
+        raise DomainError("invalid_parent")
     if db.session.scalar(select(GridNode.id).where(GridNode.code == code)):
-        raise DomainError("code_taken", f"编码 {code} 已被使用")
+        raise DomainError("code_taken", node_code=code)
     node = GridNode(
         name=name,
         code=code,

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import openpyxl
+from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
 from ..errors import DomainError
@@ -85,20 +86,21 @@ class _House:
 def read_table(data: bytes, max_bytes: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the rows (numbered as in the file) of an .xlsx or .csv (UTF-8 or GBK).
 
-    Raises DomainError("file_too_large" | "not_spreadsheet" | "empty_file").
+    Raises DomainError("import_too_large" | "old_excel_format" | "unreadable_xlsx" | "not_spreadsheet" |
+    "unknown_encoding" | "bad_csv" | "empty_file").
     """
     if len(data) > max_bytes:
-        raise DomainError("file_too_large", f"文件太大（{len(data) / 1048576:.1f} MB），上限为 {max_bytes // 1048576} MB")
+        raise DomainError("import_too_large", size=len(data) / 1048576, limit=max_bytes // 1048576)
     if data.startswith(b"PK\x03\x04"):
         rows = _xlsx_rows(data)
     elif data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise DomainError("not_spreadsheet", "这是旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 后再导入")
+        raise DomainError("old_excel_format")
     else:
         rows = _csv_rows(data)
     numbered = [(i, [normalize_text(c) for c in row]) for i, row in enumerate(rows, start=1)]
     numbered = [(i, row) for i, row in numbered if any(row)]
     if not numbered:
-        raise DomainError("empty_file", "文件是空的")
+        raise DomainError("empty_file")
     _, header = numbered[0]
     return [h.replace("*", "").strip() for h in header], numbered[1:]
 
@@ -107,7 +109,7 @@ def _xlsx_rows(data: bytes):
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise DomainError("not_spreadsheet", "无法读取该 Excel 文件，请确认是 .xlsx 格式") from error
+        raise DomainError("unreadable_xlsx") from error
     sheet = workbook.worksheets[0]
     rows = [[_cell_text(c) for c in row] for row in sheet.iter_rows(values_only=True)]
     workbook.close()
@@ -123,7 +125,7 @@ def _cell_text(value) -> str:
 
 def _csv_rows(data: bytes):
     if b"\x00" in data[:8192]:
-        raise DomainError("not_spreadsheet", "该文件不是 Excel（.xlsx）或 CSV 表格")
+        raise DomainError("not_spreadsheet")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -131,11 +133,11 @@ def _csv_rows(data: bytes):
         except UnicodeDecodeError:
             continue
     else:
-        raise DomainError("not_spreadsheet", "无法识别文件编码，请保存为 .xlsx 或 UTF-8 / GBK 编码的 CSV")
+        raise DomainError("unknown_encoding")
     try:
         return list(csv.reader(io.StringIO(text)))
     except csv.Error as error:
-        raise DomainError("not_spreadsheet", "CSV 格式有误") from error
+        raise DomainError("bad_csv") from error
 
 
 class _GridIndex:
@@ -156,9 +158,9 @@ class _GridIndex:
     def find(self, text: str) -> GridNode:
         found = self.by_key.get(text.replace("／", "/").strip(), [])
         if not found:
-            raise DomainError("unknown_grid", f"找不到网格“{text}”")
+            raise DomainError("unknown_grid", name=text)
         if len(found) > 1:
-            raise DomainError("ambiguous_grid", f"网格名称“{text}”不唯一，请写完整路径（如 一级网格/{text}）")
+            raise DomainError("ambiguous_grid", name=text)
         return found[0]
 
 
@@ -172,7 +174,7 @@ def import_households(village: GridNode, data: bytes, max_bytes: int) -> ImportR
         return report
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        report.errors.append(RowError(1, "", "缺少必填列：" + "、".join(missing) + "（请使用导入模板）"))
+        report.errors.append(RowError(1, "", _("缺少必填列：%(columns)s（请使用导入模板）", columns="、".join(missing))))
         return report
     position = {name: header.index(name) for name in COLUMNS if name in header}
     report.rows = len(rows)
@@ -201,13 +203,13 @@ def _check_rows(village, rows, position, errors) -> dict:
         before = len(errors)
         head_name = cell("户主姓名")
         if not head_name:
-            fail("户主姓名", "户主姓名不能为空")
+            fail("户主姓名", _("户主姓名不能为空"))
         address = cell("门牌号")
         if not address:
-            fail("门牌号", "门牌号不能为空")
+            fail("门牌号", _("门牌号不能为空"))
         grid = None
         if not cell("所属网格"):
-            fail("所属网格", "所属网格不能为空")
+            fail("所属网格", _("所属网格不能为空"))
         else:
             try:
                 grid = grids.find(cell("所属网格"))
@@ -215,13 +217,13 @@ def _check_rows(village, rows, position, errors) -> dict:
                 fail("所属网格", refusal.message)
         kind = KIND_WORDS.get(cell("户籍类型"))
         if kind is None:
-            fail("户籍类型", f"户籍类型“{cell('户籍类型')}”无效，应为“户籍”或“外来租住”")
+            fail("户籍类型", _("户籍类型“%(value)s”无效，应为“户籍”或“外来租住”", value=cell("户籍类型")))
         tags = []
         for word in filter(None, _SPLIT.split(cell("关爱标签"))):
             if word in CARE_WORDS:
                 tags.append(CARE_WORDS[word])
             else:
-                fail("关爱标签", f"未知的关爱标签“{word}”，可用：" + "、".join(CARE_WORDS))
+                fail("关爱标签", _("未知的关爱标签“%(value)s”，可用：%(known)s", value=word, known="、".join(CARE_WORDS)))
         phone = id_number = None
         try:
             phone = normalize_phone(cell("手机号"))
@@ -230,15 +232,15 @@ def _check_rows(village, rows, position, errors) -> dict:
         try:
             id_number = normalize_id_number(cell("身份证号"))
         except DomainError as refusal:
-            fail("身份证号", refusal.message + "（Excel 中请把该列设为文本格式）")
+            fail("身份证号", refusal.message + _("（Excel 中请把该列设为文本格式）"))
         if id_number:
             if id_number in id_rows:
-                fail("身份证号", f"身份证号与第 {id_rows[id_number]} 行重复")
+                fail("身份证号", _("身份证号与第 %(row)d 行重复", row=id_rows[id_number]))
             else:
                 id_rows[id_number] = number
         number_text = cell("户号")
         if len(number_text) > 20:
-            fail("户号", "户号不能超过 20 个字符")
+            fail("户号", _("户号不能超过 20 个字符"))
         if len(errors) > before:
             continue
 
@@ -250,11 +252,11 @@ def _check_rows(village, rows, position, errors) -> dict:
         if house is None:
             house = houses[key] = _House(number, number_text, head_name, grid, address, kind, tuple(tags))
         elif (house.grid.id, house.address, house.kind, house.head_name) != (grid.id, address, kind, head_name):
-            fail("户号", f"同一户（户号 {number_text}）的户主、网格、门牌号或户籍类型与第 {house.row} 行不一致")
+            fail("户号", _("同一户（户号 %(number)s）的户主、网格、门牌号或户籍类型与第 %(row)d 行不一致", number=number_text, row=house.row))
             continue
         if is_head:
             if house.head is not None:
-                fail("姓名", f"同一户有两行户主（另见第 {house.head.row} 行）")
+                fail("姓名", _("同一户有两行户主（另见第 %(row)d 行）", row=house.head.row))
                 continue
             house.head = person
         else:
@@ -270,7 +272,7 @@ def _check_against_database(village, houses: dict, errors) -> None:
         for taken in db.session.scalars(
             select(Resident.id_number).where(Resident.id_number.in_(known[start:start + _CHUNK]))
         ):
-            errors.append(RowError(by_id[taken].row, "身份证号", "该身份证号已登记在系统中"))
+            errors.append(RowError(by_id[taken].row, "身份证号", _("该身份证号已登记在系统中")))
     numbers = [h.number for h in houses.values() if h.number]
     for start in range(0, len(numbers), _CHUNK):
         for taken in db.session.scalars(
@@ -279,7 +281,7 @@ def _check_against_database(village, houses: dict, errors) -> None:
             )
         ):
             house = houses[("number", taken)]
-            errors.append(RowError(house.row, "户号", f"户号 {taken} 已存在"))
+            errors.append(RowError(house.row, "户号", _("户号 %(number)s 已存在", number=taken)))
 
 
 def _write(village: GridNode, houses: list[_House]) -> tuple[int, int]:

@@ -39,7 +39,7 @@ def normalize_phone(value) -> str | None:
     if not text:
         return None
     if not PHONE_RE.match(text):
-        raise DomainError("invalid_phone", "手机号格式不正确，应为 11 位手机号")
+        raise DomainError("invalid_phone")
     return text
 
 
@@ -60,7 +60,7 @@ def normalize_id_number(value) -> str | None:
     if not text:
         return None
     if not ID_RE.match(text) or not id_checksum_ok(text):
-        raise DomainError("invalid_id_number", "身份证号格式不正确（18 位，末位校验码需正确）")
+        raise DomainError("invalid_id_number")
     return text
 
 
@@ -83,12 +83,12 @@ def create_household(
 ) -> Household:
     """A household in a grid with its head as the first resident. Raises DomainError."""
     if grid.kind is not NodeKind.GRID:
-        raise DomainError("invalid_grid", "户只能属于网格")
+        raise DomainError("invalid_grid")
     number = number or next_household_number(grid.village_id)
     if db.session.scalar(
         select(func.count()).where(Household.village_id == grid.village_id, Household.number == number)
     ):
-        raise DomainError("number_taken", f"户号 {number} 已存在")
+        raise DomainError("number_taken", number=number)
     household = Household(village_id=grid.village_id, grid_id=grid.id, number=number, address=address, kind=kind)
     household.care_tags = [HouseholdCareTag(tag=t) for t in dict.fromkeys(care_tags)]
     db.session.add(household)
@@ -104,9 +104,9 @@ def add_resident(
     """A resident of a household. Raises DomainError("missing_name" | "id_number_taken")."""
     name = normalize_text(name)
     if not name:
-        raise DomainError("missing_name", "姓名不能为空")
+        raise DomainError("missing_name")
     if id_number and db.session.scalar(select(Resident.id).where(Resident.id_number == id_number)):
-        raise DomainError("id_number_taken", "身份证号已存在")
+        raise DomainError("id_number_taken")
     resident = Resident(household=household, name=name, relation=relation, phone=phone, id_number=id_number)
     db.session.add(resident)
     db.session.flush()
