@@ -6,6 +6,8 @@ dropped and created afresh).
 import os
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -36,6 +38,23 @@ def database_uri(tmp_path_factory) -> str:
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request starts with an empty flask.g, as in production.
+
+    Tests run inside one app context (so factories and requests share a database session); without this,
+    what Flask-Login and Flask-Babel keep in g (the user, the locale) would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        saved = dict(vars(g))
+        vars(g).clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            vars(g).clear()
+            vars(g).update(saved)
+
+
 @pytest.fixture(scope="session")
 def app(database_uri, tmp_path_factory):
     app = create_app(
@@ -48,6 +67,7 @@ def app(database_uri, tmp_path_factory):
             "SERVER_NAME": None,
         }
     )
+    app.test_client_class = RequestClient
     with app.app_context():
         upgrade()
     return app

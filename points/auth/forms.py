@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .models import Role
 
 
 class LoginForm(FlaskForm):
@@ -28,7 +27,7 @@ class NewUserForm(FlaskForm):
 
 
 class AssignRoleForm(FlaskForm):
-    role = SelectField(_l("角色"), choices=[(r.value, r.value) for r in Role])
+    role = SelectField(_l("角色"), choices=[])
     node_id = SelectField(_l("负责范围"), coerce=int, choices=[])
 
 

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, limiter
@@ -96,9 +97,13 @@ def _manageable_nodes() -> list[GridNode]:
     )
 
 
-def _role_choices(nodes: list[GridNode]) -> list[tuple[str, str]]:
+def _role_choices(nodes: list[GridNode]) -> list[SelectChoice]:
     kinds = {n.kind for n in nodes}
-    return [(r.value, str(ROLE_LABELS[r])) for r in Role if policy.ROLE_NODE_KINDS[r] in kinds]
+    return [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if policy.ROLE_NODE_KINDS[r] in kinds]
+
+
+def _node_choices(nodes: list[GridNode]) -> list[SelectChoice]:
+    return [SelectChoice(n.id, n.name) for n in nodes]
 
 
 def _managed_user(user_id: int) -> User:
@@ -126,8 +131,8 @@ def users():
 def new_user():
     nodes = _manageable_nodes()
     form = NewUserForm()
-    form.role.choices = [("", _("（村民账号，不分配角色）"))] + _role_choices(nodes)
-    form.node_id.choices = [(n.id, n.name) for n in nodes]
+    form.role.choices = [SelectChoice("", _("（村民账号，不分配角色）"))] + _role_choices(nodes)
+    form.node_id.choices = _node_choices(nodes)
     if request.method == "GET" and request.args.get("resident_id", "").isdigit():
         form.resident_id.data = int(request.args["resident_id"])
     if form.validate_on_submit():
@@ -161,7 +166,7 @@ def user_detail(user_id: int):
     user = _managed_user(user_id)
     role_form = AssignRoleForm(prefix="role")
     role_form.role.choices = _role_choices(nodes)
-    role_form.node_id.choices = [(n.id, n.name) for n in nodes]
+    role_form.node_id.choices = _node_choices(nodes)
     password_form = ResetPasswordForm(prefix="pw")
     action = request.form.get("action")
     if request.method == "POST":

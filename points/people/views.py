@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
 from ..errors import Forbidden, NotFound
@@ -107,7 +108,7 @@ def _villages_under(node: GridNode) -> list[GridNode]:
 def import_page():
     villages = _import_villages()
     form = ImportForm()
-    form.village_id.choices = [(v.id, v.name) for v in villages]
+    form.village_id.choices = [SelectChoice(v.id, v.name) for v in villages]
     report = None
     try:
         submitted = form.validate_on_submit()

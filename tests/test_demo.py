@@ -1,0 +1,40 @@
+"""flask --app points demo: the demo village and its accounts; running it twice changes nothing."""
+from sqlalchemy import func, select
+
+from points.auth.models import Role, User
+from points.auth.services import authenticate
+from points.extensions import db
+from points.grids.models import GridNode
+from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
+
+TABLES = (GridNode, Household, Resident, User, HouseholdCareTag)
+
+
+def counts():
+    return {model.__name__: db.session.scalar(select(func.count()).select_from(model)) for model in TABLES}
+
+
+def test_demo_builds_yaoqian_and_is_idempotent(runner):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo12345" in first.output
+    before = counts()
+    assert before["Household"] == 450 and 1400 <= before["Resident"] <= 1700
+    assert db.session.scalar(select(func.count()).where(Household.kind == HouseholdKind.RENTER)) > 20
+    assert before["HouseholdCareTag"] > 5
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0, again.output
+    assert counts() == before
+
+
+def test_demo_accounts_hold_their_roles(runner):
+    runner.invoke(args=["demo"])
+    expected = {
+        "admin": Role.TOWN_ADMIN, "cunwei": Role.VILLAGE_ADMIN, "leader1": Role.GRID_LEADER,
+        "leader2": Role.GRID_LEADER, "leader3": Role.GRID_LEADER, "worker1": Role.GRID_WORKER,
+        "clerk": Role.SHOP_CLERK, "organizer": Role.EVENT_ORGANIZER,
+    }
+    for username, role in expected.items():
+        assert [a.role for a in authenticate(username, "demo12345").assignments] == [role]
+    villagers = [authenticate(f"villager{i}", "demo12345") for i in range(1, 6)]
+    assert len({v.resident.household_id for v in villagers}) == 5
