@@ -4,7 +4,6 @@ import io
 from flask import Blueprint, current_app, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
@@ -12,7 +11,7 @@ from ..auth import policy
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.queries import get_node, grids_of_village
+from ..grids.queries import subtree
 from .forms import ImportForm
 from .imports import import_households, template_workbook
 from .models import Household, Resident
@@ -32,21 +31,18 @@ def households():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PER_PAGE"],
     )
-    grid_choices = [
-        grid
-        for node_id in policy.scope_ids(current_user, policy.Permission.VIEW_HOUSEHOLDS)
-        for grid in _grids_under(get_node(node_id))
-    ]
+    grid_choices = _nodes_in_scope(policy.Permission.VIEW_HOUSEHOLDS, NodeKind.GRID)
     return render_template("people/households.html", page=page, grid_choices=grid_choices, grid_id=grid_id)
 
 
-def _grids_under(node: GridNode) -> list[GridNode]:
-    if node.kind is NodeKind.GRID:
-        return [g for g in grids_of_village(node.village_id) if g.depth >= node.depth]
-    villages = [node] if node.kind is NodeKind.VILLAGE else db.session.scalars(
-        select(GridNode).where(GridNode.parent_id == node.id, GridNode.kind == NodeKind.VILLAGE)
-    )
-    return [g for v in villages for g in grids_of_village(v.id)]
+def _nodes_in_scope(permission: policy.Permission, kind: NodeKind) -> list[GridNode]:
+    """The nodes of one kind within the current user's scopes for permission."""
+    return [
+        node
+        for scope_id in policy.scope_ids(current_user, permission)
+        for node in subtree(scope_id)
+        if node.kind is kind
+    ]
 
 
 def _household(household_id: int) -> Household:
@@ -83,24 +79,10 @@ def resident(resident_id: int):
 
 
 def _import_villages() -> list[GridNode]:
-    villages = [
-        village
-        for node_id in policy.scope_ids(current_user, policy.Permission.IMPORT_HOUSEHOLDS)
-        for village in _villages_under(get_node(node_id))
-    ]
+    villages = _nodes_in_scope(policy.Permission.IMPORT_HOUSEHOLDS, NodeKind.VILLAGE)
     if not villages:
         raise Forbidden()
     return villages
-
-
-def _villages_under(node: GridNode) -> list[GridNode]:
-    if node.kind is NodeKind.VILLAGE:
-        return [node]
-    return list(
-        db.session.scalars(
-            select(GridNode).where(GridNode.parent_id == node.id, GridNode.kind == NodeKind.VILLAGE).order_by(GridNode.id)
-        )
-    )
 
 
 @bp.route("/import", methods=["GET", "POST"])

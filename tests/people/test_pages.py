@@ -34,3 +34,11 @@ def test_unknown_household_is_a_404_in_chinese(client, login, village):
     db.session.commit()
     response = client.get("/households/999999")
     assert response.status_code == 404 and "找不到该内容" in response.get_data(as_text=True)
+
+
+def test_grid_filter_offers_only_grids_in_scope(client, login, village):
+    login(factories.gen_user(Role.GRID_LEADER, village.grids[0]))
+    db.session.commit()
+    page = client.get("/households").get_data(as_text=True)
+    assert f'value="{village.grids[0].id}"' in page
+    assert f'value="{village.grids[1].id}"' not in page
