@@ -2,6 +2,7 @@
 import re
 import unicodedata
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..errors import DomainError
@@ -14,8 +15,17 @@ ID_RE = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
-KIND_LABELS = {HouseholdKind.REGISTERED: "户籍", HouseholdKind.RENTER: "外来租住"}
+# Shown to people, translated when rendered: {{ KIND_LABELS[household.kind] }} in a template.
+KIND_LABELS = {HouseholdKind.REGISTERED: _l("户籍"), HouseholdKind.RENTER: _l("外来租住")}
 CARE_TAG_LABELS = {
+    CareTag.LOW_INCOME: _l("低保"),
+    CareTag.POOR: _l("贫困"),
+    CareTag.DISABLED: _l("残疾"),
+    CareTag.EMPTY_NEST: _l("空巢老人"),
+    CareTag.LEFT_BEHIND_CHILD: _l("留守儿童"),
+}
+# The words a spreadsheet uses for the tags (imports.py parses them): Chinese whatever the reader's language.
+CARE_TAG_WORDS = {
     CareTag.LOW_INCOME: "低保",
     CareTag.POOR: "贫困",
     CareTag.DISABLED: "残疾",

@@ -53,7 +53,7 @@ def _household(household_id: int) -> Household:
     return household
 
 
-@bp.get("/households/<int:household_id>")
+@bp.get("/households/<id:household_id>")
 @login_required
 def household(household_id: int):
     household = _household(household_id)
@@ -62,7 +62,7 @@ def household(household_id: int):
     )
 
 
-@bp.get("/residents/<int:resident_id>")
+@bp.get("/residents/<id:resident_id>")
 @login_required
 def resident(resident_id: int):
     person = db.session.get(Resident, resident_id)
@@ -85,20 +85,19 @@ def _import_villages() -> list[GridNode]:
     return villages
 
 
+def _import_form(villages: list[GridNode], read_request: bool = True) -> ImportForm:
+    form = ImportForm() if read_request else ImportForm(formdata=None)
+    form.village_id.choices = [SelectChoice(v.id, v.name) for v in villages]
+    return form
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 def import_page():
     villages = _import_villages()
-    form = ImportForm()
-    form.village_id.choices = [SelectChoice(v.id, v.name) for v in villages]
+    form = _import_form(villages)
     report = None
-    try:
-        submitted = form.validate_on_submit()
-    except RequestEntityTooLarge:
-        limit = current_app.config["MAX_CONTENT_LENGTH"] // 1048576
-        form.file.errors = [_("文件太大，上限为 %(mb)d MB", mb=limit)]
-        return render_template("people/import.html", form=form, report=None), 413
-    if submitted:
+    if form.validate_on_submit():
         village = next(v for v in villages if v.id == form.village_id.data)
         report = import_households(village, form.file.data.read(), current_app.config["IMPORT_MAX_BYTES"])
         if report.ok:
@@ -107,6 +106,15 @@ def import_page():
             db.session.rollback()
     status = 422 if report is not None and not report.ok else 200
     return render_template("people/import.html", form=form, report=report, max_errors=200), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """An upload over MAX_CONTENT_LENGTH is refused while the body is first read (CSRF reads it before the
+    view runs): show the import form again with the limit, not a bare error page."""
+    form = _import_form(_import_villages(), read_request=False)
+    form.file.errors = [_("文件太大，上限为 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)]
+    return render_template("people/import.html", form=form, report=None), 413
 
 
 @bp.get("/import/template.xlsx")
