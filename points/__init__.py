@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from .config import Config, database_url
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from .limits import IdConverter
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
         "SQLALCHEMY_DATABASE_URI", database_url(app.config.get("DATABASE_URL"), app.instance_path)
     )
 
+    app.url_map.converters["id"] = IdConverter  # before any route uses <id:…>
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations")))
     csrf.init_app(app)

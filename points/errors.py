@@ -16,7 +16,6 @@ MESSAGES = {
     "file_too_large": _l("上传的文件太大"),
     "method_not_allowed": _l("不支持该请求方法"),
     "validation_error": _l("提交的内容有误"),
-    "unknown_grid": _l("找不到该网格"),
     "unknown_role": _l("未知的角色"),
     "role_scope_mismatch": _l("该角色不能分配在此类节点上"),
     "username_taken": _l("用户名已被使用"),
@@ -93,14 +92,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(code: str, message: str, status: int, details: list | None = None):
+def error_response(code: str, message: str, status: int, details: list | None = None, headers: list | None = None):
     """One shape for every error: JSON under /api, a plain page elsewhere."""
+    headers = list(headers or [])
     if wants_json():
         body = {"error": {"code": code, "message": message}}
         if details:
             body["error"]["details"] = details
-        return jsonify(body), status
-    return render_template("error.html", code=code, message=message, status=status), status
+        if status == 401:  # RFC 9110 asks every 401 to name the scheme that would be accepted
+            headers.append(("WWW-Authenticate", "Bearer"))
+        return jsonify(body), status, headers
+    return render_template("error.html", code=code, message=message, status=status), status, headers
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -114,7 +116,9 @@ def register_error_handlers(app: Flask) -> None:
         # webargs puts the field-by-field messages of a rejected body or query here.
         messages = (getattr(error, "data", None) or {}).get("messages")
         details = [messages] if messages else None
-        return error_response(code, str(MESSAGES[code]), error.code or 500, details)
+        # Keep what the exception says besides its body, such as the Allow header of a 405.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return error_response(code, str(MESSAGES[code]), error.code or 500, details, headers)
 
     @app.errorhandler(500)
     def handle_server_error(error):

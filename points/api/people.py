@@ -1,6 +1,6 @@
 """GET /api/v1/households and /api/v1/residents, within the caller's scope and disclosure."""
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ..auth import policy
 from ..errors import NotFound
@@ -9,7 +9,8 @@ from ..people.models import Household, Resident
 from ..people.queries import search_households
 from ..people.schemas import HouseholdDetailSchema, HouseholdSchema, ResidentSchema, household_view, resident_view
 from .auth import api_user, authenticate_request
-from .schemas import ErrorSchema, PageArgs, page_schema
+from ..limits import MAX_ID
+from .schemas import ErrorSchema, PageArgs, Text, page_schema
 
 bp = Blueprint("api_people", __name__, description="户与村民：个人信息按权限脱敏")
 bp.before_request(authenticate_request)
@@ -17,8 +18,14 @@ HouseholdPage = page_schema(HouseholdSchema, "HouseholdPage")
 
 
 class HouseholdArgs(PageArgs):
-    grid_id = fields.Integer(metadata={"description": "Only households in this node's subtree"})
-    q = fields.String(load_default="", metadata={"description": "户号, address, or a resident's name or phone"})
+    grid_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "Only households in this node's subtree"}
+    )
+    q = Text(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "户号, address, or a resident's name or phone"},
+    )
 
 
 @bp.get("/households")
@@ -40,8 +47,9 @@ def _household(household_id: int) -> Household:
     return household
 
 
-@bp.get("/households/<int:household_id>")
+@bp.get("/households/<id:household_id>")
 @bp.response(200, HouseholdDetailSchema)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该户")
 def get_household(household_id: int):
@@ -54,8 +62,9 @@ def get_household(household_id: int):
     return data
 
 
-@bp.get("/residents/<int:resident_id>")
+@bp.get("/residents/<id:resident_id>")
 @bp.response(200, ResidentSchema)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该村民")
 def get_resident(resident_id: int):

@@ -1,23 +1,25 @@
 """POST /api/v1/tokens: a bearer token for a username and password."""
+from datetime import UTC
+
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from ..auth import services
 from ..extensions import db, limiter
-from .schemas import ErrorSchema
+from .schemas import ErrorSchema, Text
 
 bp = Blueprint("api_tokens", __name__, description="令牌：用户名和密码换取 Bearer 令牌")
 
 
 class Credentials(Schema):
-    username = fields.String(required=True)
+    username = Text(required=True, validate=validate.Length(max=64))
     password = fields.String(required=True, load_only=True)
 
 
 class TokenSchema(Schema):
     token = fields.String(required=True)
-    expires_at = fields.DateTime(required=True, metadata={"description": "UTC"})
+    expires_at = fields.DateTime(required=True, metadata={"description": "UTC, with its offset"})
 
 
 @bp.post("/tokens")
@@ -25,9 +27,11 @@ class TokenSchema(Schema):
 @bp.arguments(Credentials)
 @bp.response(201, TokenSchema)
 @bp.alt_response(401, schema=ErrorSchema, description="用户名或密码不正确")
+@bp.alt_response(403, schema=ErrorSchema, description="该账号已停用")
 @bp.doc(security=[])
 def create_token(credentials):
     user = services.authenticate(credentials["username"], credentials["password"])
     token, row = services.issue_token(user, current_app.config["API_TOKEN_DAYS"])
     db.session.commit()
-    return {"token": token, "expires_at": row.expires_at}
+    # Stored naive; sent with its offset, or a client in Asia/Shanghai would read it as local time.
+    return {"token": token, "expires_at": row.expires_at.replace(tzinfo=UTC)}

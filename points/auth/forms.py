@@ -2,7 +2,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..limits import MAX_ID
 
 
 
@@ -23,7 +25,9 @@ class NewUserForm(FlaskForm):
     password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请输入密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
     role = SelectField(_l("角色"), choices=[], validators=[Optional()])
     node_id = SelectField(_l("负责范围"), coerce=int, choices=[], validators=[Optional()])
-    resident_id = IntegerField(_l("绑定村民（编号）"), validators=[Optional()])
+    resident_id = IntegerField(
+        _l("绑定村民（编号）"), validators=[Optional(), NumberRange(1, MAX_ID, _l("找不到该村民，或不在您的管理范围内"))]
+    )
 
 
 class AssignRoleForm(FlaskForm):

@@ -159,7 +159,7 @@ def new_user():
     return render_template("auth/new_user.html", form=form)
 
 
-@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/admin/users/<id:user_id>", methods=["GET", "POST"])
 @login_required
 def user_detail(user_id: int):
     nodes = _manageable_nodes()
@@ -194,7 +194,7 @@ def user_detail(user_id: int):
     )
 
 
-@bp.post("/admin/assignments/<int:assignment_id>/revoke")
+@bp.post("/admin/assignments/<id:assignment_id>/revoke")
 @login_required
 def revoke(assignment_id: int):
     assignment = db.session.get(RoleAssignment, assignment_id)

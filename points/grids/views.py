@@ -12,7 +12,7 @@ from .queries import ancestors, get_node, nest, subtree, subtree_ids
 bp = Blueprint("grids", __name__, url_prefix="/grids")
 
 
-@bp.get("/<int:node_id>")
+@bp.get("/<id:node_id>")
 @login_required
 def overview(node_id: int):
     node = get_node(node_id)
@@ -36,7 +36,7 @@ def overview(node_id: int):
     )
 
 
-@bp.get("/<int:node_id>/tree")
+@bp.get("/<id:node_id>/tree")
 @login_required
 def tree(node_id: int):
     node = get_node(node_id)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..grids.models import GridPath
 from ..grids.queries import subtree_ids
+from ..limits import MAX_ID, MAX_PAGE
 from .models import Household, Resident
 
 
@@ -26,16 +27,18 @@ def search_households(
     visible: ColumnElement[bool], q: str = "", grid_id: int | None = None, page: int = 1, per_page: int = 20
 ) -> Page:
     """Households the caller may see, filtered by a text (户号, address, a resident's name or phone) and a grid."""
+    page = min(max(1, page), MAX_PAGE)
+    if grid_id is not None and not 1 <= grid_id <= MAX_ID:
+        return Page([], 0, page, per_page)
     where = [visible]
     if grid_id:
         where.append(Household.grid_id.in_(subtree_ids(grid_id)))
-    q = q.strip()
+    q = q.replace("\x00", "").strip()  # PostgreSQL cannot compare text holding NUL
     if q:
         like = f"%{q}%"
         members = select(Resident.household_id).where(or_(Resident.name.like(like), Resident.phone.like(like)))
         where.append(or_(Household.number.like(like), Household.address.like(like), Household.id.in_(members)))
     total = db.session.scalar(select(func.count()).select_from(Household).where(*where))
-    page = max(1, page)
     items = db.session.scalars(
         select(Household)
         .where(*where)
