@@ -1,0 +1,89 @@
+"""Signing in on a phone: staff land on the village overview, a villager on their own page, mistakes in Chinese."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_village_admin_logs_in_and_sees_the_village_overview(phone):
+    phone.open("/")
+    expect(phone.page).to_have_url(re.compile(r"/login"))
+
+    phone.log_in("cunwei")
+
+    expect(phone.page).to_have_url(re.compile(r"/grids/\d+$"))
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("瑶前村")
+    expect(phone.page.locator(".stat").first).to_contain_text("450")
+    expect(phone.page.get_by_role("link", name="第一网格")).to_be_visible()
+    for entry in ("概况", "户", "导入", "账号", "我的"):
+        expect(phone.page.locator("header nav").get_by_role("link", name=entry, exact=True)).to_be_visible()
+    phone.check("overview")
+    # The README's picture (docs/screenshot.png is a copy): the overview down to the end of the content.
+    bottom = phone.page.locator("main").bounding_box()
+    phone.page.screenshot(
+        path=phone.artifacts / "readme-overview.png",
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 360, "height": bottom["y"] + bottom["height"]},
+    )
+
+    phone.page.get_by_role("link", name="网格树").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("网格树")
+    phone.check("tree")
+
+
+def test_wrong_password_is_refused_in_chinese(phone):
+    phone.log_in("cunwei", "not-the-password")
+
+    expect(phone.page).to_have_url(re.compile(r"/login"))
+    expect(phone.page.get_by_role("alert")).to_have_text("用户名或密码不正确")
+    expect(phone.page.locator("header nav")).to_have_count(0)
+    phone.check("wrong-password")
+
+
+def test_empty_login_form_says_what_is_missing(phone):
+    phone.open("/login")
+    phone.page.get_by_role("button", name="登录", exact=True).click()
+
+    expect(phone.page.locator(".field-error")).to_have_text(["请输入用户名", "请输入密码"])
+    phone.check("empty-form")
+
+
+def test_villager_lands_on_their_own_page_and_opens_their_household(phone):
+    phone.log_in("villager1")
+
+    expect(phone.page).to_have_url(re.compile(r"/me$"))
+    nav = phone.page.locator("header nav")
+    expect(nav.get_by_role("link", name="概况", exact=True)).to_have_count(0)
+    expect(nav.get_by_role("link", name="导入", exact=True)).to_have_count(0)
+    expect(phone.page.get_by_role("heading", name="我的家庭")).to_be_visible()
+    phone.check("me")
+
+    phone.page.get_by_role("link", name=re.compile(r"^户号 \d{4} · 第一网格$")).click()
+
+    expect(phone.page).to_have_url(re.compile(r"/households/\d+$"))
+    heading = phone.page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile(r"^户号 \d{4} · \S+$"))
+    expect(phone.page.get_by_role("heading", name=re.compile(r"家庭成员（\d+ 人）"))).to_be_visible()
+    # Care tags are for staff who visit; a villager never sees them, not even their own.
+    expect(phone.page.get_by_text("关爱标签")).to_have_count(0)
+    phone.check("household")
+
+
+def test_villager_cannot_open_a_neighbours_household(phone, live_server):
+    from sqlalchemy import select
+
+    from points.auth.models import User
+    from points.extensions import db
+    from points.people.models import Household
+
+    with live_server.app.app_context():
+        own = db.session.scalar(select(User).where(User.username == "villager1")).resident.household_id
+        other = db.session.scalar(select(Household.id).where(Household.id != own).order_by(Household.id))
+
+    phone.log_in("villager1")
+    response = phone.open(f"/households/{other}")
+
+    assert response.status == 403
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("您没有权限执行此操作")
