@@ -1,9 +1,12 @@
 """村务积分: the points system of Chinese villages (积分制). create_app() builds the Flask app."""
 import os
+import secrets
+import time
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config, database_url
 from .errors import register_error_handlers
@@ -18,6 +21,11 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", database_url(app.config.get("DATABASE_URL"), app.instance_path)
     )
@@ -45,6 +53,27 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """A random key made on first start and kept in instance/secret_key (readable by the owner only), so that a
+    server run without SECRET_KEY is never signed with a key anyone knows."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another worker may have created the file a moment ago and not yet written it.
+        for _ in range(50):
+            with open(path) as handle:
+                key = handle.read().strip()
+            if key:
+                return key
+            time.sleep(0.1)
+        raise RuntimeError(f"{path} is empty: delete it, or set SECRET_KEY") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key
 
 
 def _init_login(app: Flask) -> None:

@@ -25,7 +25,11 @@ def demo_command():
     from .demo import DEMO_PASSWORD, load_demo
 
     upgrade()
-    summary = load_demo()
+    try:
+        summary = load_demo()
+    except DomainError as refusal:
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from refusal
     db.session.commit()
     click.echo(summary)
     click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：admin cunwei leader1 leader2 leader3 worker1 clerk organizer villager1…villager5")

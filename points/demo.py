@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from .auth import services as auth_services
 from .auth.models import Role, User
+from .errors import DomainError
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
@@ -32,9 +33,15 @@ CARE_PLAN = (
 
 
 def load_demo() -> str:
-    """Creates what is missing of the demo; running it again changes nothing. Flushes, never commits."""
+    """Creates what is missing of the demo; running it again changes nothing. Flushes, never commits.
+
+    Only into an empty database or one the demo built: its accounts, with a password printed in the README,
+    must never appear beside a real village. Raises DomainError("demo_needs_empty_database").
+    """
     village = db.session.scalar(select(GridNode).where(GridNode.code == VILLAGE_CODE))
     if village is None:
+        if db.session.scalar(select(GridNode.id).limit(1)) or db.session.scalar(select(User.id).limit(1)):
+            raise DomainError("demo_needs_empty_database")
         village = _build_village()
     _ensure_users(village)
     households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
@@ -46,9 +53,7 @@ def load_demo() -> str:
 
 def _build_village() -> GridNode:
     rng = random.Random(2026)
-    town = db.session.scalar(select(GridNode).where(GridNode.code == TOWN_CODE)) or create_node(
-        "安海镇", TOWN_CODE, NodeKind.TOWN
-    )
+    town = create_node("安海镇", TOWN_CODE, NodeKind.TOWN)
     village = create_node("瑶前村", VILLAGE_CODE, NodeKind.VILLAGE, town)
     grids = [create_node(name, f"{VILLAGE_CODE}-{i}", NodeKind.GRID, village) for i, name in enumerate(GRID_NAMES, 1)]
     serial = 0

@@ -1,11 +1,13 @@
 """The front door: home redirect, /healthz, the language switch and helpers every template uses."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Flask, jsonify, redirect, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from .auth import policy
-from .auth.views import ROLE_LABELS
+from .auth.models import ROLE_LABELS
 from .extensions import db
 from .people.privacy import mask_id_number, mask_name, mask_phone
 from .people.services import CARE_TAG_LABELS, KIND_LABELS
@@ -28,13 +30,23 @@ def healthz():
     return jsonify(status="ok")
 
 
+def safe_next(target: str | None) -> str:
+    """Where to go after login or a language switch: a path on this site, else home.
+
+    Control characters and backslashes are refused outright: browsers and Werkzeug drop or reinterpret them,
+    which turns "/\t/evil.example" into "//evil.example", another site.
+    """
+    if target and not any(ord(c) < 32 or c in "\\\x7f" for c in target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("web.home")
+
+
 @bp.get("/lang/<code>")
 def set_language(code: str):
     """Remember a chosen language in a cookie and go back."""
-    target = request.args.get("next") or url_for("web.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.home")
-    response = redirect(target)
+    response = redirect(safe_next(request.args.get("next")))
     if code in ("zh_CN", "en"):
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

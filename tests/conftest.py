@@ -113,6 +113,7 @@ def login(client):
     """login(user) signs the test client in as that user (password factories.PASSWORD)."""
 
     def sign_in(user, password=factories.PASSWORD):
+        db.session.commit()  # the user exists for real: a view's rollback after a refusal keeps it
         client.post("/logout")
         response = client.post("/login", data={"username": user.username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)

@@ -7,6 +7,8 @@ from points.extensions import db
 from points.grids.models import GridNode
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
 
+from . import factories
+
 TABLES = (GridNode, Household, Resident, User, HouseholdCareTag)
 
 
@@ -38,3 +40,11 @@ def test_demo_accounts_hold_their_roles(runner):
         assert [a.role for a in authenticate(username, "demo12345").assignments] == [role]
     villagers = [authenticate(f"villager{i}", "demo12345") for i in range(1, 6)]
     assert len({v.resident.household_id for v in villagers}) == 5
+
+
+def test_demo_refuses_a_database_with_real_data(runner):
+    factories.gen_village()
+    db.session.commit()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0 and "演示村只能装进空数据库" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -3,13 +3,10 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..auth import policy
-from ..errors import NotFound
-from ..extensions import db
-from ..people.models import Household, Resident
+from ..limits import MAX_ID
 from ..people.queries import search_households
 from ..people.schemas import HouseholdDetailSchema, HouseholdSchema, ResidentSchema, household_view, resident_view
 from .auth import api_user, authenticate_request
-from ..limits import MAX_ID
 from .schemas import ErrorSchema, PageArgs, Text, page_schema
 
 bp = Blueprint("api_people", __name__, description="户与村民：个人信息按权限脱敏")
@@ -39,21 +36,13 @@ def list_households(args):
     return {"items": [household_view(h) for h in page.items], "total": page.total}
 
 
-def _household(household_id: int) -> Household:
-    household = db.session.get(Household, household_id)
-    if household is None:
-        raise NotFound()
-    policy.require_household(api_user(), household)
-    return household
-
-
 @bp.get("/households/<id:household_id>")
 @bp.response(200, HouseholdDetailSchema)
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该户")
 def get_household(household_id: int):
-    household = _household(household_id)
+    household = policy.visible_household(api_user(), household_id)
     show = policy.disclosure(api_user(), household)
     data = household_view(household)
     data["residents"] = [resident_view(r, True, show.phones, show.id_numbers) for r in household.residents]
@@ -68,9 +57,7 @@ def get_household(household_id: int):
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该村民")
 def get_resident(resident_id: int):
-    resident = db.session.get(Resident, resident_id)
-    if resident is None:
-        raise NotFound()
-    household = _household(resident.household_id)
+    resident = policy.visible_resident(api_user(), resident_id)
+    household = resident.household
     show = policy.disclosure(api_user(), household)
     return resident_view(resident, True, show.phones, show.id_numbers)

@@ -1,25 +1,24 @@
 """Forms of the login and account pages (Flask-WTF: every POST carries a CSRF token)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..forms import Form
 from ..limits import MAX_ID
 
 
-
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
     remember = BooleanField(_l("在这台手机上保持登录"), default=True)
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码"))])
     new = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(Form):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
     display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
     password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请输入密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
@@ -30,14 +29,14 @@ class NewUserForm(FlaskForm):
     )
 
 
-class AssignRoleForm(FlaskForm):
+class AssignRoleForm(Form):
     role = SelectField(_l("角色"), choices=[])
     node_id = SelectField(_l("负责范围"), coerce=int, choices=[])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that only needs a CSRF token."""

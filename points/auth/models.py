@@ -2,6 +2,7 @@
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,6 +20,16 @@ class Role(str, enum.Enum):
     GRID_WORKER = "grid_worker"  # 网格员
     SHOP_CLERK = "shop_clerk"  # 店员
     EVENT_ORGANIZER = "event_organizer"  # 活动组织者
+
+
+ROLE_LABELS = {
+    Role.TOWN_ADMIN: _l("镇管理员"),
+    Role.VILLAGE_ADMIN: _l("村管理员"),
+    Role.GRID_LEADER: _l("网格长"),
+    Role.GRID_WORKER: _l("网格员"),
+    Role.SHOP_CLERK: _l("积分超市店员"),
+    Role.EVENT_ORGANIZER: _l("活动组织者"),
+}
 
 
 class User(UserMixin, db.Model):

@@ -7,9 +7,10 @@ API ask this module; nothing else compares roles.
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from ..errors import Forbidden
+from ..errors import Forbidden, NotFound
+from ..extensions import db
 from ..grids.models import GridNode, GridPath, NodeKind
 from ..grids.queries import is_within
 from ..people.models import Household, Resident
@@ -96,9 +97,23 @@ def can_view_household(user: User | None, household: Household) -> bool:
     return household.id == own_household_id(user) or can(user, Permission.VIEW_HOUSEHOLDS, household.grid_id)
 
 
-def require_household(user: User | None, household: Household) -> None:
+def visible_household(user: User | None, household_id: int) -> Household:
+    """The household, if user may see it. Raises NotFound or Forbidden."""
+    household = db.session.get(Household, household_id)
+    if household is None:
+        raise NotFound()
     if not can_view_household(user, household):
         raise Forbidden()
+    return household
+
+
+def visible_resident(user: User | None, resident_id: int) -> Resident:
+    """The resident, if user may see their household. Raises NotFound or Forbidden."""
+    resident = db.session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound()
+    visible_household(user, resident.household_id)
+    return resident
 
 
 @dataclass(frozen=True)
@@ -126,15 +141,39 @@ def can_assign(actor: User, role: Role, node: GridNode) -> bool:
 
 
 def user_filter(actor: User) -> ColumnElement[bool]:
-    """Users an admin may manage: those with a role in the admin's scope, and villagers living there."""
-    in_scope = node_filter(actor, Permission.MANAGE_USERS, RoleAssignment.node_id)
+    """Users an admin may manage: never themselves; users whose every role lies in the admin's scope (a role
+    elsewhere puts the account out of reach: its password would open that place too); villagers living there."""
+    scopes = scope_ids(actor, Permission.MANAGE_USERS)
+    if not scopes:
+        return false()
+    in_scope = select(GridPath.descendant_id).where(GridPath.ancestor_id.in_(scopes))
+    roles = select(RoleAssignment.id).where(RoleAssignment.user_id == User.id)
     villagers = select(Resident.id).join(Household, Resident.household_id == Household.id).where(
-        node_filter(actor, Permission.MANAGE_USERS, Household.grid_id)
+        Household.grid_id.in_(in_scope)
     )
-    return or_(
-        User.id.in_(select(RoleAssignment.user_id).where(in_scope)),
-        User.resident_id.in_(villagers),
+    return and_(
+        User.id != actor.id,
+        ~roles.where(RoleAssignment.node_id.not_in(in_scope)).exists(),
+        or_(roles.where(RoleAssignment.node_id.in_(in_scope)).exists(), User.resident_id.in_(villagers)),
     )
+
+
+def can_manage_user(actor: User, user: User) -> bool:
+    return db.session.scalar(select(User.id).where(User.id == user.id, user_filter(actor))) is not None
+
+
+def require_manage_user(actor: User, user: User) -> None:
+    """Raises NotFound unless actor may manage user (out of scope looks the same as absent)."""
+    if not can_manage_user(actor, user):
+        raise NotFound()
+
+
+def nodes_in_scope(user: User | None, permission: Permission, kind: NodeKind | None = None) -> list[GridNode]:
+    """Every node (of one kind, if given) in the user's scopes for permission, parents first, each once."""
+    query = select(GridNode).where(node_filter(user, permission, GridNode.id)).order_by(GridNode.depth, GridNode.id)
+    if kind is not None:
+        query = query.where(GridNode.kind == kind)
+    return list(db.session.scalars(query))
 
 
 def home_node_ids(user: User) -> list[int]:

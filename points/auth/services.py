@@ -66,6 +66,55 @@ def set_password(user: User, password: str) -> None:
     db.session.flush()
 
 
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change. Raises DomainError("wrong_password" | "weak_password")."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise DomainError("wrong_password")
+    set_password(user, new)
+
+
+def reset_password(actor: User, user: User, password: str) -> None:
+    """An admin sets another user's password. Raises NotFound (out of reach) or DomainError("weak_password")."""
+    policy.require_manage_user(actor, user)
+    set_password(user, password)
+
+
+def set_active(actor: User, user: User, active: bool) -> None:
+    """An admin enables or disables another user's account; disabling ends its sessions. Raises NotFound."""
+    policy.require_manage_user(actor, user)
+    user.active = active
+    if not active:
+        user.session_version += 1
+    db.session.flush()
+
+
+def create_account(
+    actor: User,
+    username: str,
+    password: str,
+    display_name: str = "",
+    role: Role | None = None,
+    node_id: int | None = None,
+    resident_id: int | None = None,
+) -> User:
+    """An admin opens an account: staff with a role on a node in their scope, or a villager linked to a resident
+    living there. Raises DomainError or Forbidden."""
+    resident = None
+    if resident_id is not None:
+        resident = db.session.get(Resident, resident_id)
+        if resident is None or not policy.can(actor, policy.Permission.MANAGE_USERS, resident.household.grid_id):
+            raise DomainError("unknown_resident")
+    node = db.session.get(GridNode, node_id) if node_id is not None else None
+    if role is not None and node is None:
+        raise DomainError("unknown_grid_for_role")
+    if role is None and resident is None:
+        raise DomainError("role_or_resident_required")
+    user = create_user(username, password, display_name, resident)
+    if role is not None:
+        assign_role(actor, user, role, node)
+    return user
+
+
 def assign_role(actor: User | None, user: User, role: Role, node: GridNode) -> RoleAssignment:
     """Grant role on node's subtree. actor None is the command line. Raises DomainError or Forbidden."""
     if policy.ROLE_NODE_KINDS[role] is not node.kind:

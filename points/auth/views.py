@@ -1,7 +1,7 @@
 """Login, logout, the own account page, and account and role management for admins."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -9,39 +9,36 @@ from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, limiter
-from ..grids.models import GridNode, GridPath
-from ..people.models import Household, Resident
+from ..grids.models import GridNode
+from ..people.models import Household
+from ..web import safe_next
 from . import policy, services
 from .forms import AssignRoleForm, ConfirmForm, LoginForm, NewUserForm, PasswordForm, ResetPasswordForm
-from .models import Role, RoleAssignment, User
+from .models import ROLE_LABELS, Role, RoleAssignment, User
 
 bp = Blueprint("auth", __name__)
-
-ROLE_LABELS = {
-    Role.TOWN_ADMIN: _l("镇管理员"),
-    Role.VILLAGE_ADMIN: _l("村管理员"),
-    Role.GRID_LEADER: _l("网格长"),
-    Role.GRID_WORKER: _l("网格员"),
-    Role.SHOP_CLERK: _l("积分超市店员"),
-    Role.EVENT_ORGANIZER: _l("活动组织者"),
-}
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
+
+
+def _address_and_username() -> str:
+    """Guessing one account's password is limited per address and name, so that a village behind one NAT
+    address is not locked out by one neighbour's typos."""
+    return f"{get_remote_address()}|{request.form.get('username', '').strip()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_username)
+@limiter.limit(_address_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -51,7 +48,7 @@ def login():
             error = refusal.message
         else:
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
 
@@ -66,17 +63,20 @@ def logout():
 
 @bp.route("/me", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: f"me|{current_user.id}")
 def me():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            services.authenticate(current_user.username, form.current.data)
-            services.set_password(current_user, form.new.data)
+            services.change_password(current_user, form.current.data, form.new.data)
         except DomainError as refusal:
+            db.session.rollback()
             form.current.errors.append(refusal.message)
         else:
             db.session.commit()
-            login_user(current_user._get_current_object(), remember=True)
+            # This device stays signed in, remembered only if it was before.
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            login_user(current_user._get_current_object(), remember=remembered)
             flash(_("密码已修改，其他设备上的登录已退出"))
             return redirect(url_for("auth.me"))
     household_id = policy.own_household_id(current_user)
@@ -85,16 +85,11 @@ def me():
 
 
 def _manageable_nodes() -> list[GridNode]:
-    scopes = policy.scope_ids(current_user, policy.Permission.MANAGE_USERS)
-    if not scopes:
+    """The nodes the current admin may grant roles on. Raises Forbidden for anyone who manages no accounts."""
+    nodes = policy.nodes_in_scope(current_user, policy.Permission.MANAGE_USERS)
+    if not nodes:
         raise Forbidden()
-    return list(
-        db.session.scalars(
-            select(GridNode)
-            .where(GridNode.id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id.in_(scopes))))
-            .order_by(GridNode.depth, GridNode.id)
-        )
-    )
+    return nodes
 
 
 def _role_choices(nodes: list[GridNode]) -> list[SelectChoice]:
@@ -107,16 +102,18 @@ def _node_choices(nodes: list[GridNode]) -> list[SelectChoice]:
 
 
 def _managed_user(user_id: int) -> User:
-    user = db.session.scalar(select(User).where(User.id == user_id, policy.user_filter(current_user)))
+    user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
+    policy.require_manage_user(current_user, user)
     return user
 
 
 @bp.get("/admin/users")
 @login_required
 def users():
-    _manageable_nodes()
+    if not policy.holds(current_user, policy.Permission.MANAGE_USERS):
+        raise Forbidden()
     rows = db.session.scalars(
         select(User)
         .where(policy.user_filter(current_user))
@@ -137,18 +134,15 @@ def new_user():
         form.resident_id.data = int(request.args["resident_id"])
     if form.validate_on_submit():
         try:
-            resident = None
-            if form.resident_id.data:
-                resident = db.session.get(Resident, form.resident_id.data)
-                if resident is None or not policy.can(
-                    current_user, policy.Permission.MANAGE_USERS, resident.household.grid_id
-                ):
-                    raise DomainError("unknown_resident")
-            elif not form.role.data:
-                raise DomainError("role_or_resident_required")
-            user = services.create_user(form.username.data, form.password.data, form.display_name.data or "", resident)
-            if form.role.data:
-                services.assign_role(current_user, user, Role(form.role.data), db.session.get(GridNode, form.node_id.data))
+            user = services.create_account(
+                current_user,
+                form.username.data,
+                form.password.data,
+                form.display_name.data or "",
+                Role(form.role.data) if form.role.data else None,
+                form.node_id.data if form.role.data else None,
+                form.resident_id.data,
+            )
         except DomainError as refusal:
             db.session.rollback()
             form.username.errors.append(refusal.message)
@@ -168,19 +162,19 @@ def user_detail(user_id: int):
     role_form.role.choices = _role_choices(nodes)
     role_form.node_id.choices = _node_choices(nodes)
     password_form = ResetPasswordForm(prefix="pw")
-    action = request.form.get("action")
     if request.method == "POST":
+        action = request.form.get("action")
         try:
             if action == "assign" and role_form.validate_on_submit():
                 node = db.session.get(GridNode, role_form.node_id.data)
                 services.assign_role(current_user, user, Role(role_form.role.data), node)
-                flash(_("已分配角色"))
+                done = _("已分配角色")
             elif action == "password" and password_form.validate_on_submit():
-                services.set_password(user, password_form.password.data)
-                flash(_("密码已重置"))
+                services.reset_password(current_user, user, password_form.password.data)
+                done = _("密码已重置")
             elif action == "toggle" and ConfirmForm().validate_on_submit():
-                user.active = not user.active
-                flash(_("账号已启用") if user.active else _("账号已停用"))
+                services.set_active(current_user, user, not user.active)
+                done = _("账号已启用") if user.active else _("账号已停用")
             else:
                 raise DomainError("validation_error")
         except DomainError as refusal:
@@ -188,6 +182,7 @@ def user_detail(user_id: int):
             flash(refusal.message, "error")
         else:
             db.session.commit()
+            flash(done)
         return redirect(url_for("auth.user_detail", user_id=user.id))
     return render_template(
         "auth/user_detail.html", user=user, role_form=role_form, password_form=password_form, confirm=ConfirmForm()
@@ -200,6 +195,7 @@ def revoke(assignment_id: int):
     assignment = db.session.get(RoleAssignment, assignment_id)
     if assignment is None:
         raise NotFound()
+    policy.require_manage_user(current_user, assignment.user)
     if ConfirmForm().validate_on_submit():
         services.revoke_role(current_user, assignment)
         db.session.commit()

@@ -38,7 +38,7 @@ def ancestors(node_id: int) -> list[GridNode]:
 
 
 def subtree(node_id: int) -> list[GridNode]:
-    """node_id and all below it, parents before children, siblings by name order of creation."""
+    """node_id and all below it, by depth and then in order of creation."""
     return list(
         db.session.scalars(
             select(GridNode)

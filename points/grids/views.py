@@ -1,13 +1,11 @@
 """Pages of the grid tree: a node's overview (the village overview for a village) and its whole tree."""
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from ..auth import policy
-from ..extensions import db
-from ..people.models import Household, HouseholdKind
-from ..people.queries import household_counts
-from .queries import ancestors, get_node, nest, subtree, subtree_ids
+from ..people.queries import household_counts, renter_count
+from .models import NodeKind
+from .queries import ancestors, get_node, nest, subtree
 
 bp = Blueprint("grids", __name__, url_prefix="/grids")
 
@@ -20,19 +18,14 @@ def overview(node_id: int):
     nodes = subtree(node.id)
     children = [n for n in nodes if n.parent_id == node.id]
     counts = household_counts([node.id] + [c.id for c in children])
-    renters = db.session.scalar(
-        select(func.count())
-        .select_from(Household)
-        .where(Household.grid_id.in_(subtree_ids(node.id)), Household.kind == HouseholdKind.RENTER)
-    )
     return render_template(
         "grids/overview.html",
         node=node,
         trail=[a for a in ancestors(node.id) if policy.can(current_user, policy.Permission.VIEW_GRIDS, a.id)],
         children=children,
         counts=counts,
-        renters=renters,
-        grid_count=sum(1 for n in nodes if n.id != node.id),
+        renters=renter_count(node.id),
+        grid_count=sum(1 for n in nodes if n.kind is NodeKind.GRID and n.id != node.id),
     )
 
 

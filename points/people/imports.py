@@ -38,6 +38,14 @@ KIND_WORDS = {
     "外来租住人员": HouseholdKind.RENTER,
 }
 CARE_WORDS = {word: tag for tag, word in CARE_TAG_WORDS.items()}
+# The width of the column each cell is stored in: longer text is reported, not cut or refused by the database.
+MAX_LENGTHS = {
+    "户号": Household.number.type.length,
+    "户主姓名": Resident.name.type.length,
+    "姓名": Resident.name.type.length,
+    "与户主关系": Resident.relation.type.length,
+    "门牌号": Household.address.type.length,
+}
 _SPLIT = re.compile(r"[,，、;；/\s]+")
 _CHUNK = 500
 
@@ -246,8 +254,9 @@ def _check_rows(village, rows, position, errors) -> dict:
             else:
                 id_rows[id_number] = number
         number_text = cell("户号")
-        if len(number_text) > 20:
-            fail("户号", _("户号不能超过 20 个字符"))
+        for column, limit in MAX_LENGTHS.items():
+            if len(cell(column)) > limit:
+                fail(column, _("%(column)s不能超过 %(limit)d 个字符", column=column, limit=limit))
         relation = cell("与户主关系")
         if not cell("姓名") and relation not in ("", HEAD_RELATION):
             fail("姓名", _("姓名不能为空（与户主关系为“%(relation)s”）", relation=relation))

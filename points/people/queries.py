@@ -8,7 +8,7 @@ from ..extensions import db
 from ..grids.models import GridPath
 from ..grids.queries import subtree_ids
 from ..limits import MAX_ID, MAX_PAGE
-from .models import Household, Resident
+from .models import Household, HouseholdKind, Resident
 
 
 @dataclass
@@ -35,9 +35,17 @@ def search_households(
         where.append(Household.grid_id.in_(subtree_ids(grid_id)))
     q = q.replace("\x00", "").strip()  # PostgreSQL cannot compare text holding NUL
     if q:
-        like = f"%{q}%"
-        members = select(Resident.household_id).where(or_(Resident.name.like(like), Resident.phone.like(like)))
-        where.append(or_(Household.number.like(like), Household.address.like(like), Household.id.in_(members)))
+        # autoescape: a typed % or _ is a character to find, not a wildcard.
+        members = select(Resident.household_id).where(
+            or_(Resident.name.contains(q, autoescape=True), Resident.phone.contains(q, autoescape=True))
+        )
+        where.append(
+            or_(
+                Household.number.contains(q, autoescape=True),
+                Household.address.contains(q, autoescape=True),
+                Household.id.in_(members),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(Household).where(*where))
     items = db.session.scalars(
         select(Household)
@@ -63,3 +71,12 @@ def household_counts(node_ids: list[int]) -> dict[int, tuple[int, int]]:
     for node_id, households, residents in rows:
         result[node_id] = (households, residents)
     return result
+
+
+def renter_count(node_id: int) -> int:
+    """外来租住 households in a node's subtree."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Household)
+        .where(Household.grid_id.in_(subtree_ids(node_id)), Household.kind == HouseholdKind.RENTER)
+    )

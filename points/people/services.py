@@ -35,10 +35,11 @@ CARE_TAG_WORDS = {
 
 
 def normalize_text(value) -> str:
-    """Full-width digits, letters and spaces to half-width (NFKC), trimmed; None becomes ''."""
+    """Full-width digits, letters and spaces to half-width (NFKC), NUL characters dropped (PostgreSQL cannot
+    store them), trimmed; None becomes ''."""
     if value is None:
         return ""
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return unicodedata.normalize("NFKC", str(value)).replace("\x00", "").strip()
 
 
 def normalize_phone(value) -> str | None:

@@ -8,13 +8,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.queries import subtree
 from .forms import ImportForm
 from .imports import import_households, template_workbook
-from .models import Household, Resident
 from .queries import search_households
 
 bp = Blueprint("people", __name__)
@@ -31,32 +29,14 @@ def households():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PER_PAGE"],
     )
-    grid_choices = _nodes_in_scope(policy.Permission.VIEW_HOUSEHOLDS, NodeKind.GRID)
+    grid_choices = policy.nodes_in_scope(current_user, policy.Permission.VIEW_HOUSEHOLDS, NodeKind.GRID)
     return render_template("people/households.html", page=page, grid_choices=grid_choices, grid_id=grid_id)
-
-
-def _nodes_in_scope(permission: policy.Permission, kind: NodeKind) -> list[GridNode]:
-    """The nodes of one kind within the current user's scopes for permission."""
-    return [
-        node
-        for scope_id in policy.scope_ids(current_user, permission)
-        for node in subtree(scope_id)
-        if node.kind is kind
-    ]
-
-
-def _household(household_id: int) -> Household:
-    household = db.session.get(Household, household_id)
-    if household is None:
-        raise NotFound()
-    policy.require_household(current_user, household)
-    return household
 
 
 @bp.get("/households/<id:household_id>")
 @login_required
 def household(household_id: int):
-    household = _household(household_id)
+    household = policy.visible_household(current_user, household_id)
     return render_template(
         "people/household.html", household=household, show=policy.disclosure(current_user, household)
     )
@@ -65,10 +45,8 @@ def household(household_id: int):
 @bp.get("/residents/<id:resident_id>")
 @login_required
 def resident(resident_id: int):
-    person = db.session.get(Resident, resident_id)
-    if person is None:
-        raise NotFound()
-    household = _household(person.household_id)
+    person = policy.visible_resident(current_user, resident_id)
+    household = person.household
     return render_template(
         "people/resident.html",
         person=person,
@@ -79,7 +57,7 @@ def resident(resident_id: int):
 
 
 def _import_villages() -> list[GridNode]:
-    villages = _nodes_in_scope(policy.Permission.IMPORT_HOUSEHOLDS, NodeKind.VILLAGE)
+    villages = policy.nodes_in_scope(current_user, policy.Permission.IMPORT_HOUSEHOLDS, NodeKind.VILLAGE)
     if not villages:
         raise Forbidden()
     return villages
@@ -112,8 +90,11 @@ def import_page():
 def upload_too_large(error):
     """An upload over MAX_CONTENT_LENGTH is refused while the body is first read (CSRF reads it before the
     view runs): show the import form again with the limit, not a bare error page."""
+    limit = _("文件太大，上限为 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)
+    if not policy.holds(current_user, policy.Permission.IMPORT_HOUSEHOLDS):
+        return error_response("file_too_large", limit, 413)
     form = _import_form(_import_villages(), read_request=False)
-    form.file.errors = [_("文件太大，上限为 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)]
+    form.file.errors = [limit]
     return render_template("people/import.html", form=form, report=None), 413
 
 

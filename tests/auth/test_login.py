@@ -66,7 +66,7 @@ def test_password_change_needs_the_current_password(client, login, village):
     login(factories.gen_user(Role.GRID_LEADER, village.grids[0]))
     db.session.commit()
     response = client.post("/me", data={"current": "not-it-at-all", "new": "another-pass-2"})
-    assert "用户名或密码不正确" in response.get_data(as_text=True)
+    assert "当前密码不正确" in response.get_data(as_text=True)
 
 
 def test_short_passwords_are_refused():

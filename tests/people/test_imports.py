@@ -440,3 +440,17 @@ def test_excel_unicode_text_is_read_as_tab_separated_utf16(village):
     report = imported(village, "\r\n".join(lines).encode("utf-16"))
     assert report.ok, report.errors
     assert only_household(village, "前街9号").head.phone == "13812345678"
+
+
+def test_text_longer_than_its_column_is_reported(village):
+    rows = [person(姓名="张" * 51, 与户主关系="子女"), person(门牌号="号" * 201)]
+    assert refused(village, xlsx(rows)) == [
+        (2, "姓名", "姓名不能超过 50 个字符"),
+        (3, "门牌号", "门牌号不能超过 200 个字符"),
+    ]
+
+
+def test_nul_characters_anywhere_in_a_csv_are_dropped(village):
+    rows = "户主姓名,所属网格,门牌号\n" + "".join(f"户主{i},第1网格,前街{i}号\n" for i in range(600)) + "王\x00五,第1网格,后街1号\n"
+    imported(village, rows.encode("utf-8"))
+    assert only_household(village, "后街1号").head.name == "王五"
