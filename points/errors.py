@@ -37,6 +37,7 @@ MESSAGES = {
     "invalid_grid": _l("户只能属于网格"),
     "number_taken": _l("户号 %(number)s 已存在"),
     "missing_name": _l("姓名不能为空"),
+    "name_too_long": _l("姓名不能超过 %(limit)d 个字符"),
     "id_number_taken": _l("身份证号已存在"),
     "import_too_large": _l("文件太大（%(size).1f MB），上限为 %(limit)d MB"),
     "old_excel_format": _l("这是旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 后再导入"),

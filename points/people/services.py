@@ -112,10 +112,17 @@ def create_household(
 def add_resident(
     household: Household, name: str, relation: str = "户主", phone: str | None = None, id_number: str | None = None
 ) -> Resident:
-    """A resident of a household. Raises DomainError("missing_name" | "id_number_taken")."""
+    """A resident of a household, the phone and ID number checked as an import checks them.
+
+    Raises DomainError("missing_name" | "name_too_long" | "invalid_phone" | "invalid_id_number" | "id_number_taken").
+    """
     name = normalize_text(name)
     if not name:
         raise DomainError("missing_name")
+    if len(name) > Resident.name.type.length:
+        raise DomainError("name_too_long", limit=Resident.name.type.length)
+    phone = normalize_phone(phone)
+    id_number = normalize_id_number(id_number)
     if id_number and db.session.scalar(select(Resident.id).where(Resident.id_number == id_number)):
         raise DomainError("id_number_taken")
     resident = Resident(household=household, name=name, relation=relation, phone=phone, id_number=id_number)

@@ -74,3 +74,16 @@ def test_the_head_is_the_first_resident(village):
     household = factories.gen_household(village.grids[0], head_name="张三明")
     assert household.head.name == "张三明" and household.head.relation == "户主"
     assert household.residents == [household.head]
+
+
+def test_a_resident_added_by_hand_is_checked_like_an_imported_one(village):
+    household = factories.gen_household(village.grids[0])
+    assert add_resident(household, "李四", "配偶", phone="１３９ ００００ １１１１").phone == "13900001111"
+    for kwargs, code in (
+        ({"phone": "12345"}, "invalid_phone"),
+        ({"id_number": "350582199001011230"}, "invalid_id_number"),
+        ({"name": "张" * 51}, "name_too_long"),
+    ):
+        with pytest.raises(DomainError) as refusal:
+            add_resident(household, **{"name": "王五", **kwargs})
+        assert refusal.value.code == code
