@@ -1,5 +1,7 @@
-"""The demo village, modelled on 瑶前村 (安海镇): ~450 households, ~1,500 people, 3 grids, fixed demo accounts."""
+"""The demo village, modelled on 瑶前村 (安海镇): ~450 households, ~1,500 people, 3 grids, its rule book,
+fixed demo accounts."""
 import random
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -11,6 +13,9 @@ from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
+from .rules.models import RuleCategory as C
+from .rules.models import RuleUnit
+from .rules.services import RuleTerms, create_rule
 
 DEMO_PASSWORD = "demo12345"
 TOWN_CODE, VILLAGE_CODE = "anhai", "yaoqian"
@@ -56,6 +61,7 @@ def _build_village() -> GridNode:
     town = create_node("安海镇", TOWN_CODE, NodeKind.TOWN)
     village = create_node("瑶前村", VILLAGE_CODE, NodeKind.VILLAGE, town)
     grids = [create_node(name, f"{VILLAGE_CODE}-{i}", NodeKind.GRID, village) for i, name in enumerate(GRID_NAMES, 1)]
+    _build_rule_book(village)
     serial = 0
     for index in range(HOUSEHOLDS):
         grid = grids[index * len(grids) // HOUSEHOLDS]
@@ -83,6 +89,46 @@ def _build_village() -> GridNode:
                 _id_number(rng, serial, 1940, 2018) if rng.random() < 0.7 else None,
             )
     return village
+
+
+ADMIN, LEADER, WORKER, ORGANIZER = Role.VILLAGE_ADMIN, Role.GRID_LEADER, Role.GRID_WORKER, Role.EVENT_ORGANIZER
+RULE_BOOK_START = date(2026, 1, 1)
+# 《瑶前村村民积分细则》 and 《瑶前村外来租住人员积分细则》 in one book: each rule says whom it applies to.
+RULE_BOOK = (
+    ("HYG-MODEL", RuleTerms("卫生保洁示范户（每周评比）", C.HYGIENE, 20, cap_week=20, roles=frozenset({ADMIN, LEADER}))),
+    ("HYG-FLAG", RuleTerms("环境卫生流动红旗（每月汇总）", C.HYGIENE, 50, cap_month=50, roles=frozenset({ADMIN}))),
+    ("HYG-YARD", RuleTerms("门前三包、庭院整洁（拍照申报）", C.HYGIENE, 5, cap_week=10, evidence_required=True,
+                           self_claimable=True, roles=frozenset({LEADER, WORKER}))),
+    ("HYG-PILE", RuleTerms("乱堆乱放", C.HYGIENE, -10, roles=frozenset({ADMIN, LEADER, WORKER}))),
+    ("HYG-LITTER", RuleTerms("乱扔垃圾、污水乱排", C.HYGIENE, -5, roles=frozenset({ADMIN, LEADER, WORKER}))),
+    ("HYG-POULTRY", RuleTerms("禽畜散养、未圈养", C.HYGIENE, -10, roles=frozenset({ADMIN, LEADER, WORKER}))),
+    ("VOL-HOUR", RuleTerms("志愿服务（按小时）", C.VOLUNTEERING, 5, RuleUnit.HOUR, cap_day=20,
+                           roles=frozenset({ORGANIZER, LEADER}))),
+    ("VOL-CLEANUP", RuleTerms("参加环境整治日（每月第三周六）", C.VOLUNTEERING, 10, cap_month=10,
+                              roles=frozenset({ORGANIZER, LEADER}))),
+    ("VR-GAMBLE", RuleTerms("参与赌博", C.VILLAGE_RULES, -20, roles=frozenset({ADMIN}))),
+    ("VR-BURN", RuleTerms("露天焚烧秸秆、垃圾", C.VILLAGE_RULES, -10, roles=frozenset({ADMIN, LEADER}))),
+    ("VR-SIMPLE", RuleTerms("红白喜事简办", C.VILLAGE_RULES, 10, cap_year=20, evidence_required=True,
+                            self_claimable=True, roles=frozenset({ADMIN}))),
+    ("AID-HELP", RuleTerms("帮扶困难户、关爱空巢老人", C.MUTUAL_AID, 5, cap_month=20, evidence_required=True,
+                           self_claimable=True, roles=frozenset({LEADER, WORKER}))),
+    ("AID-MEDIATE", RuleTerms("协助调解邻里纠纷", C.MUTUAL_AID, 10, cap_month=20, roles=frozenset({LEADER}))),
+    ("PUB-HAZARD", RuleTerms("报告安全隐患（经核实）", C.PUBLICITY, 5, cap_month=15, self_claimable=True,
+                             roles=frozenset({LEADER, WORKER}))),
+    ("PUB-MEETING", RuleTerms("参加村民代表会议、政策宣讲", C.PUBLICITY, 2, cap_week=4,
+                              roles=frozenset({ADMIN, LEADER, WORKER}))),
+    ("GRID-VISIT", RuleTerms("网格员入户走访关爱对象", C.GRID_DUTY, 2, cap_week=10, roles=frozenset({LEADER}))),
+    ("GRID-REPORT", RuleTerms("网格员及时上报民情事件", C.GRID_DUTY, 3, cap_month=15, roles=frozenset({LEADER}))),
+    ("RENT-REGISTER", RuleTerms("外来人员主动登记居住信息", C.VILLAGE_RULES, 5, cap_year=5, for_registered=False,
+                                self_claimable=True, roles=frozenset({LEADER, WORKER}))),
+    ("RENT-UNREGISTERED", RuleTerms("外来人员未按时登记居住信息", C.VILLAGE_RULES, -10, for_registered=False,
+                                    roles=frozenset({ADMIN, LEADER, WORKER}))),
+)
+
+
+def _build_rule_book(village: GridNode) -> None:
+    for code, terms in RULE_BOOK:
+        create_rule(village, code, terms, RULE_BOOK_START)
 
 
 def _household_size(rng: random.Random, renter: bool) -> int:

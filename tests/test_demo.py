@@ -1,4 +1,6 @@
 """flask --app points demo: the demo village and its accounts; running it twice changes nothing."""
+from datetime import date
+
 from sqlalchemy import func, select
 
 from points.auth.models import Role, User
@@ -6,10 +8,12 @@ from points.auth.services import authenticate
 from points.extensions import db
 from points.grids.models import GridNode
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
+from points.rules.models import RuleCategory, RuleUnit, RuleVersion
+from points.rules.queries import rule_book
 
 from . import factories
 
-TABLES = (GridNode, Household, Resident, User, HouseholdCareTag)
+TABLES = (GridNode, Household, Resident, User, HouseholdCareTag, RuleVersion)
 
 
 def counts():
@@ -48,3 +52,15 @@ def test_demo_refuses_a_database_with_real_data(runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code != 0 and "演示村只能装进空数据库" in result.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_demo_has_the_seed_rule_book(runner):
+    runner.invoke(args=["demo"])
+    village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
+    book = {v.rule.code: v for v in rule_book(village.id, date(2026, 11, 23))}
+    assert book["HYG-MODEL"].points == 20 and book["HYG-MODEL"].cap_week == 20
+    assert book["HYG-FLAG"].points == 50
+    assert book["VR-GAMBLE"].points == -20 and book["HYG-PILE"].points == -10
+    assert book["VOL-HOUR"].unit is RuleUnit.HOUR
+    assert {v.category for v in book.values()} == set(RuleCategory)
+    assert any(not v.for_registered for v in book.values()), "the renters' rule book"

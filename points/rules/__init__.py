@@ -1,0 +1,1 @@
+"""积分细则: each village's rule book, versioned by effective dates."""

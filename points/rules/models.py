@@ -1,0 +1,100 @@
+"""Rules and their versions. A rule keeps its code; an edit makes a new version, and entries keep pointing at
+the version they were posted under."""
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import Role
+from ..extensions import db, value_enum
+from ..timeutil import utcnow
+
+
+class RuleCategory(str, enum.Enum):
+    HYGIENE = "hygiene"  # 人居环境
+    VOLUNTEERING = "volunteering"  # 志愿服务
+    VILLAGE_RULES = "village_rules"  # 村规民约
+    MUTUAL_AID = "mutual_aid"  # 村民互助
+    PUBLICITY = "publicity"  # 宣传监督
+    GRID_DUTY = "grid_duty"  # 网格员履职
+
+
+class RuleUnit(str, enum.Enum):
+    OCCURRENCE = "occurrence"  # 每次
+    HOUR = "hour"  # 每小时
+
+
+class Rule(db.Model):
+    __tablename__ = "rules"
+    __table_args__ = (UniqueConstraint("village_id", "code", name="uq_rules_village_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(32))
+
+    versions: Mapped[list["RuleVersion"]] = relationship(
+        back_populates="rule", order_by="RuleVersion.version", cascade="all, delete-orphan"
+    )
+
+
+class RuleVersion(db.Model):
+    """What a rule says from effective_from until (not including) effective_until."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "version", name="uq_rule_versions_rule_version"),
+        CheckConstraint("points != 0", name="points_not_zero"),
+        CheckConstraint("for_registered OR for_renters", name="applies_to_someone"),
+        CheckConstraint("effective_until IS NULL OR effective_until > effective_from", name="window_not_empty"),
+        CheckConstraint(
+            "(cap_day IS NULL OR cap_day > 0) AND (cap_week IS NULL OR cap_week > 0)"
+            " AND (cap_month IS NULL OR cap_month > 0) AND (cap_year IS NULL OR cap_year > 0)",
+            name="caps_positive",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    category: Mapped[RuleCategory] = mapped_column(value_enum(RuleCategory, "rule_category", 24))
+    # Signed: an award is positive, a penalty negative. Per occurrence or per hour (unit).
+    points: Mapped[int]
+    unit: Mapped[RuleUnit] = mapped_column(value_enum(RuleUnit, "rule_unit", 16))
+    # The two rule books of 瑶前村: 户籍村民 and 外来租住人员.
+    for_registered: Mapped[bool] = mapped_column(default=True)
+    for_renters: Mapped[bool] = mapped_column(default=True)
+    # The most points (in absolute value) one household may receive under this rule in a day, ISO week,
+    # month or year; None for no cap.
+    cap_day: Mapped[int | None]
+    cap_week: Mapped[int | None]
+    cap_month: Mapped[int | None]
+    cap_year: Mapped[int | None]
+    evidence_required: Mapped[bool] = mapped_column(default=False)
+    self_claimable: Mapped[bool] = mapped_column(default=False)
+    effective_from: Mapped[date]
+    effective_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    rule: Mapped[Rule] = relationship(back_populates="versions")
+    roles: Mapped[list["RuleVersionRole"]] = relationship(cascade="all, delete-orphan", order_by="RuleVersionRole.role")
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.roles)
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day < self.effective_until)
+
+
+class RuleVersionRole(db.Model):
+    """A role that may apply this version of the rule (award or deduct under it)."""
+
+    __tablename__ = "rule_version_roles"
+
+    rule_version_id: Mapped[int] = mapped_column(
+        ForeignKey("rule_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(value_enum(Role, "role", 24), primary_key=True)

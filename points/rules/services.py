@@ -1,0 +1,106 @@
+"""Writes to the rule book. An edit never changes a version that may have entries: it makes a new one."""
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from ..auth.models import Role, User
+from ..errors import DomainError
+from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from .models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole
+
+CAPS = ("cap_day", "cap_week", "cap_month", "cap_year")
+
+
+@dataclass(frozen=True)
+class RuleTerms:
+    """What one version of a rule says; dataclasses.replace(terms, points=-30) describes an edit."""
+
+    name: str
+    category: RuleCategory
+    points: int
+    unit: RuleUnit = RuleUnit.OCCURRENCE
+    for_registered: bool = True
+    for_renters: bool = True
+    cap_day: int | None = None
+    cap_week: int | None = None
+    cap_month: int | None = None
+    cap_year: int | None = None
+    evidence_required: bool = False
+    self_claimable: bool = False
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, version: RuleVersion) -> "RuleTerms":
+        fields = {name: getattr(version, name) for name in cls.__dataclass_fields__ if name != "roles"}
+        return cls(**fields, roles=version.role_set)
+
+
+def _check(terms: RuleTerms) -> None:
+    """Raises DomainError for terms no village could mean."""
+    if not terms.name.strip():
+        raise DomainError("rule_name_required")
+    if terms.points == 0:
+        raise DomainError("rule_points_zero")
+    if not (terms.for_registered or terms.for_renters):
+        raise DomainError("rule_applies_to_no_one")
+    if any(getattr(terms, cap) is not None and getattr(terms, cap) < 1 for cap in CAPS):
+        raise DomainError("rule_cap_invalid")
+
+
+def _version(rule: Rule, number: int, terms: RuleTerms, effective_from: date, effective_until, actor) -> RuleVersion:
+    values = {k: v for k, v in asdict(terms).items() if k != "roles"}
+    version = RuleVersion(
+        rule=rule,
+        version=number,
+        **{**values, "name": terms.name.strip()},
+        effective_from=effective_from,
+        effective_until=effective_until,
+        created_by_id=actor.id if actor else None,
+    )
+    version.roles = [RuleVersionRole(role=role) for role in sorted(terms.roles)]
+    db.session.add(version)
+    return version
+
+
+def create_rule(
+    village: GridNode,
+    code: str,
+    terms: RuleTerms,
+    effective_from: date,
+    effective_until: date | None = None,
+    actor: User | None = None,
+) -> Rule:
+    """A new rule in a village's rule book, in force from effective_from. Raises DomainError."""
+    code = code.strip().upper()
+    if village.kind is not NodeKind.VILLAGE:
+        raise DomainError("rule_book_is_per_village")
+    if not code:
+        raise DomainError("rule_code_required")
+    if db.session.scalar(select(Rule.id).where(Rule.village_id == village.id, Rule.code == code)):
+        raise DomainError("rule_code_taken", rule_code=code)
+    if effective_until is not None and effective_until <= effective_from:
+        raise DomainError("rule_window_empty")
+    _check(terms)
+    rule = Rule(village_id=village.id, code=code)
+    db.session.add(rule)
+    _version(rule, 1, terms, effective_from, effective_until, actor)
+    db.session.flush()
+    return rule
+
+
+def revise_rule(rule: Rule, terms: RuleTerms, effective_from: date, actor: User | None = None) -> RuleVersion:
+    """New terms from effective_from on; the version before ends that day. Entries already posted keep their
+    version. Raises DomainError("rule_revision_backdated") unless effective_from is after the latest version's start."""
+    latest = rule.versions[-1]
+    if effective_from <= latest.effective_from:
+        raise DomainError("rule_revision_backdated", day=latest.effective_from.isoformat())
+    _check(terms)
+    until = latest.effective_until
+    if until is not None and until <= effective_from:
+        raise DomainError("rule_window_empty")
+    latest.effective_until = effective_from
+    version = _version(rule, latest.version + 1, terms, effective_from, until, actor)
+    db.session.flush()
+    return version
