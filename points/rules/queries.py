@@ -1,22 +1,24 @@
 """Read-only queries on the rule book."""
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .models import Rule, RuleVersion
 
 
+def _in_force(day: date):
+    """The SQL twin of RuleVersion.in_force_on."""
+    return and_(
+        RuleVersion.effective_from <= day,
+        or_(RuleVersion.effective_until.is_(None), RuleVersion.effective_until > day),
+    )
+
+
 def version_in_force(rule_id: int, day: date) -> RuleVersion | None:
     """The version of a rule that holds on day, if any."""
-    return db.session.scalar(
-        select(RuleVersion).where(
-            RuleVersion.rule_id == rule_id,
-            RuleVersion.effective_from <= day,
-            or_(RuleVersion.effective_until.is_(None), RuleVersion.effective_until > day),
-        )
-    )
+    return db.session.scalar(select(RuleVersion).where(RuleVersion.rule_id == rule_id, _in_force(day)))
 
 
 def rule_book(village_id: int, day: date) -> list[RuleVersion]:
@@ -25,11 +27,7 @@ def rule_book(village_id: int, day: date) -> list[RuleVersion]:
         db.session.scalars(
             select(RuleVersion)
             .join(Rule)
-            .where(
-                Rule.village_id == village_id,
-                RuleVersion.effective_from <= day,
-                or_(RuleVersion.effective_until.is_(None), RuleVersion.effective_until > day),
-            )
+            .where(Rule.village_id == village_id, _in_force(day))
             .options(selectinload(RuleVersion.roles), selectinload(RuleVersion.rule))
             .order_by(RuleVersion.category, Rule.code)
         )

@@ -92,3 +92,10 @@ def test_rule_books_belong_to_villages(village):
     with pytest.raises(DomainError) as refusal:
         create_rule(village.grids[0], "X", PILE, JAN)
     assert refusal.value.code == "rule_book_is_per_village"
+
+
+def test_in_force_on_agrees_with_the_query(village):
+    rule = create_rule(village.village, "HYG-PILE", PILE, JAN, effective_until=JUN)
+    version = rule.versions[0]
+    for day in (date(2025, 12, 31), JAN, MAR, date(2026, 5, 31), JUN):
+        assert version.in_force_on(day) is (version_in_force(rule.id, day) is not None), day
