@@ -1,0 +1,79 @@
+"""Ledger entries, each household's cached balance, and per-period totals, all written by services.py alone."""
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db, value_enum
+from ..rules.models import RuleCategory, RuleVersion
+from ..timeutil import utcnow
+
+
+class EntrySource(str, enum.Enum):
+    INSPECTION = "inspection"  # 卫生评比
+    ATTENDANCE = "attendance"  # 志愿活动签到
+    CLAIM = "claim"  # 积分申报
+    MANUAL = "manual"  # 网格员加分、扣分
+    REDEMPTION = "redemption"  # 积分超市兑换
+    REVERSAL = "reversal"  # 冲正
+    EXPIRY = "expiry"  # 过期
+
+
+class LedgerEntry(db.Model):
+    """One signed movement of a household's points. Never updated or deleted: a reversal undoes it."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_ledger_entries_idempotency_key"),
+        # A reversal undoes exactly one entry, and an entry is undone at most once.
+        UniqueConstraint("reverses_id", name="uq_ledger_entries_reverses_id"),
+        CheckConstraint("amount != 0", name="amount_not_zero"),
+        Index("ix_ledger_entries_household_time", "household_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"))
+    # Who earned it, where there is one person (volunteer rankings count residents).
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="RESTRICT"), index=True)
+    amount: Mapped[int]
+    rule_version_id: Mapped[int | None] = mapped_column(ForeignKey("rule_versions.id", ondelete="RESTRICT"))
+    # The rule's category, kept on the entry so that totals per category need no join.
+    category: Mapped[RuleCategory | None] = mapped_column(value_enum(RuleCategory, "rule_category", 24))
+    source: Mapped[EntrySource] = mapped_column(value_enum(EntrySource, "entry_source", 16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The local (Asia/Shanghai) day the points belong to: it decides the week, month, quarter and year.
+    occurred_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
+
+    rule_version: Mapped[RuleVersion | None] = relationship()
+
+
+class HouseholdBalance(db.Model):
+    """The cached sum of a household's entries; its row is also the lock that serializes postings to it."""
+
+    __tablename__ = "household_balances"
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), primary_key=True)
+    balance: Mapped[int] = mapped_column(default=0)
+
+
+class PeriodTotal(db.Model):
+    """The sum of a household's entries in one period, overall or for one resident and/or one category.
+
+    resident_id 0 and category '' mean "all": they are part of the key, so they cannot be NULL.
+    period: 'W2026-47' (ISO week), 'M2026-11', 'Q2026-4', 'Y2026' or 'ALL'.
+    """
+
+    __tablename__ = "period_totals"
+    __table_args__ = (Index("ix_period_totals_period_total", "period", "category", "resident_id", "total"),)
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    category: Mapped[str] = mapped_column(String(24), primary_key=True, default="")
+    total: Mapped[int] = mapped_column(default=0)
+    entries: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,155 @@
+"""The only code that writes ledger entries, household balances and period totals.
+
+Every posting runs under its household's lock: the balance row is upserted first (on SQLite that write takes
+the database's write lock before anything is read; on PostgreSQL the row is then locked FOR UPDATE), so that
+the idempotency check, the balance check and the three writes see a settled state and land together.
+Functions flush and never commit: the caller's transaction decides.
+"""
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..auth.models import User
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..people.models import Household, Resident
+from ..rules.models import RuleVersion
+from ..timeutil import local_today
+from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
+
+MAX_AMOUNT = 100_000  # no single movement of points comes near this; a larger one is a typing mistake
+
+
+def period_keys(day: date) -> list[str]:
+    """The periods a day counts in: its ISO week, month, quarter, year, and all time."""
+    iso_year, week, _ = day.isocalendar()
+    return [f"W{iso_year}-{week:02d}", f"M{day.year}-{day.month:02d}", f"Q{day.year}-{(day.month - 1) // 3 + 1}",
+            f"Y{day.year}", "ALL"]
+
+
+def post_entry(
+    household_id: int,
+    amount: int,
+    source: EntrySource,
+    idempotency_key: str,
+    *,
+    rule_version: RuleVersion | None = None,
+    resident_id: int | None = None,
+    actor: User | None = None,
+    note: str = "",
+    occurred_on: date | None = None,
+    reverses: LedgerEntry | None = None,
+) -> LedgerEntry:
+    """Post one entry, or return the entry already posted under idempotency_key.
+
+    Only a penalty (an entry under a rule with negative points) may take the balance below zero.
+    Raises DomainError("invalid_amount" | "insufficient_balance" | "idempotency_key_reused" | "already_reversed"
+    | "resident_not_in_household") or NotFound.
+    """
+    if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
+        raise DomainError("invalid_amount", limit=MAX_AMOUNT)
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise DomainError("invalid_idempotency_key")
+    if db.session.get(Household, household_id) is None:
+        raise NotFound()
+    balance = _lock_balance(household_id)
+
+    earlier = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key))
+    if earlier is not None:
+        if (earlier.household_id, earlier.amount, earlier.source) != (household_id, amount, source):
+            raise DomainError("idempotency_key_reused", status=409)
+        return earlier
+    if reverses is not None and db.session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.reverses_id == reverses.id)
+    ):
+        raise DomainError("already_reversed", status=409)
+    if resident_id is not None and db.session.scalar(
+        select(Resident.household_id).where(Resident.id == resident_id)
+    ) != household_id:
+        raise DomainError("resident_not_in_household")
+    penalty = rule_version is not None and rule_version.points < 0 and reverses is None
+    if amount < 0 and not penalty and balance.balance + amount < 0:
+        raise DomainError("insufficient_balance", status=409, balance=balance.balance, needed=-amount)
+
+    entry = LedgerEntry(
+        household_id=household_id,
+        resident_id=resident_id,
+        amount=amount,
+        rule_version_id=rule_version.id if rule_version else None,
+        category=rule_version.category if rule_version else None,
+        source=source,
+        actor_id=actor.id if actor else None,
+        occurred_on=occurred_on or local_today(),
+        note=note,
+        idempotency_key=idempotency_key,
+        reverses_id=reverses.id if reverses else None,
+    )
+    db.session.add(entry)
+    balance.balance += amount
+    db.session.flush()
+    _add_to_totals(entry)
+    return entry
+
+
+def reverse_entry(entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "") -> LedgerEntry:
+    """冲正: an entry that undoes entry_id. A reversal is never reversed, and an entry is reversed once.
+
+    Raises DomainError("cannot_reverse_reversal" | "already_reversed" | "insufficient_balance") or NotFound.
+    """
+    original = db.session.get(LedgerEntry, entry_id)
+    if original is None:
+        raise NotFound()
+    if original.reverses_id is not None:
+        raise DomainError("cannot_reverse_reversal", status=409)
+    return post_entry(
+        original.household_id,
+        -original.amount,
+        EntrySource.REVERSAL,
+        idempotency_key,
+        rule_version=original.rule_version,
+        resident_id=original.resident_id,
+        actor=actor,
+        note=note,
+        occurred_on=original.occurred_on,
+        reverses=original,
+    )
+
+
+def _dialect_insert(model):
+    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(model)
+
+
+def _lock_balance(household_id: int) -> HouseholdBalance:
+    db.session.execute(
+        _dialect_insert(HouseholdBalance)
+        .values(household_id=household_id, balance=0)
+        .on_conflict_do_nothing(index_elements=["household_id"])
+    )
+    return db.session.scalar(
+        select(HouseholdBalance)
+        .where(HouseholdBalance.household_id == household_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _add_to_totals(entry: LedgerEntry) -> None:
+    """Add the entry to every period it counts in: overall, for its resident, for its category, for both."""
+    category = entry.category.value if entry.category else ""
+    keys = {(0, ""), (0, category), (entry.resident_id or 0, ""), (entry.resident_id or 0, category)}
+    rows = [
+        dict(period=period, household_id=entry.household_id, resident_id=resident, category=cat,
+             total=entry.amount, entries=1)
+        for period in period_keys(entry.occurred_on)
+        for resident, cat in sorted(keys)
+    ]
+    statement = _dialect_insert(PeriodTotal)
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["period", "household_id", "resident_id", "category"],
+            set_={"total": PeriodTotal.total + statement.excluded.total,
+                  "entries": PeriodTotal.entries + statement.excluded.entries},
+        ),
+        rows,
+    )

@@ -1,0 +1,43 @@
+"""Builders for ledger tests: a household with a rule book, and the invariants checked from scratch."""
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import select
+
+from points.extensions import db
+from points.ledger.models import HouseholdBalance, LedgerEntry, PeriodTotal
+from points.ledger.services import period_keys
+from points.rules.models import Rule, RuleCategory, RuleUnit
+from points.rules.services import RuleTerms, create_rule
+
+AWARD = RuleTerms("卫生保洁示范户", RuleCategory.HYGIENE, 20)
+PENALTY = RuleTerms("乱堆乱放", RuleCategory.HYGIENE, -10)
+VOLUNTEER = RuleTerms("志愿服务", RuleCategory.VOLUNTEERING, 5, RuleUnit.HOUR)
+
+
+def rule_versions(village):
+    """(award, penalty, volunteer) versions in the village's rule book, made on first use."""
+    versions = []
+    for code, terms in (("AWARD", AWARD), ("PENALTY", PENALTY), ("VOLUNTEER", VOLUNTEER)):
+        rule = db.session.scalar(select(Rule).where(Rule.village_id == village.village.id, Rule.code == code))
+        versions.append((rule or create_rule(village.village, code, terms, date(2026, 1, 1))).versions[0])
+    return tuple(versions)
+
+
+def assert_ledger_consistent(household_id: int) -> None:
+    """balance == sum(entries), and every period total equals the sum over its entries."""
+    entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.household_id == household_id)).all()
+    balance = db.session.scalar(select(HouseholdBalance.balance).where(HouseholdBalance.household_id == household_id))
+    assert (balance or 0) == sum(e.amount for e in entries)
+    expected: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in entries:
+        category = entry.category.value if entry.category else ""
+        for period in period_keys(entry.occurred_on):
+            for key in {(0, ""), (0, category), (entry.resident_id or 0, ""), (entry.resident_id or 0, category)}:
+                expected[(period, *key)][0] += entry.amount
+                expected[(period, *key)][1] += 1
+    stored = {
+        (t.period, t.resident_id, t.category): [t.total, t.entries]
+        for t in db.session.scalars(select(PeriodTotal).where(PeriodTotal.household_id == household_id))
+    }
+    assert stored == dict(expected)

@@ -1,0 +1,102 @@
+"""Posting: one entry per idempotency key, reversals that point at their original, no balance below zero but
+by a penalty, and totals kept in the same transaction."""
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from points.errors import DomainError
+from points.extensions import db
+from points.ledger.models import EntrySource, HouseholdBalance, PeriodTotal
+from points.ledger.services import period_keys, post_entry, reverse_entry
+
+from .. import factories
+from .helpers import assert_ledger_consistent, rule_versions
+
+
+@pytest.fixture
+def setup(village):
+    household = factories.gen_household(village.grids[0])
+    return household, *rule_versions(village)
+
+
+def balance_of(household):
+    return db.session.get(HouseholdBalance, household.id).balance
+
+
+def test_an_award_raises_the_balance_and_every_period_total(setup):
+    household, award, _, _ = setup
+    entry = post_entry(household.id, 20, EntrySource.INSPECTION, "k1", rule_version=award,
+                       resident_id=household.head.id, occurred_on=date(2026, 11, 23))
+    assert balance_of(household) == 20
+    assert entry.category is award.category
+    periods = {t.period for t in db.session.scalars(select(PeriodTotal))}
+    assert periods == {"W2026-48", "M2026-11", "Q2026-4", "Y2026", "ALL"}
+    assert_ledger_consistent(household.id)
+
+
+def test_iso_weeks_cross_the_new_year():
+    assert period_keys(date(2027, 1, 1))[:2] == ["W2026-53", "M2027-01"]
+    assert period_keys(date(2025, 12, 29))[0] == "W2026-01"
+
+
+def test_the_same_idempotency_key_posts_once(setup):
+    household, award, _, _ = setup
+    first = post_entry(household.id, 20, EntrySource.MANUAL, "same", rule_version=award)
+    again = post_entry(household.id, 20, EntrySource.MANUAL, "same", rule_version=award)
+    assert again.id == first.id and balance_of(household) == 20
+    with pytest.raises(DomainError) as refusal:
+        post_entry(household.id, 30, EntrySource.MANUAL, "same", rule_version=award)
+    assert refusal.value.code == "idempotency_key_reused"
+
+
+def test_a_penalty_may_take_the_balance_below_zero(setup):
+    household, _, penalty, _ = setup
+    post_entry(household.id, -10, EntrySource.MANUAL, "p1", rule_version=penalty)
+    assert balance_of(household) == -10
+    assert_ledger_consistent(household.id)
+
+
+def test_nothing_else_may(setup):
+    household, award, _, _ = setup
+    awarded = post_entry(household.id, 20, EntrySource.MANUAL, "a1", rule_version=award)
+    with pytest.raises(DomainError) as refusal:
+        post_entry(household.id, -30, EntrySource.REDEMPTION, "r1")
+    assert refusal.value.code == "insufficient_balance" and "现有 20 分" in refusal.value.message
+    post_entry(household.id, -20, EntrySource.REDEMPTION, "r2")
+    with pytest.raises(DomainError) as spent:
+        reverse_entry(awarded.id, "rev")  # an award already spent cannot be taken back below zero
+    assert spent.value.code == "insufficient_balance"
+    assert balance_of(household) == 0
+
+
+def test_a_reversal_points_at_its_original_and_happens_once(setup):
+    household, _, penalty, _ = setup
+    wrong = post_entry(household.id, -10, EntrySource.MANUAL, "p1", rule_version=penalty)
+    reversal = reverse_entry(wrong.id, "rev-1", note="误扣")
+    assert (reversal.amount, reversal.reverses_id, reversal.source) == (10, wrong.id, EntrySource.REVERSAL)
+    assert reverse_entry(wrong.id, "rev-1").id == reversal.id, "a retried reversal returns the first"
+    with pytest.raises(DomainError) as twice:
+        reverse_entry(wrong.id, "rev-2")
+    assert twice.value.code == "already_reversed"
+    with pytest.raises(DomainError) as of_reversal:
+        reverse_entry(reversal.id, "rev-3")
+    assert of_reversal.value.code == "cannot_reverse_reversal"
+    assert balance_of(household) == 0
+    assert_ledger_consistent(household.id)
+
+
+@pytest.mark.parametrize("amount", [0, 100_001, -100_001, 2.5, "20"])
+def test_zero_huge_or_non_integer_amounts_are_refused(setup, amount):
+    household, award, _, _ = setup
+    with pytest.raises(DomainError) as refusal:
+        post_entry(household.id, amount, EntrySource.MANUAL, "x", rule_version=award)
+    assert refusal.value.code == "invalid_amount"
+
+
+def test_the_resident_must_live_in_the_household(setup, village):
+    household, award, _, _ = setup
+    neighbour = factories.gen_household(village.grids[0])
+    with pytest.raises(DomainError) as refusal:
+        post_entry(household.id, 20, EntrySource.MANUAL, "x", rule_version=award, resident_id=neighbour.head.id)
+    assert refusal.value.code == "resident_not_in_household"
