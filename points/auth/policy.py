@@ -135,6 +135,13 @@ def disclosure(user: User | None, household: Household) -> Disclosure:
     )
 
 
+def can_apply_rule(actor: User | None, rule_roles: frozenset[Role], household: Household) -> bool:
+    """Whether actor holds one of the rule's roles at a node above the household's grid."""
+    if actor is None or not actor.active:
+        return False
+    return is_within(household.grid_id, [a.node_id for a in actor.assignments if a.role in rule_roles])
+
+
 def can_assign(actor: User, role: Role, node: GridNode) -> bool:
     """An admin may grant roles on nodes inside their own scope; the node must be of the role's kind."""
     return ROLE_NODE_KINDS[role] is node.kind and can(actor, Permission.MANAGE_USERS, node.id)

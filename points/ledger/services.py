@@ -5,20 +5,25 @@ the database's write lock before anything is read; on PostgreSQL the row is then
 the idempotency check, the balance check and the three writes see a settled state and land together.
 Functions flush and never commit: the caller's transaction decides.
 """
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..people.models import Household, Resident
-from ..rules.models import RuleVersion
+from ..people.models import Household, HouseholdKind, Resident
+from ..rules.models import Rule, RuleUnit, RuleVersion
+from ..rules.queries import version_in_force
 from ..timeutil import local_today
 from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
 
 MAX_AMOUNT = 100_000  # no single movement of points comes near this; a larger one is a typing mistake
+MAX_QUANTITY = {RuleUnit.OCCURRENCE: 100, RuleUnit.HOUR: 24}
+CAP_PERIODS = (("cap_day", _l("日")), ("cap_week", _l("周")), ("cap_month", _l("月")), ("cap_year", _l("年")))
 
 
 def period_keys(day: date) -> list[str]:
@@ -68,6 +73,8 @@ def post_entry(
         select(Resident.household_id).where(Resident.id == resident_id)
     ) != household_id:
         raise DomainError("resident_not_in_household")
+    if rule_version is not None and reverses is None:
+        _check_caps(household_id, rule_version, amount, occurred_on or local_today())
     penalty = rule_version is not None and rule_version.points < 0 and reverses is None
     if amount < 0 and not penalty and balance.balance + amount < 0:
         raise DomainError("insufficient_balance", status=409, balance=balance.balance, needed=-amount)
@@ -90,6 +97,77 @@ def post_entry(
     db.session.flush()
     _add_to_totals(entry)
     return entry
+
+
+def apply_rule(
+    actor: User,
+    household_id: int,
+    rule_id: int,
+    idempotency_key: str,
+    *,
+    quantity: int = 1,
+    resident_id: int | None = None,
+    note: str = "",
+    occurred_on: date | None = None,
+    source: EntrySource = EntrySource.MANUAL,
+) -> LedgerEntry:
+    """Award or deduct under a rule of the household's village: points × quantity (times or hours).
+
+    Raises DomainError("unknown_rule" | "rule_not_in_force" | "rule_not_for_household_kind" | "rule_not_for_role"
+    | "invalid_quantity" | "cap_exceeded" | …post_entry's) or NotFound.
+    """
+    household = db.session.get(Household, household_id)
+    if household is None:
+        raise NotFound()
+    rule = db.session.get(Rule, rule_id)
+    if rule is None or rule.village_id != household.village_id:
+        raise DomainError("unknown_rule")
+    day = occurred_on or local_today()
+    version = version_in_force(rule.id, day)
+    if version is None:
+        raise DomainError("rule_not_in_force", day=day.isoformat())
+    if not (version.for_registered if household.kind is HouseholdKind.REGISTERED else version.for_renters):
+        raise DomainError("rule_not_for_household_kind")
+    if not policy.can_apply_rule(actor, version.role_set, household):
+        raise DomainError("rule_not_for_role", status=403)
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY[version.unit]:
+        raise DomainError("invalid_quantity", limit=MAX_QUANTITY[version.unit])
+    return post_entry(household_id, version.points * quantity, source, idempotency_key, rule_version=version,
+                      resident_id=resident_id, actor=actor, note=note, occurred_on=day)
+
+
+def _period_bounds(day: date) -> dict[str, tuple[date, date]]:
+    """The first and last day of the day, ISO week, month and year around day."""
+    week_start = day - timedelta(days=day.weekday())
+    month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return {
+        "cap_day": (day, day),
+        "cap_week": (week_start, week_start + timedelta(days=6)),
+        "cap_month": (day.replace(day=1), month_end),
+        "cap_year": (day.replace(month=1, day=1), day.replace(month=12, day=31)),
+    }
+
+
+def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date) -> None:
+    """Under the household's lock: the points under this rule (any version, reversals netted) stay within each
+    cap of the period around day. Raises DomainError("cap_exceeded") naming the cap."""
+    bounds = _period_bounds(day)
+    for cap_name, period in CAP_PERIODS:
+        cap = getattr(version, cap_name)
+        if cap is None:
+            continue
+        start, end = bounds[cap_name]
+        used = db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .join(RuleVersion, LedgerEntry.rule_version_id == RuleVersion.id)
+            .where(
+                LedgerEntry.household_id == household_id,
+                RuleVersion.rule_id == version.rule_id,
+                LedgerEntry.occurred_on.between(start, end),
+            )
+        )
+        if abs(used + amount) > cap:
+            raise DomainError("cap_exceeded", status=409, rule=version.name, period=period, cap=cap, used=abs(used))
 
 
 def reverse_entry(entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "") -> LedgerEntry:
