@@ -26,6 +26,8 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:
         hops = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", database_url(app.config.get("DATABASE_URL"), app.instance_path)
     )
@@ -40,13 +42,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  every model registered on the metadata
     from .api import init_api
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .claims.views import bp as claims_bp
     from .cli import register_commands
     from .grids.views import bp as grids_bp
+    from .ledger.views import bp as ledger_bp
     from .people.views import bp as people_bp
+    from .rules.views import bp as rules_bp
     from .web import bp as web_bp, register_template_helpers
 
-    for blueprint in (web_bp, auth_bp, grids_bp, people_bp):
+    for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, audit_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     register_error_handlers(app)

@@ -48,6 +48,9 @@ class Config:
     # Requests larger than this are refused before they are read (photos, spreadsheets).
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "16")) * 1024 * 1024
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "10")) * 1024 * 1024
+    # Claim photos, stored cleaned and shrunk; unset: instance/uploads.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_MB", "8")) * 1024 * 1024
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

@@ -4,3 +4,5 @@ from .grids.models import GridNode, GridPath, NodeKind  # noqa: F401
 from .people.models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident  # noqa: F401
 from .rules.models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole  # noqa: F401
 from .ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401
+from .claims.models import Appeal, AppealStatus, Claim, ClaimPhoto, ClaimStatus  # noqa: F401

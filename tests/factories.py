@@ -1,6 +1,7 @@
-"""Builders of test data through the services: gen_village, gen_household, gen_user, gen_villager."""
+"""Builders of test data through the services: gen_village, gen_household, gen_user, gen_villager, gen_rule."""
 import itertools
 from dataclasses import dataclass
+from datetime import date
 
 from points.auth import services as auth_services
 from points.auth.models import Role, User
@@ -8,6 +9,8 @@ from points.grids.models import GridNode, NodeKind
 from points.grids.services import create_node
 from points.people.models import CareTag, Household, HouseholdKind
 from points.people.services import create_household, with_id_checksum
+from points.rules.models import Rule, RuleCategory
+from points.rules.services import RuleTerms, create_rule
 
 PASSWORD = "secret-pass-1"
 _serial = itertools.count(1)
@@ -65,3 +68,20 @@ def gen_user(role: Role | None = None, node: GridNode | None = None, username: s
 
 def gen_villager(household: Household, username: str | None = None) -> User:
     return auth_services.create_user(username or unique("villager"), PASSWORD, resident=household.head)
+
+
+STAFF = frozenset({Role.GRID_WORKER, Role.GRID_LEADER, Role.VILLAGE_ADMIN})
+
+
+def gen_rule(
+    village: GridNode,
+    name: str = "庭院整洁",
+    points: int = 5,
+    category: RuleCategory = RuleCategory.HYGIENE,
+    code: str | None = None,
+    effective_from: date = date(2026, 1, 1),
+    **terms,
+) -> Rule:
+    """A rule of the village's book, applicable by grid workers, leaders and the village admin unless roles= says."""
+    terms.setdefault("roles", STAFF)
+    return create_rule(village, code or unique("R"), RuleTerms(name, category, points, **terms), effective_from)

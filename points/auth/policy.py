@@ -24,10 +24,17 @@ class Permission(enum.Enum):
     VIEW_ID_NUMBERS = "view_id_numbers"  # the whole 身份证号 rather than a masked one
     IMPORT_HOUSEHOLDS = "import_households"
     MANAGE_USERS = "manage_users"  # accounts and role assignments
+    MANAGE_RULES = "manage_rules"  # the village's 积分细则
+    REVIEW_CLAIMS = "review_claims"  # approve or reject villagers' 积分申报
+    DECIDE_APPEALS = "decide_appeals"  # uphold or reverse a deduction a villager appealed
+    REVERSE_ENTRIES = "reverse_entries"  # 冲正 any entry
+    VIEW_AUDIT = "view_audit"  # the audit log
 
 
 _ADMIN = frozenset(Permission)
-_GRID_STAFF = frozenset({Permission.VIEW_GRIDS, Permission.VIEW_HOUSEHOLDS, Permission.VIEW_CARE_TAGS})
+_GRID_STAFF = frozenset(
+    {Permission.VIEW_GRIDS, Permission.VIEW_HOUSEHOLDS, Permission.VIEW_CARE_TAGS, Permission.REVIEW_CLAIMS}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TOWN_ADMIN: _ADMIN,

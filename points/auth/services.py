@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit.services import record
 from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..grids.models import GridNode
@@ -82,10 +83,20 @@ def reset_password(actor: User, user: User, password: str) -> None:
 def set_active(actor: User, user: User, active: bool) -> None:
     """An admin enables or disables another user's account; disabling ends its sessions. Raises NotFound."""
     policy.require_manage_user(actor, user)
+    before = user.active
     user.active = active
     if not active:
         user.session_version += 1
     db.session.flush()
+    record(actor, "account.enabled" if active else "account.disabled", "user", user.id, _account_node(user),
+           before={"active": before}, after={"active": active, "username": user.username})
+
+
+def _account_node(user: User) -> int | None:
+    """The node an account's audit events belong to: its first role's, or a villager's grid."""
+    if user.assignments:
+        return user.assignments[0].node_id
+    return user.resident.household.grid_id if user.resident else None
 
 
 def create_account(
@@ -110,6 +121,8 @@ def create_account(
     if role is None and resident is None:
         raise DomainError("role_or_resident_required")
     user = create_user(username, password, display_name, resident)
+    record(actor, "account.created", "user", user.id, node.id if node else resident.household.grid_id,
+           after={"username": user.username, "resident": resident.name if resident else None})
     if role is not None:
         assign_role(actor, user, role, node)
     return user
@@ -131,6 +144,8 @@ def assign_role(actor: User | None, user: User, role: Role, node: GridNode) -> R
     assignment = RoleAssignment(user=user, role=role, node_id=node.id)
     db.session.add(assignment)
     db.session.flush()
+    record(actor, "role.assigned", "user", user.id, node.id,
+           after={"username": user.username, "role": role.value, "node": node.name})
     return assignment
 
 
@@ -138,6 +153,8 @@ def revoke_role(actor: User, assignment: RoleAssignment) -> None:
     """Remove an assignment the actor could have granted. Raises Forbidden."""
     if not policy.can_assign(actor, assignment.role, assignment.node):
         raise Forbidden()
+    record(actor, "role.revoked", "user", assignment.user_id, assignment.node_id,
+           before={"username": assignment.user.username, "role": assignment.role.value, "node": assignment.node.name})
     db.session.delete(assignment)
     db.session.flush()
 

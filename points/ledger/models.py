@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..auth.models import User
 from ..extensions import db, value_enum
 from ..rules.models import RuleCategory, RuleVersion
 from ..timeutil import utcnow
@@ -50,6 +51,11 @@ class LedgerEntry(db.Model):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
 
     rule_version: Mapped[RuleVersion | None] = relationship()
+    actor: Mapped[User | None] = relationship()
+    # The reversal that undid this entry, if any (reverses_id is unique, so there is at most one).
+    reversed_by: Mapped["LedgerEntry | None"] = relationship(
+        primaryjoin="LedgerEntry.id == foreign(LedgerEntry.reverses_id)", uselist=False, viewonly=True
+    )
 
 
 class HouseholdBalance(db.Model):

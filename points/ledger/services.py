@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
@@ -56,7 +57,8 @@ def post_entry(
         raise DomainError("invalid_amount", limit=MAX_AMOUNT)
     if not idempotency_key or len(idempotency_key) > 100:
         raise DomainError("invalid_idempotency_key")
-    if db.session.get(Household, household_id) is None:
+    household = db.session.get(Household, household_id)
+    if household is None:
         raise NotFound()
     balance = _lock_balance(household_id)
 
@@ -93,9 +95,20 @@ def post_entry(
         reverses_id=reverses.id if reverses else None,
     )
     db.session.add(entry)
+    before = balance.balance
     balance.balance += amount
     db.session.flush()
     _add_to_totals(entry)
+    record(
+        actor,
+        "entry.reversed" if reverses is not None else "entry.posted",
+        "entry",
+        entry.id,
+        household.grid_id,
+        before={"balance": before},
+        after={"balance": balance.balance, "amount": amount, "household": household.number, "source": source.value,
+               "rule": rule_version.name if rule_version else None, "reverses": entry.reverses_id, "note": note},
+    )
     return entry
 
 
@@ -119,21 +132,61 @@ def apply_rule(
     household = db.session.get(Household, household_id)
     if household is None:
         raise NotFound()
-    rule = db.session.get(Rule, rule_id)
+    day = occurred_on or local_today()
+    version = rule_for_household(household, rule_id, day, quantity)
+    if not policy.can_apply_rule(actor, version.role_set, household):
+        raise DomainError("rule_not_for_role", status=403)
+    return post_entry(household_id, version.points * quantity, source, idempotency_key, rule_version=version,
+                      resident_id=resident_id, actor=actor, note=note, occurred_on=day)
+
+
+def apply_rule_to_many(
+    actor: User,
+    household_ids: list[int],
+    rule_id: int,
+    batch_key: str,
+    *,
+    quantity: int = 1,
+    note: str = "",
+    occurred_on: date | None = None,
+) -> list[LedgerEntry]:
+    """批量加分: one rule for many households (everyone at a meeting), all or none.
+
+    Each entry's key is batch_key plus the household, so a resubmitted batch posts nothing twice. Raises the first
+    household's DomainError, with every refused household (id and message) in its details.
+    """
+    if not household_ids:
+        raise DomainError("no_households_chosen")
+    entries, refusals = [], []
+    for household_id in dict.fromkeys(household_ids):
+        try:
+            entries.append(apply_rule(actor, household_id, rule_id, f"{batch_key}:{household_id}", quantity=quantity,
+                                      note=note, occurred_on=occurred_on))
+        except DomainError as refusal:
+            refusals.append((household_id, refusal))
+    if refusals:
+        first = refusals[0][1]
+        raise DomainError(first.code, first.status, [{"household_id": h, "message": r.message} for h, r in refusals],
+                          **first.params)
+    return entries
+
+
+def rule_for_household(household: Household, rule_id: int, day: date, quantity: int = 1) -> RuleVersion:
+    """The version of a rule of the household's village that may be applied to it on day, quantity times.
+
+    Raises DomainError("unknown_rule" | "rule_not_in_force" | "rule_not_for_household_kind" | "invalid_quantity").
+    """
+    rule = db.session.get(Rule, rule_id) if isinstance(rule_id, int) else None
     if rule is None or rule.village_id != household.village_id:
         raise DomainError("unknown_rule")
-    day = occurred_on or local_today()
     version = version_in_force(rule.id, day)
     if version is None:
         raise DomainError("rule_not_in_force", day=day.isoformat())
     if not (version.for_registered if household.kind is HouseholdKind.REGISTERED else version.for_renters):
         raise DomainError("rule_not_for_household_kind")
-    if not policy.can_apply_rule(actor, version.role_set, household):
-        raise DomainError("rule_not_for_role", status=403)
-    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY[version.unit]:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY[version.unit]:
         raise DomainError("invalid_quantity", limit=MAX_QUANTITY[version.unit])
-    return post_entry(household_id, version.points * quantity, source, idempotency_key, rule_version=version,
-                      resident_id=resident_id, actor=actor, note=note, occurred_on=day)
+    return version
 
 
 def _period_bounds(day: date) -> dict[str, tuple[date, date]]:

@@ -15,6 +15,7 @@ import openpyxl
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
+from ..audit.services import record
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode
@@ -179,7 +180,7 @@ class _GridIndex:
         return found[0]
 
 
-def import_households(village: GridNode, data: bytes, max_bytes: int) -> ImportReport:
+def import_households(village: GridNode, data: bytes, max_bytes: int, actor=None) -> ImportReport:
     """Check every row; write households and residents only if no row has an error. Flushes, never commits."""
     report = ImportReport()
     try:
@@ -199,6 +200,8 @@ def import_households(village: GridNode, data: bytes, max_bytes: int) -> ImportR
         report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
         return report
     report.households, report.residents = _write(village, list(houses.values()))
+    record(actor, "households.imported", "village", village.id, village.id,
+           after={"households": report.households, "residents": report.residents})
     return report
 
 

@@ -5,6 +5,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..audit.services import record
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
@@ -91,8 +92,10 @@ def create_household(
     head_phone: str | None = None,
     head_id_number: str | None = None,
     care_tags: list[CareTag] = (),
+    actor=None,
 ) -> Household:
-    """A household in a grid with its head as the first resident. Raises DomainError."""
+    """A household in a grid with its head as the first resident; actor None is the command line or the demo.
+    Raises DomainError."""
     if grid.kind is not NodeKind.GRID:
         raise DomainError("invalid_grid")
     number = number or next_household_number(grid.village_id)
@@ -106,11 +109,18 @@ def create_household(
     db.session.flush()
     household.head = add_resident(household, head_name, "户主", head_phone, head_id_number)
     db.session.flush()
+    record(actor, "household.created", "household", household.id, grid.id,
+           after={"number": number, "address": address, "kind": kind.value, "head": household.head.name})
     return household
 
 
 def add_resident(
-    household: Household, name: str, relation: str = "户主", phone: str | None = None, id_number: str | None = None
+    household: Household,
+    name: str,
+    relation: str = "户主",
+    phone: str | None = None,
+    id_number: str | None = None,
+    actor=None,
 ) -> Resident:
     """A resident of a household, the phone and ID number checked as an import checks them.
 
@@ -128,4 +138,7 @@ def add_resident(
     resident = Resident(household=household, name=name, relation=relation, phone=phone, id_number=id_number)
     db.session.add(resident)
     db.session.flush()
+    if relation != "户主":  # a head is recorded with its household
+        record(actor, "resident.added", "resident", resident.id, household.grid_id,
+               after={"household": household.number, "name": name, "relation": relation})
     return resident

@@ -77,7 +77,9 @@ def import_page():
     report = None
     if form.validate_on_submit():
         village = next(v for v in villages if v.id == form.village_id.data)
-        report = import_households(village, form.file.data.read(), current_app.config["IMPORT_MAX_BYTES"])
+        report = import_households(
+            village, form.file.data.read(), current_app.config["IMPORT_MAX_BYTES"], current_user
+        )
         if report.ok:
             db.session.commit()
         else:

@@ -4,6 +4,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from ..audit.services import record
 from ..auth.models import Role, User
 from ..errors import DomainError
 from ..extensions import db
@@ -87,6 +88,8 @@ def create_rule(
     db.session.add(rule)
     _version(rule, 1, terms, effective_from, effective_until, actor)
     db.session.flush()
+    record(actor, "rule.created", "rule", rule.id, village.id,
+           after=_audit_terms(terms, effective_from, effective_until) | {"code": code})
     return rule
 
 
@@ -100,7 +103,18 @@ def revise_rule(rule: Rule, terms: RuleTerms, effective_from: date, actor: User 
     until = latest.effective_until
     if until is not None and until <= effective_from:
         raise DomainError("rule_window_empty")
+    before = _audit_terms(RuleTerms.of(latest), latest.effective_from, latest.effective_until)
     latest.effective_until = effective_from
     version = _version(rule, latest.version + 1, terms, effective_from, until, actor)
     db.session.flush()
+    record(actor, "rule.revised", "rule", rule.id, rule.village_id, before=before | {"code": rule.code},
+           after=_audit_terms(terms, effective_from, until) | {"code": rule.code, "version": version.version})
     return version
+
+
+def _audit_terms(terms: RuleTerms, effective_from: date, effective_until: date | None) -> dict:
+    values = asdict(terms)
+    values.update(category=terms.category.value, unit=terms.unit.value, roles=sorted(r.value for r in terms.roles),
+                  effective_from=effective_from.isoformat(),
+                  effective_until=effective_until.isoformat() if effective_until else None)
+    return values

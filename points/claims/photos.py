@@ -1,0 +1,61 @@
+"""Photos from villagers' phones: checked to be JPEG, PNG or WebP, turned upright, stripped of EXIF (and so of
+GPS), shrunk, and stored as JPEG under a random name."""
+import io
+import os
+import secrets
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import DomainError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_SIDE = 1600  # pixels on the long side: enough to see a swept yard, small on a village server's disk
+MAX_PIXELS = 50_000_000  # a phone's largest photo is ~50 megapixels; beyond that it is a decompression bomb
+JPEG_QUALITY = 82
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    filename: str
+    width: int
+    height: int
+    size: int
+
+
+def clean_photo(data: bytes, max_bytes: int) -> bytes:
+    """The photo re-encoded as a JPEG without metadata. Raises DomainError("photo_too_large" | "not_an_image")."""
+    if len(data) > max_bytes:
+        raise DomainError("photo_too_large", limit=max_bytes // 1048576)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in ACCEPTED_FORMATS:
+                    raise DomainError("not_an_image")
+                if image.width * image.height > MAX_PIXELS:
+                    raise DomainError("not_an_image")
+                upright = ImageOps.exif_transpose(image)  # the camera's orientation tag, applied before it goes
+                upright.thumbnail((MAX_SIDE, MAX_SIDE))
+                rgb = upright.convert("RGB")  # PNG transparency and palettes become plain colour
+    except DomainError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning):
+        raise DomainError("not_an_image") from None
+    out = io.BytesIO()
+    # A fresh image carries no info dict: no EXIF, GPS, XMP or ICC comments are written.
+    Image.frombytes("RGB", rgb.size, rgb.tobytes()).save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def store_photo(folder: str, jpeg: bytes) -> StoredPhoto:
+    """Write a cleaned photo under folder with a random name."""
+    os.makedirs(folder, exist_ok=True)
+    filename = secrets.token_hex(16) + ".jpg"
+    with open(os.path.join(folder, filename), "wb") as handle:
+        handle.write(jpeg)
+    with Image.open(io.BytesIO(jpeg)) as image:
+        width, height = image.size
+    return StoredPhoto(filename, width, height, len(jpeg))

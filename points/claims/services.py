@@ -1,0 +1,241 @@
+"""Claims (积分申报) and appeals (申诉): their life from submission to decision. Points move only through the
+ledger's services."""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import record
+from ..auth import policy
+from ..auth.models import User
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db
+from ..ledger import services as ledger
+from ..ledger.models import EntrySource, LedgerEntry
+from ..people.models import Household
+from ..timeutil import local_today, utcnow
+from .models import Appeal, AppealStatus, Claim, ClaimPhoto, ClaimStatus
+from .photos import clean_photo, store_photo
+
+MAX_PHOTOS = 3
+MAX_NOTE = 200
+MAX_REASON = 500
+CLAIM_WINDOW_DAYS = 90  # a claim names a day within the last three months
+
+
+@dataclass(frozen=True)
+class PhotoStore:
+    """Where claim photos go, and how large an upload may be."""
+
+    folder: str
+    max_bytes: int
+
+
+def _villager_household(user: User) -> Household:
+    household_id = policy.own_household_id(user)
+    if household_id is None:
+        raise DomainError("villagers_only", status=403)
+    return db.session.get(Household, household_id)
+
+
+def _text(value: str | None, limit: int, too_long: str) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise DomainError(too_long, limit=limit)
+    return value
+
+
+def _existing(model, owner_column, user: User, client_key: str | None):
+    if not client_key:
+        return None
+    return db.session.scalar(select(model).where(owner_column == user.id, model.client_key == client_key))
+
+
+def submit_claim(
+    user: User,
+    rule_id: int,
+    photos: list[bytes],
+    store: PhotoStore,
+    *,
+    quantity: int = 1,
+    occurred_on: date | None = None,
+    note: str = "",
+    client_key: str | None = None,
+) -> Claim:
+    """A villager claims points for their household under a self-claimable rule, with up to MAX_PHOTOS photos.
+
+    The same client_key from the same account returns the claim made the first time. Raises DomainError
+    ("villagers_only" | "rule_not_claimable" | "photo_required" | "too_many_photos" | "photo_too_large"
+    | "not_an_image" | "claim_day_invalid" | ledger.rule_for_household's) and writes nothing then.
+    """
+    earlier = _existing(Claim, Claim.claimant_id, user, client_key)
+    if earlier is not None:
+        return earlier
+    household = _villager_household(user)
+    today = local_today()
+    day = occurred_on or today
+    if not (0 <= (today - day).days <= CLAIM_WINDOW_DAYS):
+        raise DomainError("claim_day_invalid", days=CLAIM_WINDOW_DAYS)
+    version = ledger.rule_for_household(household, rule_id, day, quantity)
+    if not version.self_claimable:
+        raise DomainError("rule_not_claimable")
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError("too_many_photos", limit=MAX_PHOTOS)
+    if version.evidence_required and not photos:
+        raise DomainError("photo_required")
+    note = _text(note, MAX_NOTE, "note_too_long")
+    cleaned = [clean_photo(data, store.max_bytes) for data in photos]  # every photo checked before any is stored
+
+    claim = Claim(
+        household_id=household.id,
+        resident_id=user.resident_id,
+        claimant_id=user.id,
+        rule_id=version.rule_id,
+        rule_version_id=version.id,
+        quantity=quantity,
+        occurred_on=day,
+        note=note,
+        client_key=client_key or None,
+    )
+    for position, jpeg in enumerate(cleaned, start=1):
+        stored = store_photo(store.folder, jpeg)
+        claim.photos.append(ClaimPhoto(position=position, filename=stored.filename, width=stored.width,
+                                       height=stored.height, size=stored.size))
+    try:
+        with db.session.begin_nested():
+            db.session.add(claim)
+            db.session.flush()
+    except IntegrityError:  # the same key, a moment ago, from a retry racing this one
+        earlier = _existing(Claim, Claim.claimant_id, user, client_key)
+        if earlier is None:
+            raise
+        return earlier
+    record(user, "claim.submitted", "claim", claim.id, household.grid_id,
+           after={"household": household.number, "rule": version.name, "quantity": quantity, "photos": len(cleaned)})
+    return claim
+
+
+def visible_claim(user: User, claim_id: int) -> Claim:
+    """A claim its household or a reviewer in scope may see. Raises NotFound or Forbidden."""
+    claim = db.session.get(Claim, claim_id)
+    if claim is None:
+        raise NotFound()
+    if claim.household_id != policy.own_household_id(user) and not policy.can(
+        user, policy.Permission.REVIEW_CLAIMS, claim.household.grid_id
+    ):
+        raise Forbidden()
+    return claim
+
+
+def _reviewable_claim(reviewer: User, claim_id: int) -> Claim:
+    claim = db.session.get(Claim, claim_id)
+    if claim is None:
+        raise NotFound()
+    policy.require(reviewer, policy.Permission.REVIEW_CLAIMS, claim.household.grid_id)
+    if claim.claimant_id == reviewer.id:
+        raise DomainError("own_claim", status=403)
+    return claim
+
+
+def approve_claim(reviewer: User, claim_id: int) -> Claim:
+    """通过: the claim's points post (source claim, within the rule's caps). Approving an approved claim again
+    returns it unchanged. Raises DomainError("claim_already_decided" | "cap_exceeded" | …), NotFound or Forbidden."""
+    claim = _reviewable_claim(reviewer, claim_id)
+    if claim.status is ClaimStatus.APPROVED:
+        return claim
+    if claim.status is not ClaimStatus.PENDING:
+        raise DomainError("claim_already_decided", status=409)
+    version = claim.rule_version
+    entry = ledger.post_entry(
+        claim.household_id, version.points * claim.quantity, EntrySource.CLAIM, f"claim:{claim.id}",
+        rule_version=version, resident_id=claim.resident_id, actor=reviewer, note=claim.note,
+        occurred_on=claim.occurred_on,
+    )
+    claim.status, claim.entry_id, claim.reviewer_id, claim.reviewed_at = ClaimStatus.APPROVED, entry.id, reviewer.id, utcnow()
+    db.session.flush()
+    record(reviewer, "claim.approved", "claim", claim.id, claim.household.grid_id,
+           before={"status": "pending"}, after={"status": "approved", "entry": entry.id, "amount": entry.amount})
+    return claim
+
+
+def reject_claim(reviewer: User, claim_id: int, reason: str) -> Claim:
+    """驳回 with a reason the villager will read. Raises DomainError("reason_required" | "claim_already_decided")."""
+    claim = _reviewable_claim(reviewer, claim_id)
+    reason = _text(reason, MAX_NOTE, "note_too_long")
+    if not reason:
+        raise DomainError("reason_required")
+    if claim.status is not ClaimStatus.PENDING:
+        raise DomainError("claim_already_decided", status=409)
+    claim.status, claim.reason, claim.reviewer_id, claim.reviewed_at = ClaimStatus.REJECTED, reason, reviewer.id, utcnow()
+    db.session.flush()
+    record(reviewer, "claim.rejected", "claim", claim.id, claim.household.grid_id,
+           before={"status": "pending"}, after={"status": "rejected", "reason": reason})
+    return claim
+
+
+def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None = None) -> Appeal:
+    """A villager contests a deduction from their household. Raises DomainError("villagers_only"
+    | "not_a_deduction" | "already_appealed" | "already_reversed" | "reason_required" | "reason_too_long") or NotFound."""
+    earlier = _existing(Appeal, Appeal.appellant_id, user, client_key)
+    if earlier is not None:
+        return earlier
+    household = _villager_household(user)
+    entry = db.session.get(LedgerEntry, entry_id) if isinstance(entry_id, int) else None
+    if entry is None or entry.household_id != household.id:
+        raise NotFound()
+    if entry.amount >= 0 or entry.source is EntrySource.REVERSAL or entry.source is EntrySource.REDEMPTION:
+        raise DomainError("not_a_deduction")
+    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id)):
+        raise DomainError("already_reversed", status=409)
+    reason = _text(reason, MAX_REASON, "reason_too_long")
+    if not reason:
+        raise DomainError("reason_required")
+    if db.session.scalar(select(Appeal.id).where(Appeal.entry_id == entry.id)):
+        raise DomainError("already_appealed", status=409)
+    appeal = Appeal(entry_id=entry.id, household_id=household.id, appellant_id=user.id, reason=reason,
+                    client_key=client_key or None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(appeal)
+            db.session.flush()
+    except IntegrityError:
+        earlier = _existing(Appeal, Appeal.appellant_id, user, client_key)
+        if earlier is None:
+            raise DomainError("already_appealed", status=409) from None
+        return earlier
+    record(user, "appeal.submitted", "appeal", appeal.id, household.grid_id,
+           after={"entry": entry.id, "amount": entry.amount, "reason": reason})
+    return appeal
+
+
+def visible_appeal(user: User, appeal_id: int) -> Appeal:
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound()
+    if appeal.household_id != policy.own_household_id(user) and not policy.can(
+        user, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id
+    ):
+        raise Forbidden()
+    return appeal
+
+
+def decide_appeal(admin: User, appeal_id: int, reverse: bool, note: str = "") -> Appeal:
+    """The village admin upholds the deduction (维持) or reverses it (撤销: a reversal entry restores the points).
+    Raises DomainError("appeal_already_decided" | "note_too_long"), NotFound or Forbidden."""
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound()
+    policy.require(admin, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id)
+    note = _text(note, MAX_NOTE, "note_too_long")
+    if appeal.status is not AppealStatus.PENDING:
+        raise DomainError("appeal_already_decided", status=409)
+    if reverse:
+        reversal = ledger.reverse_entry(appeal.entry_id, f"appeal:{appeal.id}", admin, note or "申诉撤销")
+        appeal.reversal_id = reversal.id
+    appeal.status = AppealStatus.REVERSED if reverse else AppealStatus.UPHELD
+    appeal.decided_by_id, appeal.decided_at, appeal.decision_note = admin.id, utcnow(), note
+    db.session.flush()
+    record(admin, "appeal.reversed" if reverse else "appeal.upheld", "appeal", appeal.id, appeal.household.grid_id,
+           before={"status": "pending"}, after={"status": appeal.status.value, "note": note})
+    return appeal

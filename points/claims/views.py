@@ -1,0 +1,4 @@
+"""claims pages."""
+from flask import Blueprint
+
+bp = Blueprint("claims", __name__)

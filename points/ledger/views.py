@@ -1,0 +1,4 @@
+"""ledger pages."""
+from flask import Blueprint
+
+bp = Blueprint("ledger", __name__)
