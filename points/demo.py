@@ -1,21 +1,27 @@
 """The demo village, modelled on 瑶前村 (安海镇): ~450 households, ~1,500 people, 3 grids, its rule book,
 fixed demo accounts."""
 import random
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from .auth import policy
 from .auth import services as auth_services
+from .claims import services as claims
 from .auth.models import Role, User
 from .errors import DomainError
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
+from .ledger.models import LedgerEntry
+from .ledger.services import apply_rule
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
+from .rules.models import Rule
 from .rules.models import RuleCategory as C
 from .rules.models import RuleUnit
 from .rules.services import RuleTerms, create_rule
+from .timeutil import local_today
 
 DEMO_PASSWORD = "demo12345"
 TOWN_CODE, VILLAGE_CODE = "anhai", "yaoqian"
@@ -49,6 +55,8 @@ def load_demo() -> str:
             raise DomainError("demo_needs_empty_database")
         village = _build_village()
     _ensure_users(village)
+    if not db.session.scalar(select(LedgerEntry.id).join(Household).where(Household.village_id == village.id).limit(1)):
+        _build_activity(village)
     households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
     residents = db.session.scalar(
         select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id).where(Household.village_id == village.id)
@@ -181,6 +189,71 @@ def _ensure_users(village: GridNode) -> None:
             .order_by(Household.number)
         )
         auth_services.create_user(username, DEMO_PASSWORD, resident=head)
+
+
+# (rule code, households per grid per week, quantity range): the past four weeks of an ordinary village.
+WEEKLY_ACTIVITY = (
+    ("HYG-MODEL", 3, (1, 1)),
+    ("HYG-PILE", 2, (1, 1)),
+    ("HYG-LITTER", 2, (1, 1)),
+    ("VOL-HOUR", 8, (1, 4)),
+    ("PUB-MEETING", 10, (1, 1)),
+    ("AID-HELP", 2, (1, 1)),
+)
+
+
+def _build_activity(village: GridNode) -> None:
+    """Four weeks of postings by the demo's staff (each under a rule their role may apply), and the claims and
+    appeals of villager1…3, so that every page has something to show."""
+    rng = random.Random(47)
+    today = local_today()
+    grids = list(db.session.scalars(select(GridNode).where(GridNode.parent_id == village.id).order_by(GridNode.id)))
+    staff = [db.session.scalar(select(User).where(User.username == name))
+             for name in ("cunwei", "leader1", "leader2", "leader3", "worker1", "organizer")]
+    rules = {code: db.session.scalar(select(Rule).where(Rule.village_id == village.id, Rule.code == code))
+             for code, _ in RULE_BOOK}
+    for week in range(4):
+        for grid in grids:
+            households = list(db.session.scalars(
+                select(Household).where(Household.grid_id == grid.id, Household.kind == HouseholdKind.REGISTERED)
+                .order_by(Household.number)))
+            for code, per_week, (low, high) in WEEKLY_ACTIVITY:
+                for household in rng.sample(households, per_week):
+                    day = today - timedelta(days=7 * week + rng.randint(0, 6))
+                    _post(staff, household, rules[code], day, rng.randint(low, high), f"demo:{week}:{code}:{household.id}")
+    _demo_claims_and_appeals(rules, staff)
+
+
+def _post(staff: list[User], household: Household, rule: Rule, day: date, quantity: int, key: str) -> None:
+    """Post as the first demo account whose role may apply the rule here; a cap reached is simply skipped."""
+    version = rule.versions[-1]
+    actor = next((u for u in staff if policy.can_apply_rule(u, version.role_set, household)), None)
+    if actor is None:
+        return
+    try:
+        with db.session.begin_nested():
+            apply_rule(actor, household.id, rule.id, key, quantity=quantity, occurred_on=day)
+    except DomainError:
+        pass
+
+
+def _demo_claims_and_appeals(rules: dict, staff: list[User]) -> None:
+    """villager1: a claim waiting for review; villager2: one approved; villager3: a deduction appealed."""
+    villagers = {name: db.session.scalar(select(User).where(User.username == name))
+                 for name in ("villager1", "villager2", "villager3")}
+    worker = next(u for u in staff if u.username == "worker1")
+    today = local_today()
+    no_photos = claims.PhotoStore("", 0)  # PUB-HAZARD needs no photo
+    claims.submit_claim(villagers["villager1"], rules["PUB-HAZARD"].id, [], no_photos,
+                        occurred_on=today - timedelta(days=1), note="村口路灯杆倾斜，已拍照告知网格员", client_key="demo")
+    approved = claims.submit_claim(villagers["villager2"], rules["PUB-HAZARD"].id, [], no_photos,
+                                   occurred_on=today - timedelta(days=6), note="河边护栏松动", client_key="demo")
+    claims.approve_claim(worker, approved.id)
+    household = db.session.get(Household, villagers["villager3"].resident.household_id)
+    leader = next(u for u in staff if policy.can_apply_rule(u, frozenset({LEADER}), household))
+    penalty = apply_rule(leader, household.id, rules["HYG-PILE"].id, "demo:appeal", occurred_on=today - timedelta(days=3),
+                         note="门前堆放建材")
+    claims.submit_appeal(villagers["villager3"], penalty.id, "建材是修屋顶临时放的，第二天已经清走了", client_key="demo")
 
 
 def _exists(username: str) -> bool:

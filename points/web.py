@@ -1,13 +1,14 @@
 """The front door: home redirect, /healthz, the language switch and helpers every template uses."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from .auth import policy
 from .auth.models import ROLE_LABELS
+from .claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from .extensions import db
 from .people.privacy import mask_id_number, mask_name, mask_phone
 from .people.services import CARE_TAG_LABELS, KIND_LABELS
@@ -21,7 +22,14 @@ def home():
     homes = policy.home_node_ids(current_user)
     if homes:
         return redirect(url_for("grids.overview", node_id=homes[0]))
-    return redirect(url_for("auth.me"))
+    return redirect(url_for("ledger.my_points"))
+
+
+@bp.get("/manage")
+@login_required
+def manage():
+    """管理: the admin pages that do not fit the top bar of a phone."""
+    return render_template("manage.html")
 
 
 @bp.get("/healthz")
@@ -63,6 +71,8 @@ def register_template_helpers(app: Flask) -> None:
         KIND_LABELS=KIND_LABELS,
         CARE_TAG_LABELS=CARE_TAG_LABELS,
         ROLE_LABELS=ROLE_LABELS,
+        CLAIM_STATUS_LABELS=CLAIM_STATUS_LABELS,
+        APPEAL_STATUS_LABELS=APPEAL_STATUS_LABELS,
         Permission=policy.Permission,
         can=policy.can,
         holds=policy.holds,

@@ -85,3 +85,22 @@ def gen_rule(
     """A rule of the village's book, applicable by grid workers, leaders and the village admin unless roles= says."""
     terms.setdefault("roles", STAFF)
     return create_rule(village, code or unique("R"), RuleTerms(name, category, points, **terms), effective_from)
+
+
+def gen_photo(fmt: str = "JPEG", size: tuple[int, int] = (2400, 1800), gps: bool = True) -> bytes:
+    """A photo as a phone would send it: large, and (for JPEG) with EXIF that includes a GPS position."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (90, 140, 60))
+    out = io.BytesIO()
+    if fmt == "JPEG" and gps:
+        exif = Image.Exif()
+        exif[0x010F] = "PhoneMaker"  # Make
+        exif[0x0112] = 6  # Orientation: rotated 90°, as phones held upright write it
+        exif.get_ifd(0x8825).update({1: "N", 2: (24.0, 36.0, 1.0), 3: "E", 4: (118.0, 27.0, 2.0)})  # GPS
+        image.save(out, fmt, exif=exif)
+    else:
+        image.save(out, fmt)
+    return out.getvalue()

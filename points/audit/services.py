@@ -28,6 +28,43 @@ ACTIONS = {
     "appeal.reversed": _l("撤销扣分"),
 }
 
+# What the keys of before/after mean, for the log page.
+FIELD_LABELS = {
+    "balance": _l("余额"),
+    "amount": _l("积分"),
+    "household": _l("户号"),
+    "source": _l("来源"),
+    "rule": _l("细则"),
+    "reverses": _l("冲正的记录"),
+    "note": _l("备注"),
+    "code": _l("编码"),
+    "name": _l("名称"),
+    "category": _l("类别"),
+    "points": _l("分值"),
+    "unit": _l("单位"),
+    "version": _l("版本"),
+    "roles": _l("可使用角色"),
+    "effective_from": _l("生效日期"),
+    "effective_until": _l("失效日期"),
+    "username": _l("用户名"),
+    "role": _l("角色"),
+    "node": _l("范围"),
+    "active": _l("启用"),
+    "resident": _l("村民"),
+    "number": _l("户号"),
+    "address": _l("地址"),
+    "kind": _l("类型"),
+    "head": _l("户主"),
+    "relation": _l("关系"),
+    "households": _l("户数"),
+    "residents": _l("人数"),
+    "status": _l("状态"),
+    "reason": _l("理由"),
+    "entry": _l("积分记录"),
+    "quantity": _l("数量"),
+    "photos": _l("照片"),
+}
+
 
 def record(
     actor: User | None,

@@ -149,6 +149,23 @@ def can_apply_rule(actor: User | None, rule_roles: frozenset[Role], household: H
     return is_within(household.grid_id, [a.node_id for a in actor.assignments if a.role in rule_roles])
 
 
+def roles_over(actor: User | None, node_id: int) -> frozenset[Role]:
+    """The roles actor holds at node_id or above it: those the rules they may apply there are matched against."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.active:
+        return frozenset()
+    above = set(db.session.scalars(select(GridPath.ancestor_id).where(GridPath.descendant_id == node_id)))
+    return frozenset(a.role for a in actor.assignments if a.node_id in above)
+
+
+def roles_touching(actor: User | None, node_id: int) -> frozenset[Role]:
+    """The roles actor holds at node_id, above it or inside its subtree (a grid worker's, seen from the village)."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.active:
+        return frozenset()
+    related = set(db.session.scalars(select(GridPath.ancestor_id).where(GridPath.descendant_id == node_id)))
+    related |= set(db.session.scalars(select(GridPath.descendant_id).where(GridPath.ancestor_id == node_id)))
+    return frozenset(a.role for a in actor.assignments if a.node_id in related)
+
+
 def can_assign(actor: User, role: Role, node: GridNode) -> bool:
     """An admin may grant roles on nodes inside their own scope; the node must be of the role's kind."""
     return ROLE_NODE_KINDS[role] is node.kind and can(actor, Permission.MANAGE_USERS, node.id)

@@ -2,6 +2,7 @@
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,6 +18,9 @@ class ClaimStatus(str, enum.Enum):
     PENDING = "pending"  # 待审核
     APPROVED = "approved"  # 已通过
     REJECTED = "rejected"  # 已驳回
+
+
+CLAIM_STATUS_LABELS = {ClaimStatus.PENDING: _l("待审核"), ClaimStatus.APPROVED: _l("已通过"), ClaimStatus.REJECTED: _l("已驳回")}
 
 
 class Claim(db.Model):
@@ -82,6 +86,11 @@ class AppealStatus(str, enum.Enum):
     PENDING = "pending"  # 待处理
     UPHELD = "upheld"  # 维持扣分
     REVERSED = "reversed"  # 已撤销扣分
+
+
+APPEAL_STATUS_LABELS = {
+    AppealStatus.PENDING: _l("待处理"), AppealStatus.UPHELD: _l("维持扣分"), AppealStatus.REVERSED: _l("已撤销扣分")
+}
 
 
 class Appeal(db.Model):

@@ -1,4 +1,255 @@
-"""claims pages."""
-from flask import Blueprint
+"""Pages of claims (积分申报: submit, list, review, photos) and appeals (申诉: submit, list, decide)."""
+import os
+import uuid
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.fields.choices import SelectChoice
+
+from ..auth import policy
+from ..errors import DomainError, NotFound, error_response
+from ..extensions import db
+from ..ledger.models import SOURCE_LABELS, LedgerEntry
+from ..people.models import Household, HouseholdKind
+from ..rules.models import RuleUnit, RuleVersion
+from ..rules.queries import rule_book
+from ..timeutil import local_today
+from . import services
+from .forms import AppealForm, ClaimForm, DecisionForm, RejectForm
+from .models import AppealStatus, ClaimStatus
+from .queries import appeals_in_scope, claims_in_scope, household_appeals, household_claims
 
 bp = Blueprint("claims", __name__)
+PHOTO_ERRORS = {"photo_required", "too_many_photos", "photo_too_large", "not_an_image"}
+
+
+def _own_household() -> Household:
+    household_id = policy.own_household_id(current_user)
+    if household_id is None:
+        raise DomainError("villagers_only", status=403)
+    return db.session.get(Household, household_id)
+
+
+def _claimable(household: Household) -> list[RuleVersion]:
+    registered = household.kind is HouseholdKind.REGISTERED
+    return [v for v in rule_book(household.village_id, local_today())
+            if v.self_claimable and (v.for_registered if registered else v.for_renters)]
+
+
+def _claim_form(household: Household, read_request: bool = True) -> ClaimForm:
+    form = ClaimForm() if read_request else ClaimForm(formdata=None)
+    form.rule_id.choices = [SelectChoice(0, _("请选择"))] + [
+        SelectChoice(v.rule_id, f"{v.name}（+{v.points} {_('分/小时') if v.unit is RuleUnit.HOUR else _('分/次')}"
+                                f"{_('，需照片') if v.evidence_required else ''}）")
+        for v in _claimable(household)
+    ]
+    return form
+
+
+def _photo_store() -> services.PhotoStore:
+    return services.PhotoStore(current_app.config["UPLOAD_FOLDER"], current_app.config["PHOTO_MAX_BYTES"])
+
+
+@bp.route("/claims/new", methods=["GET", "POST"])
+@login_required
+def new_claim():
+    household = _own_household()
+    form = _claim_form(household)
+    status = 200
+    if form.validate_on_submit():
+        photos = [f.read() for f in form.photos.data or [] if f and f.filename]
+        try:
+            claim = services.submit_claim(
+                current_user, form.rule_id.data, photos, _photo_store(), quantity=form.quantity.data,
+                occurred_on=form.occurred_on.data, note=form.note.data or "", client_key=f"web:{form.key.data}",
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            (form.photos if refusal.code in PHOTO_ERRORS else form.rule_id).errors.append(refusal.message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("申报已提交，请等待网格员审核"))
+            return redirect(url_for("claims.claim", claim_id=claim.id))
+    elif request.method == "POST":
+        status = 422
+    else:
+        form.occurred_on.data = local_today()
+        form.key.data = uuid.uuid4().hex
+    return render_template("claims/new_claim.html", form=form), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """Photos over MAX_CONTENT_LENGTH together are refused as the body is read: show the form again, saying so."""
+    limit = _("照片太大，合计不能超过 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)
+    if request.endpoint != "claims.new_claim" or policy.own_household_id(current_user) is None:
+        return error_response("file_too_large", limit, 413)
+    form = _claim_form(_own_household(), read_request=False)
+    form.occurred_on.data = local_today()
+    form.key.data = uuid.uuid4().hex
+    form.photos.errors = [limit]
+    return render_template("claims/new_claim.html", form=form), 413
+
+
+@bp.get("/claims")
+@login_required
+def claims():
+    """A villager's own claims and appeals; a reviewer's queue (?status=pending|approved|rejected|all)."""
+    page_number = request.args.get("page", 1, type=int)
+    per_page = current_app.config["PER_PAGE"]
+    household_id = policy.own_household_id(current_user)
+    mine = household_claims(household_id, page_number, per_page) if household_id else None
+    my_appeals = household_appeals(household_id, 1, per_page) if household_id else None
+    queue, status = None, None
+    if policy.holds(current_user, policy.Permission.REVIEW_CLAIMS):
+        status_arg = request.args.get("status", "pending")
+        status = next((s for s in ClaimStatus if s.value == status_arg), None)
+        queue = claims_in_scope(
+            policy.node_filter(current_user, policy.Permission.REVIEW_CLAIMS, Household.grid_id),
+            status, page_number, per_page,
+        )
+    if mine is None and queue is None:
+        raise DomainError("villagers_only", status=403)
+    return render_template("claims/claims.html", mine=mine, my_appeals=my_appeals, queue=queue, status=status,
+                           statuses=ClaimStatus)
+
+
+@bp.get("/claims/<id:claim_id>")
+@login_required
+def claim(claim_id: int):
+    claim = services.visible_claim(current_user, claim_id)
+    reviewer = (claim.status is ClaimStatus.PENDING and claim.claimant_id != current_user.id
+                and policy.can(current_user, policy.Permission.REVIEW_CLAIMS, claim.household.grid_id))
+    return render_template("claims/claim.html", claim=claim, reviewer=reviewer, reject_form=RejectForm(formdata=None))
+
+
+@bp.get("/claims/<id:claim_id>/photos/<int:position>")
+@login_required
+def photo(claim_id: int, position: int):
+    claim = services.visible_claim(current_user, claim_id)
+    stored = next((p for p in claim.photos if p.position == position), None)
+    if stored is None:
+        raise NotFound()
+    path = os.path.join(current_app.config["UPLOAD_FOLDER"], stored.filename)
+    if not os.path.isfile(path):
+        raise NotFound()
+    response = send_file(path, mimetype="image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # a household's photo, never in a shared cache
+    return response
+
+
+@bp.post("/claims/<id:claim_id>/approve")
+@login_required
+def approve(claim_id: int):
+    try:
+        claim = services.approve_claim(current_user, claim_id)
+    except DomainError as refusal:
+        db.session.rollback()
+        if refusal.status in (403, 404):
+            raise
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已通过，%(amount)+d 分已记入", amount=claim.entry.amount))
+    return redirect(url_for("claims.claim", claim_id=claim_id))
+
+
+@bp.post("/claims/<id:claim_id>/reject")
+@login_required
+def reject(claim_id: int):
+    form = RejectForm()
+    if not form.validate_on_submit():
+        services.visible_claim(current_user, claim_id)
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("claims.claim", claim_id=claim_id))
+    try:
+        services.reject_claim(current_user, claim_id, form.reason.data)
+    except DomainError as refusal:
+        db.session.rollback()
+        if refusal.status in (403, 404):
+            raise
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已驳回"))
+    return redirect(url_for("claims.claim", claim_id=claim_id))
+
+
+@bp.route("/entries/<id:entry_id>/appeal", methods=["GET", "POST"])
+@login_required
+def new_appeal(entry_id: int):
+    household = _own_household()
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or entry.household_id != household.id:
+        raise NotFound()
+    form = AppealForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            appeal = services.submit_appeal(current_user, entry.id, form.reason.data, client_key=f"web:{form.key.data}")
+        except DomainError as refusal:
+            db.session.rollback()
+            form.reason.errors.append(refusal.message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("申诉已提交，村管理员会尽快处理"))
+            return redirect(url_for("claims.appeal", appeal_id=appeal.id))
+    elif request.method == "POST":
+        status = 422
+    else:
+        form.key.data = uuid.uuid4().hex
+    return render_template("claims/new_appeal.html", form=form, entry=entry, SOURCE_LABELS=SOURCE_LABELS), status
+
+
+@bp.get("/appeals")
+@login_required
+def appeals():
+    """The appeals an admin decides (?status=pending|upheld|reversed|all); a villager's own are on /claims."""
+    if not policy.holds(current_user, policy.Permission.DECIDE_APPEALS):
+        return redirect(url_for("claims.claims"))
+    status_arg = request.args.get("status", "pending")
+    status = next((s for s in AppealStatus if s.value == status_arg), None)
+    page = appeals_in_scope(
+        policy.node_filter(current_user, policy.Permission.DECIDE_APPEALS, Household.grid_id),
+        status, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+    )
+    return render_template("claims/appeals.html", page=page, status=status, statuses=AppealStatus,
+                           SOURCE_LABELS=SOURCE_LABELS)
+
+
+@bp.get("/appeals/<id:appeal_id>")
+@login_required
+def appeal(appeal_id: int):
+    appeal = services.visible_appeal(current_user, appeal_id)
+    decider = appeal.status is AppealStatus.PENDING and policy.can(
+        current_user, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id
+    )
+    return render_template("claims/appeal.html", appeal=appeal, decider=decider, form=DecisionForm(formdata=None),
+                           SOURCE_LABELS=SOURCE_LABELS)
+
+
+@bp.post("/appeals/<id:appeal_id>/decision")
+@login_required
+def decide(appeal_id: int):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        services.visible_appeal(current_user, appeal_id)
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("claims.appeal", appeal_id=appeal_id))
+    try:
+        services.decide_appeal(current_user, appeal_id, form.decision.data == "reverse", form.note.data or "")
+    except DomainError as refusal:
+        db.session.rollback()
+        if refusal.status in (403, 404):
+            raise
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已处理"))
+    return redirect(url_for("claims.appeal", appeal_id=appeal_id))

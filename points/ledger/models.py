@@ -2,6 +2,7 @@
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +20,17 @@ class EntrySource(str, enum.Enum):
     REDEMPTION = "redemption"  # 积分超市兑换
     REVERSAL = "reversal"  # 冲正
     EXPIRY = "expiry"  # 过期
+
+
+SOURCE_LABELS = {
+    EntrySource.INSPECTION: _l("卫生评比"),
+    EntrySource.ATTENDANCE: _l("志愿活动"),
+    EntrySource.CLAIM: _l("积分申报"),
+    EntrySource.MANUAL: _l("网格员记分"),
+    EntrySource.REDEMPTION: _l("积分兑换"),
+    EntrySource.REVERSAL: _l("冲正"),
+    EntrySource.EXPIRY: _l("积分过期"),
+}
 
 
 class LedgerEntry(db.Model):

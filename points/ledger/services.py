@@ -127,12 +127,14 @@ def apply_rule(
     """Award or deduct under a rule of the household's village: points × quantity (times or hours).
 
     Raises DomainError("unknown_rule" | "rule_not_in_force" | "rule_not_for_household_kind" | "rule_not_for_role"
-    | "invalid_quantity" | "cap_exceeded" | …post_entry's) or NotFound.
+    | "invalid_quantity" | "day_in_future" | "cap_exceeded" | …post_entry's) or NotFound.
     """
     household = db.session.get(Household, household_id)
     if household is None:
         raise NotFound()
     day = occurred_on or local_today()
+    if day > local_today():
+        raise DomainError("day_in_future")
     version = rule_for_household(household, rule_id, day, quantity)
     if not policy.can_apply_rule(actor, version.role_set, household):
         raise DomainError("rule_not_for_role", status=403)

@@ -1,4 +1,209 @@
-"""ledger pages."""
-from flask import Blueprint
+"""Points pages: 我的积分, a household's entries, manual award and penalty, the batch form, and 冲正."""
+import uuid
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from ..auth import policy
+from ..claims.models import Appeal
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from ..people.models import Household, HouseholdKind
+from ..rules.models import RuleUnit, RuleVersion
+from ..rules.queries import rule_book
+from ..timeutil import local_today
+from . import services
+from .forms import AwardForm, BatchAwardForm, ReverseForm
+from .models import SOURCE_LABELS, LedgerEntry
+from .queries import balance_of, household_entries, rank_in_grid
 
 bp = Blueprint("ledger", __name__)
+
+
+def _web_key(form_key: str) -> str:
+    """The ledger key of a posting from a form: the user and the key the form was rendered with."""
+    return f"web:{current_user.id}:{form_key}"
+
+
+def _fresh_key(form) -> None:
+    form.key.data = uuid.uuid4().hex
+
+
+def _points_page(household: Household):
+    """A household's balance, its place in its grid this month, and its entries (newest first)."""
+    today = local_today()
+    page = household_entries(household.id, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
+    own = household.id == policy.own_household_id(current_user)
+    appealed = set()
+    if own:
+        ids = [e.id for e in page.items]
+        appealed = set(db.session.scalars(select(Appeal.entry_id).where(Appeal.entry_id.in_(ids))))
+    reverse_form = None
+    if policy.can(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id):
+        reverse_form = ReverseForm(formdata=None)
+        _fresh_key(reverse_form)
+    return render_template(
+        "ledger/points.html",
+        household=household,
+        balance=balance_of(household.id),
+        rank=rank_in_grid(household, f"M{today.year}-{today.month:02d}"),
+        page=page,
+        own=own,
+        appealed=appealed,
+        reverse_form=reverse_form,
+        can_award=bool(_applicable_rules(household)),
+        SOURCE_LABELS=SOURCE_LABELS,
+    )
+
+
+@bp.get("/my/points")
+@login_required
+def my_points():
+    household_id = policy.own_household_id(current_user)
+    if household_id is None:
+        return redirect(url_for("auth.me"))
+    return _points_page(db.session.get(Household, household_id))
+
+
+@bp.get("/households/<id:household_id>/points")
+@login_required
+def household_points(household_id: int):
+    return _points_page(policy.visible_household(current_user, household_id))
+
+
+def _applicable_rules(household: Household) -> list[RuleVersion]:
+    """The rules in force today that the current user's roles may apply to this household."""
+    roles = policy.roles_over(current_user, household.grid_id)
+    if not roles:
+        return []
+    registered = household.kind is HouseholdKind.REGISTERED
+    return [
+        v for v in rule_book(household.village_id, local_today())
+        if v.role_set & roles and (v.for_registered if registered else v.for_renters)
+    ]
+
+
+def _rule_choices(versions: list[RuleVersion]) -> list[SelectChoice]:
+    return [SelectChoice(0, _("请选择"))] + [
+        SelectChoice(v.rule_id, f"{v.name}（{'+' if v.points > 0 else ''}{v.points} {_('分/小时') if v.unit is RuleUnit.HOUR else _('分/次')}）")
+        for v in versions
+    ]
+
+
+@bp.route("/households/<id:household_id>/award", methods=["GET", "POST"])
+@login_required
+def award(household_id: int):
+    """加分或扣分 for one household, under a rule the user's role may apply."""
+    household = policy.visible_household(current_user, household_id)
+    versions = _applicable_rules(household)
+    if not versions:
+        raise Forbidden()
+    form = AwardForm()
+    form.rule_id.choices = _rule_choices(versions)
+    form.resident_id.choices = [SelectChoice(0, _("不指定"))] + [SelectChoice(r.id, r.name) for r in household.residents]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            entry = services.apply_rule(
+                current_user, household.id, form.rule_id.data, _web_key(form.key.data),
+                quantity=form.quantity.data, resident_id=form.resident_id.data or None,
+                note=(form.note.data or "").strip(), occurred_on=form.occurred_on.data,
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            form.rule_id.errors.append(refusal.message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("已记 %(amount)+d 分", amount=entry.amount))
+            return redirect(url_for("ledger.household_points", household_id=household.id))
+    elif request.method == "POST":
+        status = 422
+    else:
+        form.occurred_on.data = local_today()
+        _fresh_key(form)
+    return render_template("ledger/award.html", form=form, household=household), status
+
+
+def _award_grids() -> list[GridNode]:
+    """The grids whose households the user sees as staff: the batch form picks households among them."""
+    return policy.nodes_in_scope(current_user, policy.Permission.VIEW_HOUSEHOLDS, NodeKind.GRID)
+
+
+@bp.route("/award", methods=["GET", "POST"])
+@login_required
+def batch_award():
+    """批量加分: one rule to many households of a village at once (everyone at a meeting)."""
+    all_grids = _award_grids()
+    villages = [db.session.get(GridNode, v) for v in dict.fromkeys(g.village_id for g in all_grids)]
+    if not villages:
+        raise Forbidden()
+    village = next((v for v in villages if v.id == request.args.get("village", type=int)), villages[0])
+    roles = policy.roles_touching(current_user, village.id)
+    versions = [v for v in rule_book(village.id, local_today()) if v.role_set & roles]
+    grids = [g for g in all_grids if g.village_id == village.id]
+    grid_id = request.args.get("grid", type=int)
+    shown = [g for g in grids if g.id == grid_id] or grids
+    households = db.session.scalars(
+        select(Household).where(Household.grid_id.in_([g.id for g in shown]))
+        .options(selectinload(Household.head)).order_by(Household.grid_id, Household.number)
+    ).all()
+    form = BatchAwardForm()
+    form.rule_id.choices = _rule_choices(versions)
+    status, refused = 200, []
+    if form.validate_on_submit():
+        try:
+            entries = services.apply_rule_to_many(
+                current_user, form.household_ids.data, form.rule_id.data, _web_key(form.key.data),
+                quantity=form.quantity.data, note=(form.note.data or "").strip(), occurred_on=form.occurred_on.data,
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            form.rule_id.errors.append(refusal.message)
+            refused = refusal.details
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("已为 %(n)d 户记分", n=len(entries)))
+            return redirect(url_for("ledger.batch_award", village=village.id, grid=grid_id or ""))
+    elif request.method == "POST":
+        status = 422
+    else:
+        form.occurred_on.data = local_today()
+        _fresh_key(form)
+    chosen = set(form.household_ids.data or [])
+    numbers = {h.id: h.number for h in households}
+    return render_template(
+        "ledger/batch.html", form=form, village=village, villages=villages, grids=grids, grid_id=grid_id,
+        households=households, chosen=chosen, refused=[(numbers.get(r["household_id"], f"#{r['household_id']}"), r["message"]) for r in refused],
+    ), status
+
+
+@bp.post("/entries/<id:entry_id>/reverse")
+@login_required
+def reverse(entry_id: int):
+    """冲正 an entry: a new entry of the opposite amount, pointing at it."""
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        raise NotFound()
+    household = db.session.get(Household, entry.household_id)
+    policy.require(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id)
+    form = ReverseForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("ledger.household_points", household_id=household.id))
+    try:
+        services.reverse_entry(entry.id, _web_key(form.key.data), current_user, form.note.data.strip())
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已冲正"))
+    return redirect(url_for("ledger.household_points", household_id=household.id))

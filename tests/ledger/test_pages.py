@@ -1,0 +1,141 @@
+"""我的积分, a household's points, manual award and penalty, the batch form and 冲正, through the pages."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from points.auth.models import Role
+from points.extensions import db
+from points.ledger.models import LedgerEntry
+from points.ledger.queries import balance_of
+from points.ledger.services import apply_rule
+from points.timeutil import local_today
+
+from .. import factories
+
+
+@pytest.fixture
+def world(village):
+    grid = village.grids[0]
+    homes = [factories.gen_household(grid, head_name=f"户主{i}") for i in range(3)]
+    far = factories.gen_household(village.grids[1], head_name="别处户")
+    world = dict(
+        village=village, homes=homes, far=far,
+        villager=factories.gen_villager(homes[0], username="v1"),
+        worker=factories.gen_user(Role.GRID_WORKER, grid, username="w1"),
+        admin=factories.gen_user(Role.VILLAGE_ADMIN, village.village, username="a1"),
+        meeting=factories.gen_rule(village.village, "参加村民大会", 2),
+        pile=factories.gen_rule(village.village, "乱堆乱放", -10),
+        flag=factories.gen_rule(village.village, "流动红旗", 50, roles=frozenset({Role.VILLAGE_ADMIN})),
+    )
+    db.session.commit()
+    return world
+
+
+def entries() -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry))
+
+
+def award_form(world, household, **values):
+    data = dict(rule_id=world["meeting"].id, quantity=1, resident_id=0, occurred_on=local_today().isoformat(),
+                note="", key="form-key-1")
+    data.update(values)
+    return data
+
+
+def test_my_points_shows_balance_entries_and_rank(world, client, login):
+    apply_rule(world["worker"], world["homes"][0].id, world["meeting"].id, "a", note="三月会议")
+    apply_rule(world["worker"], world["homes"][1].id, world["meeting"].id, "b", quantity=3)
+    apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "c")
+    login(world["villager"])
+    page = client.get("/my/points").get_data(as_text=True)
+    assert '<b class="balance">-8</b>' in page
+    assert "参加村民大会" in page and "乱堆乱放" in page and "三月会议" in page and "w1" in page
+    assert "本月网格排名（共 3 户）" in page
+    assert client.get("/").headers["Location"].endswith("/my/points")  # a villager's home
+
+
+def test_a_worker_awards_a_household_once_however_often_the_form_is_sent(world, client, login):
+    login(world["worker"])
+    home = world["homes"][1]
+    assert "参加村民大会" in client.get(f"/households/{home.id}/award").get_data(as_text=True)
+    for _ in range(2):
+        response = client.post(f"/households/{home.id}/award", data=award_form(world, home, quantity=2, note="会议"))
+        assert response.status_code == 302
+    assert entries() == 1 and balance_of(home.id) == 4
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (dict(quantity=0), "次数或小时数必须是 1 到 100 之间的整数"),
+        (dict(quantity=10**6), "次数或小时数必须是 1 到 100 之间的整数"),
+        (dict(rule_id=0), "请选择细则"),
+        (dict(occurred_on=(local_today() + timedelta(days=2)).isoformat()), "日期不能晚于今天"),
+        (dict(occurred_on="2025-06-01"), "不在有效期内"),
+    ],
+)
+def test_bad_award_input_gets_a_chinese_message_and_writes_nothing(world, client, login, values, message):
+    login(world["worker"])
+    home = world["homes"][1]
+    response = client.post(f"/households/{home.id}/award", data=award_form(world, home, **values))
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert entries() == 0
+
+
+def test_a_rule_outside_the_role_is_refused(world, client, login):
+    login(world["worker"])
+    home = world["homes"][1]
+    response = client.post(f"/households/{home.id}/award", data=award_form(world, home, rule_id=world["flag"].id))
+    assert response.status_code == 422 and entries() == 0
+    assert "流动红旗" not in client.get(f"/households/{home.id}/award").get_data(as_text=True)
+
+
+def test_a_household_outside_the_scope_cannot_be_awarded(world, client, login):
+    login(world["worker"])
+    far = world["far"]
+    assert client.get(f"/households/{far.id}/award").status_code == 403
+    assert client.post(f"/households/{far.id}/award", data=award_form(world, far)).status_code == 403
+    assert entries() == 0
+
+
+def test_villagers_cannot_award(world, client, login):
+    login(world["villager"])
+    home = world["homes"][0]
+    assert client.post(f"/households/{home.id}/award", data=award_form(world, home)).status_code == 403
+    assert entries() == 0
+
+
+def test_the_batch_form_awards_everyone_chosen_once(world, client, login):
+    login(world["worker"])
+    page = client.get("/award").get_data(as_text=True)
+    assert "户主0" in page and "别处户" not in page  # only households in the worker's grid
+    data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), note="十一月村民大会",
+                key="batch-1", household_ids=[h.id for h in world["homes"]])
+    for _ in range(2):
+        assert client.post("/award", data=data).status_code == 302
+    assert entries() == 3 and all(balance_of(h.id) == 2 for h in world["homes"])
+
+
+def test_a_batch_with_one_household_out_of_scope_writes_nothing(world, client, login):
+    login(world["worker"])
+    data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), key="batch-2",
+                household_ids=[world["homes"][0].id, world["far"].id])
+    response = client.post("/award", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "整批未记" in page
+    assert f"#{world['far'].id}：您的角色不能在这一户使用该细则" in page  # an id the worker sent, not a number they may not see
+    assert entries() == 0
+
+
+def test_an_admin_reverses_an_entry_once(world, client, login):
+    entry = apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "p")
+    db.session.commit()
+    login(world["worker"])
+    assert client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣", "key": "r1"}).status_code == 403
+    login(world["admin"])
+    assert "确认冲正" in client.get(f"/households/{world['homes'][0].id}/points").get_data(as_text=True)
+    client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣", "key": "r1"})
+    response = client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣", "key": "r2"}, follow_redirects=True)
+    assert "这笔积分已经冲正过了" in response.get_data(as_text=True)
+    assert balance_of(world["homes"][0].id) == 0 and entries() == 2
