@@ -166,6 +166,17 @@ def roles_touching(actor: User | None, node_id: int) -> frozenset[Role]:
     return frozenset(a.role for a in actor.assignments if a.node_id in related)
 
 
+def can_read_rule_book(user: User | None, village_id: int) -> bool:
+    """A village's 积分细则 is read by its villagers and by staff whose scope holds the village, lies above it or
+    inside it (grid workers apply its rules)."""
+    own = own_household_id(user)
+    if own is not None and db.session.get(Household, own).village_id == village_id:
+        return True
+    scopes = scope_ids(user, Permission.VIEW_GRIDS)
+    inside = select(GridNode.id).where(GridNode.id.in_(scopes), GridNode.village_id == village_id).limit(1)
+    return bool(scopes) and (is_within(village_id, scopes) or db.session.scalar(inside) is not None)
+
+
 def can_assign(actor: User, role: Role, node: GridNode) -> bool:
     """An admin may grant roles on nodes inside their own scope; the node must be of the role's kind."""
     return ROLE_NODE_KINDS[role] is node.kind and can(actor, Permission.MANAGE_USERS, node.id)

@@ -32,3 +32,17 @@ def rule_book(village_id: int, day: date) -> list[RuleVersion]:
             .order_by(RuleVersion.category, Rule.code)
         )
     )
+
+
+def upcoming_versions(village_id: int, day: date) -> list[RuleVersion]:
+    """Versions that start after day (new rules, and revisions already decided), so that they can be read and
+    corrected before they hold."""
+    return list(
+        db.session.scalars(
+            select(RuleVersion)
+            .join(Rule)
+            .where(Rule.village_id == village_id, RuleVersion.effective_from > day)
+            .options(selectinload(RuleVersion.roles), selectinload(RuleVersion.rule))
+            .order_by(RuleVersion.effective_from, Rule.code)
+        )
+    )

@@ -40,6 +40,9 @@ def build_world() -> World:
     )
     households = {name: factories.gen_household(nodes[name], head_name=f"{name}户主") for name in ("A1", "A2", "B1", "C1")}
     households["A1own"] = factories.gen_household(nodes["A1"], head_name="本户主")
+    # The same rule in every village, for every role that awards, so that only the scope decides.
+    for village in (a, b, c):
+        factories.gen_rule(village, "参加会议", 2, roles=AWARDING_ROLES)
     users = {
         "worker_A1": factories.gen_user(Role.GRID_WORKER, nodes["A1"], username="worker_A1"),
         "worker_B1": factories.gen_user(Role.GRID_WORKER, nodes["B1"], username="worker_B1"),
@@ -62,9 +65,12 @@ ROLES = {
     "anonymous": (None, None, "A1", "C1", "A1", "C1", "worker_A1", "worker_C1"),
 }
 
+AWARDING_ROLES = frozenset({Role.TOWN_ADMIN, Role.VILLAGE_ADMIN, Role.GRID_LEADER, Role.GRID_WORKER})
 GRID_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "shop_clerk", "event_organizer"}
 HOUSEHOLD_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "villager"}
 ADMINS = {"town_admin", "village_admin"}
+STAFF = {"town_admin", "village_admin", "grid_leader", "grid_worker"}
+UNSCOPED = ("import", "users", "batch_award", "claims", "audit")  # pages that list what is in scope, never deny it
 
 
 def expected(role: str, endpoint: str, where: str) -> str:
@@ -73,13 +79,17 @@ def expected(role: str, endpoint: str, where: str) -> str:
         return LOGIN
     if endpoint in ("grid_overview", "grid_tree", "api_grid"):
         allowed = role in GRID_VIEWERS
-    elif endpoint in ("household", "resident", "api_household", "api_resident"):
+    elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "users", "user_detail"):
+    elif endpoint in ("import", "users", "user_detail", "audit"):
         allowed = role in ADMINS
+    elif endpoint in ("award", "batch_award"):
+        allowed = role in STAFF
+    elif endpoint == "claims":  # a villager's own claims, a reviewer's queue
+        allowed = role in STAFF or role == "villager"
     else:
         raise AssertionError(endpoint)
-    return ALLOW if allowed and (where == "inside" or endpoint in ("import", "users")) else DENY
+    return ALLOW if allowed and (where == "inside" or endpoint in UNSCOPED) else DENY
 
 
 def outcome(status: int, api: bool) -> str:
@@ -126,6 +136,11 @@ def test_authorization_matrix(role, client):
             "api_grid": f"/api/v1/grids/{grid.id}",
             "api_household": f"/api/v1/households/{household.id}",
             "api_resident": f"/api/v1/residents/{resident.id}",
+            "household_points": f"/households/{household.id}/points",
+            "award": f"/households/{household.id}/award",
+            "batch_award": "/award",
+            "claims": "/claims",
+            "audit": "/audit",
         }
         for endpoint, url in urls.items():
             api = url.startswith("/api/")

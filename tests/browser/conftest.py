@@ -63,6 +63,7 @@ def live_server(tmp_path_factory):
             "WTF_CSRF_ENABLED": True,
             "RATELIMIT_ENABLED": False,
             "SERVER_NAME": None,
+            "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("browser-uploads")),
         }
     )
     with app.app_context():
@@ -146,6 +147,7 @@ class Phone:
         assert width <= PHONE_WIDTH, f"{self.page.url} is {width} px wide: it scrolls sideways on a phone"
 
     def log_in(self, username: str, password: str = "demo12345") -> None:
+        self.page.context.clear_cookies()  # whoever was signed in before is gone
         self.open("/login")
         self.page.get_by_label("用户名", exact=True).fill(username)
         self.page.get_by_label("密码", exact=True).fill(password)

@@ -31,7 +31,8 @@ def _counts(live_server) -> tuple[int, int]:
 def test_import_with_errors_shows_the_report_and_changes_nothing(phone, live_server):
     before = _counts(live_server)
     phone.log_in("cunwei")
-    phone.page.locator("header nav").get_by_role("link", name="导入", exact=True).click()
+    phone.page.locator("header nav").get_by_role("link", name="管理", exact=True).click()
+    phone.page.get_by_role("link", name="导入花名册").click()
     expect(phone.page.get_by_role("heading", level=1)).to_have_text("导入住户和村民")
     phone.check("form")
 
@@ -73,8 +74,7 @@ def test_grid_leader_has_no_import(phone):
 
     nav = phone.page.locator("header nav")
     expect(nav.get_by_role("link", name="户", exact=True)).to_be_visible()
-    expect(nav.get_by_role("link", name="导入", exact=True)).to_have_count(0)
-    expect(nav.get_by_role("link", name="账号", exact=True)).to_have_count(0)
+    expect(nav.get_by_role("link", name="管理", exact=True)).to_have_count(0)
 
     response = phone.open("/import")
 

@@ -17,7 +17,7 @@ def test_village_admin_logs_in_and_sees_the_village_overview(phone):
     expect(phone.page.get_by_role("heading", level=1)).to_have_text("瑶前村")
     expect(phone.page.locator(".stat").first).to_contain_text("450")
     expect(phone.page.get_by_role("link", name="第一网格")).to_be_visible()
-    for entry in ("概况", "户", "导入", "账号", "我的"):
+    for entry in ("概况", "户", "记分", "审核", "管理", "我的"):
         expect(phone.page.locator("header nav").get_by_role("link", name=entry, exact=True)).to_be_visible()
     phone.check("overview")
     # The README's picture (docs/screenshot.png is a copy): the overview down to the end of the content.

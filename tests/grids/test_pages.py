@@ -28,7 +28,7 @@ def test_home_takes_staff_to_their_node_and_villagers_to_their_page(client, logi
     assert client.get("/").headers["Location"].endswith(f"/grids/{village.grids[2].id}")
     login(factories.gen_villager(factories.gen_household(village.grids[0])))
     db.session.commit()
-    assert client.get("/").headers["Location"].endswith("/me")
+    assert client.get("/").headers["Location"].endswith("/my/points")
 
 
 def test_tree_lists_every_level(client, login, village):

@@ -109,7 +109,8 @@ def test_villagers_cannot_award(world, client, login):
 def test_the_batch_form_awards_everyone_chosen_once(world, client, login):
     login(world["worker"])
     page = client.get("/award").get_data(as_text=True)
-    assert "户主0" in page and "别处户" not in page  # only households in the worker's grid
+    assert f"{world['homes'][0].number} · 户*0" in page  # names masked, as in every list
+    assert world["far"].number not in page  # only households in the worker's grid
     data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), note="十一月村民大会",
                 key="batch-1", household_ids=[h.id for h in world["homes"]])
     for _ in range(2):

@@ -1,6 +1,6 @@
 """Applying a rule: who may, to whom, when, how much, and within which caps."""
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,12 +13,13 @@ from points.ledger.services import apply_rule, reverse_entry
 from points.people.models import HouseholdKind
 from points.rules.models import RuleCategory, RuleUnit
 from points.rules.services import RuleTerms, create_rule
+from points.timeutil import local_today
 
 from .. import factories
 from .helpers import assert_ledger_consistent
 
 LEADERS = frozenset({Role.GRID_LEADER})
-MONDAY, SUNDAY, NEXT_MONDAY = date(2026, 11, 23), date(2026, 11, 29), date(2026, 11, 30)
+MONDAY, SUNDAY, NEXT_MONDAY = date(2026, 11, 9), date(2026, 11, 15), date(2026, 11, 16)  # past days: no future
 
 
 @pytest.fixture
@@ -50,6 +51,13 @@ def test_a_reversal_frees_room_under_the_cap(world):
     apply_rule(leader, household.id, yard.id, "c", occurred_on=MONDAY)
 
 
+def test_points_are_never_posted_for_a_day_to_come(world):
+    village, leader, household, yard = world
+    with pytest.raises(DomainError) as refusal:
+        apply_rule(leader, household.id, yard.id, "future", occurred_on=local_today() + timedelta(days=1))
+    assert refusal.value.code == "day_in_future" and refusal.value.message == "日期不能晚于今天"
+
+
 def test_per_hour_rules_multiply_and_bound_the_hours(world):
     village, leader, household, _ = world
     hours = create_rule(village.village, "VOL-HOUR", RuleTerms("志愿服务", RuleCategory.VOLUNTEERING, 5,
@@ -64,8 +72,9 @@ def test_per_hour_rules_multiply_and_bound_the_hours(world):
 def test_a_rule_holds_only_within_its_dates(world):
     village, leader, household, _ = world
     later = create_rule(village.village, "LATER", RuleTerms("新细则", RuleCategory.PUBLICITY, 2, roles=LEADERS),
-                        date(2027, 1, 1), effective_until=date(2027, 7, 1))
-    for day in (date(2026, 12, 31), date(2027, 7, 1)):
+                        date(2026, 3, 1), effective_until=date(2026, 7, 1))
+    assert apply_rule(leader, household.id, later.id, "in", occurred_on=date(2026, 3, 1)).amount == 2
+    for day in (date(2026, 2, 28), date(2026, 7, 1)):
         with pytest.raises(DomainError) as refusal:
             apply_rule(leader, household.id, later.id, f"x{day}", occurred_on=day)
         assert refusal.value.code == "rule_not_in_force"

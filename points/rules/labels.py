@@ -1,0 +1,37 @@
+"""How the rule book reads to people: the words for categories and units, signed points, and the bounds of what
+a person may type for a rule (on the form and in an imported workbook alike)."""
+from flask_babel import lazy_gettext as _l
+
+from .models import Rule, RuleCategory, RuleUnit, RuleVersion
+
+# In the order the rule book is read: the order of the enum, not of its stored values.
+CATEGORY_LABELS = {
+    RuleCategory.HYGIENE: _l("人居环境"),
+    RuleCategory.VOLUNTEERING: _l("志愿服务"),
+    RuleCategory.VILLAGE_RULES: _l("村规民约"),
+    RuleCategory.MUTUAL_AID: _l("村民互助"),
+    RuleCategory.PUBLICITY: _l("宣传监督"),
+    RuleCategory.GRID_DUTY: _l("网格员履职"),
+}
+UNIT_LABELS = {RuleUnit.OCCURRENCE: _l("每次"), RuleUnit.HOUR: _l("每小时")}
+CAP_LABELS = {"cap_day": _l("每日上限"), "cap_week": _l("每周上限"), "cap_month": _l("每月上限"), "cap_year": _l("每年上限")}
+
+# No village awards or deducts anything near this much at once; a larger number is a typing mistake.
+MAX_POINTS = 10_000
+# Far above any real yearly cap, and far inside the database's INTEGER.
+MAX_CAP = 1_000_000
+CODE_LENGTH = Rule.code.type.length
+NAME_LENGTH = RuleVersion.name.type.length
+
+
+def signed(points: int) -> str:
+    """Points as a rule book prints them: +20 for an award, −10 (a true minus sign) for a penalty."""
+    return f"+{points}" if points > 0 else f"−{-points}"
+
+
+def by_category(versions: list[RuleVersion]) -> list[tuple[RuleCategory, list[RuleVersion]]]:
+    """The versions grouped by category in reading order, each group by code; empty categories left out."""
+    groups = {category: [] for category in CATEGORY_LABELS}
+    for version in sorted(versions, key=lambda v: v.rule.code):
+        groups[version.category].append(version)
+    return [(category, found) for category, found in groups.items() if found]

@@ -1,0 +1,97 @@
+"""Points on a phone: a villager claims with a photo, the grid worker approves it, the villager sees the points;
+a worker awards a meeting to several households at once; the village admin reverses an appealed deduction."""
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from points.extensions import db
+from points.grids.models import GridNode
+from points.ledger.models import LedgerEntry
+from points.people.models import Household
+
+from .. import factories
+
+pytestmark = pytest.mark.browser
+
+
+def choose(select, text: str) -> None:
+    """Select the option whose label contains text (labels carry the points, which the test need not know)."""
+    select.select_option(select.locator("option", has_text=text).get_attribute("value"))
+
+
+def test_a_claim_with_a_photo_is_approved_and_shows_in_my_points(phone, tmp_path):
+    photo = tmp_path / "yard.jpg"
+    photo.write_bytes(factories.gen_photo())
+    phone.log_in("villager1")
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("我的积分")
+    balance = int(phone.page.locator("b.balance").inner_text())
+    phone.page.get_by_role("link", name="申报积分").first.click()
+    phone.check("claim-form")
+    choose(phone.page.get_by_label("申报哪一项"), "门前三包")
+    phone.page.get_by_label("说明").fill("门前屋后打扫干净，杂物已清理")
+    phone.page.get_by_label("照片（最多 3 张）").set_input_files(str(photo))
+    phone.page.get_by_role("button", name="提交申报").click()
+    expect(phone.page.get_by_text("申报已提交，请等待网格员审核")).to_be_visible()
+    expect(phone.page.locator(".photos img")).to_have_count(1)
+    expect(phone.page.locator(".status")).to_have_text("待审核")
+    phone.check("claim-submitted")
+    claim_url = phone.page.url
+
+    phone.log_in("worker1")
+    phone.page.locator("header nav").get_by_role("link", name="审核").click()
+    phone.check("review-queue")
+    phone.page.locator("ul.list a.row").filter(has_text="门前屋后打扫干净").click()
+    phone.page.get_by_role("button", name="通过并记分").click()
+    expect(phone.page.get_by_text("已通过，+5 分已记入")).to_be_visible()
+    phone.check("approved")
+
+    phone.log_in("villager1")
+    expect(phone.page.locator("b.balance")).to_have_text(str(balance + 5))
+    expect(phone.page.locator("li.entry").first).to_contain_text("门前三包")
+    phone.check("my-points-after")
+    phone.open(urlsplit(claim_url).path)
+    expect(phone.page.locator(".status")).to_have_text("已通过")
+
+
+def test_a_worker_awards_a_meeting_to_three_households_at_once(phone, live_server):
+    with live_server.app.app_context():  # three households of the first grid with no points yet (no cap in the way)
+        grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-1"))
+        chosen = db.session.scalars(
+            select(Household.id).where(Household.grid_id == grid.id, Household.id.not_in(select(LedgerEntry.household_id)))
+            .order_by(Household.number).limit(3)
+        ).all()
+    phone.log_in("worker1")
+    phone.page.locator("header nav").get_by_role("link", name="记分").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("批量记分")
+    choose(phone.page.get_by_label("细则", exact=True), "参加村民代表会议")
+    phone.page.get_by_label("备注").fill("11月村民代表会议")
+    for household_id in chosen:
+        phone.page.locator(f"fieldset.households input[value='{household_id}']").check()
+    phone.check("batch-form")
+    phone.page.get_by_role("button", name="为选中的住户记分").click()
+    expect(phone.page.get_by_text("已为 3 户记分")).to_be_visible()
+    phone.check("batch-done")
+
+
+def test_the_village_admin_reverses_an_appealed_deduction(phone):
+    phone.log_in("villager3")
+    expect(phone.page.locator("li.entry").filter(has_text="乱堆乱放").first).to_contain_text("已申诉")
+    balance = int(phone.page.locator("b.balance").inner_text())
+
+    phone.log_in("cunwei")
+    phone.page.locator("header nav").get_by_role("link", name="管理").click()
+    phone.check("manage")
+    phone.page.get_by_role("link", name="申诉处理").click()
+    phone.page.locator("ul.list a.row").filter(has_text="修屋顶").click()
+    phone.page.get_by_label("处理结果").select_option("reverse")
+    phone.page.get_by_label("处理说明").fill("核实属实，已清走")
+    phone.page.get_by_role("button", name="确认处理").click()
+    expect(phone.page.locator(".status")).to_have_text("已撤销扣分")
+    phone.check("appeal-reversed")
+    phone.open("/audit")
+    expect(phone.page.locator("li.event").first).to_contain_text("撤销扣分")
+
+    phone.log_in("villager3")
+    expect(phone.page.locator("b.balance")).to_have_text(str(balance + 10))
