@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..auth import policy
+from ..ledger.queries import balance_of, balances_of
 from ..limits import MAX_ID
 from ..people.queries import search_households
 from ..people.schemas import HouseholdDetailSchema, HouseholdSchema, ResidentSchema, household_view, resident_view
@@ -33,7 +34,8 @@ def list_households(args):
     page = search_households(
         policy.household_filter(api_user()), args["q"], args.get("grid_id"), args["page"], args["per_page"]
     )
-    return {"items": [household_view(h) for h in page.items], "total": page.total}
+    balances = balances_of([h.id for h in page.items])
+    return {"items": [household_view(h, balances.get(h.id, 0)) for h in page.items], "total": page.total}
 
 
 @bp.get("/households/<id:household_id>")
@@ -44,7 +46,7 @@ def list_households(args):
 def get_household(household_id: int):
     household = policy.visible_household(api_user(), household_id)
     show = policy.disclosure(api_user(), household)
-    data = household_view(household)
+    data = household_view(household, balance_of(household.id))
     data["residents"] = [resident_view(r, True, show.phones, show.id_numbers) for r in household.residents]
     if show.care_tags:
         data["care_tags"] = [t.tag for t in household.care_tags]

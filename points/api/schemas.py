@@ -1,6 +1,15 @@
-"""Shapes shared by every API resource: ids, paging arguments, text fields and the error body."""
+"""Shapes and request handling shared by the API resources: paging, text fields, the error body (and the rollback
+that goes with it), and the Idempotency-Key header."""
+import re
+import uuid
+from datetime import UTC, datetime
+
+from flask import request
 from marshmallow import Schema, fields, validate
 
+from ..auth.models import User
+from ..errors import DomainError, error_response
+from ..extensions import db
 from ..limits import MAX_PAGE
 
 
@@ -37,9 +46,52 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBody, required=True)
 
 
+def refuse_and_roll_back(error: DomainError):
+    """The DomainError handler of the blueprints that write: a refusal leaves nothing behind, though the service
+    may have flushed part of the work before it refused (a batch: the households before the one refused)."""
+    db.session.rollback()
+    return error_response(error.code, error.message, error.status, error.details)
+
+
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
     """{"items": [...], "total": N} for one kind of item."""
     return Schema.from_dict(
         {"items": fields.List(fields.Nested(item_schema), required=True), "total": fields.Integer(required=True)},
         name=name,
     )
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time, sent with its offset, or a client in Asia/Shanghai would read it as local time."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+# The ledger's keys hold at most 100 characters; "api:<user id>:<key>:<household id>" (a batch's) fits with 64.
+IDEMPOTENCY_KEY_MAX = 64
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,%d}" % IDEMPOTENCY_KEY_MAX)
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": "^[!-~]+$"},
+    "description": "Makes a retry safe: the same key from the same account again answers as the first time "
+    "(the same status and body) and changes nothing. 1 to 64 visible ASCII characters, e.g. a UUID.",
+}
+
+
+def client_key() -> str | None:
+    """The request's Idempotency-Key header, if it sent one. Raises DomainError("invalid_idempotency_header")."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise DomainError("invalid_idempotency_header", limit=IDEMPOTENCY_KEY_MAX)
+    return key
+
+
+def ledger_key(user: User) -> str:
+    """The ledger's idempotency key of a posting by user: the header within the account, so that two clients
+    choosing the same key cannot collide; a fresh one when the request sent none.
+    Raises DomainError("invalid_idempotency_header")."""
+    return f"api:{user.id}:{client_key() or uuid.uuid4().hex}"

@@ -1,5 +1,6 @@
 """Claims (积分申报) and appeals (申诉): their life from submission to decision. Points move only through the
 ledger's services."""
+import os
 from dataclasses import dataclass
 from datetime import date
 
@@ -126,6 +127,15 @@ def visible_claim(user: User, claim_id: int) -> Claim:
     ):
         raise Forbidden()
     return claim
+
+
+def photo_path(claim: Claim, position: int, folder: str) -> str:
+    """Where a claim's photo at position is stored under folder. Raises NotFound."""
+    stored = next((p for p in claim.photos if p.position == position), None)
+    path = os.path.join(folder, stored.filename) if stored is not None else None
+    if path is None or not os.path.isfile(path):
+        raise NotFound()
+    return path
 
 
 def _reviewable_claim(reviewer: User, claim_id: int) -> Claim:

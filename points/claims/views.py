@@ -1,5 +1,4 @@
 """Pages of claims (积分申报: submit, list, review, photos) and appeals (申诉: submit, list, decide)."""
-import os
 import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -130,12 +129,7 @@ def claim(claim_id: int):
 @login_required
 def photo(claim_id: int, position: int):
     claim = services.visible_claim(current_user, claim_id)
-    stored = next((p for p in claim.photos if p.position == position), None)
-    if stored is None:
-        raise NotFound()
-    path = os.path.join(current_app.config["UPLOAD_FOLDER"], stored.filename)
-    if not os.path.isfile(path):
-        raise NotFound()
+    path = services.photo_path(claim, position, current_app.config["UPLOAD_FOLDER"])
     response = send_file(path, mimetype="image/jpeg", max_age=0)
     response.headers["Cache-Control"] = "private, max-age=86400"  # a household's photo, never in a shared cache
     return response

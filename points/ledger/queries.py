@@ -18,6 +18,16 @@ def balance_of(household_id: int) -> int:
     ) or 0
 
 
+def balances_of(household_ids: list[int]) -> dict[int, int]:
+    """The balances of many households in one query (a household without entries has no row: 0)."""
+    rows = db.session.execute(
+        select(HouseholdBalance.household_id, HouseholdBalance.balance).where(
+            HouseholdBalance.household_id.in_(household_ids)
+        )
+    )
+    return {household_id: balance for household_id, balance in rows}
+
+
 def household_entries(household_id: int, page: int = 1, per_page: int = 20) -> Page:
     """A household's entries, newest first, with their rule, actor and reversal loaded."""
     page = min(max(1, page), MAX_PAGE)

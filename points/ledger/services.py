@@ -23,6 +23,7 @@ from ..timeutil import local_today
 from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
 
 MAX_AMOUNT = 100_000  # no single movement of points comes near this; a larger one is a typing mistake
+MAX_NOTE = 200  # LedgerEntry.note's length
 MAX_QUANTITY = {RuleUnit.OCCURRENCE: 100, RuleUnit.HOUR: 24}
 CAP_PERIODS = (("cap_day", _l("日")), ("cap_week", _l("周")), ("cap_month", _l("月")), ("cap_year", _l("年")))
 
@@ -57,6 +58,8 @@ def post_entry(
         raise DomainError("invalid_amount", limit=MAX_AMOUNT)
     if not idempotency_key or len(idempotency_key) > 100:
         raise DomainError("invalid_idempotency_key")
+    if len(note) > MAX_NOTE:
+        raise DomainError("note_too_long", limit=MAX_NOTE)
     household = db.session.get(Household, household_id)
     if household is None:
         raise NotFound()

@@ -23,6 +23,7 @@ class HouseholdSchema(Schema):
     address = fields.String(required=True)
     kind = fields.Enum(HouseholdKind, by_value=True, required=True)
     head_name = fields.String(allow_none=True, metadata={"description": "Masked (张*明)"})
+    balance = fields.Integer(required=True, metadata={"description": "积分余额: the sum of the household's entries"})
 
 
 class HouseholdDetailSchema(HouseholdSchema):
@@ -44,8 +45,8 @@ def resident_view(resident: Resident, full_name: bool, phones: bool, id_numbers:
     }
 
 
-def household_view(household: Household) -> dict:
-    """A household as it appears in lists: the head's name masked."""
+def household_view(household: Household, balance: int) -> dict:
+    """A household as it appears in lists: the head's name masked, with its balance (ledger.queries)."""
     return {
         "id": household.id,
         "number": household.number,
@@ -54,4 +55,5 @@ def household_view(household: Household) -> dict:
         "address": household.address,
         "kind": household.kind,
         "head_name": mask_name(household.head.name) if household.head else None,
+        "balance": balance,
     }

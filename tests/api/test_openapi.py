@@ -48,6 +48,22 @@ def test_every_api_route_is_documented_and_nothing_else(app, openapi_spec):
         ("get", "/api/v1/households"),
         ("get", "/api/v1/households/{household_id}"),
         ("get", "/api/v1/residents/{resident_id}"),
+        ("get", "/api/v1/rules"),
+        ("get", "/api/v1/rules/{rule_id}"),
+        ("get", "/api/v1/households/{household_id}/entries"),
+        ("get", "/api/v1/entries/{entry_id}"),
+        ("post", "/api/v1/entries"),
+        ("post", "/api/v1/entries/batch"),
+        ("post", "/api/v1/entries/{entry_id}/reversal"),
+        ("get", "/api/v1/claims"),
+        ("post", "/api/v1/claims"),
+        ("get", "/api/v1/claims/{claim_id}"),
+        ("post", "/api/v1/claims/{claim_id}/approve"),
+        ("post", "/api/v1/claims/{claim_id}/reject"),
+        ("get", "/api/v1/appeals"),
+        ("post", "/api/v1/appeals"),
+        ("get", "/api/v1/appeals/{appeal_id}"),
+        ("post", "/api/v1/appeals/{appeal_id}/decision"),
     } <= routes
     assert documented_operations(openapi_spec) == routes
 
@@ -74,6 +90,40 @@ def test_errors_and_lists_have_their_documented_shapes(openapi_spec):
     paging = {p["name"] for p in openapi_spec["paths"]["/api/v1/households"]["get"]["parameters"]}
     assert {"page", "per_page", "grid_id", "q"} <= paging
     assert {"page", "per_page"} <= {p["name"] for p in openapi_spec["paths"]["/api/v1/grids"]["get"]["parameters"]}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/entries", "/api/v1/entries/batch", "/api/v1/entries/{entry_id}/reversal", "/api/v1/claims",
+             "/api/v1/appeals"],
+)
+def test_posts_that_can_be_retried_document_the_idempotency_key(openapi_spec, path):
+    operation = openapi_spec["paths"][path]["post"]
+    header = next(p for p in operation["parameters"] if p["in"] == "header")
+
+    assert header["name"] == "Idempotency-Key" and header["required"] is False
+    assert header["schema"]["maxLength"] == 64
+    assert "400" in operation["responses"]
+
+
+def test_shapes_clients_count_on(openapi_spec):
+    schemas = openapi_spec["components"]["schemas"]
+    assert {"id", "number", "grid_id", "kind", "balance"} <= set(schemas["Household"]["required"])
+    assert {"id", "amount", "rule_code", "created_at", "reverses_id"} <= set(schemas["Entry"]["required"])
+    assert {"id", "code", "name", "points", "effective_from", "version"} <= set(schemas["Rule"]["required"])
+    for name in ("RulePage", "EntryPage", "ClaimPage", "AppealPage"):
+        assert set(schemas[name]["required"]) == {"items", "total"}
+    for path in ("/api/v1/rules", "/api/v1/households/{household_id}/entries", "/api/v1/claims", "/api/v1/appeals"):
+        assert {"page", "per_page"} <= {p["name"] for p in openapi_spec["paths"][path]["get"]["parameters"]}
+
+
+def test_a_claim_is_one_multipart_body_with_its_photos(openapi_spec):
+    body = openapi_spec["paths"]["/api/v1/claims"]["post"]["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    form = openapi_spec["components"]["schemas"][body["multipart/form-data"]["schema"]["$ref"].split("/")[-1]]
+    assert form["required"] == ["rule_id"]
+    assert form["properties"]["photos"] == {
+        "type": "array", "items": {"type": "string", "format": "binary"}, "description": "JPEG, PNG or WebP; at most 3"
+    }
 
 
 def test_answers_keep_to_the_document(api, contract, village):
@@ -107,6 +157,13 @@ def test_answers_keep_to_the_document(api, contract, village):
             f"/api/v1/residents/{home.head.id}",
             f"/api/v1/residents/{bare.head.id}",
             "/api/v1/residents/999999",
+            f"/api/v1/rules?village_id={village.village.id}",
+            "/api/v1/rules?village_id=999999",
+            f"/api/v1/households/{home.id}/entries",
+            f"/api/v1/households/{bare.id}/entries",
+            "/api/v1/entries/999999",
+            "/api/v1/claims?status=pending",
+            "/api/v1/appeals",
         ):
             statuses.add(api.get(path, user).status_code)
         statuses.add(api.get("/api/v1/households").status_code)

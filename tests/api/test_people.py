@@ -61,6 +61,7 @@ def test_the_household_list_shape_and_masking(api, people):
         "address": home.address,
         "kind": "registered",
         "head_name": "张*明",
+        "balance": 0,
     }
     text = response.get_data(as_text=True)
     for secret in ("张三明", "13812345678", "李小红", home.head.id_number, "poor"):
