@@ -17,7 +17,7 @@ def test_village_admin_logs_in_and_sees_the_village_overview(phone):
     expect(phone.page.get_by_role("heading", level=1)).to_have_text("瑶前村")
     expect(phone.page.locator(".stat").first).to_contain_text("450")
     expect(phone.page.get_by_role("link", name="第一网格")).to_be_visible()
-    for entry in ("概况", "户", "记分", "审核", "管理", "我的"):
+    for entry in ("户", "记分", "审核", "管理", "我的"):
         expect(phone.page.locator("header nav").get_by_role("link", name=entry, exact=True)).to_be_visible()
     phone.check("overview")
     # The README's picture (docs/screenshot.png is a copy): the overview down to the end of the content.
@@ -53,10 +53,13 @@ def test_empty_login_form_says_what_is_missing(phone):
 def test_villager_lands_on_their_own_page_and_opens_their_household(phone):
     phone.log_in("villager1")
 
-    expect(phone.page).to_have_url(re.compile(r"/me$"))
+    expect(phone.page).to_have_url(re.compile(r"/my/points$"))
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("我的积分")
     nav = phone.page.locator("header nav")
-    expect(nav.get_by_role("link", name="概况", exact=True)).to_have_count(0)
-    expect(nav.get_by_role("link", name="导入", exact=True)).to_have_count(0)
+    for entry in ("概况", "户", "记分", "审核", "管理"):
+        expect(nav.get_by_role("link", name=entry, exact=True)).to_have_count(0)
+    phone.check("my-points")
+    nav.get_by_role("link", name="我的", exact=True).click()
     expect(phone.page.get_by_role("heading", name="我的家庭")).to_be_visible()
     phone.check("me")
 
