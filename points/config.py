@@ -46,7 +46,8 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "60")))
 
     # Requests larger than this are refused before they are read (photos, spreadsheets).
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "16")) * 1024 * 1024
+    # Three photos of PHOTO_MAX_MB and the form around them must fit.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "30")) * 1024 * 1024
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "10")) * 1024 * 1024
     # Claim photos, stored cleaned and shrunk; unset: instance/uploads.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")

@@ -49,6 +49,6 @@ def test_the_default_config_has_no_known_secret_key(database_uri):
 def test_an_oversized_upload_is_a_413_even_before_login(database_uri):
     """With CSRF on, the body is read (and found too large) before any view or login check runs."""
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_uri, "RATELIMIT_ENABLED": False})
-    body = {"file": (io.BytesIO(bytes(17 * 1048576)), "big.xlsx")}
+    body = {"file": (io.BytesIO(bytes(app.config["MAX_CONTENT_LENGTH"] + 1)), "big.xlsx")}
     response = app.test_client().post("/import", data=body, content_type="multipart/form-data")
     assert response.status_code == 413 and "文件太大" in response.get_data(as_text=True)

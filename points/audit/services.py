@@ -63,6 +63,18 @@ FIELD_LABELS = {
     "entry": _l("积分记录"),
     "quantity": _l("数量"),
     "photos": _l("照片"),
+    "for_registered": _l("适用户籍村民"),
+    "for_renters": _l("适用外来租住人员"),
+    "cap_day": _l("每日上限"),
+    "cap_week": _l("每周上限"),
+    "cap_month": _l("每月上限"),
+    "cap_year": _l("每年上限"),
+    "evidence_required": _l("需要照片"),
+    "self_claimable": _l("村民可申报"),
+    "created": _l("新增"),
+    "revised": _l("修改"),
+    "unchanged": _l("未变"),
+    "revise_from": _l("修改生效日期"),
 }
 
 

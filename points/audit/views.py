@@ -2,25 +2,53 @@
 from datetime import date
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..auth import policy
+from ..auth.models import ROLE_LABELS
+from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from ..errors import Forbidden
+from ..ledger.models import SOURCE_LABELS
 from ..limits import MAX_ID
+from ..people.services import KIND_LABELS
+from ..rules.labels import CATEGORY_LABELS, UNIT_LABELS
 from .models import AuditEvent
 from .queries import search_events
 from .services import ACTIONS, FIELD_LABELS
 
 bp = Blueprint("audit", __name__)
 
+# Every stored enum value with its label (sources, categories, units, roles, kinds, statuses).
+VALUE_WORDS = {
+    member.value: label
+    for table in (ROLE_LABELS, CLAIM_STATUS_LABELS, APPEAL_STATUS_LABELS, SOURCE_LABELS, KIND_LABELS, CATEGORY_LABELS,
+                  UNIT_LABELS)
+    for member, label in table.items()
+}
+
+
 SUBJECT_TYPES = ("entry", "rule", "user", "household", "resident", "village", "claim", "appeal")
 
 
+def shown_value(value) -> str:
+    """A before/after value as the log page shows it: yes/no, a dash for nothing, enum values in words."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(_l("是") if value else _l("否"))
+    if isinstance(value, list):
+        return "、".join(shown_value(v) for v in value) or "—"
+    return str(VALUE_WORDS.get(value, value)) if isinstance(value, str) else str(value)
+
+
 def _day(name: str) -> date | None:
+    """A filter day; one that is not a date, or too far out to compute its UTC start, is ignored."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if date(1970, 1, 2) <= day <= date(9998, 12, 30) else None
 
 
 @bp.get("/audit")
@@ -34,7 +62,7 @@ def audit_log():
     page = search_events(
         policy.node_filter(current_user, policy.Permission.VIEW_AUDIT, AuditEvent.node_id),
         action=action if action in ACTIONS else "",
-        actor=request.args.get("actor", "").strip()[:64],
+        actor=request.args.get("actor", "").replace("\x00", "").strip()[:64],
         start=_day("start"),
         end=_day("end"),
         subject_type=subject_type if subject_type in SUBJECT_TYPES else "",
@@ -42,4 +70,4 @@ def audit_log():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PER_PAGE"],
     )
-    return render_template("audit/log.html", page=page, actions=ACTIONS, fields=FIELD_LABELS)
+    return render_template("audit/log.html", page=page, actions=ACTIONS, fields=FIELD_LABELS, shown=shown_value)

@@ -12,7 +12,9 @@ from ..errors import DomainError
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_SIDE = 1600  # pixels on the long side: enough to see a swept yard, small on a village server's disk
-MAX_PIXELS = 50_000_000  # a phone's largest photo is ~50 megapixels; beyond that it is a decompression bomb
+# A phone's largest JPEG is ~50 megapixels, and JPEG decodes straight to a reduced size (draft); a PNG or WebP is
+# decoded whole, so it is held to less: a screenshot is ~3 megapixels. Beyond that it is a decompression bomb.
+MAX_PIXELS = {"JPEG": 60_000_000, "PNG": 16_000_000, "WEBP": 16_000_000}
 JPEG_QUALITY = 82
 
 
@@ -34,11 +36,14 @@ def clean_photo(data: bytes, max_bytes: int) -> bytes:
             with Image.open(io.BytesIO(data)) as image:
                 if image.format not in ACCEPTED_FORMATS:
                     raise DomainError("not_an_image")
-                if image.width * image.height > MAX_PIXELS:
+                if image.width * image.height > MAX_PIXELS[image.format]:
                     raise DomainError("not_an_image")
-                upright = ImageOps.exif_transpose(image)  # the camera's orientation tag, applied before it goes
-                upright.thumbnail((MAX_SIDE, MAX_SIDE))
-                rgb = upright.convert("RGB")  # PNG transparency and palettes become plain colour
+                if image.format == "JPEG":
+                    image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 size: far less memory
+                # Shrunk first (the box is square, so turning it later keeps it within bounds), then turned upright
+                # by the camera's orientation tag, which is lost with the rest of the EXIF.
+                image.thumbnail((MAX_SIDE, MAX_SIDE))
+                rgb = ImageOps.exif_transpose(image).convert("RGB")  # PNG transparency and palettes: plain colour
     except DomainError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,

@@ -37,6 +37,11 @@ def claims_in_scope(
                  selectinload(Claim.photos))
 
 
+def appealed_entry_ids(entry_ids: list[int]) -> set[int]:
+    """Which of these entries have been appealed (an entry is appealed once)."""
+    return set(db.session.scalars(select(Appeal.entry_id).where(Appeal.entry_id.in_(entry_ids))))
+
+
 def household_appeals(household_id: int, page: int = 1, per_page: int = 20) -> Page:
     return _page(Appeal, [Appeal.household_id == household_id], (Appeal.created_at.desc(), Appeal.id.desc()), page,
                  per_page, selectinload(Appeal.entry))

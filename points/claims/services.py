@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit.services import record
@@ -143,26 +143,43 @@ def _reviewable_claim(reviewer: User, claim_id: int) -> Claim:
     if claim is None:
         raise NotFound()
     policy.require(reviewer, policy.Permission.REVIEW_CLAIMS, claim.household.grid_id)
-    if claim.claimant_id == reviewer.id:
+    if claim.household_id == policy.own_household_id(reviewer) or claim.claimant_id == reviewer.id:
         raise DomainError("own_claim", status=403)
     return claim
 
 
+def _decide(model, row_id: int, pending, decided) -> bool:
+    """Move a claim or appeal from pending to decided, if nobody has decided it yet. The conditional UPDATE takes
+    the row's lock (SQLite's write lock), so of two people deciding at once exactly one gets True."""
+    result = db.session.execute(
+        update(model).where(model.id == row_id, model.status == pending).values(status=decided)
+    )
+    if result.rowcount != 1:
+        db.session.expire_all()  # read what the other decision wrote
+        return False
+    return True
+
+
 def approve_claim(reviewer: User, claim_id: int) -> Claim:
-    """通过: the claim's points post (source claim, within the rule's caps). Approving an approved claim again
-    returns it unchanged. Raises DomainError("claim_already_decided" | "cap_exceeded" | …), NotFound or Forbidden."""
+    """通过: the claim's points post (source claim, within the rule's caps), if the reviewer's role may apply the
+    rule there. Approving an approved claim again returns it unchanged. Raises DomainError("claim_already_decided"
+    | "rule_not_for_role" | "own_claim" | "cap_exceeded" | …), NotFound or Forbidden."""
     claim = _reviewable_claim(reviewer, claim_id)
     if claim.status is ClaimStatus.APPROVED:
         return claim
-    if claim.status is not ClaimStatus.PENDING:
-        raise DomainError("claim_already_decided", status=409)
     version = claim.rule_version
+    if not policy.can_apply_rule(reviewer, version.role_set, claim.household):
+        raise DomainError("rule_not_for_role", status=403)
+    if not _decide(Claim, claim.id, ClaimStatus.PENDING, ClaimStatus.APPROVED):
+        if claim.status is ClaimStatus.APPROVED:
+            return claim
+        raise DomainError("claim_already_decided", status=409)
     entry = ledger.post_entry(
         claim.household_id, version.points * claim.quantity, EntrySource.CLAIM, f"claim:{claim.id}",
         rule_version=version, resident_id=claim.resident_id, actor=reviewer, note=claim.note,
         occurred_on=claim.occurred_on,
     )
-    claim.status, claim.entry_id, claim.reviewer_id, claim.reviewed_at = ClaimStatus.APPROVED, entry.id, reviewer.id, utcnow()
+    claim.entry_id, claim.reviewer_id, claim.reviewed_at = entry.id, reviewer.id, utcnow()
     db.session.flush()
     record(reviewer, "claim.approved", "claim", claim.id, claim.household.grid_id,
            before={"status": "pending"}, after={"status": "approved", "entry": entry.id, "amount": entry.amount})
@@ -170,14 +187,15 @@ def approve_claim(reviewer: User, claim_id: int) -> Claim:
 
 
 def reject_claim(reviewer: User, claim_id: int, reason: str) -> Claim:
-    """驳回 with a reason the villager will read. Raises DomainError("reason_required" | "claim_already_decided")."""
+    """驳回 with a reason the villager will read. Raises DomainError("reason_required" | "reason_too_long"
+    | "claim_already_decided" | "own_claim"), NotFound or Forbidden."""
     claim = _reviewable_claim(reviewer, claim_id)
-    reason = _text(reason, MAX_NOTE, "note_too_long")
+    reason = _text(reason, MAX_NOTE, "reason_too_long")
     if not reason:
         raise DomainError("reason_required")
-    if claim.status is not ClaimStatus.PENDING:
+    if not _decide(Claim, claim.id, ClaimStatus.PENDING, ClaimStatus.REJECTED):
         raise DomainError("claim_already_decided", status=409)
-    claim.status, claim.reason, claim.reviewer_id, claim.reviewed_at = ClaimStatus.REJECTED, reason, reviewer.id, utcnow()
+    claim.reason, claim.reviewer_id, claim.reviewed_at = reason, reviewer.id, utcnow()
     db.session.flush()
     record(reviewer, "claim.rejected", "claim", claim.id, claim.household.grid_id,
            before={"status": "pending"}, after={"status": "rejected", "reason": reason})
@@ -238,12 +256,13 @@ def decide_appeal(admin: User, appeal_id: int, reverse: bool, note: str = "") ->
         raise NotFound()
     policy.require(admin, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id)
     note = _text(note, MAX_NOTE, "note_too_long")
-    if appeal.status is not AppealStatus.PENDING:
+    if not _decide(Appeal, appeal.id, AppealStatus.PENDING, AppealStatus.REVERSED if reverse else AppealStatus.UPHELD):
         raise DomainError("appeal_already_decided", status=409)
     if reverse:
-        reversal = ledger.reverse_entry(appeal.entry_id, f"appeal:{appeal.id}", admin, note or "申诉撤销")
+        # An admin may have reversed the entry by 冲正 while the appeal waited: that reversal answers it.
+        earlier = db.session.scalar(select(LedgerEntry).where(LedgerEntry.reverses_id == appeal.entry_id))
+        reversal = earlier or ledger.reverse_entry(appeal.entry_id, f"appeal:{appeal.id}", admin, note)
         appeal.reversal_id = reversal.id
-    appeal.status = AppealStatus.REVERSED if reverse else AppealStatus.UPHELD
     appeal.decided_by_id, appeal.decided_at, appeal.decision_note = admin.id, utcnow(), note
     db.session.flush()
     record(admin, "appeal.reversed" if reverse else "appeal.upheld", "appeal", appeal.id, appeal.household.grid_id,

@@ -40,7 +40,7 @@ def _claimable(household: Household) -> list[RuleVersion]:
 def _claim_form(household: Household, read_request: bool = True) -> ClaimForm:
     form = ClaimForm() if read_request else ClaimForm(formdata=None)
     form.rule_id.choices = [SelectChoice(0, _("请选择"))] + [
-        SelectChoice(v.rule_id, f"{v.name}（+{v.points} {_('分/小时') if v.unit is RuleUnit.HOUR else _('分/次')}"
+        SelectChoice(v.rule_id, f"{v.name}（{v.points:+d} {_('分/小时') if v.unit is RuleUnit.HOUR else _('分/次')}"
                                 f"{_('，需照片') if v.evidence_required else ''}）")
         for v in _claimable(household)
     ]

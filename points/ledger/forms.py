@@ -35,4 +35,3 @@ class BatchAwardForm(Form):
 
 class ReverseForm(Form):
     note = StringField(_l("冲正原因"), validators=[DataRequired(_l("请填写冲正原因")), NOTE])
-    key = HiddenField(validators=[DataRequired(), Length(max=40)])

@@ -67,7 +67,8 @@ def post_entry(
 
     earlier = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key))
     if earlier is not None:
-        if (earlier.household_id, earlier.amount, earlier.source) != (household_id, amount, source):
+        same = (household_id, amount, source, rule_version.id if rule_version else None, reverses.id if reverses else None)
+        if (earlier.household_id, earlier.amount, earlier.source, earlier.rule_version_id, earlier.reverses_id) != same:
             raise DomainError("idempotency_key_reused", status=409)
         return earlier
     if reverses is not None and db.session.scalar(
@@ -130,11 +131,13 @@ def apply_rule(
     """Award or deduct under a rule of the household's village: points × quantity (times or hours).
 
     Raises DomainError("unknown_rule" | "rule_not_in_force" | "rule_not_for_household_kind" | "rule_not_for_role"
-    | "invalid_quantity" | "day_in_future" | "cap_exceeded" | …post_entry's) or NotFound.
+    | "invalid_quantity" | "day_in_future" | "own_household" | "cap_exceeded" | …post_entry's) or NotFound.
     """
     household = db.session.get(Household, household_id)
     if household is None:
         raise NotFound()
+    if household.id == policy.own_household_id(actor):
+        raise DomainError("own_household", status=403)
     day = occurred_on or local_today()
     if day > local_today():
         raise DomainError("day_in_future")
@@ -155,15 +158,17 @@ def apply_rule_to_many(
     note: str = "",
     occurred_on: date | None = None,
 ) -> list[LedgerEntry]:
-    """批量加分: one rule for many households (everyone at a meeting), all or none.
+    """批量加分: one rule for many households (everyone at a meeting), all or none: on a refusal the entries
+    already flushed are left for the caller's rollback, as after any DomainError.
 
-    Each entry's key is batch_key plus the household, so a resubmitted batch posts nothing twice. Raises the first
-    household's DomainError, with every refused household (id and message) in its details.
+    Each entry's key is batch_key plus the household, so a resubmitted batch posts nothing twice; households are
+    locked in id order, so that two batches never wait on each other. Raises the first household's DomainError,
+    with every refused household (id and message) in its details.
     """
     if not household_ids:
         raise DomainError("no_households_chosen")
     entries, refusals = [], []
-    for household_id in dict.fromkeys(household_ids):
+    for household_id in sorted(set(household_ids)):
         try:
             entries.append(apply_rule(actor, household_id, rule_id, f"{batch_key}:{household_id}", quantity=quantity,
                                       note=note, occurred_on=occurred_on))

@@ -9,10 +9,11 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
-from ..claims.models import Appeal
-from ..errors import DomainError, Forbidden, NotFound
+from ..claims.queries import appealed_entry_ids
+from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..limits import MAX_ID
 from ..people.models import Household, HouseholdKind
 from ..rules.models import RuleUnit, RuleVersion
 from ..rules.queries import rule_book
@@ -39,14 +40,10 @@ def _points_page(household: Household):
     today = local_today()
     page = household_entries(household.id, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     own = household.id == policy.own_household_id(current_user)
-    appealed = set()
-    if own:
-        ids = [e.id for e in page.items]
-        appealed = set(db.session.scalars(select(Appeal.entry_id).where(Appeal.entry_id.in_(ids))))
+    appealed = appealed_entry_ids([e.id for e in page.items]) if own else set()
     reverse_form = None
     if policy.can(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id):
         reverse_form = ReverseForm(formdata=None)
-        _fresh_key(reverse_form)
     return render_template(
         "ledger/points.html",
         household=household,
@@ -74,6 +71,14 @@ def my_points():
 @login_required
 def household_points(household_id: int):
     return _points_page(policy.visible_household(current_user, household_id))
+
+
+def _refusal_message(refusal: DomainError, form) -> str:
+    """What to tell the user; a form sent again with other values (the Back button) gets a fresh key."""
+    if refusal.code == "idempotency_key_reused":
+        _fresh_key(form)
+        return str(MESSAGES["form_already_used"])
+    return refusal.message
 
 
 def _applicable_rules(household: Household) -> list[RuleVersion]:
@@ -116,7 +121,7 @@ def award(household_id: int):
             )
         except DomainError as refusal:
             db.session.rollback()
-            form.rule_id.errors.append(refusal.message)
+            form.rule_id.errors.append(_refusal_message(refusal, form))
             status = 422
         else:
             db.session.commit()
@@ -159,13 +164,13 @@ def batch_award():
     if form.validate_on_submit():
         try:
             entries = services.apply_rule_to_many(
-                current_user, form.household_ids.data, form.rule_id.data, _web_key(form.key.data),
+                current_user, [i for i in form.household_ids.data if 1 <= i <= MAX_ID], form.rule_id.data, _web_key(form.key.data),
                 quantity=form.quantity.data, note=(form.note.data or "").strip(), occurred_on=form.occurred_on.data,
             )
         except DomainError as refusal:
             db.session.rollback()
-            form.rule_id.errors.append(refusal.message)
-            refused = refusal.details
+            form.rule_id.errors.append(_refusal_message(refusal, form))
+            refused = refusal.details if refusal.code != "idempotency_key_reused" else []
             status = 422
         else:
             db.session.commit()
@@ -199,7 +204,8 @@ def reverse(entry_id: int):
             flash(errors[0], "error")
         return redirect(url_for("ledger.household_points", household_id=household.id))
     try:
-        services.reverse_entry(entry.id, _web_key(form.key.data), current_user, form.note.data.strip())
+        # One key per entry: an entry is reversed once, so a resent or second form can never reverse another one.
+        services.reverse_entry(entry.id, f"reverse:{entry.id}", current_user, form.note.data.strip())
     except DomainError as refusal:
         db.session.rollback()
         flash(refusal.message, "error")

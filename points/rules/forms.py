@@ -12,7 +12,7 @@ from ..auth.models import ROLE_LABELS, Role
 from ..errors import MESSAGES
 from ..forms import Form
 from ..timeutil import local_today
-from .labels import CAP_LABELS, CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS
+from .labels import CAP_LABELS, CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS, YEARS_AHEAD
 from .models import RuleCategory, RuleUnit
 from .services import CAPS, RuleTerms
 
@@ -103,6 +103,18 @@ class RuleTermsForm(Form):
         return values | {"roles": sorted(terms.roles, key=list(Role).index)}
 
 
+def _within_years(form, field) -> None:
+    if field.data and field.data > local_today().replace(year=local_today().year + YEARS_AHEAD, day=1):
+        raise ValidationError(_l("日期不能超过 %(years)d 年以后", years=YEARS_AHEAD))
+
+
+def _after_today(form, field) -> None:
+    """A revision starts tomorrow at the earliest: points already posted stay under the version they were posted
+    under, and so does today."""
+    if field.data and field.data <= local_today():
+        raise ValidationError(_l("新版本最早从明天起生效"))
+
+
 class NewRuleForm(RuleTermsForm):
     code = StringField(
         _l("编码（本村唯一，如 HYG-01）"),
@@ -111,8 +123,9 @@ class NewRuleForm(RuleTermsForm):
             Length(max=CODE_LENGTH, message=_l("编码不能超过 %(max)d 个字符")),
         ],
     )
-    effective_from = DateField(_l("生效日期"), validators=[InputRequired(_l("请选择生效日期"))], default=local_today)
-    effective_until = DateField(_l("失效日期（可空，不设期限）"), validators=[Optional()])
+    effective_from = DateField(_l("生效日期"), validators=[InputRequired(_l("请选择生效日期")), _within_years],
+                               default=local_today)
+    effective_until = DateField(_l("失效日期（可空，不设期限）"), validators=[Optional(), _within_years])
 
     def validate_effective_until(self, field) -> None:
         if field.data and self.effective_from.data and field.data <= self.effective_from.data:
@@ -120,11 +133,14 @@ class NewRuleForm(RuleTermsForm):
 
 
 class ReviseRuleForm(RuleTermsForm):
-    effective_from = DateField(_l("新版本的生效日期"), validators=[InputRequired(_l("请选择生效日期"))])
+    effective_from = DateField(_l("新版本的生效日期"),
+                               validators=[InputRequired(_l("请选择生效日期")), _after_today, _within_years])
 
 
 class ImportForm(Form):
     file = FileField(_l("选择文件（.xlsx 或 .csv）"), validators=[FileRequired(_l("请选择要导入的文件"))])
     effective_from = DateField(
-        _l("修改过的细则从哪天起按新内容执行"), validators=[InputRequired(_l("请选择生效日期"))], default=tomorrow
+        _l("修改过的细则从哪天起按新内容执行"),
+        validators=[InputRequired(_l("请选择生效日期")), _after_today, _within_years],
+        default=tomorrow,
     )

@@ -35,3 +35,5 @@ def by_category(versions: list[RuleVersion]) -> list[tuple[RuleCategory, list[Ru
     for version in sorted(versions, key=lambda v: v.rule.code):
         groups[version.category].append(version)
     return [(category, found) for category, found in groups.items() if found]
+
+YEARS_AHEAD = 10  # a rule date further ahead than this is a typing mistake (and past 9999 breaks date arithmetic)

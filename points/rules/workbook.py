@@ -25,7 +25,8 @@ from ..extensions import db
 from ..grids.models import GridNode
 from ..people.imports import RowError, read_table
 from ..people.services import normalize_text
-from .labels import CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS
+from ..timeutil import local_today
+from .labels import CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS, YEARS_AHEAD
 from .models import Rule, RuleCategory, RuleUnit, RuleVersion
 from .services import CAPS, RuleTerms, create_rule, revise_rule
 
@@ -37,7 +38,7 @@ CAP_COLUMNS = dict(zip(CAPS, ("每日上限", "每周上限", "每月上限", "�
 YES, NO = "是", "否"
 SEPARATOR = "、"  # between the roles in a cell, and in the lists of words on the notes sheet
 _ROLE_SPLIT = re.compile(r"[、,，;；/\s]+")
-_POINTS = re.compile(r"[+-]?\d+")
+_POINTS = re.compile(r"[+-]?[0-9]{1,9}")  # ASCII digits: str.isdigit() also says yes to digits int() refuses
 # 2026-01-01, 2026/1/1, 2026.1.1, 2026年1月1日; a date cell of Excel reads as "2026-01-01 00:00:00".
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?: 00:00:00)?")
 _WIDTHS = (12, 24, 12, 8, 8, 8, 10, 9, 9, 9, 9, 9, 9, 26, 12, 12)
@@ -316,7 +317,7 @@ def _points(text: str) -> int:
 def _cap(text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_CAP:
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not 1 <= int(text) <= MAX_CAP:
         raise _BadCell(_("上限必须是 1 到 %(max)s 之间的整数，或留空表示不设上限", max=MAX_CAP))
     return int(text)
 
@@ -344,6 +345,9 @@ def _date(text: str) -> date | None:
     try:
         if match is None:
             raise ValueError(text)
-        return date(*map(int, match.groups()))
+        day = date(*map(int, match.groups()))
+        if day.year > local_today().year + YEARS_AHEAD:
+            raise ValueError(text)
+        return day
     except ValueError:
         raise _BadCell(_("日期“%(value)s”无效，应写成 2026-01-01", value=text)) from None

@@ -215,7 +215,7 @@ def test_a_body_that_is_not_json_is_a_422(api, ledger):
 
 def test_villagers_and_clerks_cannot_post_entries(api, ledger):
     before = snapshot()
-    error_of(award(api, ledger["villager"], ledger["home"], ledger["award"]), 403, "rule_not_for_role")
+    error_of(award(api, ledger["villager"], ledger["home"], ledger["award"]), 403, "own_household")
     error_of(award(api, ledger["villager"], ledger["other"], ledger["award"]), 403, "forbidden")
     error_of(award(api, ledger["clerk"], ledger["home"], ledger["award"]), 403, "forbidden")
     error_of(award(api, None, ledger["home"], ledger["award"]), 401, "login_required")

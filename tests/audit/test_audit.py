@@ -76,3 +76,19 @@ def test_the_log_page_filters_and_keeps_to_the_scope(village, client, login):
     login(worker)
     assert client.get("/audit").status_code == 403
     assert there.id
+
+
+def test_odd_filters_are_ignored_not_a_crash(village, client, login):
+    login(factories.gen_user(Role.VILLAGE_ADMIN, village.village))
+    for query in ("start=0001-01-01", "end=9999-12-31", "actor=%00", "action=nope", "page=-1", "page=99999999999"):
+        assert client.get(f"/audit?{query}").status_code == 200, query
+
+
+def test_values_are_shown_in_words(village, client, login):
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    rule = factories.gen_rule(village.village, "乱堆乱放", -10, self_claimable=False)
+    revise_rule(rule, dataclasses.replace(RuleTerms.of(rule.versions[0]), points=-20), date(2026, 6, 1), admin)
+    login(admin)
+    page = client.get("/audit?action=rule.revised").get_data(as_text=True)
+    assert "类别=人居环境" in page and "村民可申报=否" in page and "可使用角色=网格长、网格员、村管理员" in page
+    assert "hygiene" not in page and "False" not in page

@@ -1,20 +1,22 @@
 """积分申报 and 申诉 through their services: who may, what posts, what is refused and writes nothing."""
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from points.auth.models import Role
+from points.auth import services as auth_services
+from points.auth.models import Role, User
 from points.claims import services
-from points.claims.models import AppealStatus, Claim, ClaimStatus
+from points.claims.models import Appeal, AppealStatus, Claim, ClaimStatus
 from points.errors import DomainError
 from points.extensions import db
 from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.queries import balance_of
-from points.ledger.services import apply_rule
+from points.ledger.services import apply_rule, reverse_entry
 from points.people.models import HouseholdKind
 from points.timeutil import local_today
 
@@ -230,3 +232,79 @@ def test_photo_bytes_that_lie_about_their_size_are_refused(world):
     with pytest.raises(DomainError) as refusal:
         services.submit_claim(world["villager"], world["yard"].id, [out.getvalue()], world["store"])
     assert refusal.value.code == "not_an_image"
+
+
+def _decide_in_thread(app, action, user_id, row_id):
+    """One decision from its own app context and session, as a second request would make it."""
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        try:
+            action(user, row_id)
+            db.session.commit()
+            return "ok"
+        except DomainError as refusal:
+            db.session.rollback()
+            return refusal.code
+
+
+def test_two_reviewers_deciding_at_once_leave_one_decision(app, world):
+    second = factories.gen_user(Role.GRID_LEADER, world["village"].grids[0])
+    claim_id = services.submit_claim(world["villager"], world["hazard"].id, [], world["store"]).id
+    db.session.commit()
+    actions = [(services.approve_claim, world["worker"].id), (lambda u, c: services.reject_claim(u, c, "不符合"), second.id)]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda a: _decide_in_thread(app, a[0], a[1], claim_id), actions * 5))
+    db.session.expire_all()
+    decided = db.session.get(Claim, claim_id)
+    posted = db.session.scalar(select(func.count()).select_from(LedgerEntry))
+    assert (decided.status is ClaimStatus.APPROVED) == (posted == 1) and posted <= 1
+    assert (decided.entry_id is not None) == (decided.status is ClaimStatus.APPROVED)
+    assert "claim_already_decided" in outcomes
+    assert_ledger_consistent(decided.household_id)
+
+
+def test_two_admins_deciding_an_appeal_at_once_leave_one_decision(app, world):
+    second = factories.gen_user(Role.VILLAGE_ADMIN, world["village"].village)
+    appeal_id = services.submit_appeal(world["villager"], penalty(world).id, "理由").id
+    db.session.commit()
+    actions = [(lambda u, a: services.decide_appeal(u, a, True), world["admin"].id),
+               (lambda u, a: services.decide_appeal(u, a, False), second.id)]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda a: _decide_in_thread(app, a[0], a[1], appeal_id), actions * 5))
+    db.session.expire_all()
+    decided = db.session.get(Appeal, appeal_id)
+    assert outcomes.count("ok") == 1
+    assert (decided.status is AppealStatus.REVERSED) == (balance_of(decided.household_id) == 0)
+    assert (decided.reversal_id is not None) == (decided.status is AppealStatus.REVERSED)
+
+
+def test_a_reviewer_approves_only_under_a_rule_their_role_may_apply(world):
+    admins_only = factories.gen_rule(world["village"].village, "红白喜事简办", 10, self_claimable=True,
+                                     roles=frozenset({Role.VILLAGE_ADMIN}))
+    claim = services.submit_claim(world["villager"], admins_only.id, [], world["store"])
+    with pytest.raises(DomainError) as refusal:
+        services.approve_claim(world["worker"], claim.id)
+    assert refusal.value.code == "rule_not_for_role" and claim.status is ClaimStatus.PENDING
+    assert services.approve_claim(world["admin"], claim.id).entry.amount == 10
+
+
+def test_staff_never_decide_for_their_own_household(world):
+    """A villager who is also the grid worker: their own household's claim and awards are for someone else."""
+    claim = services.submit_claim(world["villager"], world["hazard"].id, [], world["store"])
+    worker_at_home = world["villager"]
+    auth_services.assign_role(None, worker_at_home, Role.GRID_WORKER, world["village"].grids[0])
+    with pytest.raises(DomainError) as refusal:
+        services.approve_claim(worker_at_home, claim.id)
+    assert refusal.value.code == "own_claim"
+    with pytest.raises(DomainError) as refusal:
+        apply_rule(worker_at_home, world["home"].id, world["meeting"].id, "self")
+    assert refusal.value.code == "own_household" and balance_of(world["home"].id) == 0
+
+
+def test_an_appeal_of_an_entry_reversed_meanwhile_is_answered_by_that_reversal(world):
+    entry = penalty(world)
+    appeal = services.submit_appeal(world["villager"], entry.id, "理由")
+    correction = reverse_entry(entry.id, "by-hand", world["admin"], "误扣")
+    services.decide_appeal(world["admin"], appeal.id, reverse=True)
+    assert appeal.status is AppealStatus.REVERSED and appeal.reversal_id == correction.id
+    assert balance_of(world["home"].id) == 0

@@ -133,10 +133,37 @@ def test_an_admin_reverses_an_entry_once(world, client, login):
     entry = apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "p")
     db.session.commit()
     login(world["worker"])
-    assert client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣", "key": "r1"}).status_code == 403
+    assert client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"}).status_code == 403
     login(world["admin"])
     assert "确认冲正" in client.get(f"/households/{world['homes'][0].id}/points").get_data(as_text=True)
-    client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣", "key": "r1"})
-    response = client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣", "key": "r2"}, follow_redirects=True)
-    assert "这笔积分已经冲正过了" in response.get_data(as_text=True)
+    client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"})
+    response = client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"}, follow_redirects=True)
+    assert "已冲正" in response.get_data(as_text=True)  # a second tap answers as the first did
     assert balance_of(world["homes"][0].id) == 0 and entries() == 2
+
+
+def test_a_reversal_form_sent_for_two_entries_reverses_both(world, client, login):
+    """Each entry has its own reversal key: a page's form reused for a second entry still reverses that one."""
+    first = apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "p1")
+    second = apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "p2")
+    login(world["admin"])
+    for entry in (first, second):
+        client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"})
+    assert balance_of(world["homes"][0].id) == 0 and entries() == 4
+
+
+def test_a_form_sent_again_with_another_rule_says_so(world, client, login):
+    login(world["worker"])
+    home = world["homes"][1]
+    client.post(f"/households/{home.id}/award", data=award_form(world, home))
+    again = client.post(f"/households/{home.id}/award", data=award_form(world, home, rule_id=world["pile"].id))
+    assert again.status_code == 422 and "这张表单已经提交过了" in again.get_data(as_text=True)
+    assert entries() == 1
+
+
+def test_ids_beyond_any_household_in_a_batch_are_not_a_crash(world, client, login):
+    login(world["worker"])
+    data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), key="b",
+                household_ids=[str(2**70), "2147483648"])
+    response = client.post("/award", data=data)
+    assert response.status_code == 422 and "请至少选择一户" in response.get_data(as_text=True)

@@ -205,7 +205,9 @@ def test_a_backdated_or_empty_revision_is_refused(client, village, rules, admin)
     yard = rules[0]
     backdated = client.post(f"/rules/{yard.id}/edit", data=form(code=None, points="25", effective_from=START.isoformat()))
     assert backdated.status_code == 422
-    assert f"新版本的生效日期必须晚于 {START.isoformat()}（上一版本的生效日期）" in html_of(backdated)
+    assert "新版本最早从明天起生效" in html_of(backdated)  # today's and earlier points keep their version
+    far = client.post(f"/rules/{yard.id}/edit", data=form(code=None, points="25", effective_from="9999-12-31"))
+    assert far.status_code == 422 and "日期不能超过 10 年以后" in html_of(far)
     same = form(code=None, name="庭院整洁", points="20", cap_week="40", evidence_required="y", self_claimable="y",
                 roles=["grid_worker", "grid_leader", "village_admin"], effective_from=LATER.isoformat())
     unchanged = client.post(f"/rules/{yard.id}/edit", data=same)

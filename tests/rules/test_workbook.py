@@ -206,3 +206,11 @@ def test_a_revision_is_compared_with_the_latest_version(book):
     report = import_rules(book.village, xlsx(rows), MAX_BYTES, date(2026, 7, 1), None)
     assert report.unchanged == ["HYG-YARD", "VOL-HOUR"]
     assert len(yard.versions) == 2
+
+
+@pytest.mark.parametrize("cap", ["𐩀", "᧚", "9" * 5000])
+def test_digits_int_cannot_read_are_a_row_error_not_a_crash(cap):
+    from points.rules.workbook import _BadCell, _cap
+
+    with pytest.raises(_BadCell):
+        _cap(cap)
