@@ -104,6 +104,11 @@ def can_view_household(user: User | None, household: Household) -> bool:
     return household.id == own_household_id(user) or can(user, Permission.VIEW_HOUSEHOLDS, household.grid_id)
 
 
+def can_see_case(user: User | None, household: Household, permission: Permission) -> bool:
+    """A claim or an appeal is seen by its own household and by whoever decides it (permission) in scope."""
+    return household.id == own_household_id(user) or can(user, permission, household.grid_id)
+
+
 def visible_household(user: User | None, household_id: int) -> Household:
     """The household, if user may see it. Raises NotFound or Forbidden."""
     household = db.session.get(Household, household_id)

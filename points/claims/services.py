@@ -122,9 +122,7 @@ def visible_claim(user: User, claim_id: int) -> Claim:
     claim = db.session.get(Claim, claim_id)
     if claim is None:
         raise NotFound()
-    if claim.household_id != policy.own_household_id(user) and not policy.can(
-        user, policy.Permission.REVIEW_CLAIMS, claim.household.grid_id
-    ):
+    if not policy.can_see_case(user, claim.household, policy.Permission.REVIEW_CLAIMS):
         raise Forbidden()
     return claim
 
@@ -238,12 +236,11 @@ def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None
 
 
 def visible_appeal(user: User, appeal_id: int) -> Appeal:
+    """An appeal its household or an admin in scope may see. Raises NotFound or Forbidden."""
     appeal = db.session.get(Appeal, appeal_id)
     if appeal is None:
         raise NotFound()
-    if appeal.household_id != policy.own_household_id(user) and not policy.can(
-        user, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id
-    ):
+    if not policy.can_see_case(user, appeal.household, policy.Permission.DECIDE_APPEALS):
         raise Forbidden()
     return appeal
 

@@ -135,11 +135,11 @@ def photo(claim_id: int, position: int):
     return response
 
 
-@bp.post("/claims/<id:claim_id>/approve")
-@login_required
-def approve(claim_id: int):
+def _decision(decide, said, back: str):
+    """Run one decision (approve, reject, decide an appeal), flash what said(result) says, and go back to its
+    page; a refusal is shown there, except a 403 or 404, which is the page's answer."""
     try:
-        claim = services.approve_claim(current_user, claim_id)
+        result = decide()
     except DomainError as refusal:
         db.session.rollback()
         if refusal.status in (403, 404):
@@ -147,30 +147,37 @@ def approve(claim_id: int):
         flash(refusal.message, "error")
     else:
         db.session.commit()
-        flash(_("已通过，%(amount)+d 分已记入", amount=claim.entry.amount))
-    return redirect(url_for("claims.claim", claim_id=claim_id))
+        flash(said(result))
+    return redirect(back)
+
+
+def _form_refused(form, visible) -> bool:
+    """Whether a decision's form is invalid; if so its first messages are flashed (after visible() has checked
+    the user may see what they are deciding on)."""
+    if form.validate_on_submit():
+        return False
+    visible()
+    for errors in form.errors.values():
+        flash(errors[0], "error")
+    return True
+
+
+@bp.post("/claims/<id:claim_id>/approve")
+@login_required
+def approve(claim_id: int):
+    return _decision(lambda: services.approve_claim(current_user, claim_id),
+                     lambda claim: _("已通过，%(amount)+d 分已记入", amount=claim.entry.amount),
+                     url_for("claims.claim", claim_id=claim_id))
 
 
 @bp.post("/claims/<id:claim_id>/reject")
 @login_required
 def reject(claim_id: int):
-    form = RejectForm()
-    if not form.validate_on_submit():
-        services.visible_claim(current_user, claim_id)
-        for errors in form.errors.values():
-            flash(errors[0], "error")
-        return redirect(url_for("claims.claim", claim_id=claim_id))
-    try:
-        services.reject_claim(current_user, claim_id, form.reason.data)
-    except DomainError as refusal:
-        db.session.rollback()
-        if refusal.status in (403, 404):
-            raise
-        flash(refusal.message, "error")
-    else:
-        db.session.commit()
-        flash(_("已驳回"))
-    return redirect(url_for("claims.claim", claim_id=claim_id))
+    form, back = RejectForm(), url_for("claims.claim", claim_id=claim_id)
+    if _form_refused(form, lambda: services.visible_claim(current_user, claim_id)):
+        return redirect(back)
+    return _decision(lambda: services.reject_claim(current_user, claim_id, form.reason.data),
+                     lambda _claim: _("已驳回"), back)
 
 
 @bp.route("/entries/<id:entry_id>/appeal", methods=["GET", "POST"])
@@ -230,20 +237,9 @@ def appeal(appeal_id: int):
 @bp.post("/appeals/<id:appeal_id>/decision")
 @login_required
 def decide(appeal_id: int):
-    form = DecisionForm()
-    if not form.validate_on_submit():
-        services.visible_appeal(current_user, appeal_id)
-        for errors in form.errors.values():
-            flash(errors[0], "error")
-        return redirect(url_for("claims.appeal", appeal_id=appeal_id))
-    try:
-        services.decide_appeal(current_user, appeal_id, form.decision.data == "reverse", form.note.data or "")
-    except DomainError as refusal:
-        db.session.rollback()
-        if refusal.status in (403, 404):
-            raise
-        flash(refusal.message, "error")
-    else:
-        db.session.commit()
-        flash(_("已处理"))
-    return redirect(url_for("claims.appeal", appeal_id=appeal_id))
+    form, back = DecisionForm(), url_for("claims.appeal", appeal_id=appeal_id)
+    if _form_refused(form, lambda: services.visible_appeal(current_user, appeal_id)):
+        return redirect(back)
+    reverse = form.decision.data == "reverse"
+    return _decision(lambda: services.decide_appeal(current_user, appeal_id, reverse, form.note.data or ""),
+                     lambda _appeal: _("已处理"), back)
