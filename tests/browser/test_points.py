@@ -1,5 +1,6 @@
 """Points on a phone: a villager claims with a photo, the grid worker approves it, the villager sees the points;
 a worker awards a meeting to several households at once; the village admin reverses an appealed deduction."""
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -95,3 +96,23 @@ def test_the_village_admin_reverses_an_appealed_deduction(phone):
 
     phone.log_in("villager3")
     expect(phone.page.locator("b.balance")).to_have_text(str(balance + 10))
+
+
+def test_villagers_read_the_rule_book_and_the_admin_revises_a_rule(phone):
+    phone.log_in("villager2")
+    phone.page.get_by_role("link", name="积分细则").click()
+    for category in ("人居环境", "志愿服务", "村规民约", "村民互助", "宣传监督", "网格员履职"):
+        expect(phone.page.get_by_role("heading", name=category)).to_be_visible()
+    expect(phone.page.get_by_role("link", name="新增细则")).to_have_count(0)
+    phone.check("rule-book-villager")
+
+    phone.log_in("cunwei")
+    phone.page.locator("header nav").get_by_role("link", name="管理").click()
+    phone.page.get_by_role("link", name="积分细则").click()
+    phone.check("rule-book-admin")
+    phone.page.locator(".rule").filter(has_text="参与赌博").get_by_role("link", name="修改").click()
+    phone.check("rule-edit")
+    phone.page.get_by_label("分值（加分填正数，扣分填负数）").fill("-30")
+    phone.page.get_by_role("button", name="保存为新版本").click()
+    expect(phone.page.get_by_text(re.compile(r"已修改细则 VR-GAMBLE：第 2 版自 \d{4}-\d{2}-\d{2} 起生效"))).to_be_visible()
+    phone.check("rule-revised")
