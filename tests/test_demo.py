@@ -3,17 +3,20 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from points.audit.models import AuditEvent
 from points.auth.models import Role, User
+from points.claims.models import Appeal, Claim
 from points.auth.services import authenticate
 from points.extensions import db
 from points.grids.models import GridNode
+from points.ledger.models import HouseholdBalance, LedgerEntry
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
 from points.rules.queries import rule_book
 
 from . import factories
 
-TABLES = (GridNode, Household, Resident, User, HouseholdCareTag, RuleVersion)
+TABLES = (GridNode, Household, Resident, User, HouseholdCareTag, RuleVersion, LedgerEntry, Claim, Appeal, AuditEvent)
 
 
 def counts():
@@ -28,6 +31,7 @@ def test_demo_builds_yaoqian_and_is_idempotent(runner):
     assert before["Household"] == 450 and 1400 <= before["Resident"] <= 1700
     assert db.session.scalar(select(func.count()).where(Household.kind == HouseholdKind.RENTER)) > 20
     assert before["HouseholdCareTag"] > 5
+    assert before["LedgerEntry"] > 200 and before["Claim"] == 2 and before["Appeal"] == 1  # a month of activity
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0, again.output
     assert counts() == before
@@ -64,3 +68,11 @@ def test_demo_has_the_seed_rule_book(runner):
     assert book["VOL-HOUR"].unit is RuleUnit.HOUR
     assert {v.category for v in book.values()} == set(RuleCategory)
     assert any(not v.for_registered for v in book.values()), "the renters' rule book"
+
+
+def test_the_demo_months_points_add_up(runner):
+    runner.invoke(args=["demo"])
+    sums = dict(db.session.execute(select(LedgerEntry.household_id, func.sum(LedgerEntry.amount))
+                                   .group_by(LedgerEntry.household_id)).all())
+    balances = dict(db.session.execute(select(HouseholdBalance.household_id, HouseholdBalance.balance)).all())
+    assert sums and {k: v for k, v in balances.items() if v or k in sums} == sums
