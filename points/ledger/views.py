@@ -129,6 +129,8 @@ def award(household_id: int):
             return redirect(url_for("ledger.household_points", household_id=household.id))
     elif request.method == "POST":
         status = 422
+        if form.key.errors:  # a page from before its key was set (or a forged one): the next try may post
+            _fresh_key(form)
     else:
         form.occurred_on.data = local_today()
         _fresh_key(form)
@@ -178,6 +180,8 @@ def batch_award():
             return redirect(url_for("ledger.batch_award", village=village.id, grid=grid_id or ""))
     elif request.method == "POST":
         status = 422
+        if form.key.errors:  # a page from before its key was set (or a forged one): the next try may post
+            _fresh_key(form)
     else:
         form.occurred_on.data = local_today()
         _fresh_key(form)
