@@ -3,6 +3,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
+
 # A stable code for each refusal, with the message shown to people (translated at display time).
 MESSAGES = {
     "forbidden": _l("您没有权限执行此操作"),
@@ -153,6 +155,9 @@ def error_response(code: str, message: str, status: int, details: list | None = 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
+        # A service may have flushed part of its work before it refused (a batch: the households before the one
+        # refused); a refusal leaves nothing behind.
+        db.session.rollback()
         return error_response(error.code, error.message, error.status, error.details)
 
     @app.errorhandler(HTTPException)

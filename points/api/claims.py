@@ -4,7 +4,6 @@ from flask import Request, current_app, send_file, url_for
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
-from sqlalchemy import ColumnElement, or_
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
@@ -14,13 +13,11 @@ from ..auth.models import User
 from ..claims import services
 from ..claims.models import Appeal, AppealStatus, Claim, ClaimStatus
 from ..claims.queries import appeals_in_scope, claims_in_scope
-from ..errors import DomainError
 from ..extensions import db
 from ..limits import MAX_ID
-from ..people.models import Household
 from .auth import api_user, authenticate_request
 from .schemas import (
-    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_schema, refuse_and_roll_back, utc,
+    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_schema, utc,
 )
 
 
@@ -44,7 +41,6 @@ class _MultipartBlueprint(Blueprint):
 
 bp = _MultipartBlueprint("api_claims", __name__, description="积分申报与申诉：村民申报、网格员审核；扣分申诉、村管理员处理")
 bp.before_request(authenticate_request)
-bp.register_error_handler(DomainError, refuse_and_roll_back)
 
 
 class Photo(Upload):
@@ -186,13 +182,6 @@ def appeal_view(appeal: Appeal) -> dict:
     }
 
 
-def _households_seen(user: User, permission: policy.Permission) -> ColumnElement[bool]:
-    """The caller's own household, and the households where they hold permission (to review or to decide)."""
-    staff = policy.node_filter(user, permission, Household.grid_id)
-    own = policy.own_household_id(user)
-    return or_(staff, Household.id == own) if own is not None else staff
-
-
 # Claims
 
 
@@ -205,7 +194,7 @@ def list_claims(args):
     oldest first (other lists newest first)."""
     user = api_user()
     page = claims_in_scope(
-        _households_seen(user, policy.Permission.REVIEW_CLAIMS), args.get("status"), args["page"], args["per_page"]
+        policy.household_filter(user, policy.Permission.REVIEW_CLAIMS), args.get("status"), args["page"], args["per_page"]
     )
     return {"items": [claim_view(c) for c in page.items], "total": page.total}
 
@@ -296,7 +285,7 @@ def list_appeals(args):
     first (other lists newest first)."""
     user = api_user()
     page = appeals_in_scope(
-        _households_seen(user, policy.Permission.DECIDE_APPEALS), args.get("status"), args["page"], args["per_page"]
+        policy.household_filter(user, policy.Permission.DECIDE_APPEALS), args.get("status"), args["page"], args["per_page"]
     )
     return {"items": [appeal_view(a) for a in page.items], "total": page.total}
 

@@ -8,8 +8,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from ..auth.models import User
-from ..errors import DomainError, error_response
-from ..extensions import db
+from ..errors import DomainError
 from ..limits import MAX_PAGE
 
 
@@ -44,13 +43,6 @@ class ErrorBody(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBody, required=True)
-
-
-def refuse_and_roll_back(error: DomainError):
-    """The DomainError handler of the blueprints that write: a refusal leaves nothing behind, though the service
-    may have flushed part of the work before it refused (a batch: the households before the one refused)."""
-    db.session.rollback()
-    return error_response(error.code, error.message, error.status, error.details)
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:

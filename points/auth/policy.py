@@ -93,10 +93,11 @@ def own_household_id(user: User | None) -> int | None:
     return user.resident.household_id
 
 
-def household_filter(user: User | None) -> ColumnElement[bool]:
-    """Households the user may see: those in a staff scope, and a villager's own."""
+def household_filter(user: User | None, permission: Permission = Permission.VIEW_HOUSEHOLDS) -> ColumnElement[bool]:
+    """Households the user may see (or, given another permission, whose claims or appeals they see): those in
+    the user's scope for permission, and a villager's own."""
     own = own_household_id(user)
-    staff = node_filter(user, Permission.VIEW_HOUSEHOLDS, Household.grid_id)
+    staff = node_filter(user, permission, Household.grid_id)
     return or_(staff, Household.id == own) if own else staff
 
 

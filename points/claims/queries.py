@@ -1,4 +1,6 @@
 """Read-only queries on claims and appeals: a household's own, and the queues of reviewers and admins."""
+from datetime import date
+
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
@@ -6,7 +8,14 @@ from ..extensions import db
 from ..limits import MAX_PAGE
 from ..people.models import Household
 from ..people.queries import Page
+from ..rules.models import RuleVersion
+from ..rules.queries import rule_book
 from .models import Appeal, AppealStatus, Claim, ClaimStatus
+
+
+def claimable_rules(household: Household, day: date) -> list[RuleVersion]:
+    """The rules in force on day that the household's villagers may claim themselves."""
+    return [v for v in rule_book(household.village_id, day) if v.self_claimable and v.applies_to(household.kind)]
 
 
 def _page(model, where: list, order, page: int, per_page: int, *options) -> Page:

@@ -33,7 +33,8 @@ class PhotoStore:
     max_bytes: int
 
 
-def _villager_household(user: User) -> Household:
+def villager_household(user: User) -> Household:
+    """The household of a villager account. Raises DomainError("villagers_only")."""
     household_id = policy.own_household_id(user)
     if household_id is None:
         raise DomainError("villagers_only", status=403)
@@ -73,7 +74,7 @@ def submit_claim(
     earlier = _existing(Claim, Claim.claimant_id, user, client_key)
     if earlier is not None:
         return earlier
-    household = _villager_household(user)
+    household = villager_household(user)
     today = local_today()
     day = occurred_on or today
     if not (0 <= (today - day).days <= CLAIM_WINDOW_DAYS):
@@ -206,7 +207,7 @@ def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None
     earlier = _existing(Appeal, Appeal.appellant_id, user, client_key)
     if earlier is not None:
         return earlier
-    household = _villager_household(user)
+    household = villager_household(user)
     entry = db.session.get(LedgerEntry, entry_id) if isinstance(entry_id, int) else None
     if entry is None or entry.household_id != household.id:
         raise NotFound()

@@ -5,45 +5,26 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
 from ..errors import DomainError, NotFound, error_response
 from ..extensions import db
 from ..ledger.models import SOURCE_LABELS, LedgerEntry
-from ..people.models import Household, HouseholdKind
-from ..rules.models import RuleUnit, RuleVersion
-from ..rules.queries import rule_book
+from ..people.models import Household
+from ..rules.labels import rule_choices
 from ..timeutil import local_today
 from . import services
 from .forms import AppealForm, ClaimForm, DecisionForm, RejectForm
 from .models import AppealStatus, ClaimStatus
-from .queries import appeals_in_scope, claims_in_scope, household_appeals, household_claims
+from .queries import appeals_in_scope, claimable_rules, claims_in_scope, household_appeals, household_claims
 
 bp = Blueprint("claims", __name__)
 PHOTO_ERRORS = {"photo_required", "too_many_photos", "photo_too_large", "not_an_image"}
 
 
-def _own_household() -> Household:
-    household_id = policy.own_household_id(current_user)
-    if household_id is None:
-        raise DomainError("villagers_only", status=403)
-    return db.session.get(Household, household_id)
-
-
-def _claimable(household: Household) -> list[RuleVersion]:
-    registered = household.kind is HouseholdKind.REGISTERED
-    return [v for v in rule_book(household.village_id, local_today())
-            if v.self_claimable and (v.for_registered if registered else v.for_renters)]
-
-
 def _claim_form(household: Household, read_request: bool = True) -> ClaimForm:
     form = ClaimForm() if read_request else ClaimForm(formdata=None)
-    form.rule_id.choices = [SelectChoice(0, _("请选择"))] + [
-        SelectChoice(v.rule_id, f"{v.name}（{v.points:+d} {_('分/小时') if v.unit is RuleUnit.HOUR else _('分/次')}"
-                                f"{_('，需照片') if v.evidence_required else ''}）")
-        for v in _claimable(household)
-    ]
+    form.rule_id.choices = rule_choices(claimable_rules(household, local_today()), mention_evidence=True)
     return form
 
 
@@ -54,7 +35,7 @@ def _photo_store() -> services.PhotoStore:
 @bp.route("/claims/new", methods=["GET", "POST"])
 @login_required
 def new_claim():
-    household = _own_household()
+    household = services.villager_household(current_user)
     form = _claim_form(household)
     status = 200
     if form.validate_on_submit():
@@ -86,7 +67,7 @@ def upload_too_large(error):
     limit = _("照片太大，合计不能超过 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)
     if request.endpoint != "claims.new_claim" or policy.own_household_id(current_user) is None:
         return error_response("file_too_large", limit, 413)
-    form = _claim_form(_own_household(), read_request=False)
+    form = _claim_form(services.villager_household(current_user), read_request=False)
     form.occurred_on.data = local_today()
     form.key.data = uuid.uuid4().hex
     form.photos.errors = [limit]
@@ -183,7 +164,7 @@ def reject(claim_id: int):
 @bp.route("/entries/<id:entry_id>/appeal", methods=["GET", "POST"])
 @login_required
 def new_appeal(entry_id: int):
-    household = _own_household()
+    household = services.villager_household(current_user)
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None or entry.household_id != household.id:
         raise NotFound()

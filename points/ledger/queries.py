@@ -1,14 +1,18 @@
 """Read-only queries on the ledger: a household's entries and balance, and its rank in its grid."""
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..auth import policy
+from ..auth.models import User
 from ..extensions import db
 from ..limits import MAX_PAGE
 from ..people.models import Household
 from ..people.queries import Page
 from ..rules.models import RuleVersion
+from ..rules.queries import rule_book
 from .models import HouseholdBalance, LedgerEntry, PeriodTotal
 
 
@@ -16,6 +20,14 @@ def balance_of(household_id: int) -> int:
     return db.session.scalar(
         select(HouseholdBalance.balance).where(HouseholdBalance.household_id == household_id)
     ) or 0
+
+
+def rules_actor_may_apply(actor: User, household: Household, day: date) -> list[RuleVersion]:
+    """The rules in force on day that actor's roles may apply to this household (its kind's rule book)."""
+    roles = policy.roles_over(actor, household.grid_id)
+    if not roles:
+        return []
+    return [v for v in rule_book(household.village_id, day) if v.role_set & roles and v.applies_to(household.kind)]
 
 
 def balances_of(household_ids: list[int]) -> dict[int, int]:

@@ -16,7 +16,7 @@ from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..people.models import Household, HouseholdKind, Resident
+from ..people.models import Household, Resident
 from ..rules.models import Rule, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
@@ -192,7 +192,7 @@ def rule_for_household(household: Household, rule_id: int, day: date, quantity: 
     version = version_in_force(rule.id, day)
     if version is None:
         raise DomainError("rule_not_in_force", day=day.isoformat())
-    if not (version.for_registered if household.kind is HouseholdKind.REGISTERED else version.for_renters):
+    if not version.applies_to(household.kind):
         raise DomainError("rule_not_for_household_kind")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY[version.unit]:
         raise DomainError("invalid_quantity", limit=MAX_QUANTITY[version.unit])

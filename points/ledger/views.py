@@ -14,14 +14,14 @@ from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID
-from ..people.models import Household, HouseholdKind
-from ..rules.models import RuleUnit, RuleVersion
+from ..people.models import Household
+from ..rules.labels import rule_choices
 from ..rules.queries import rule_book
 from ..timeutil import local_today
 from . import services
 from .forms import AwardForm, BatchAwardForm, ReverseForm
 from .models import SOURCE_LABELS, LedgerEntry
-from .queries import balance_of, household_entries, rank_in_grid
+from .queries import balance_of, household_entries, rank_in_grid, rules_actor_may_apply
 
 bp = Blueprint("ledger", __name__)
 
@@ -53,7 +53,7 @@ def _points_page(household: Household):
         own=own,
         appealed=appealed,
         reverse_form=reverse_form,
-        can_award=bool(_applicable_rules(household)),
+        can_award=bool(rules_actor_may_apply(current_user, household, local_today())),
         SOURCE_LABELS=SOURCE_LABELS,
     )
 
@@ -81,35 +81,16 @@ def _refusal_message(refusal: DomainError, form) -> str:
     return refusal.message
 
 
-def _applicable_rules(household: Household) -> list[RuleVersion]:
-    """The rules in force today that the current user's roles may apply to this household."""
-    roles = policy.roles_over(current_user, household.grid_id)
-    if not roles:
-        return []
-    registered = household.kind is HouseholdKind.REGISTERED
-    return [
-        v for v in rule_book(household.village_id, local_today())
-        if v.role_set & roles and (v.for_registered if registered else v.for_renters)
-    ]
-
-
-def _rule_choices(versions: list[RuleVersion]) -> list[SelectChoice]:
-    return [SelectChoice(0, _("请选择"))] + [
-        SelectChoice(v.rule_id, f"{v.name}（{'+' if v.points > 0 else ''}{v.points} {_('分/小时') if v.unit is RuleUnit.HOUR else _('分/次')}）")
-        for v in versions
-    ]
-
-
 @bp.route("/households/<id:household_id>/award", methods=["GET", "POST"])
 @login_required
 def award(household_id: int):
     """加分或扣分 for one household, under a rule the user's role may apply."""
     household = policy.visible_household(current_user, household_id)
-    versions = _applicable_rules(household)
+    versions = rules_actor_may_apply(current_user, household, local_today())
     if not versions:
         raise Forbidden()
     form = AwardForm()
-    form.rule_id.choices = _rule_choices(versions)
+    form.rule_id.choices = rule_choices(versions)
     form.resident_id.choices = [SelectChoice(0, _("不指定"))] + [SelectChoice(r.id, r.name) for r in household.residents]
     status = 200
     if form.validate_on_submit():
@@ -161,7 +142,7 @@ def batch_award():
         .options(selectinload(Household.head)).order_by(Household.grid_id, Household.number)
     ).all()
     form = BatchAwardForm()
-    form.rule_id.choices = _rule_choices(versions)
+    form.rule_id.choices = rule_choices(versions)
     status, refused = 200, []
     if form.validate_on_submit():
         try:

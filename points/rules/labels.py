@@ -1,6 +1,8 @@
 """How the rule book reads to people: the words for categories and units, signed points, and the bounds of what
 a person may type for a rule (on the form and in an imported workbook alike)."""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from .models import Rule, RuleCategory, RuleUnit, RuleVersion
 
@@ -22,11 +24,23 @@ MAX_POINTS = 10_000
 MAX_CAP = 1_000_000
 CODE_LENGTH = Rule.code.type.length
 NAME_LENGTH = RuleVersion.name.type.length
+YEARS_AHEAD = 10  # a rule date further ahead than this is a typing mistake (and past 9999 breaks date arithmetic)
 
 
 def signed(points: int) -> str:
     """Points as a rule book prints them: +20 for an award, −10 (a true minus sign) for a penalty."""
     return f"+{points}" if points > 0 else f"−{-points}"
+
+
+def rule_choices(versions: list[RuleVersion], mention_evidence: bool = False) -> list[SelectChoice]:
+    """A rule select's options: "请选择", then each rule with its points per time or hour (and, for a villager
+    claiming, whether it needs a photo)."""
+    def label(v: RuleVersion) -> str:
+        unit = _("分/小时") if v.unit is RuleUnit.HOUR else _("分/次")
+        evidence = _("，需照片") if mention_evidence and v.evidence_required else ""
+        return f"{v.name}（{v.points:+d} {unit}{evidence}）"
+
+    return [SelectChoice(0, _("请选择"))] + [SelectChoice(v.rule_id, label(v)) for v in versions]
 
 
 def by_category(versions: list[RuleVersion]) -> list[tuple[RuleCategory, list[RuleVersion]]]:
@@ -35,5 +49,3 @@ def by_category(versions: list[RuleVersion]) -> list[tuple[RuleCategory, list[Ru
     for version in sorted(versions, key=lambda v: v.rule.code):
         groups[version.category].append(version)
     return [(category, found) for category, found in groups.items() if found]
-
-YEARS_AHEAD = 10  # a rule date further ahead than this is a typing mistake (and past 9999 breaks date arithmetic)

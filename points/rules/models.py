@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Role
+from ..people.models import HouseholdKind
 from ..extensions import db, value_enum
 from ..timeutil import utcnow
 
@@ -84,6 +85,10 @@ class RuleVersion(db.Model):
     @property
     def role_set(self) -> frozenset[Role]:
         return frozenset(r.role for r in self.roles)
+
+    def applies_to(self, kind: HouseholdKind) -> bool:
+        """Whether this version is in the rule book of households of this kind (户籍村民 / 外来租住人员)."""
+        return self.for_registered if kind is HouseholdKind.REGISTERED else self.for_renters
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day < self.effective_until)
