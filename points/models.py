@@ -6,3 +6,7 @@ from .rules.models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersion
 from .ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .claims.models import Appeal, AppealStatus, Claim, ClaimPhoto, ClaimStatus  # noqa: F401
+from .hygiene.models import (  # noqa: F401
+    Assignment, ChecklistItem, Deduction, HygieneSettings, InspectionRound, MonthlyResult, MonthlySummary, Posting,
+    Publication, Result, Score,
+)

@@ -95,7 +95,7 @@ def _readable_village(user: User, village_id: int) -> GridNode:
     village = db.session.get(GridNode, village_id)
     if village is None or village.kind is not NodeKind.VILLAGE:
         raise NotFound()
-    if not policy.can_read_rule_book(user, village.id):
+    if not policy.can_see_village(user, village.id):
         raise Forbidden()
     return village
 

@@ -26,6 +26,12 @@ ACTIONS = {
     "appeal.submitted": _l("提交申诉"),
     "appeal.upheld": _l("维持扣分"),
     "appeal.reversed": _l("撤销扣分"),
+    "household.moved": _l("调整所在网格"),
+    "hygiene.settings": _l("修改评比设置"),
+    "hygiene.checklist": _l("修改检查项目"),
+    "hygiene.assigned": _l("调整交叉检查"),
+    "inspection.scored": _l("卫生评分"),
+    "hygiene.published": _l("发布评比结果"),
 }
 
 # What the keys of before/after mean, for the log page.
@@ -75,6 +81,23 @@ FIELD_LABELS = {
     "revised": _l("修改"),
     "unchanged": _l("未变"),
     "revise_from": _l("修改生效日期"),
+    "grid": _l("网格"),
+    "full_score": _l("满分"),
+    "model_count": _l("每网格示范户数"),
+    "model_points": _l("示范户奖励"),
+    "shame_count": _l("每网格晾晒户数"),
+    "flag_points": _l("流动红旗奖励"),
+    "ties": _l("并列处理"),
+    "unscored": _l("未评分的户"),
+    "penalty_rule": _l("晾晒扣分细则"),
+    "items": _l("检查项目"),
+    "assignment": _l("交叉检查"),
+    "week": _l("周次"),
+    "deductions": _l("扣分"),
+    "period": _l("期间"),
+    "grids": _l("网格数"),
+    "posted": _l("记分笔数"),
+    "reversed": _l("冲正笔数"),
 }
 
 

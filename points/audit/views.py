@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ..auth import policy
 from ..auth.models import ROLE_LABELS
 from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
+from ..hygiene.models import TIE_LABELS, UNSCORED_LABELS
 from ..errors import Forbidden
 from ..ledger.models import SOURCE_LABELS
 from ..limits import MAX_ID
@@ -23,12 +24,13 @@ bp = Blueprint("audit", __name__)
 VALUE_WORDS = {
     member.value: label
     for table in (ROLE_LABELS, CLAIM_STATUS_LABELS, APPEAL_STATUS_LABELS, SOURCE_LABELS, KIND_LABELS, CATEGORY_LABELS,
-                  UNIT_LABELS)
+                  UNIT_LABELS, TIE_LABELS, UNSCORED_LABELS)
     for member, label in table.items()
 }
 
 
-SUBJECT_TYPES = ("entry", "rule", "user", "household", "resident", "village", "claim", "appeal")
+SUBJECT_TYPES = ("entry", "rule", "user", "household", "resident", "village", "claim", "appeal", "inspection_round",
+                 "monthly_summary")
 
 
 def shown_value(value) -> str:

@@ -29,6 +29,7 @@ class Permission(enum.Enum):
     DECIDE_APPEALS = "decide_appeals"  # uphold or reverse a deduction a villager appealed
     REVERSE_ENTRIES = "reverse_entries"  # 冲正 any entry
     VIEW_AUDIT = "view_audit"  # the audit log
+    MANAGE_HYGIENE = "manage_hygiene"  # the checklist, settings and assignment of 卫生评比; publish, score anywhere
 
 
 _ADMIN = frozenset(Permission)
@@ -150,9 +151,7 @@ def disclosure(user: User | None, household: Household) -> Disclosure:
 
 def can_apply_rule(actor: User | None, rule_roles: frozenset[Role], household: Household) -> bool:
     """Whether actor holds one of the rule's roles at a node above the household's grid."""
-    if actor is None or not actor.active:
-        return False
-    return is_within(household.grid_id, [a.node_id for a in actor.assignments if a.role in rule_roles])
+    return _holds_role_over(actor, rule_roles, household.grid_id)
 
 
 def roles_over(actor: User | None, node_id: int) -> frozenset[Role]:
@@ -172,15 +171,39 @@ def roles_touching(actor: User | None, node_id: int) -> frozenset[Role]:
     return frozenset(a.role for a in actor.assignments if a.node_id in related)
 
 
-def can_read_rule_book(user: User | None, village_id: int) -> bool:
-    """A village's 积分细则 is read by its villagers and by staff whose scope holds the village, lies above it or
-    inside it (grid workers apply its rules)."""
+def can_see_village(user: User | None, village_id: int) -> bool:
+    """A village's 积分细则 and its 卫生评比 results are read by its villagers and by staff whose scope holds the
+    village, lies above it or inside it (grid workers apply its rules and inspect its grids)."""
     own = own_household_id(user)
     if own is not None and db.session.get(Household, own).village_id == village_id:
         return True
     scopes = scope_ids(user, Permission.VIEW_GRIDS)
     inside = select(GridNode.id).where(GridNode.id.in_(scopes), GridNode.village_id == village_id).limit(1)
     return bool(scopes) and (is_within(village_id, scopes) or db.session.scalar(inside) is not None)
+
+
+INSPECTING_ROLES = frozenset({Role.GRID_LEADER, Role.GRID_WORKER})
+
+
+def _holds_role_over(user: User | None, roles: frozenset[Role], node_id: int) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    return is_within(node_id, [a.node_id for a in user.assignments if a.role in roles])
+
+
+def can_score(user: User | None, village_id: int, inspector_grid_id: int | None) -> bool:
+    """交叉检查: the inspecting grid's leaders and workers score the grid assigned to it in that round (and no
+    other); the village admin scores any grid."""
+    if can(user, Permission.MANAGE_HYGIENE, village_id):
+        return True
+    return inspector_grid_id is not None and _holds_role_over(user, INSPECTING_ROLES, inspector_grid_id)
+
+
+def can_publish(user: User | None, village_id: int, inspector_grid_id: int | None) -> bool:
+    """A grid's weekly results are published by the village admin or by the leader of the grid that inspected it."""
+    if can(user, Permission.MANAGE_HYGIENE, village_id):
+        return True
+    return inspector_grid_id is not None and _holds_role_over(user, frozenset({Role.GRID_LEADER}), inspector_grid_id)
 
 
 def can_assign(actor: User, role: Role, node: GridNode) -> bool:

@@ -17,7 +17,7 @@ from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..people.models import Household, Resident
-from ..rules.models import Rule, RuleUnit, RuleVersion
+from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
 from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
@@ -47,10 +47,13 @@ def post_entry(
     note: str = "",
     occurred_on: date | None = None,
     reverses: LedgerEntry | None = None,
+    category: RuleCategory | None = None,
+    correction: bool = False,
 ) -> LedgerEntry:
     """Post one entry, or return the entry already posted under idempotency_key.
 
-    Only a penalty (an entry under a rule with negative points) may take the balance below zero.
+    An entry under a rule takes the rule's category; one without a rule may name its category. Only a penalty (an
+    entry under a rule with negative points) or a correction of a published result may take the balance below zero.
     Raises DomainError("invalid_amount" | "insufficient_balance" | "idempotency_key_reused" | "already_reversed"
     | "resident_not_in_household") or NotFound.
     """
@@ -82,7 +85,7 @@ def post_entry(
     if rule_version is not None and reverses is None:
         _check_caps(household_id, rule_version, amount, occurred_on or local_today())
     penalty = rule_version is not None and rule_version.points < 0 and reverses is None
-    if amount < 0 and not penalty and balance.balance + amount < 0:
+    if amount < 0 and not (penalty or correction) and balance.balance + amount < 0:
         raise DomainError("insufficient_balance", status=409, balance=balance.balance, needed=-amount)
 
     entry = LedgerEntry(
@@ -90,7 +93,7 @@ def post_entry(
         resident_id=resident_id,
         amount=amount,
         rule_version_id=rule_version.id if rule_version else None,
-        category=rule_version.category if rule_version else None,
+        category=rule_version.category if rule_version else category,
         source=source,
         actor_id=actor.id if actor else None,
         occurred_on=occurred_on or local_today(),
@@ -233,8 +236,11 @@ def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date)
             raise DomainError("cap_exceeded", status=409, rule=version.name, period=period, cap=cap, used=abs(used))
 
 
-def reverse_entry(entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "") -> LedgerEntry:
-    """冲正: an entry that undoes entry_id. A reversal is never reversed, and an entry is reversed once.
+def reverse_entry(
+    entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False
+) -> LedgerEntry:
+    """冲正: an entry that undoes entry_id. A reversal is never reversed, and an entry is reversed once. A correction
+    (of a published result the household may already have spent) may take the balance below zero.
 
     Raises DomainError("cannot_reverse_reversal" | "already_reversed" | "insufficient_balance") or NotFound.
     """
@@ -254,6 +260,8 @@ def reverse_entry(entry_id: int, idempotency_key: str, actor: User | None = None
         note=note,
         occurred_on=original.occurred_on,
         reverses=original,
+        category=original.category,
+        correction=correction,
     )
 
 

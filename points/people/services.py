@@ -142,3 +142,19 @@ def add_resident(
         record(actor, "resident.added", "resident", resident.id, household.grid_id,
                after={"household": household.number, "name": name, "relation": relation})
     return resident
+
+
+def move_household(household: Household, grid: GridNode, actor=None) -> Household:
+    """Move a household to another grid of its village: its points and history go with it; weekly results already
+    published stay where they were inspected. Raises DomainError("invalid_grid" | "same_grid")."""
+    if grid.kind is not NodeKind.GRID or grid.village_id != household.village_id:
+        raise DomainError("invalid_grid")
+    if grid.id == household.grid_id:
+        raise DomainError("same_grid")
+    before = household.grid.name
+    household.grid_id = grid.id
+    household.grid = grid
+    db.session.flush()
+    record(actor, "household.moved", "household", household.id, grid.id,
+           before={"grid": before}, after={"number": household.number, "grid": grid.name})
+    return household

@@ -85,7 +85,7 @@ def index():
 @login_required
 def book(village_id: int):
     village = _village(village_id)
-    if not policy.can_read_rule_book(current_user, village.id):
+    if not policy.can_see_village(current_user, village.id):
         raise Forbidden()
     today = local_today()
     return render_template(

@@ -1,0 +1,49 @@
+"""Builders for hygiene tests: a village with households in each grid, its staff, and a round of this week."""
+from dataclasses import dataclass
+
+from points.auth.models import Role, User
+from points.extensions import db
+from points.hygiene import services
+from points.hygiene.models import InspectionRound
+from points.ledger.models import HouseholdBalance
+from points.people.models import Household
+from points.timeutil import local_today
+
+from .. import factories
+
+
+@dataclass
+class Scene:
+    village: factories.Village
+    households: list[list[Household]]  # per grid
+    admin: User
+    leaders: list[User]  # per grid
+
+    def round(self, week: str | None = None) -> InspectionRound:
+        return services.round_for(self.village.village, week or services.week_of(local_today()))
+
+    def inspector_of(self, round_: InspectionRound, grid_index: int) -> User:
+        """The leader of the grid assigned to inspect grid grid_index in round_."""
+        inspector = services.assignment_of(round_, self.village.grids[grid_index].id).inspector_grid_id
+        return self.leaders[[g.id for g in self.village.grids].index(inspector)]
+
+
+def gen_scene(grids: int = 3, per_grid: int = 5) -> Scene:
+    village = factories.gen_village(grids)
+    households = [[factories.gen_household(grid, phone=None) for _ in range(per_grid)] for grid in village.grids]
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    leaders = [factories.gen_user(Role.GRID_LEADER, grid) for grid in village.grids]
+    db.session.commit()
+    return Scene(village, households, admin, leaders)
+
+
+def score_all(scene: Scene, round_: InspectionRound, grid_index: int, deductions: list[int]) -> None:
+    """Score the grid's households in order, each deduction on the first checklist item (as the admin)."""
+    item = services.checklist(scene.village.village.id)[0]
+    for household, points in zip(scene.households[grid_index], deductions):
+        services.save_score(scene.admin, round_, household.id, {item.id: points})
+
+
+def balance(household: Household) -> int:
+    row = db.session.get(HouseholdBalance, household.id, populate_existing=True)
+    return row.balance if row else 0
