@@ -47,12 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .claims.views import bp as claims_bp
     from .cli import register_commands
     from .grids.views import bp as grids_bp
+    from .hygiene.views import bp as hygiene_bp
     from .ledger.views import bp as ledger_bp
     from .people.views import bp as people_bp
     from .rules.views import bp as rules_bp
     from .web import bp as web_bp, register_template_helpers
 
-    for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, audit_bp):
+    for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
+                      audit_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     register_error_handlers(app)

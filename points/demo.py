@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from .auth import policy
 from .auth import services as auth_services
 from .claims import services as claims
+from .hygiene import services as hygiene
 from .auth.models import Role, User
 from .errors import DomainError
 from .extensions import db
@@ -101,10 +102,9 @@ def _build_village() -> GridNode:
 
 ADMIN, LEADER, WORKER, ORGANIZER = Role.VILLAGE_ADMIN, Role.GRID_LEADER, Role.GRID_WORKER, Role.EVENT_ORGANIZER
 RULE_BOOK_START = date(2026, 1, 1)
-# 《瑶前村村民积分细则》 and 《瑶前村外来租住人员积分细则》 in one book: each rule says whom it applies to.
+# 《瑶前村村民积分细则》 and 《瑶前村外来租住人员积分细则》 in one book: each rule says whom it applies to. The
+# weekly 示范户 (+20) and the monthly 流动红旗 (+50) are the 卫生评比's settings, posted when results are published.
 RULE_BOOK = (
-    ("HYG-MODEL", RuleTerms("卫生保洁示范户（每周评比）", C.HYGIENE, 20, cap_week=20, roles=frozenset({ADMIN, LEADER}))),
-    ("HYG-FLAG", RuleTerms("环境卫生流动红旗（每月汇总）", C.HYGIENE, 50, cap_month=50, roles=frozenset({ADMIN}))),
     ("HYG-YARD", RuleTerms("门前三包、庭院整洁（拍照申报）", C.HYGIENE, 5, cap_week=10, evidence_required=True,
                            self_claimable=True, roles=frozenset({LEADER, WORKER}))),
     ("HYG-PILE", RuleTerms("乱堆乱放", C.HYGIENE, -10, roles=frozenset({ADMIN, LEADER, WORKER}))),
@@ -193,7 +193,6 @@ def _ensure_users(village: GridNode) -> None:
 
 # (rule code, households per grid per week, quantity range): the past four weeks of an ordinary village.
 WEEKLY_ACTIVITY = (
-    ("HYG-MODEL", 3, (1, 1)),
     ("HYG-PILE", 2, (1, 1)),
     ("HYG-LITTER", 2, (1, 1)),
     ("VOL-HOUR", 8, (1, 4)),
@@ -222,6 +221,32 @@ def _build_activity(village: GridNode) -> None:
                     day = today - timedelta(days=7 * week + rng.randint(0, 6))
                     _post(staff, household, rules[code], day, rng.randint(low, high), f"demo:{week}:{code}:{household.id}")
     _demo_claims_and_appeals(rules, staff)
+    _demo_inspections(village, staff[0], rng)
+
+
+INSPECTED_WEEKS = (4, 1)  # rounds published, weeks before this one: a week of last month, and last week
+
+
+def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> None:
+    """Two weeks of 卫生评比, each household scored and the rounds published; the summary of the month before this
+    one with its 流动红旗; this week's round begun, a grid half scored."""
+    hygiene.update_settings(admin, village, shame_count=2)
+    items = hygiene.ensure_checklist(village.id)
+    households = list(db.session.scalars(select(Household).where(Household.village_id == village.id)
+                                         .order_by(Household.id)))
+    this_monday = local_today() - timedelta(days=local_today().weekday())
+    for weeks_ago in (*INSPECTED_WEEKS, 0):
+        round_ = hygiene.round_for(village, hygiene.week_of(this_monday - timedelta(weeks=weeks_ago)))
+        chosen = households if weeks_ago else [h for h in households if h.grid_id == households[0].grid_id][::2]
+        for household in chosen:
+            # Most doors are clean; a few lose points on one or two items.
+            lines = {item.id: rng.choice((1, 2, 3, 5)) for item in rng.sample(items, rng.choice((0, 0, 0, 1, 1, 2)))}
+            hygiene.save_score(admin, round_, household.id, lines)
+        if weeks_ago:
+            hygiene.publish_round(admin, round_)
+    earliest = hygiene.month_of_week(this_monday - timedelta(weeks=INSPECTED_WEEKS[0]))
+    if earliest != hygiene.month_of_week(this_monday):  # a month over: this month's stays open to inspectors
+        hygiene.publish_month(admin, village, earliest)
 
 
 def _post(staff: list[User], household: Household, rule: Rule, day: date, quantity: int, key: str) -> None:

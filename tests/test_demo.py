@@ -9,6 +9,7 @@ from points.claims.models import Appeal, Claim
 from points.auth.services import authenticate
 from points.extensions import db
 from points.grids.models import GridNode
+from points.hygiene import services as hygiene
 from points.ledger.models import HouseholdBalance, LedgerEntry
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
@@ -62,8 +63,8 @@ def test_demo_has_the_seed_rule_book(runner):
     runner.invoke(args=["demo"])
     village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
     book = {v.rule.code: v for v in rule_book(village.id, date(2026, 11, 23))}
-    assert book["HYG-MODEL"].points == 20 and book["HYG-MODEL"].cap_week == 20
-    assert book["HYG-FLAG"].points == 50
+    settings = hygiene.settings_of(village.id)
+    assert (settings.model_count, settings.model_points, settings.flag_points) == (3, 20, 50)
     assert book["VR-GAMBLE"].points == -20 and book["HYG-PILE"].points == -10
     assert book["VOL-HOUR"].unit is RuleUnit.HOUR
     assert {v.category for v in book.values()} == set(RuleCategory)

@@ -3,6 +3,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from ..auth import policy
+from ..hygiene.queries import flag_holders
 from ..people.queries import household_counts, renter_count
 from .models import NodeKind
 from .queries import ancestors, get_node, nest, subtree
@@ -18,6 +19,7 @@ def overview(node_id: int):
     nodes = subtree(node.id)
     children = [n for n in nodes if n.parent_id == node.id]
     counts = household_counts([node.id] + [c.id for c in children])
+    summary, holders = flag_holders(node.id) if node.kind is NodeKind.VILLAGE else (None, [])
     return render_template(
         "grids/overview.html",
         node=node,
@@ -26,6 +28,8 @@ def overview(node_id: int):
         counts=counts,
         renters=renter_count(node.id),
         grid_count=sum(1 for n in nodes if n.kind is NodeKind.GRID and n.id != node.id),
+        summary=summary,
+        holders=holders,
     )
 
 

@@ -5,8 +5,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, false, func, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..audit.services import record
 from ..auth import policy
@@ -80,7 +81,7 @@ def update_settings(actor: User, village: GridNode, **values) -> HygieneSettings
 def _penalty_rule(village_id: int, rule_id: int | None) -> int | None:
     if rule_id is None:
         return None
-    rule = db.session.get(Rule, rule_id) if isinstance(rule_id, int) else None
+    rule = db.session.get(Rule, rule_id) if isinstance(rule_id, int) and not isinstance(rule_id, bool) else None
     version = version_in_force(rule.id, local_today()) if rule is not None and rule.village_id == village_id else None
     if version is None or version.points >= 0:
         raise DomainError("penalty_rule_invalid")
@@ -121,9 +122,12 @@ def ensure_checklist(village_id: int) -> list[ChecklistItem]:
     return items
 
 
-def save_checklist(actor: User, village: GridNode, lines: list[tuple[int | None, str, int]]) -> list[ChecklistItem]:
+def save_checklist(
+    actor: User, village: GridNode, lines: list[tuple[int | None, str, int]], full_score: int | None = None
+) -> list[ChecklistItem]:
     """The village's checklist becomes lines, in order: (id of an item kept, or None for a new one; name; most it
-    deducts). Items left out are retired, not deleted: score sheets that deducted them keep their name.
+    deducts). Items left out are retired, not deleted: score sheets that deducted them keep their name. The items'
+    maxima together stay within the full score (full_score: the one about to be set with them).
 
     Raises Forbidden, DomainError("checklist_empty" | "checklist_too_long" | "item_name_invalid" | "item_name_taken"
     | "max_deduction_invalid" | "full_score_too_low")."""
@@ -141,7 +145,7 @@ def save_checklist(actor: User, village: GridNode, lines: list[tuple[int | None,
     for _, _, most in lines:
         if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= MAX_DEDUCTION:
             raise DomainError("max_deduction_invalid", limit=MAX_DEDUCTION)
-    _check_full_score(village.id, settings_of(village.id).full_score, [most for _, _, most in lines])
+    _check_full_score(village.id, full_score or settings_of(village.id).full_score, [most for _, _, most in lines])
     current = {item.id: item for item in checklist(village.id, with_retired=True) if item.id is not None}
     before = [(i.name, i.max_deduction) for i in current.values() if i.active]
     kept = set()
@@ -323,9 +327,14 @@ def save_score(
     household = db.session.get(Household, household_id) if isinstance(household_id, int) else None
     if household is None or household.village_id != round_.village_id:
         raise NotFound()
-    assignment_of(round_, household.grid_id)
-    if not may_score(actor, round_, household.grid_id):
-        if policy.can_score(actor, round_.village_id, assignment_of(round_, household.grid_id).inspector_grid_id):
+    existing = db.session.execute(
+        select(Score.id, Score.revision, Score.deductions, Score.grid_id)
+        .where(Score.round_id == round_.id, Score.household_id == household.id)).first()
+    # A sheet stays with the grid it was saved in: a household that moved since is corrected there, by its inspectors.
+    grid_id = existing.grid_id if existing is not None else household.grid_id
+    assignment = assignment_of(round_, grid_id)
+    if not may_score(actor, round_, grid_id):
+        if policy.can_score(actor, round_.village_id, assignment.inspector_grid_id):
             raise DomainError("month_closed", status=409, month=round_.month)
         raise Forbidden()
     if household.id == policy.own_household_id(actor):
@@ -344,10 +353,7 @@ def save_score(
         raise DomainError("note_too_long", limit=MAX_NOTE)
 
     total = sum(lines.values())
-    existing = db.session.execute(
-        select(Score.id, Score.revision, Score.deductions)
-        .where(Score.round_id == round_.id, Score.household_id == household.id)).first()
-    values = dict(grid_id=household.grid_id, deductions=total, note=note, scored_by_id=actor.id, scored_at=utcnow())
+    values = dict(grid_id=grid_id, deductions=total, note=note, scored_by_id=actor.id, scored_at=utcnow())
     if photo is not None:
         values["photo"] = photo
     if existing is None:
@@ -374,7 +380,7 @@ def save_score(
     if lines:
         db.session.execute(insert(Deduction), [dict(score_id=score.id, item_id=i, points=p) for i, p in lines.items()])
     db.session.refresh(score)
-    record(actor, "inspection.scored", "household", household.id, household.grid_id, before=before,
+    record(actor, "inspection.scored", "household", household.id, grid_id, before=before,
            after={"household": household.number, "week": round_.week, "deductions": total,
                   "items": {items[i].name: p for i, p in lines.items()}})
     return score
@@ -466,11 +472,10 @@ def publish_round(
     if repeat is not None:
         return repeat
     assignments = [assignment_of(round_, grid_id)] if grid_id is not None else list(round_.assignments)
-    if grid_id is None:
+    if grid_id is None:  # the village admin, who may publish every grid
         policy.require(actor, policy.Permission.MANAGE_HYGIENE, round_.village_id)
-    for assignment in assignments:
-        if not policy.can_publish(actor, round_.village_id, assignment.inspector_grid_id):
-            raise Forbidden()
+    elif not policy.can_publish(actor, round_.village_id, assignments[0].inspector_grid_id):
+        raise Forbidden()
     grid_ids = [a.grid_id for a in assignments]
     # The first write of the publication: it waits for (and so follows) any other publication of these grids.
     db.session.execute(update(Assignment).where(Assignment.round_id == round_.id, Assignment.grid_id.in_(grid_ids))
@@ -479,13 +484,19 @@ def publish_round(
     sheets = _sheets(round_, grid_ids)
     published = [g for g in grid_ids if any(s.scored for s in sheets[g])]
     placings = {g: rank_grid(sheets[g], settings) for g in published}
+    # A household placed here may still have a place (and postings) elsewhere in the round: listed unscored in the
+    # grid it has since moved out of. Its place and outcome move with it, so that it places once.
+    placed = _placed(round_.id, published)
 
-    db.session.execute(delete(Result).where(Result.round_id == round_.id, Result.grid_id.in_(published)))
+    db.session.execute(delete(Result).where(Result.round_id == round_.id,
+                                            Result.grid_id.in_(published) | Result.household_id.in_(placed)))
     rows = [dict(round_id=round_.id, household_id=p.household_id, grid_id=g, scored=p.scored, deductions=p.deductions,
                  score=settings.full_score - p.deductions if p.rank is not None else 0, rank=p.rank, outcome=p.outcome)
             for g in published for p in placings[g]]
     if rows:
-        db.session.execute(insert(Result), rows)
+        # render_nulls: the ORM otherwise leaves out a None outcome or rank, and splits the rows into a statement
+        # per run of rows with and without one (two per grid).
+        db.session.execute(insert(Result), rows, execution_options={"render_nulls": True})
 
     day = min(round_.monday + timedelta(days=6), local_today())
     penalty = _penalty_version(settings, day)
@@ -499,13 +510,20 @@ def publish_round(
                     settings.model_points, g, f"{round_.week} 卫生保洁示范户")
             elif p.outcome is Outcome.SHAME and penalty is not None and penalty.applies_to(kinds[p.household_id]):
                 desired[(p.household_id, Outcome.SHAME)] = Award(penalty.points, g, f"{round_.week} 卫生评比晾晒", penalty)
-    posted, reversed_ = _settle(actor, round_.village_id, period, published, desired, day)
+    posted, reversed_ = _settle(actor, round_.village_id, period, published, desired, day, placed)
     now = utcnow()
     for assignment in assignments:
         if assignment.grid_id in published:
             assignment.published_at, assignment.published_by_id = now, actor.id
     return _publication(actor, client_key, round_.village_id, period, grid_id, posted, reversed_,
                         subject=("inspection_round", round_.id), grids=len(published))
+
+
+def _placed(round_id: int, grid_ids: list[int]):
+    """A query of the households _sheets places in grid_ids: scored there, or living there without a sheet."""
+    sheet_of = select(Score.id).where(Score.round_id == round_id, Score.household_id == Household.id).exists()
+    return union(select(Score.household_id).where(Score.round_id == round_id, Score.grid_id.in_(grid_ids)),
+                 select(Household.id).where(Household.grid_id.in_(grid_ids), ~sheet_of))
 
 
 def _sheets(round_: InspectionRound, grid_ids: list[int]) -> dict[int, list[Sheet]]:
@@ -534,16 +552,20 @@ def _penalty_version(settings: HygieneSettings, day: date) -> RuleVersion | None
 
 
 def _settle(
-    actor: User, village_id: int, period: str, grid_ids: list[int] | None, desired: dict, day: date
+    actor: User, village_id: int, period: str, grid_ids: list[int] | None, desired: dict, day: date,
+    households=None,
 ) -> tuple[int, int]:
-    """Bring the entries published for period (in grid_ids; None: the whole village) to desired: (household,
-    outcome) → Award. An entry that no longer matches is reversed; a missing one is posted, under a key that
-    counts the household's earlier postings of that outcome, so that a re-post after a reversal is a new entry and
-    a retry of the same publication is not. Households are locked in id order, one at a time."""
+    """Bring the entries published for period (in grid_ids, and wherever for the households query; grid_ids None:
+    the whole village)
+    to desired: (household, outcome) → Award. An entry that no longer matches is reversed; a missing one is posted,
+    under a key that counts the household's earlier postings of that outcome, so that a re-post after a reversal is
+    a new entry and a retry of the same publication is not. Households are locked in id order, one at a time."""
     query = select(Posting).where(Posting.village_id == village_id, Posting.period == period)
     if grid_ids is not None:
-        query = query.where(Posting.grid_id.in_(grid_ids))
-    postings = list(db.session.scalars(query.order_by(Posting.household_id, Posting.id)))
+        placed = Posting.household_id.in_(households) if households is not None else false()
+        query = query.where(Posting.grid_id.in_(grid_ids) | placed)
+    postings = list(db.session.scalars(query.options(joinedload(Posting.entry))
+                                       .order_by(Posting.household_id, Posting.id)))
     earlier = defaultdict(int)
     keep, withdraw = set(), []
     for posting in postings:
@@ -560,6 +582,11 @@ def _settle(
             withdraw.append(posting)
     changes = sorted([(p.household_id, 0, p) for p in withdraw] +
                      [(h, 1, (h, o)) for (h, o) in desired if (h, o) not in keep], key=lambda c: (c[0], c[1]))
+    # post_entry reads each household: loaded here together (and held: the session keeps unchanged objects only
+    # while something else does), it finds them in the session instead of querying for each.
+    ids = sorted({c[0] for c in changes})
+    held = [h for start in range(0, len(ids), 1000)
+            for h in db.session.scalars(select(Household).where(Household.id.in_(ids[start:start + 1000])))]
     posted = reversed_ = 0
     for household_id, is_post, item in changes:
         if not is_post:
@@ -577,6 +604,7 @@ def _settle(
                                grid_id=award.grid_id, entry_id=entry.id))
         posted += 1
     db.session.flush()
+    del held
     return posted, reversed_
 
 

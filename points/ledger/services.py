@@ -5,6 +5,7 @@ the database's write lock before anything is read; on PostgreSQL the row is then
 the idempotency check, the balance check and the three writes see a settled state and land together.
 Functions flush and never commit: the caller's transaction decides.
 """
+import functools
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -293,12 +294,15 @@ def _add_to_totals(entry: LedgerEntry) -> None:
         for period in period_keys(entry.occurred_on)
         for resident, cat in sorted(keys)
     ]
-    statement = _dialect_insert(PeriodTotal)
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["period", "household_id", "resident_id", "category"],
-            set_={"total": PeriodTotal.total + statement.excluded.total,
-                  "entries": PeriodTotal.entries + statement.excluded.entries},
-        ),
-        rows,
+    db.session.execute(_totals_upsert(db.engine.dialect.name), rows)
+
+
+@functools.cache
+def _totals_upsert(dialect: str):
+    """Made once per dialect: building the statement (its excluded columns above all) cost more than running it."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PeriodTotal)
+    return statement.on_conflict_do_update(
+        index_elements=["period", "household_id", "resident_id", "category"],
+        set_={"total": PeriodTotal.total + statement.excluded.total,
+              "entries": PeriodTotal.entries + statement.excluded.entries},
     )

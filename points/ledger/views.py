@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
+from ..hygiene.queries import household_flags
 from ..claims.queries import appealed_entry_ids
 from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
@@ -54,6 +55,7 @@ def _points_page(household: Household):
         appealed=appealed,
         reverse_form=reverse_form,
         can_award=bool(rules_actor_may_apply(current_user, household, local_today())),
+        flags=household_flags(household.id),
         SOURCE_LABELS=SOURCE_LABELS,
     )
 

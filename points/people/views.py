@@ -1,19 +1,22 @@
 """Pages of households and residents, and the import of a village's 花名册."""
 import io
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
-from ..errors import Forbidden, error_response
+from ..errors import DomainError, Forbidden, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..grids.queries import grids_of_village
+from ..hygiene.queries import household_flags
 from .forms import ImportForm
 from .imports import import_households, template_workbook
 from .queries import search_households
+from .services import move_household
 
 bp = Blueprint("people", __name__)
 
@@ -37,9 +40,29 @@ def households():
 @login_required
 def household(household_id: int):
     household = policy.visible_household(current_user, household_id)
+    movable = policy.can(current_user, policy.Permission.IMPORT_HOUSEHOLDS, household.grid_id)
     return render_template(
-        "people/household.html", household=household, show=policy.disclosure(current_user, household)
+        "people/household.html", household=household, show=policy.disclosure(current_user, household),
+        flags=household_flags(household.id),
+        grids=[g for g in grids_of_village(household.village_id)
+               if policy.can(current_user, policy.Permission.IMPORT_HOUSEHOLDS, g.id)] if movable else [],
     )
+
+
+@bp.post("/households/<id:household_id>/move")
+@login_required
+def move(household_id: int):
+    """调整网格: an admin moves a household to another grid of its village (both within their scope)."""
+    household = policy.visible_household(current_user, household_id)
+    grid = db.session.get(GridNode, request.form.get("grid_id", 0, type=int))
+    policy.require(current_user, policy.Permission.IMPORT_HOUSEHOLDS, household.grid_id)
+    if grid is None:
+        raise DomainError("invalid_grid")
+    policy.require(current_user, policy.Permission.IMPORT_HOUSEHOLDS, grid.id)
+    move_household(household, grid, current_user)
+    db.session.commit()
+    flash(_("已调整到 %(grid)s", grid=grid.name))
+    return redirect(url_for("people.household", household_id=household.id))
 
 
 @bp.get("/residents/<id:resident_id>")

@@ -91,4 +91,4 @@ def test_values_are_shown_in_words(village, client, login):
     login(admin)
     page = client.get("/audit?action=rule.revised").get_data(as_text=True)
     assert "类别=人居环境" in page and "村民可申报=否" in page and "可使用角色=网格长、网格员、村管理员" in page
-    assert "hygiene" not in page and "False" not in page
+    assert "=hygiene" not in page and "False" not in page

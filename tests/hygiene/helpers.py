@@ -1,11 +1,15 @@
 """Builders for hygiene tests: a village with households in each grid, its staff, and a round of this week."""
 from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
 
 from points.auth.models import Role, User
 from points.extensions import db
+from points.grids.models import GridNode
 from points.hygiene import services
-from points.hygiene.models import InspectionRound
-from points.ledger.models import HouseholdBalance
+from points.hygiene.models import InspectionRound, Outcome, Result
+from points.ledger.models import HouseholdBalance, LedgerEntry
 from points.people.models import Household
 from points.timeutil import local_today
 
@@ -47,3 +51,39 @@ def score_all(scene: Scene, round_: InspectionRound, grid_index: int, deductions
 def balance(household: Household) -> int:
     row = db.session.get(HouseholdBalance, household.id, populate_existing=True)
     return row.balance if row else 0
+
+
+def week_ago(weeks: int) -> str:
+    """The ISO week that many weeks before this one."""
+    return services.week_of(local_today() - timedelta(weeks=weeks))
+
+
+def last_month() -> str:
+    first = local_today().replace(day=1) - timedelta(days=1)
+    return f"{first.year}-{first.month:02d}"
+
+
+def weeks_of_month(month: str) -> list[str]:
+    """The ISO weeks that count in month (those whose Thursday falls in it), in order."""
+    first, last = services.parse_month(month)
+    thursday = first + timedelta(days=(3 - first.weekday()) % 7)
+    weeks = []
+    while thursday <= last:
+        weeks.append(services.week_of(thursday))
+        thursday += timedelta(weeks=1)
+    return weeks
+
+
+def outcomes(round_: InspectionRound, grid: GridNode) -> dict[int, Outcome | None]:
+    """Household → its outcome in the grid's published results of the round."""
+    return dict(db.session.execute(
+        select(Result.household_id, Result.outcome).where(Result.round_id == round_.id, Result.grid_id == grid.id)).all())
+
+
+def entries_of(household: Household) -> list[LedgerEntry]:
+    return list(db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.household_id == household.id).order_by(LedgerEntry.id)))
+
+
+def entry_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry))

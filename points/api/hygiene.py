@@ -1,0 +1,578 @@
+"""/api/v1 inspection-rounds (每周卫生评比: the round of a week, score sheets, publishing, results) and
+monthly-summaries (每月汇总 and its 流动红旗).
+
+Publishing moves points and honours the Idempotency-Key header: a retry with the same key answers as the first time
+and posts nothing. Names of households' heads are masked (张*明); phones and ID numbers are never sent.
+"""
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..auth import policy
+from ..auth.models import User
+from ..errors import Forbidden, NotFound
+from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from ..hygiene import queries, services
+from ..hygiene.models import Assignment, InspectionRound, MonthlySummary, Outcome, Publication, Score
+from ..limits import MAX_ID
+from ..people.models import Household
+from ..people.privacy import mask_name
+from .auth import api_user, authenticate_request
+from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_of, page_schema, utc
+
+bp = Blueprint("api_hygiene", __name__, description="卫生评比：每周交叉检查、评分、发布结果；每月汇总与流动红旗")
+bp.before_request(authenticate_request)
+
+
+def _row_id(**kwargs) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+# Shapes
+
+
+class InspectionGridSchema(Schema):
+    grid_id = fields.Integer(required=True, metadata={"description": "The grid inspected"})
+    grid_name = fields.String(required=True)
+    inspector_grid_id = fields.Integer(
+        required=True, allow_none=True,
+        metadata={"description": "交叉检查: the grid whose leaders and workers score it; null: the village committee"},
+    )
+    inspector_grid_name = fields.String(required=True, allow_none=True)
+    scored = fields.Integer(required=True, metadata={"description": "Households with a score sheet this round"})
+    households = fields.Integer(required=True, metadata={"description": "Households in the grid now"})
+    published_at = fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "When its results were last published; null: not yet"}
+    )
+
+
+class InspectionRoundSchema(Schema):
+    id = fields.Integer(required=True)
+    village_id = fields.Integer(required=True)
+    week = fields.String(required=True, metadata={"description": "ISO week, e.g. 2026-W47"})
+    month = fields.String(required=True, metadata={"description": "The month it counts in (its Thursday's): 2026-11"})
+    monday = fields.Date(required=True)
+    grids = fields.List(fields.Nested(InspectionGridSchema), required=True, metadata={"description": "In grid order"})
+
+
+class ScoreItemSchema(Schema):
+    item_id = fields.Integer(required=True, metadata={"description": "A checklist item of the village"})
+    name = fields.String(required=True)
+    points = fields.Integer(required=True, metadata={"description": "Points deducted (positive)"})
+
+
+class ScoreSheetSchema(Schema):
+    household_id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "户号"})
+    head_name = fields.String(required=True, metadata={"description": "The head's name, masked: 张*明"})
+    grid_id = fields.Integer(required=True, metadata={"description": "The grid it is (or was) inspected in"})
+    scored = fields.Boolean(required=True, metadata={"description": "false: no sheet saved yet this round"})
+    deductions = fields.Integer(required=True, metadata={"description": "Total points deducted"})
+    items = fields.List(fields.Nested(ScoreItemSchema), required=True, metadata={"description": "Items deducted"})
+    note = fields.String(required=True)
+    revision = fields.Integer(
+        required=True, metadata={"description": "Counts saves; 0: none yet. Send it back to save over this sheet"}
+    )
+    scored_at = fields.DateTime(required=True, allow_none=True)
+
+
+class PublishedGridSchema(Schema):
+    grid_id = fields.Integer(required=True)
+    grid_name = fields.String(required=True)
+    published_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "null: no score sheet "
+                                                                             "yet, so not published"})
+    models = fields.List(fields.Integer(), required=True, metadata={"description": "卫生保洁示范户: household ids"})
+    shamed = fields.List(fields.Integer(), required=True, metadata={"description": "Listed for 晾晒: household ids"})
+    unscored = fields.List(fields.Integer(), required=True,
+                           metadata={"description": "Households without a score sheet: household ids"})
+
+
+class PublicationSchema(Schema):
+    id = fields.Integer(required=True)
+    round_id = fields.Integer(required=True)
+    period = fields.String(required=True, metadata={"description": "week:2026-W47, as leaderboards name it"})
+    grid_id = fields.Integer(required=True, allow_none=True, metadata={"description": "null: every grid"})
+    posted = fields.Integer(required=True, metadata={"description": "Entries posted (awards, penalties)"})
+    reversed = fields.Integer(required=True, metadata={"description": "Entries a correction reversed"})
+    created_at = fields.DateTime(required=True)
+    grids = fields.List(fields.Nested(PublishedGridSchema), required=True,
+                        metadata={"description": "The grids it published, as they stand now"})
+
+
+class ResultItemSchema(Schema):
+    name = fields.String(required=True, metadata={"description": "The checklist item"})
+    points = fields.Integer(required=True, metadata={"description": "Points deducted"})
+
+
+class ResultLineSchema(Schema):
+    household_id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "户号"})
+    head_name = fields.String(required=True, metadata={"description": "Masked: 张*明"})
+    rank = fields.Integer(required=True, allow_none=True, metadata={"description": "null: left out of the ranking"})
+    deductions = fields.Integer(required=True)
+    score = fields.Integer(required=True, metadata={"description": "The full score less deductions; 0 if left out"})
+    scored = fields.Boolean(required=True)
+    outcome = fields.Enum(Outcome, by_value=True, required=True, allow_none=True,
+                          metadata={"description": "model: 卫生保洁示范户; shame: 晾晒; null: neither"})
+    items = fields.List(fields.Nested(ResultItemSchema), required=True)
+
+
+class ResultGridSchema(Schema):
+    grid_id = fields.Integer(required=True)
+    grid_name = fields.String(required=True)
+    inspector_grid_id = fields.Integer(required=True, allow_none=True)
+    inspector_grid_name = fields.String(required=True, allow_none=True)
+    published_at = fields.DateTime(required=True, allow_none=True)
+    lines = fields.List(fields.Nested(ResultLineSchema), required=True,
+                        metadata={"description": "Ranked first, then those left out; empty until published"})
+
+
+class RoundResultsSchema(Schema):
+    round_id = fields.Integer(required=True)
+    village_id = fields.Integer(required=True)
+    week = fields.String(required=True)
+    month = fields.String(required=True)
+    grids = fields.List(fields.Nested(ResultGridSchema), required=True)
+
+
+class SummaryLineSchema(Schema):
+    household_id = fields.Integer(required=True)
+    number = fields.String(required=True, metadata={"description": "户号"})
+    head_name = fields.String(required=True, metadata={"description": "Masked: 张*明"})
+    total = fields.Integer(required=True, metadata={"description": "The sum of its published weekly scores"})
+    weeks = fields.Integer(required=True, metadata={"description": "Published weeks that counted"})
+    rank = fields.Integer(required=True, metadata={"description": "In its grid"})
+    flag = fields.Boolean(required=True, metadata={"description": "Holds the 流动红旗 of the month"})
+
+
+class SummaryGridSchema(Schema):
+    grid_id = fields.Integer(required=True)
+    grid_name = fields.String(required=True)
+    average = fields.Float(required=True, metadata={"description": "Average monthly total per household counted"})
+    rank = fields.Integer(required=True, metadata={"description": "Among the village's grids, by average"})
+    households = fields.List(fields.Nested(SummaryLineSchema), required=True, metadata={"description": "By rank"})
+
+
+class MonthlySummaryBriefSchema(Schema):
+    id = fields.Integer(required=True)
+    village_id = fields.Integer(required=True)
+    month = fields.String(required=True, metadata={"description": "2026-11"})
+    published_at = fields.DateTime(required=True, metadata={"description": "Last published"})
+
+
+class MonthlySummarySchema(MonthlySummaryBriefSchema):
+    grids = fields.List(fields.Nested(SummaryGridSchema), required=True, metadata={"description": "Best average first"})
+
+
+InspectionRoundPage = page_schema(InspectionRoundSchema, "InspectionRoundPage")
+ScoreSheetPage = page_schema(ScoreSheetSchema, "ScoreSheetPage")
+MonthlySummaryPage = page_schema(MonthlySummaryBriefSchema, "MonthlySummaryPage")
+
+
+# Requests
+
+
+class VillageArgs(PageArgs):
+    village_id = _row_id(required=True)
+
+
+class RoundArgs(Schema):
+    village_id = _row_id(required=True, strict=True)
+    week = Text(required=True, metadata={"description": "ISO week, e.g. 2026-W47; not one still to come"})
+
+
+class ScoreListArgs(PageArgs):
+    grid_id = _row_id(metadata={"description": "One inspected grid; absent: every grid the caller may read"})
+
+
+class SheetLineArgs(Schema):
+    item_id = _row_id(required=True, strict=True)
+    points = fields.Integer(required=True, strict=True,
+                            metadata={"description": "Points deducted: 0 to the item's maximum"})
+
+
+class ScoreSheetArgs(Schema):
+    items = fields.List(fields.Nested(SheetLineArgs), required=True,
+                        validate=validate.Length(max=services.MAX_ITEMS),
+                        metadata={"description": "Items left out deduct nothing"})
+    note = Text(load_default="")
+    revision = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_ID),
+        metadata={"description": "The sheet's revision last seen (0: no sheet yet); a sheet saved since is not "
+                                 "overwritten (409). Absent: the last save wins"},
+    )
+
+    @validates_schema
+    def _each_item_once(self, data, **kwargs):
+        ids = [line["item_id"] for line in data.get("items", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("Each item at most once.", "items")
+
+
+class PublishArgs(Schema):
+    grid_id = _row_id(strict=True, load_default=None, allow_none=True,
+                      metadata={"description": "One grid (its inspecting grid's leader may); absent: every grid "
+                                               "(the village admin)"})
+
+
+class SummaryArgs(Schema):
+    village_id = _row_id(required=True, strict=True)
+    month = Text(required=True, metadata={"description": "2026-11; not one still to come"})
+
+
+# Views of the records
+
+
+def _name(node: GridNode | None) -> str | None:
+    return node.name if node is not None else None
+
+
+def round_view(round_: InspectionRound) -> dict:
+    counts = queries.progress(round_.id)
+    grids = []
+    for assignment in sorted(round_.assignments, key=lambda a: a.grid_id):
+        scored, households = counts.get(assignment.grid_id, (0, 0))
+        grids.append({
+            "grid_id": assignment.grid_id,
+            "grid_name": assignment.grid.name,
+            "inspector_grid_id": assignment.inspector_grid_id,
+            "inspector_grid_name": _name(assignment.inspector_grid),
+            "scored": scored,
+            "households": households,
+            "published_at": utc(assignment.published_at),
+        })
+    return {"id": round_.id, "village_id": round_.village_id, "week": round_.week, "month": round_.month,
+            "monday": round_.monday, "grids": grids}
+
+
+def sheet_view(household: Household, head_name: str, score: Score | None) -> dict:
+    return {
+        "household_id": household.id,
+        "number": household.number,
+        "head_name": mask_name(head_name),
+        "grid_id": score.grid_id if score is not None else household.grid_id,
+        "scored": score is not None,
+        "deductions": score.deductions if score is not None else 0,
+        "items": [{"item_id": d.item_id, "name": d.item.name, "points": d.points} for d in score.items] if score else [],
+        "note": score.note if score is not None else "",
+        "revision": score.revision if score is not None else 0,
+        "scored_at": utc(score.scored_at) if score is not None else None,
+    }
+
+
+def _period(period: str) -> str:
+    """W2026-W47 → week:2026-W47, M2026-11 → month:2026-11: the names leaderboards take."""
+    return ("week:" if period.startswith("W") else "month:") + period[1:]
+
+
+def publication_view(publication: Publication, round_: InspectionRound) -> dict:
+    grids = [g for g in queries.week_results(round_) if publication.grid_id in (None, g.grid.id)]
+    return {
+        "id": publication.id,
+        "round_id": round_.id,
+        "period": _period(publication.period),
+        "grid_id": publication.grid_id,
+        "posted": publication.posted,
+        "reversed": publication.reversed,
+        "created_at": utc(publication.created_at),
+        "grids": [{
+            "grid_id": g.grid.id,
+            "grid_name": g.grid.name,
+            "published_at": utc(g.assignment.published_at),
+            "models": [line.household_id for line in g.models],
+            "shamed": [line.household_id for line in g.shamed],
+            "unscored": [line.household_id for line in g.unscored],
+        } for g in grids],
+    }
+
+
+def results_view(round_: InspectionRound) -> dict:
+    return {
+        "round_id": round_.id,
+        "village_id": round_.village_id,
+        "week": round_.week,
+        "month": round_.month,
+        "grids": [{
+            "grid_id": g.grid.id,
+            "grid_name": g.grid.name,
+            "inspector_grid_id": g.inspector.id if g.inspector else None,
+            "inspector_grid_name": _name(g.inspector),
+            "published_at": utc(g.assignment.published_at),
+            "lines": [{
+                "household_id": line.household_id,
+                "number": line.number,
+                "head_name": mask_name(line.head_name),
+                "rank": line.rank,
+                "deductions": line.value,
+                "score": line.score,
+                "scored": line.scored,
+                "outcome": line.outcome,
+                "items": [{"name": name, "points": points} for name, points in line.items],
+            } for line in g.lines],
+        } for g in queries.week_results(round_)],
+    }
+
+
+def summary_brief(summary: MonthlySummary) -> dict:
+    return {"id": summary.id, "village_id": summary.village_id, "month": summary.month,
+            "published_at": utc(summary.published_at)}
+
+
+def summary_view(summary: MonthlySummary) -> dict:
+    return {**summary_brief(summary), "grids": [{
+        "grid_id": g.grid.id,
+        "grid_name": g.grid.name,
+        "average": g.average,
+        "rank": g.rank,
+        "households": [{
+            "household_id": line.household_id,
+            "number": line.number,
+            "head_name": mask_name(line.head_name),
+            "total": line.value,
+            "weeks": line.score,
+            "rank": line.rank,
+            "flag": line.outcome is Outcome.FLAG,
+        } for line in g.lines],
+    } for g in queries.month_results(summary)]}
+
+
+# Lookups and rights
+
+
+def _village(user: User, village_id: int) -> GridNode:
+    """A village whose rounds and results user may read. Raises NotFound or Forbidden."""
+    village = db.session.get(GridNode, village_id)
+    if village is None or village.kind is not NodeKind.VILLAGE:
+        raise NotFound()
+    if not policy.can_see_village(user, village.id):
+        raise Forbidden()
+    return village
+
+
+def _round(user: User, round_id: int) -> InspectionRound:
+    """A round whose village user may read. Raises NotFound or Forbidden."""
+    round_ = db.session.get(InspectionRound, round_id)
+    if round_ is None:
+        raise NotFound()
+    if not policy.can_see_village(user, round_.village_id):
+        raise Forbidden()
+    return round_
+
+
+def _may_inspect_here(user: User, village_id: int) -> bool:
+    """Staff who may open a round: the village admin, and leaders and workers of the village's grids (as the pages)."""
+    if policy.can(user, policy.Permission.MANAGE_HYGIENE, village_id):
+        return True
+    return any(policy.can_score(user, village_id, grid.id) for grid in services.inspected_grids(village_id))
+
+
+def _may_read_sheets(user: User, assignment: Assignment) -> bool:
+    """Score sheets are staff's: whoever may score the grid this round (its inspecting grid's leaders and workers,
+    the village admin) and the inspected grid's own staff. Villagers read the published results."""
+    return (policy.can_score(user, assignment.round.village_id, assignment.inspector_grid_id)
+            or policy.can(user, policy.Permission.VIEW_HOUSEHOLDS, assignment.grid_id))
+
+
+Published = TypeVar("Published")
+
+
+def _publish_and_commit(publish: Callable[[], Published]) -> Published:
+    """Publish and commit. Two requests with one Idempotency-Key at the same moment both pass the service's check
+    for an earlier publication; the second to commit hits the key's unique constraint. Publishing again then finds
+    the first and answers as a retry does."""
+    try:
+        published = publish()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        published = publish()
+        db.session.commit()
+    return published
+
+
+def _api_key() -> str | None:
+    key = client_key()
+    # The pages use "web:…" keys: an API key never meets one.
+    return f"api:{key}" if key else None
+
+
+# Rounds
+
+
+@bp.get("/inspection-rounds")
+@bp.arguments(VillageArgs, location="query")
+@bp.response(200, InspectionRoundPage)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
+def list_rounds(args):
+    """A village's rounds, newest first, with each grid's inspector and progress."""
+    village = _village(api_user(), args["village_id"])
+    where = InspectionRound.village_id == village.id
+    total = db.session.scalar(select(func.count()).select_from(InspectionRound).where(where))
+    rounds = db.session.scalars(select(InspectionRound).where(where).order_by(InspectionRound.monday.desc())
+                                .offset((args["page"] - 1) * args["per_page"]).limit(args["per_page"]))
+    return {"items": [round_view(r) for r in rounds], "total": total}
+
+
+@bp.post("/inspection-rounds")
+@bp.arguments(RoundArgs)
+@bp.response(201, InspectionRoundSchema, description="The round was opened, with this week's rotation")
+@bp.alt_response(200, schema=InspectionRoundSchema, description="该周评比已经开始过：原样返回")
+@bp.alt_response(400, schema=ErrorSchema, description="周次格式有误，或这一周还没到")
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="只有村管理员和本村网格长、网格员可以开始评比")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
+def open_round(args):
+    """开始评比: the village's round of a week, opened with the week's 交叉检查 rotation if it is not yet."""
+    user = api_user()
+    village = _village(user, args["village_id"])
+    if not _may_inspect_here(user, village.id):
+        raise Forbidden()
+    existing = services.round_for(village, args["week"], create=False)
+    if existing is not None:
+        return round_view(existing), 200
+    round_ = services.round_for(village, args["week"])
+    db.session.commit()
+    return round_view(round_)
+
+
+@bp.get("/inspection-rounds/<id:round_id>")
+@bp.response(200, InspectionRoundSchema)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该评比")
+def get_round(round_id: int):
+    return round_view(_round(api_user(), round_id))
+
+
+@bp.get("/inspection-rounds/<id:round_id>/scores")
+@bp.arguments(ScoreListArgs, location="query")
+@bp.response(200, ScoreSheetPage)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="只有负责检查的网格和本网格的工作人员能看评分表")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该评比，或该网格不在本周评比中")
+def list_scores(args, round_id: int):
+    """评分表: each household of the inspected grid (or of every grid the caller may read) by 户号, with its score
+    sheet of the round if it has one. For staff; villagers read GET …/results once published."""
+    user = api_user()
+    round_ = _round(user, round_id)
+    if args.get("grid_id") is not None:
+        assignments = [services.assignment_of(round_, args["grid_id"])]
+        if not _may_read_sheets(user, assignments[0]):
+            raise Forbidden()
+    else:
+        assignments = [a for a in round_.assignments if _may_read_sheets(user, a)]
+        if not assignments:
+            raise Forbidden()
+    rows = [row for a in sorted(assignments, key=lambda a: a.grid_id) for row in queries.sheet_rows(round_.id, a.grid_id)]
+    return page_of([sheet_view(row.household, row.head_name, row.score) for row in rows], args)
+
+
+@bp.put("/inspection-rounds/<id:round_id>/scores/<id:household_id>")
+@bp.arguments(ScoreSheetArgs)
+@bp.response(200, ScoreSheetSchema)
+@bp.alt_response(400, schema=ErrorSchema, description="检查项目不存在、扣分超出范围或说明太长")
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="本周不是您的网格检查这一户，或这是您自己家")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该评比，或这一户不在本周评比中")
+@bp.alt_response(409, schema=ErrorSchema, description="这一户刚被别人保存过评分（score_changed），或本月已汇总")
+def save_score(args, round_id: int, household_id: int):
+    """评分: save a household's score sheet, item by item. Send back the revision you last saw, so that a sheet
+    another inspector saved meanwhile is not overwritten."""
+    user = api_user()
+    round_ = _round(user, round_id)
+    score = services.save_score(user, round_, household_id, {line["item_id"]: line["points"] for line in args["items"]},
+                                note=args["note"], revision=args["revision"])
+    db.session.commit()
+    head = score.household.head
+    return sheet_view(score.household, head.name if head else "", score)
+
+
+@bp.post("/inspection-rounds/<id:round_id>/publish")
+@bp.arguments(PublishArgs, required=False)
+@bp.response(201, PublicationSchema)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@bp.alt_response(400, schema=ErrorSchema, description="请求有误")
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="只有村管理员或负责检查该网格的网格长可以发布")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该评比，或该网格不在本周评比中")
+@bp.alt_response(409, schema=ErrorSchema, description="该幂等键已用于另一次发布")
+def publish_round(args, round_id: int):
+    """发布: rank the grid (or every grid), post the 示范户 awards and 晾晒 penalties once; publishing again after a
+    correction reverses and re-posts only what changed. A grid without a score sheet stays unpublished."""
+    user = api_user()
+    round_ = _round(user, round_id)
+    key = _api_key()
+    publication = _publish_and_commit(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key))
+    return publication_view(publication, round_)
+
+
+@bp.get("/inspection-rounds/<id:round_id>/results")
+@bp.response(200, RoundResultsSchema)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该评比")
+def round_results(round_id: int):
+    """The published results per grid (红榜 示范户, 晾晒), names masked, for the village's villagers and staff."""
+    return results_view(_round(api_user(), round_id))
+
+
+# Monthly summaries
+
+
+@bp.get("/monthly-summaries")
+@bp.arguments(VillageArgs, location="query")
+@bp.response(200, MonthlySummaryPage)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
+def list_summaries(args):
+    """A village's published months, newest first."""
+    village = _village(api_user(), args["village_id"])
+    where = MonthlySummary.village_id == village.id
+    total = db.session.scalar(select(func.count()).select_from(MonthlySummary).where(where))
+    summaries = db.session.scalars(select(MonthlySummary).where(where).order_by(MonthlySummary.month.desc())
+                                   .offset((args["page"] - 1) * args["per_page"]).limit(args["per_page"]))
+    return {"items": [summary_brief(s) for s in summaries], "total": total}
+
+
+@bp.post("/monthly-summaries")
+@bp.arguments(SummaryArgs)
+@bp.response(201, MonthlySummarySchema)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@bp.alt_response(400, schema=ErrorSchema, description="月份格式有误，或这个月还没到")
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="只有村管理员可以汇总")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
+@bp.alt_response(409, schema=ErrorSchema, description="该幂等键已用于另一次发布")
+def publish_summary(args):
+    """每月汇总: each household's monthly total of its published weekly scores; per grid the highest holds the
+    流动红旗 and gets the monthly award. Publishing again after a correction reverses and re-posts only what changed."""
+    user = api_user()
+    village = db.session.get(GridNode, args["village_id"])
+    if village is None or village.kind is not NodeKind.VILLAGE:
+        raise NotFound()
+    key = _api_key()
+    summary = _publish_and_commit(lambda: services.publish_month(user, village, args["month"], client_key=key))
+    return summary_view(summary)
+
+
+@bp.get("/monthly-summaries/<id:summary_id>")
+@bp.response(200, MonthlySummarySchema)
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该月汇总")
+def get_summary(summary_id: int):
+    """A published month per grid, best average first: households by monthly total, names masked."""
+    summary = db.session.get(MonthlySummary, summary_id)
+    if summary is None:
+        raise NotFound()
+    if not policy.can_see_village(api_user(), summary.village_id):
+        raise Forbidden()
+    return summary_view(summary)

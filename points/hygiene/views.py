@@ -1,0 +1,350 @@
+"""Pages of 每周卫生评比: the week (assignment, progress, results), the score sheet on a phone, publishing, the
+month and its 流动红旗, a household's history, the village's settings and checklist, and the .xlsx exports."""
+import io
+import uuid
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..auth import policy
+from ..claims.photos import clean_photo, store_photo
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from ..grids.queries import get_node
+from ..people.models import Household
+from ..rules.models import Rule
+from ..rules.queries import version_in_force
+from ..timeutil import local_today
+from . import queries, services
+from .forms import SettingsForm
+from .models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Score
+from .workbook import month_workbook, week_workbook
+
+bp = Blueprint("hygiene", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MANAGE = policy.Permission.MANAGE_HYGIENE
+
+
+@bp.context_processor
+def _template_helpers() -> dict:
+    return dict(timedelta=timedelta, month_of=services.month_of_week, uuid4=lambda: uuid.uuid4().hex,
+                steps=deduction_steps)
+
+
+def deduction_steps(most: int) -> list[int]:
+    """The choices on the sheet for an item: 0 and up to five steps to its maximum (one tap each)."""
+    return sorted({round(most * i / 5) for i in range(6)})
+
+
+def _village(village_id: int) -> GridNode:
+    village = get_node(village_id)
+    if village.kind is not NodeKind.VILLAGE:
+        raise NotFound()
+    if not policy.can_see_village(current_user, village.id):
+        raise Forbidden()
+    return village
+
+
+def _round(round_id: int) -> InspectionRound:
+    round_ = db.session.get(InspectionRound, round_id)
+    if round_ is None:
+        raise NotFound()
+    if not policy.can_see_village(current_user, round_.village_id):
+        raise Forbidden()
+    return round_
+
+
+def _may_inspect_here(village_id: int) -> bool:
+    """Staff who may start a round: the village admin, and grid leaders and workers of the village's grids."""
+    if policy.can(current_user, MANAGE, village_id):
+        return True
+    return any(policy.can_score(current_user, village_id, grid.id) for grid in services.inspected_grids(village_id))
+
+
+@bp.get("/hygiene")
+@login_required
+def start():
+    """评比: the week page of the user's village (the first of them, for staff of several)."""
+    own = policy.own_household_id(current_user)
+    if own is not None:
+        return redirect(url_for("hygiene.week", village_id=db.session.get(Household, own).village_id))
+    villages = [n for n in policy.nodes_in_scope(current_user, policy.Permission.VIEW_GRIDS)
+                if n.kind is NodeKind.VILLAGE or n.kind is NodeKind.GRID]
+    village_ids = list(dict.fromkeys(n.id if n.kind is NodeKind.VILLAGE else n.village_id for n in villages))
+    if not village_ids:
+        raise Forbidden()
+    return redirect(url_for("hygiene.week", village_id=village_ids[0]))
+
+
+@bp.get("/villages/<id:village_id>/hygiene")
+@login_required
+def week(village_id: int):
+    village = _village(village_id)
+    today = local_today()
+    try:
+        monday = services.parse_week(request.args.get("week") or services.week_of(today))
+    except DomainError:
+        monday = services.parse_week(services.week_of(today))
+    week_name = services.week_of(monday)
+    round_ = services.round_for(village, week_name, create=False)
+    grids = queries.week_results(round_) if round_ else []
+    preview = None
+    if round_ is None:
+        holders = services.inspected_grids(village.id)
+        names = {g.id: g for g in holders}
+        preview = [(names[g], names.get(i)) for g, i in services.rotation([g.id for g in holders], monday).items()]
+    may = {g.grid.id: (services.may_score(current_user, round_, g.grid.id),
+                       policy.can_publish(current_user, village.id, g.inspector.id if g.inspector else None))
+           for g in grids}
+    return render_template(
+        "hygiene/week.html", village=village, week=week_name, monday=monday, round=round_, grids=grids,
+        preview=preview, may=may, settings=services.settings_of(village.id),
+        manager=policy.can(current_user, MANAGE, village.id),
+        may_start=round_ is None and monday <= today and _may_inspect_here(village.id),
+        previous=services.week_of(monday - timedelta(days=7)),
+        following=services.week_of(monday + timedelta(days=7)) if monday + timedelta(days=7) <= today else None,
+        publications=queries.publications(village.id, "W" + week_name),
+        TIE_LABELS=TIE_LABELS, UNSCORED_LABELS=UNSCORED_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+    )
+
+
+@bp.post("/villages/<id:village_id>/hygiene/rounds")
+@login_required
+def open_round(village_id: int):
+    village = _village(village_id)
+    if not _may_inspect_here(village.id):
+        raise Forbidden()
+    round_ = services.round_for(village, request.form.get("week", ""))
+    db.session.commit()
+    return redirect(url_for("hygiene.week", village_id=village.id, week=round_.week))
+
+
+@bp.get("/hygiene/rounds/<id:round_id>/grids/<id:grid_id>")
+@login_required
+def sheet_list(round_id: int, grid_id: int):
+    """The inspector's list of a grid's households: progress, and each household's sheet."""
+    round_ = _round(round_id)
+    assignment = services.assignment_of(round_, grid_id)
+    if not services.may_score(current_user, round_, grid_id):
+        raise Forbidden()
+    rows = queries.sheet_rows(round_.id, grid_id)
+    done = sum(1 for row in rows if row.score is not None)
+    following = next((row.household.id for row in rows if row.score is None), None)
+    return render_template(
+        "hygiene/sheets.html", round=round_, assignment=assignment, rows=rows, done=done, next_id=following,
+        may_publish=policy.can_publish(current_user, round_.village_id, assignment.inspector_grid_id),
+    )
+
+
+@bp.route("/hygiene/rounds/<id:round_id>/households/<id:household_id>", methods=["GET", "POST"])
+@login_required
+def sheet(round_id: int, household_id: int):
+    """One household's score sheet: a tap per item, a note and a photo; saved, then on to the next household."""
+    round_ = _round(round_id)
+    household = db.session.get(Household, household_id)
+    if household is None or household.village_id != round_.village_id:
+        raise NotFound()
+    score = db.session.scalar(select(Score).where(Score.round_id == round_.id, Score.household_id == household.id))
+    grid_id = score.grid_id if score is not None else household.grid_id
+    if not services.may_score(current_user, round_, grid_id):
+        raise Forbidden()
+    items = services.checklist(round_.village_id)
+    error, status, chosen = None, 200, {}
+    if request.method == "POST":
+        chosen = {item.id: request.form.get(f"item-{item.id}", 0, type=int) for item in items}
+        try:
+            photo = _photo(request.files.get("photo"))
+            saved = services.save_score(
+                current_user, round_, household.id, chosen, note=request.form.get("note", "").replace("\x00", ""),
+                revision=request.form.get("revision", 0, type=int), photo=photo,
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            error, status = refusal.message, refusal.status if refusal.status != 400 else 422
+            score = db.session.scalar(select(Score).where(Score.round_id == round_.id,
+                                                          Score.household_id == household.id))
+        else:
+            db.session.commit()
+            flash(_("已保存 %(number)s 户：扣 %(points)d 分", number=household.number, points=saved.deductions))
+            following = next((row.household.id for row in queries.sheet_rows(round_.id, grid_id)
+                              if row.score is None), None)
+            if following is None:
+                return redirect(url_for("hygiene.sheet_list", round_id=round_.id, grid_id=grid_id))
+            return redirect(url_for("hygiene.sheet", round_id=round_.id, household_id=following))
+    if score is not None and not chosen:
+        chosen = {line.item_id: line.points for line in score.items}
+    rows = queries.sheet_rows(round_.id, grid_id)
+    return render_template(
+        "hygiene/sheet.html", round=round_, household=household, score=score, items=items, chosen=chosen,
+        error=error, done=sum(1 for row in rows if row.score is not None), total=len(rows),
+        head=household.head.name if household.head else "", grid=db.session.get(GridNode, grid_id),
+    ), status
+
+
+def _photo(upload) -> str | None:
+    if upload is None or not upload.filename:
+        return None
+    jpeg = clean_photo(upload.read(), current_app.config["PHOTO_MAX_BYTES"])
+    return store_photo(current_app.config["UPLOAD_FOLDER"], jpeg).filename
+
+
+@bp.get("/hygiene/scores/<id:score_id>/photo")
+@login_required
+def photo(score_id: int):
+    score = db.session.get(Score, score_id)
+    if score is None or score.photo is None:
+        raise NotFound()
+    round_ = db.session.get(InspectionRound, score.round_id)
+    if not (services.may_score(current_user, round_, score.grid_id)
+            or policy.can_view_household(current_user, score.household)):
+        raise Forbidden()
+    response = send_file(f"{current_app.config['UPLOAD_FOLDER']}/{score.photo}", mimetype="image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@bp.post("/hygiene/rounds/<id:round_id>/publish")
+@login_required
+def publish(round_id: int):
+    round_ = _round(round_id)
+    grid_id = request.form.get("grid_id", type=int)
+    publication = services.publish_round(current_user, round_, grid_id,
+                                         client_key=f"web:{request.form.get('key', '')}"[:100] or None)
+    db.session.commit()
+    flash(_("已发布：记分 %(posted)d 笔，更正冲回 %(reversed)d 笔", posted=publication.posted,
+            reversed=publication.reversed))
+    return redirect(url_for("hygiene.week", village_id=round_.village_id, week=round_.week))
+
+
+@bp.route("/hygiene/rounds/<id:round_id>/assignment", methods=["GET", "POST"])
+@login_required
+def assignment(round_id: int):
+    """The village admin overrides this week's cross-inspection."""
+    round_ = _round(round_id)
+    policy.require(current_user, MANAGE, round_.village_id)
+    grids = services.inspected_grids(round_.village_id)
+    error, status = None, 200
+    if request.method == "POST":
+        chosen = {a.grid_id: request.form.get(f"grid-{a.grid_id}", type=int) or None for a in round_.assignments}
+        try:
+            services.reassign(current_user, round_, chosen)
+        except DomainError as refusal:
+            db.session.rollback()
+            error, status = refusal.message, 422
+        else:
+            db.session.commit()
+            flash(_("交叉检查安排已保存"))
+            return redirect(url_for("hygiene.week", village_id=round_.village_id, week=round_.week))
+    return render_template("hygiene/assignment.html", round=round_, grids=grids, error=error), status
+
+
+@bp.route("/villages/<id:village_id>/hygiene/settings", methods=["GET", "POST"])
+@login_required
+def settings(village_id: int):
+    """The village admin's numbers (示范户, 晾晒, ties, unscored households, 流动红旗) and checklist."""
+    village = _village(village_id)
+    policy.require(current_user, MANAGE, village.id)
+    current = services.settings_of(village.id)
+    form = SettingsForm(obj=current)
+    penalties = [r for r in db.session.scalars(select(Rule).where(Rule.village_id == village.id).order_by(Rule.code))
+                 if (v := version_in_force(r.id, local_today())) is not None and v.points < 0]
+    form.penalty_rule_id.choices = [(0, _("不扣分，只公布"))] + [
+        (r.id, f"{r.code} {version_in_force(r.id, local_today()).name}（{version_in_force(r.id, local_today()).points}）")
+        for r in penalties]
+    items = services.checklist(village.id)
+    error, status = None, 200
+    if form.validate_on_submit():
+        lines = []
+        for index in range(services.MAX_ITEMS):
+            name = (request.form.get(f"name-{index}") or "").replace("\x00", "").strip()
+            if not name:
+                continue
+            lines.append((request.form.get(f"id-{index}", type=int), name,
+                          request.form.get(f"max-{index}", 0, type=int)))
+        try:
+            services.save_checklist(current_user, village, lines, full_score=form.full_score.data)
+            services.update_settings(
+                current_user, village, full_score=form.full_score.data, model_count=form.model_count.data,
+                model_points=form.model_points.data, shame_count=form.shame_count.data,
+                flag_points=form.flag_points.data, ties=form.ties.data, unscored=form.unscored.data,
+                penalty_rule_id=form.penalty_rule_id.data or None,
+            )
+        except DomainError as refusal:
+            db.session.rollback()
+            error, status = refusal.message, 422
+        else:
+            db.session.commit()
+            flash(_("评比设置已保存"))
+            return redirect(url_for("hygiene.week", village_id=village.id))
+        items = services.checklist(village.id)
+    elif request.method == "POST":
+        status = 422
+    return render_template("hygiene/settings.html", village=village, form=form, items=items, error=error,
+                           slots=services.MAX_ITEMS), status
+
+
+@bp.get("/villages/<id:village_id>/hygiene/months/<month>")
+@login_required
+def month(village_id: int, month: str):
+    village = _village(village_id)
+    first, _last = services.parse_month(month)
+    month = f"{first.year}-{first.month:02d}"
+    summary = queries.summary_of(village.id, month)
+    rounds = list(db.session.scalars(select(InspectionRound).where(
+        InspectionRound.village_id == village.id, InspectionRound.month == month).order_by(InspectionRound.monday)))
+    previous = (first - timedelta(days=1)).strftime("%Y-%m")
+    following = (first + timedelta(days=32)).replace(day=1)
+    return render_template(
+        "hygiene/month.html", village=village, month=month, summary=summary, rounds=rounds,
+        grids=queries.month_results(summary) if summary else [], settings=services.settings_of(village.id),
+        manager=policy.can(current_user, MANAGE, village.id) and first <= local_today(),
+        previous=previous, following=following.strftime("%Y-%m") if following <= local_today() else None,
+        publications=queries.publications(village.id, "M" + month), TIE_LABELS=TIE_LABELS,
+    )
+
+
+@bp.post("/villages/<id:village_id>/hygiene/months/<month>/publish")
+@login_required
+def publish_month(village_id: int, month: str):
+    village = _village(village_id)
+    summary = services.publish_month(current_user, village, month,
+                                     client_key=f"web:{request.form.get('key', '')}"[:100] or None)
+    db.session.commit()
+    flash(_("%(month)s 汇总已发布", month=summary.month))
+    return redirect(url_for("hygiene.month", village_id=village.id, month=summary.month))
+
+
+@bp.get("/households/<id:household_id>/inspections")
+@login_required
+def history(household_id: int):
+    household = policy.visible_household(current_user, household_id)
+    return render_template("hygiene/history.html", household=household,
+                           weeks=queries.household_history(household.id),
+                           flags=queries.household_flags(household.id), OUTCOME_LABELS=OUTCOME_LABELS)
+
+
+@bp.get("/hygiene/rounds/<id:round_id>.xlsx")
+@login_required
+def export_week(round_id: int):
+    round_ = _round(round_id)
+    village = db.session.get(GridNode, round_.village_id)
+    return send_file(io.BytesIO(week_workbook(round_, queries.week_results(round_))), mimetype=XLSX,
+                     as_attachment=True, download_name=_("卫生评比-%(village)s-%(week)s.xlsx", village=village.name,
+                                                         week=round_.week))
+
+
+@bp.get("/villages/<id:village_id>/hygiene/months/<month>.xlsx")
+@login_required
+def export_month(village_id: int, month: str):
+    village = _village(village_id)
+    summary = queries.summary_of(village.id, month)
+    if summary is None:
+        raise NotFound()
+    return send_file(io.BytesIO(month_workbook(summary, queries.month_results(summary))), mimetype=XLSX,
+                     as_attachment=True, download_name=_("卫生评比月汇总-%(village)s-%(month)s.xlsx",
+                                                         village=village.name, month=summary.month))
+

@@ -1,0 +1,64 @@
+"""卫生评比 on a phone: the leader assigned this week scores households of the grid they inspect, the village admin
+publishes it, the results show the 示范户, and the villager's balance shows the award."""
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from points.auth.models import User
+from points.extensions import db
+from points.grids.models import GridNode
+from points.hygiene import services
+from points.people.models import Household
+from points.timeutil import local_today
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(phone, live_server):
+    with live_server.app.app_context():
+        village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
+        grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-3"))
+        round_ = services.round_for(village, services.week_of(local_today()))
+        inspector = services.assignment_of(round_, grid.id).inspector_grid
+        leader = f"leader{inspector.code.rsplit('-', 1)[1]}"
+        home = db.session.scalar(select(User).where(User.username == "villager5")).resident.household_id
+        others = db.session.scalars(select(Household.id).where(Household.grid_id == grid.id, Household.id != home)
+                                    .order_by(Household.number).limit(3)).all()
+        round_id, village_id, week = round_.id, village.id, round_.week
+
+    phone.log_in("villager5")
+    before = int(phone.page.locator("b.balance").inner_text())
+
+    phone.log_in(leader)
+    phone.page.locator("header nav").get_by_role("link", name="评比").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("每周卫生评比")
+    phone.check("week")
+    phone.page.locator("section.grid-week").filter(has_text="第三网格").get_by_role("link", name="去评分").click()
+    expect(phone.page.locator(".progress-line")).to_contain_text("已评")
+    phone.check("sheet-list")
+    phone.open(f"/hygiene/rounds/{round_id}/households/{home}")
+    phone.page.get_by_role("button", name="保存，评下一户").click()  # a clean door: nothing to tap
+    expect(phone.page.locator(".flash")).to_contain_text("扣 0 分")
+    for taps, household_id in enumerate(others, start=1):
+        phone.open(f"/hygiene/rounds/{round_id}/households/{household_id}")
+        for item in range(taps):
+            phone.page.locator("fieldset.item").nth(item).locator("label.minus").last.click()
+        phone.check(f"sheet-{taps}")
+        phone.page.get_by_role("button", name="保存，评下一户").click()
+        expect(phone.page.locator(".flash")).to_contain_text(f"扣 {taps * 5} 分")
+
+    phone.log_in("cunwei")
+    phone.open(f"/villages/{village_id}/hygiene?week={week}")
+    section = phone.page.locator("section.grid-week").filter(has_text="第三网格")
+    section.get_by_role("button", name="发布本网格结果").click()
+    expect(phone.page.get_by_text("已发布：记分")).to_be_visible()
+    section = phone.page.locator("section.grid-week").filter(has_text="第三网格")
+    expect(section.locator("ul.honours li")).to_have_count(3)
+    phone.check("published")
+
+    phone.log_in("villager5")
+    expect(phone.page.locator("b.balance")).to_have_text(str(before + 20))
+    expect(phone.page.locator("li.entry").first).to_contain_text("卫生保洁示范户")
+    phone.page.get_by_role("link", name="卫生评比记录").click()
+    expect(phone.page.locator("body")).to_contain_text("卫生保洁示范户")
+    phone.check("history")
