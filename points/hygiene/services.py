@@ -427,15 +427,18 @@ def top(values: list[int], n: int, ties: TiePolicy) -> int:
 
 def rank_grid(sheets: list[Sheet], settings: HygieneSettings) -> list[Placing]:
     """One grid's week: the fewest deductions first. The first model_count are 示范户 (fewer households: all of
-    them); of the rest, those with deductions, the most first, make the shame_count listed for 晾晒; ties at
-    either cut-off per settings.ties. A grid without a single score sheet was not inspected: nobody places."""
+    them); of those with more deductions than the N-th best (and some deductions), the most first, the shame_count
+    are listed for 晾晒; ties at either cut-off per settings.ties. A grid without a single score sheet was not inspected: nobody places."""
     if not any(s.scored for s in sheets):
         return [Placing(s.household_id, False, 0, None, None) for s in sheets]
     counted = sorted((s for s in sheets if s.scored or settings.unscored is UnscoredPolicy.CLEAN),
                      key=lambda s: (s.deductions, s.household_id))
     ranks = _competition_ranks([s.deductions for s in counted])
     models = top([s.deductions for s in counted], settings.model_count, settings.ties)
-    rest = sorted((s for s in counted[models:] if s.deductions > 0), key=lambda s: (-s.deductions, s.household_id))
+    # 晾晒 only below the 示范户 cut-off: a household tied with the N-th best (left out under "none") is not among
+    # the worst.
+    cutoff = counted[min(settings.model_count, len(counted)) - 1].deductions if settings.model_count and counted else 0
+    rest = sorted((s for s in counted[models:] if s.deductions > cutoff), key=lambda s: (-s.deductions, s.household_id))
     shamed = {s.household_id for s in rest[: top([-s.deductions for s in rest], settings.shame_count, settings.ties)]}
     placings = [
         Placing(s.household_id, s.scored, s.deductions, rank,

@@ -109,7 +109,8 @@ def test_the_ledger_holds_what_the_published_results_say(grids, first_settings, 
         counted = {h.id: sheets.get(h.id, 0) for h in members
                    if h.id in sheets or now.unscored is UnscoredPolicy.CLEAN}
         models = chosen(counted, now.model_count, now.ties)
-        rest = {h: -v for h, v in counted.items() if h not in models and v > 0}
+        cutoff = sorted(counted.values())[min(now.model_count, len(counted)) - 1] if now.model_count and counted else 0
+        rest = {h: -v for h, v in counted.items() if h not in models and v > cutoff}
         shamed = chosen(rest, now.shame_count, now.ties)
         assert {h.id for h in members if results[h.id].outcome is Outcome.MODEL} == models
         assert {h.id for h in members if results[h.id].outcome is Outcome.SHAME} == shamed

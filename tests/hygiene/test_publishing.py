@@ -179,6 +179,16 @@ def test_a_household_without_deductions_is_never_shamed_and_a_model_never_shamed
     assert [found[h.id] for h in scene.households[0]] == [Outcome.MODEL] * 3 + [Outcome.SHAME] * 2
 
 
+def test_households_tied_at_the_model_cut_off_are_not_shamed_when_ties_leave_them_out():
+    scene = gen_scene()
+    settings(scene, ties=TiePolicy.NONE, model_count=2, shame_count=2)
+    round_ = scene.round()
+    score_all(scene, round_, 0, [0, 5, 5])
+    services.publish_round(scene.admin, round_)
+    found = outcomes(round_, scene.village.grids[0])
+    assert [found[h.id] for h in scene.households[0][:3]] == [Outcome.MODEL, None, None]
+
+
 # ---------------------------------------------------------------------------------------------------- unscored
 
 
