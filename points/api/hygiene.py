@@ -364,13 +364,6 @@ def _round(user: User, round_id: int) -> InspectionRound:
     return round_
 
 
-def _may_inspect_here(user: User, village_id: int) -> bool:
-    """Staff who may open a round: the village admin, and leaders and workers of the village's grids (as the pages)."""
-    if policy.can(user, policy.Permission.MANAGE_HYGIENE, village_id):
-        return True
-    return any(policy.can_score(user, village_id, grid.id) for grid in services.inspected_grids(village_id))
-
-
 def _may_read_sheets(user: User, assignment: Assignment) -> bool:
     """Score sheets are staff's: whoever may score the grid this round (its inspecting grid's leaders and workers,
     the village admin) and the inspected grid's own staff. Villagers read the published results."""
@@ -432,7 +425,7 @@ def open_round(args):
     """开始评比: the village's round of a week, opened with the week's 交叉检查 rotation if it is not yet."""
     user = api_user()
     village = _village(user, args["village_id"])
-    if not _may_inspect_here(user, village.id):
+    if not services.may_open_round(user, village.id):
         raise Forbidden()
     existing = services.round_for(village, args["week"], create=False)
     if existing is not None:

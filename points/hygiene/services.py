@@ -280,6 +280,13 @@ def reassign(actor: User, round_: InspectionRound, inspectors: dict[int, int | N
     return round_.assignments
 
 
+def may_open_round(actor: User, village_id: int) -> bool:
+    """Who may start a week's round: the village admin, and the leaders and workers of the village's grids."""
+    if policy.can(actor, policy.Permission.MANAGE_HYGIENE, village_id):
+        return True
+    return any(policy.can_score(actor, village_id, grid.id) for grid in inspected_grids(village_id))
+
+
 def assignment_of(round_: InspectionRound, grid_id: int) -> Assignment:
     """Raises DomainError("grid_not_in_round")."""
     found = db.session.get(Assignment, (round_.id, grid_id))

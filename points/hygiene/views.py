@@ -58,13 +58,6 @@ def _round(round_id: int) -> InspectionRound:
     return round_
 
 
-def _may_inspect_here(village_id: int) -> bool:
-    """Staff who may start a round: the village admin, and grid leaders and workers of the village's grids."""
-    if policy.can(current_user, MANAGE, village_id):
-        return True
-    return any(policy.can_score(current_user, village_id, grid.id) for grid in services.inspected_grids(village_id))
-
-
 @bp.get("/hygiene")
 @login_required
 def start():
@@ -104,7 +97,7 @@ def week(village_id: int):
         "hygiene/week.html", village=village, week=week_name, monday=monday, round=round_, grids=grids,
         preview=preview, may=may, settings=services.settings_of(village.id),
         manager=policy.can(current_user, MANAGE, village.id),
-        may_start=round_ is None and monday <= today and _may_inspect_here(village.id),
+        may_start=round_ is None and monday <= today and services.may_open_round(current_user, village.id),
         previous=services.week_of(monday - timedelta(days=7)),
         following=services.week_of(monday + timedelta(days=7)) if monday + timedelta(days=7) <= today else None,
         publications=queries.publications(village.id, "W" + week_name),
@@ -116,7 +109,7 @@ def week(village_id: int):
 @login_required
 def open_round(village_id: int):
     village = _village(village_id)
-    if not _may_inspect_here(village.id):
+    if not services.may_open_round(current_user, village.id):
         raise Forbidden()
     round_ = services.round_for(village, request.form.get("week", ""))
     db.session.commit()
@@ -212,12 +205,17 @@ def photo(score_id: int):
 def publish(round_id: int):
     round_ = _round(round_id)
     grid_id = request.form.get("grid_id", type=int)
-    publication = services.publish_round(current_user, round_, grid_id,
-                                         client_key=f"web:{request.form.get('key', '')}"[:100] or None)
+    publication = services.publish_round(current_user, round_, grid_id, client_key=_form_key())
     db.session.commit()
     flash(_("已发布：记分 %(posted)d 笔，更正冲回 %(reversed)d 笔", posted=publication.posted,
             reversed=publication.reversed))
     return redirect(url_for("hygiene.week", village_id=round_.village_id, week=round_.week))
+
+
+def _form_key() -> str | None:
+    """The one-time key a publish form carries, so that a double tap publishes once."""
+    key = request.form.get("key", "").replace("\x00", "")[:64]
+    return f"web:{key}" if key else None
 
 
 @bp.route("/hygiene/rounds/<id:round_id>/assignment", methods=["GET", "POST"])
@@ -311,8 +309,7 @@ def month(village_id: int, month: str):
 @login_required
 def publish_month(village_id: int, month: str):
     village = _village(village_id)
-    summary = services.publish_month(current_user, village, month,
-                                     client_key=f"web:{request.form.get('key', '')}"[:100] or None)
+    summary = services.publish_month(current_user, village, month, client_key=_form_key())
     db.session.commit()
     flash(_("%(month)s 汇总已发布", month=summary.month))
     return redirect(url_for("hygiene.month", village_id=village.id, month=summary.month))
