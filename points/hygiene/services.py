@@ -16,7 +16,7 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..ledger.models import EntrySource
-from ..ledger.services import post_entry, reverse_entry
+from ..ledger.services import Movement, post_entries, reversal_of
 from ..people.models import Household
 from ..rules.models import Rule, RuleCategory, RuleVersion
 from ..rules.queries import version_in_force
@@ -435,7 +435,8 @@ def top(values: list[int], n: int, ties: TiePolicy) -> int:
 def rank_grid(sheets: list[Sheet], settings: HygieneSettings) -> list[Placing]:
     """One grid's week: the fewest deductions first. The first model_count are 示范户 (fewer households: all of
     them); of those with more deductions than the N-th best (and some deductions), the most first, the shame_count
-    are listed for 晾晒; ties at either cut-off per settings.ties. A grid without a single score sheet was not inspected: nobody places."""
+    are listed for 晾晒; ties at either cut-off per settings.ties. A grid without a single score sheet was not
+    inspected: nobody places."""
     if not any(s.scored for s in sheets):
         return [Placing(s.household_id, False, 0, None, None) for s in sheets]
     counted = sorted((s for s in sheets if s.scored or settings.unscored is UnscoredPolicy.CLEAN),
@@ -566,10 +567,10 @@ def _settle(
     households=None,
 ) -> tuple[int, int]:
     """Bring the entries published for period (in grid_ids, and wherever for the households query; grid_ids None:
-    the whole village)
-    to desired: (household, outcome) → Award. An entry that no longer matches is reversed; a missing one is posted,
-    under a key that counts the household's earlier postings of that outcome, so that a re-post after a reversal is
-    a new entry and a retry of the same publication is not. Households are locked in id order, one at a time."""
+    the whole village) to desired: (household, outcome) → Award. An entry that no longer matches is reversed; a
+    missing one is posted, under a key that counts the household's earlier postings of that outcome, so that a
+    re-post after a reversal is a new entry and a retry of the same publication is not. The ledger posts them all in
+    one batch."""
     query = select(Posting).where(Posting.village_id == village_id, Posting.period == period)
     if grid_ids is not None:
         placed = Posting.household_id.in_(households) if households is not None else false()
@@ -590,32 +591,32 @@ def _settle(
             keep.add((posting.household_id, posting.outcome))
         else:
             withdraw.append(posting)
+    # Per household, the reversal before the re-post: a household's entries keep the order they happened in.
     changes = sorted([(p.household_id, 0, p) for p in withdraw] +
                      [(h, 1, (h, o)) for (h, o) in desired if (h, o) not in keep], key=lambda c: (c[0], c[1]))
-    # post_entry reads each household: loaded here together (and held: the session keeps unchanged objects only
-    # while something else does), it finds them in the session instead of querying for each.
-    ids = sorted({c[0] for c in changes})
-    held = [h for start in range(0, len(ids), 1000)
-            for h in db.session.scalars(select(Household).where(Household.id.in_(ids[start:start + 1000])))]
-    posted = reversed_ = 0
+    movements = []
     for household_id, is_post, item in changes:
         if not is_post:
-            reversal = reverse_entry(item.entry_id, f"hygiene-undo:{item.entry_id}", actor,
-                                     note=f"{period[1:]} 评比更正", correction=True)
-            item.reversal_id = reversal.id
-            reversed_ += 1
+            movements.append(reversal_of(item.entry_id, f"hygiene-undo:{item.entry_id}", f"{period[1:]} 评比更正",
+                                         correction=True))
             continue
-        outcome = item[1]
         award = desired[item]
-        key = f"hygiene:{village_id}:{period}:{outcome.value}:{household_id}:{earlier[item]}"
-        entry = post_entry(household_id, award.amount, EntrySource.INSPECTION, key, rule_version=award.rule_version,
-                           category=RuleCategory.HYGIENE, actor=actor, note=award.note, occurred_on=day)
-        db.session.add(Posting(village_id=village_id, period=period, household_id=household_id, outcome=outcome,
-                               grid_id=award.grid_id, entry_id=entry.id))
-        posted += 1
+        key = f"hygiene:{village_id}:{period}:{item[1].value}:{household_id}:{earlier[item]}"
+        movements.append(Movement(household_id, award.amount, EntrySource.INSPECTION, key,
+                                  rule_version=award.rule_version, category=RuleCategory.HYGIENE, note=award.note,
+                                  occurred_on=day))
+    entries = post_entries(movements, actor)
+    rows = []
+    for (household_id, is_post, item), entry in zip(changes, entries):
+        if is_post:
+            rows.append(dict(village_id=village_id, period=period, household_id=household_id, outcome=item[1],
+                             grid_id=desired[item].grid_id, entry_id=entry.id))
+        else:
+            item.reversal_id = entry.id
+    if rows:
+        db.session.execute(insert(Posting), rows)
     db.session.flush()
-    del held
-    return posted, reversed_
+    return len(rows), len(withdraw)
 
 
 def _earlier_publication(actor: User, client_key: str | None, village_id: int, period: str,

@@ -2,17 +2,20 @@
 
 Every posting runs under its household's lock: the balance row is upserted first (on SQLite that write takes
 the database's write lock before anything is read; on PostgreSQL the row is then locked FOR UPDATE), so that
-the idempotency check, the balance check and the three writes see a settled state and land together.
+the idempotency check, the balance check and the three writes see a settled state and land together. A batch
+(post_entries) locks all its households at once, in id order, and writes each table in one go.
 Functions flush and never commit: the caller's transaction decides.
 """
 import functools
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..audit.services import record
+from ..audit.services import Change, record_all
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
@@ -36,88 +39,142 @@ def period_keys(day: date) -> list[str]:
             f"Y{day.year}", "ALL"]
 
 
+@dataclass(frozen=True)
+class Movement:
+    """One entry to post: what post_entry takes, for post_entries."""
+
+    household_id: int
+    amount: int
+    source: EntrySource
+    idempotency_key: str
+    rule_version: RuleVersion | None = None
+    resident_id: int | None = None
+    note: str = ""
+    occurred_on: date | None = None
+    reverses: LedgerEntry | None = None
+    category: RuleCategory | None = None
+    correction: bool = False  # a correction of a published result may take the balance below zero
+
+    def same_as(self, entry: LedgerEntry) -> bool:
+        """Whether entry is this movement, posted earlier under its key."""
+        return (entry.household_id, entry.amount, entry.source, entry.rule_version_id, entry.reverses_id) == (
+            self.household_id, self.amount, self.source, self.rule_version.id if self.rule_version else None,
+            self.reverses.id if self.reverses else None)
+
+
 def post_entry(
     household_id: int,
     amount: int,
     source: EntrySource,
     idempotency_key: str,
     *,
-    rule_version: RuleVersion | None = None,
-    resident_id: int | None = None,
     actor: User | None = None,
-    note: str = "",
-    occurred_on: date | None = None,
-    reverses: LedgerEntry | None = None,
-    category: RuleCategory | None = None,
-    correction: bool = False,
+    **details,
 ) -> LedgerEntry:
-    """Post one entry, or return the entry already posted under idempotency_key.
+    """Post one entry, or return the entry already posted under idempotency_key; details are Movement's fields.
+
+    Raises what post_entries raises.
+    """
+    return post_entries([Movement(household_id, amount, source, idempotency_key, **details)], actor)[0]
+
+
+def post_entries(movements: list[Movement], actor: User | None = None) -> list[LedgerEntry]:
+    """Post many entries together, all or none, and return them in order: for each movement, the entry posted, or
+    the one already posted under its key. A batch costs a handful of statements, however long it is.
 
     An entry under a rule takes the rule's category; one without a rule may name its category. Only a penalty (an
     entry under a rule with negative points) or a correction of a published result may take the balance below zero.
-    Raises DomainError("invalid_amount" | "insufficient_balance" | "idempotency_key_reused" | "already_reversed"
-    | "resident_not_in_household") or NotFound.
+    The households are locked in id order, so that two batches never wait on each other in a circle. On a refusal
+    the caller's rollback undoes what is flushed, as after any DomainError.
+    Raises DomainError("invalid_amount" | "invalid_idempotency_key" | "note_too_long" | "insufficient_balance"
+    | "idempotency_key_reused" | "already_reversed" | "resident_not_in_household" | "cap_exceeded") or NotFound.
     """
-    if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT:
-        raise DomainError("invalid_amount", limit=MAX_AMOUNT)
-    if not idempotency_key or len(idempotency_key) > 100:
-        raise DomainError("invalid_idempotency_key")
-    if len(note) > MAX_NOTE:
-        raise DomainError("note_too_long", limit=MAX_NOTE)
-    household = db.session.get(Household, household_id)
-    if household is None:
+    if not movements:
+        return []
+    for movement in movements:
+        amount = movement.amount
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0 or abs(amount) > MAX_AMOUNT:
+            raise DomainError("invalid_amount", limit=MAX_AMOUNT)
+        if not movement.idempotency_key or len(movement.idempotency_key) > 100:
+            raise DomainError("invalid_idempotency_key")
+        if len(movement.note) > MAX_NOTE:
+            raise DomainError("note_too_long", limit=MAX_NOTE)
+    household_ids = sorted({m.household_id for m in movements})
+    households = {h.id: h for h in _in_chunks(select(Household), Household.id, household_ids)}
+    if len(households) < len(household_ids):
         raise NotFound()
-    balance = _lock_balance(household_id)
+    balances = _lock_balances(household_ids)
+    posted = {e.idempotency_key: e for e in _in_chunks(
+        select(LedgerEntry), LedgerEntry.idempotency_key, [m.idempotency_key for m in movements])}
+    reversed_ = set(_in_chunks(select(LedgerEntry.reverses_id), LedgerEntry.reverses_id,
+                               [m.reverses.id for m in movements if m.reverses is not None]))
+    residents = {m.resident_id for m in movements if m.resident_id is not None}
+    homes = dict(db.session.execute(select(Resident.id, Resident.household_id).where(Resident.id.in_(residents))
+                                    ).all()) if residents else {}
 
-    earlier = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key))
-    if earlier is not None:
-        same = (household_id, amount, source, rule_version.id if rule_version else None, reverses.id if reverses else None)
-        if (earlier.household_id, earlier.amount, earlier.source, earlier.rule_version_id, earlier.reverses_id) != same:
-            raise DomainError("idempotency_key_reused", status=409)
-        return earlier
-    if reverses is not None and db.session.scalar(
-        select(LedgerEntry.id).where(LedgerEntry.reverses_id == reverses.id)
-    ):
-        raise DomainError("already_reversed", status=409)
-    if resident_id is not None and db.session.scalar(
-        select(Resident.household_id).where(Resident.id == resident_id)
-    ) != household_id:
-        raise DomainError("resident_not_in_household")
-    if rule_version is not None and reverses is None:
-        _check_caps(household_id, rule_version, amount, occurred_on or local_today())
-    penalty = rule_version is not None and rule_version.points < 0 and reverses is None
-    if amount < 0 and not (penalty or correction) and balance.balance + amount < 0:
-        raise DomainError("insufficient_balance", status=409, balance=balance.balance, needed=-amount)
-
-    entry = LedgerEntry(
-        household_id=household_id,
-        resident_id=resident_id,
-        amount=amount,
-        rule_version_id=rule_version.id if rule_version else None,
-        category=rule_version.category if rule_version else category,
-        source=source,
-        actor_id=actor.id if actor else None,
-        occurred_on=occurred_on or local_today(),
-        note=note,
-        idempotency_key=idempotency_key,
-        reverses_id=reverses.id if reverses else None,
-    )
-    db.session.add(entry)
-    before = balance.balance
-    balance.balance += amount
+    opening = {household_id: balance.balance for household_id, balance in balances.items()}
+    entries, new = [], []
+    for movement in movements:
+        household_id, amount, version = movement.household_id, movement.amount, movement.rule_version
+        earlier = posted.get(movement.idempotency_key)
+        if earlier is not None:
+            if not movement.same_as(earlier):
+                raise DomainError("idempotency_key_reused", status=409)
+            entries.append(earlier)
+            continue
+        if movement.reverses is not None and movement.reverses.id in reversed_:
+            raise DomainError("already_reversed", status=409)
+        if movement.resident_id is not None and homes.get(movement.resident_id) != household_id:
+            raise DomainError("resident_not_in_household")
+        day = movement.occurred_on or local_today()
+        if version is not None and movement.reverses is None:
+            _check_caps(household_id, version, amount, day, new)
+        balance = balances[household_id]
+        penalty = version is not None and version.points < 0 and movement.reverses is None
+        if amount < 0 and not (penalty or movement.correction) and balance.balance + amount < 0:
+            raise DomainError("insufficient_balance", status=409, balance=balance.balance, needed=-amount)
+        entry = LedgerEntry(
+            household_id=household_id,
+            resident_id=movement.resident_id,
+            amount=amount,
+            rule_version_id=version.id if version else None,
+            rule_version=version,
+            category=version.category if version else movement.category,
+            source=movement.source,
+            actor_id=actor.id if actor else None,
+            occurred_on=day,
+            note=movement.note,
+            idempotency_key=movement.idempotency_key,
+            reverses_id=movement.reverses.id if movement.reverses else None,
+        )
+        balance.balance += amount
+        posted[movement.idempotency_key] = entry
+        if movement.reverses is not None:
+            reversed_.add(movement.reverses.id)
+        entries.append(entry)
+        new.append(entry)
+    if not new:
+        return entries
+    db.session.add_all(new)
     db.session.flush()
-    _add_to_totals(entry)
-    record(
-        actor,
-        "entry.reversed" if reverses is not None else "entry.posted",
-        "entry",
-        entry.id,
-        household.grid_id,
-        before={"balance": before},
-        after={"balance": balance.balance, "amount": amount, "household": household.number, "source": source.value,
-               "rule": rule_version.name if rule_version else None, "reverses": entry.reverses_id, "note": note},
-    )
-    return entry
+    _add_to_totals(new)
+    changes = []
+    for entry in new:
+        household = households[entry.household_id]
+        before = opening[entry.household_id]
+        opening[entry.household_id] += entry.amount
+        changes.append(Change(
+            "entry.reversed" if entry.reverses_id is not None else "entry.posted",
+            "entry",
+            entry.id,
+            household.grid_id,
+            before={"balance": before},
+            after={"balance": before + entry.amount, "amount": entry.amount, "household": household.number,
+                   "source": entry.source.value, "rule": entry.rule_version.name if entry.rule_version else None,
+                   "reverses": entry.reverses_id, "note": entry.note},
+        ))
+    record_all(actor, changes)
+    return entries
 
 
 def apply_rule(
@@ -215,9 +272,9 @@ def _period_bounds(day: date) -> dict[str, tuple[date, date]]:
     }
 
 
-def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date) -> None:
-    """Under the household's lock: the points under this rule (any version, reversals netted) stay within each
-    cap of the period around day. Raises DomainError("cap_exceeded") naming the cap."""
+def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date, pending: list[LedgerEntry]) -> None:
+    """Under the household's lock: the points under this rule (any version, reversals netted), posted or pending in
+    this batch, stay within each cap of the period around day. Raises DomainError("cap_exceeded") naming the cap."""
     bounds = _period_bounds(day)
     for cap_name, period in CAP_PERIODS:
         cap = getattr(version, cap_name)
@@ -232,77 +289,95 @@ def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date)
                 RuleVersion.rule_id == version.rule_id,
                 LedgerEntry.occurred_on.between(start, end),
             )
-        )
+        ) + sum(e.amount for e in pending
+                if e.household_id == household_id and e.rule_version is not None
+                and e.rule_version.rule_id == version.rule_id and start <= e.occurred_on <= end)
         if abs(used + amount) > cap:
             raise DomainError("cap_exceeded", status=409, rule=version.name, period=period, cap=cap, used=abs(used))
 
 
-def reverse_entry(
-    entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False
-) -> LedgerEntry:
-    """冲正: an entry that undoes entry_id. A reversal is never reversed, and an entry is reversed once. A correction
-    (of a published result the household may already have spent) may take the balance below zero.
+def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction: bool = False) -> Movement:
+    """冲正: the movement that undoes entry_id. A reversal is never reversed, and an entry is reversed once. A
+    correction (of a published result the household may already have spent) may take the balance below zero.
 
-    Raises DomainError("cannot_reverse_reversal" | "already_reversed" | "insufficient_balance") or NotFound.
+    Raises DomainError("cannot_reverse_reversal") or NotFound.
     """
     original = db.session.get(LedgerEntry, entry_id)
     if original is None:
         raise NotFound()
     if original.reverses_id is not None:
         raise DomainError("cannot_reverse_reversal", status=409)
-    return post_entry(
-        original.household_id,
-        -original.amount,
-        EntrySource.REVERSAL,
-        idempotency_key,
-        rule_version=original.rule_version,
-        resident_id=original.resident_id,
-        actor=actor,
-        note=note,
-        occurred_on=original.occurred_on,
-        reverses=original,
-        category=original.category,
-        correction=correction,
-    )
+    return Movement(original.household_id, -original.amount, EntrySource.REVERSAL, idempotency_key,
+                    rule_version=original.rule_version, resident_id=original.resident_id, note=note,
+                    occurred_on=original.occurred_on, reverses=original, category=original.category,
+                    correction=correction)
 
 
-def _dialect_insert(model):
-    return (postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert)(model)
+def reverse_entry(
+    entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False
+) -> LedgerEntry:
+    """Post reversal_of(entry_id). Raises what reversal_of and post_entries raise."""
+    return post_entries([reversal_of(entry_id, idempotency_key, note, correction)], actor)[0]
 
 
-def _lock_balance(household_id: int) -> HouseholdBalance:
-    db.session.execute(
-        _dialect_insert(HouseholdBalance)
-        .values(household_id=household_id, balance=0)
-        .on_conflict_do_nothing(index_elements=["household_id"])
-    )
-    return db.session.scalar(
-        select(HouseholdBalance)
-        .where(HouseholdBalance.household_id == household_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def _in_chunks(query, column, values: list, size: int = 5000):
+    """query's rows where column is one of values, fetched a chunk of values at a time (a statement's parameters
+    are limited), in the query's order within each chunk."""
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), size):
+        yield from db.session.scalars(query.where(column.in_(values[start:start + size])))
 
 
-def _add_to_totals(entry: LedgerEntry) -> None:
-    """Add the entry to every period it counts in: overall, for its resident, for its category, for both."""
-    category = entry.category.value if entry.category else ""
-    keys = {(0, ""), (0, category), (entry.resident_id or 0, ""), (entry.resident_id or 0, category)}
-    rows = [
-        dict(period=period, household_id=entry.household_id, resident_id=resident, category=cat,
-             total=entry.amount, entries=1)
-        for period in period_keys(entry.occurred_on)
-        for resident, cat in sorted(keys)
-    ]
-    db.session.execute(_totals_upsert(db.engine.dialect.name), rows)
+def _lock_balances(household_ids: list[int]) -> dict[int, HouseholdBalance]:
+    """Each household's balance row (made at 0 where missing), locked, in id order."""
+    db.session.execute(_balance_insert(db.engine.dialect.name),
+                       [dict(household_id=household_id, balance=0) for household_id in household_ids])
+    query = (select(HouseholdBalance).order_by(HouseholdBalance.household_id).with_for_update()
+             .execution_options(populate_existing=True))
+    return {b.household_id: b for b in _in_chunks(query, HouseholdBalance.household_id, sorted(household_ids))}
+
+
+def _add_to_totals(entries: list[LedgerEntry]) -> None:
+    """Add the entries to every period they count in: overall, for the resident, for the category, for both. One
+    row per total: an upsert statement may not meet the same row twice."""
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in entries:
+        category = entry.category.value if entry.category else ""
+        resident = entry.resident_id or 0
+        for period in period_keys(entry.occurred_on):
+            for key in {(0, ""), (0, category), (resident, ""), (resident, category)}:
+                total = sums[(period, entry.household_id, *key)]
+                total[0] += entry.amount
+                total[1] += 1
+    keys = sorted(sums)
+    columns = dict(period=[k[0] for k in keys], household_id=[k[1] for k in keys], resident_id=[k[2] for k in keys],
+                   category=[k[3] for k in keys], total=[sums[k][0] for k in keys], entries=[sums[k][1] for k in keys])
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(_totals_upsert("postgresql"), columns)
+    else:  # SQLite's executemany runs its loop in C: a statement per row costs little there
+        db.session.execute(_totals_upsert("sqlite"), [dict(zip(columns, row)) for row in zip(*columns.values())])
+
+
+@functools.cache
+def _balance_insert(dialect: str):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HouseholdBalance).on_conflict_do_nothing(
+        index_elements=["household_id"])
 
 
 @functools.cache
 def _totals_upsert(dialect: str):
-    """Made once per dialect: building the statement (its excluded columns above all) cost more than running it."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PeriodTotal)
+    """Made once per dialect: building the statement (its excluded columns above all) cost more than running it. On
+    PostgreSQL, one statement for the lot: the rows go in as one array per column, unnested."""
+    table = PeriodTotal.__table__  # the table, not the entity: the session passes the arrays on as they are
+    names = ["period", "household_id", "resident_id", "category", "total", "entries"]
+    if dialect == "postgresql":
+        arrays = [cast(bindparam(name), postgresql.ARRAY(table.c[name].type)) for name in names]
+        rows = select(func.unnest(*arrays).table_valued(*names).render_derived())
+        statement = postgresql.insert(table).from_select(names, rows)
+    else:
+        statement = sqlite.insert(table)
     return statement.on_conflict_do_update(
         index_elements=["period", "household_id", "resident_id", "category"],
-        set_={"total": PeriodTotal.total + statement.excluded.total,
-              "entries": PeriodTotal.entries + statement.excluded.entries},
+        set_={"total": table.c.total + statement.excluded.total,
+              "entries": table.c.entries + statement.excluded.entries},
     )
