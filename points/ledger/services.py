@@ -113,6 +113,8 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
                                     ).all()) if residents else {}
 
     opening = {household_id: balance.balance for household_id, balance in balances.items()}
+    # Balances as the batch goes, kept apart from the rows until every movement has passed its checks.
+    running = dict(opening)
     entries, new = [], []
     for movement in movements:
         household_id, amount, version = movement.household_id, movement.amount, movement.rule_version
@@ -129,10 +131,9 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
         day = movement.occurred_on or local_today()
         if version is not None and movement.reverses is None:
             _check_caps(household_id, version, amount, day, new)
-        balance = balances[household_id]
         penalty = version is not None and version.points < 0 and movement.reverses is None
-        if amount < 0 and not (penalty or movement.correction) and balance.balance + amount < 0:
-            raise DomainError("insufficient_balance", status=409, balance=balance.balance, needed=-amount)
+        if amount < 0 and not (penalty or movement.correction) and running[household_id] + amount < 0:
+            raise DomainError("insufficient_balance", status=409, balance=running[household_id], needed=-amount)
         entry = LedgerEntry(
             household_id=household_id,
             resident_id=movement.resident_id,
@@ -147,7 +148,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             idempotency_key=movement.idempotency_key,
             reverses_id=movement.reverses.id if movement.reverses else None,
         )
-        balance.balance += amount
+        running[household_id] += amount
         posted[movement.idempotency_key] = entry
         if movement.reverses is not None:
             reversed_.add(movement.reverses.id)
@@ -155,6 +156,9 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
         new.append(entry)
     if not new:
         return entries
+    for household_id, balance in balances.items():
+        if running[household_id] != opening[household_id]:
+            balance.balance = running[household_id]
     db.session.add_all(new)
     db.session.flush()
     _add_to_totals(new)

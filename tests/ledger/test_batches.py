@@ -88,6 +88,15 @@ def capped_rule(village):
                        date(2026, 1, 1)).versions[0]
 
 
+def test_a_refused_batch_leaves_the_balances_as_they_were(households):
+    a, b, _ = households
+    post_entries([award(a, "a1", 10)])
+    with pytest.raises(DomainError):
+        post_entries([award(a, "a2", 10), award(b, "b1"), Movement(b.id, -50, EntrySource.MANUAL, "b-spends")])
+    db.session.flush()
+    assert balance_of(a.id) == 10 and balance_of(b.id) in (None, 0)
+
+
 def test_caps_count_the_entries_posted_before(village, households):
     a, _, _ = households
     capped = capped_rule(village)
