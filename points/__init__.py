@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .claims.views import bp as claims_bp
     from .cli import register_commands
+    from .events.views import bp as events_bp
     from .grids.views import bp as grids_bp
     from .hygiene.views import bp as hygiene_bp
     from .ledger.views import bp as ledger_bp
@@ -54,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import bp as web_bp, register_template_helpers
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
-                      audit_bp):
+                      events_bp, audit_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     register_error_handlers(app)

@@ -10,3 +10,4 @@ from .hygiene.models import (  # noqa: F401
     Assignment, ChecklistItem, Deduction, HygieneSettings, InspectionRound, MonthlyResult, MonthlySummary, Posting,
     Publication, Result, Score,
 )
+from .events.models import Attendance, Event, EventSeries, HouseholdCard  # noqa: F401

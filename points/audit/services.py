@@ -35,6 +35,12 @@ ACTIONS = {
     "hygiene.assigned": _l("调整交叉检查"),
     "inspection.scored": _l("卫生评分"),
     "hygiene.published": _l("发布评比结果"),
+    "event.created": _l("新建活动"),
+    "event.updated": _l("修改活动"),
+    "event.checked_in": _l("活动签到"),
+    "event.attendance_removed": _l("移除签到"),
+    "event.closed": _l("结束活动"),
+    "card.issued": _l("发放户卡"),
 }
 
 # What the keys of before/after mean, for the log page.
@@ -101,6 +107,16 @@ FIELD_LABELS = {
     "grids": _l("网格数"),
     "posted": _l("记分笔数"),
     "reversed": _l("冲正笔数"),
+    "title": _l("标题"),
+    "place": _l("地点"),
+    "starts_at": _l("开始时间"),
+    "ends_at": _l("结束时间"),
+    "capacity": _l("人数上限"),
+    "mode": _l("签到方式"),
+    "method": _l("签到途径"),
+    "attendees": _l("参加人数"),
+    "paid": _l("记分人数"),
+    "serial": _l("卡序号"),
 }
 
 

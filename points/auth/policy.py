@@ -30,11 +30,14 @@ class Permission(enum.Enum):
     REVERSE_ENTRIES = "reverse_entries"  # 冲正 any entry
     VIEW_AUDIT = "view_audit"  # the audit log
     MANAGE_HYGIENE = "manage_hygiene"  # the checklist, settings and assignment of 卫生评比; publish, score anywhere
+    MANAGE_EVENTS = "manage_events"  # create, edit, run and close any 志愿活动 of the village
+    MANAGE_CARDS = "manage_cards"  # print household cards and reissue (补办) them
 
 
 _ADMIN = frozenset(Permission)
 _GRID_STAFF = frozenset(
-    {Permission.VIEW_GRIDS, Permission.VIEW_HOUSEHOLDS, Permission.VIEW_CARE_TAGS, Permission.REVIEW_CLAIMS}
+    {Permission.VIEW_GRIDS, Permission.VIEW_HOUSEHOLDS, Permission.VIEW_CARE_TAGS, Permission.REVIEW_CLAIMS,
+     Permission.MANAGE_CARDS}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -43,7 +46,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GRID_LEADER: _GRID_STAFF,
     Role.GRID_WORKER: _GRID_STAFF,
     Role.SHOP_CLERK: frozenset({Permission.VIEW_GRIDS}),
-    Role.EVENT_ORGANIZER: frozenset({Permission.VIEW_GRIDS}),
+    Role.EVENT_ORGANIZER: frozenset({Permission.VIEW_GRIDS, Permission.MANAGE_EVENTS}),
 }
 
 # The kind of node each role is assigned on.
@@ -182,6 +185,16 @@ def can_see_village(user: User | None, village_id: int) -> bool:
     return bool(scopes) and (is_within(village_id, scopes) or db.session.scalar(inside) is not None)
 
 
+def visible_village(user: User | None, village_id: int) -> GridNode:
+    """The village, for a page of it (rule book, 评比, events). Raises NotFound, Forbidden."""
+    village = db.session.get(GridNode, village_id)
+    if village is None or village.kind is not NodeKind.VILLAGE:
+        raise NotFound()
+    if not can_see_village(user, village.id):
+        raise Forbidden()
+    return village
+
+
 INSPECTING_ROLES = frozenset({Role.GRID_LEADER, Role.GRID_WORKER})
 
 
@@ -204,6 +217,14 @@ def can_publish(user: User | None, village_id: int, inspector_grid_id: int | Non
     if can(user, Permission.MANAGE_HYGIENE, village_id):
         return True
     return inspector_grid_id is not None and _holds_role_over(user, frozenset({Role.GRID_LEADER}), inspector_grid_id)
+
+
+def can_run_event(user: User | None, village_id: int, organizer_id: int | None) -> bool:
+    """An event is run (people checked in, attendances removed, the event closed) by its organizer, by the village's
+    event organizers and by its admins."""
+    if can(user, Permission.MANAGE_EVENTS, village_id):
+        return True
+    return organizer_id is not None and user is not None and getattr(user, "id", None) == organizer_id and user.active
 
 
 def can_assign(actor: User, role: Role, node: GridNode) -> bool:

@@ -14,7 +14,6 @@ from ..claims.photos import clean_photo, store_photo
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.queries import get_node
 from ..people.models import Household
 from ..rules.models import Rule
 from ..rules.queries import version_in_force
@@ -38,15 +37,6 @@ def _template_helpers() -> dict:
 def deduction_steps(most: int) -> list[int]:
     """The choices on the sheet for an item: 0 and up to five steps to its maximum (one tap each)."""
     return sorted({round(most * i / 5) for i in range(6)})
-
-
-def _village(village_id: int) -> GridNode:
-    village = get_node(village_id)
-    if village.kind is not NodeKind.VILLAGE:
-        raise NotFound()
-    if not policy.can_see_village(current_user, village.id):
-        raise Forbidden()
-    return village
 
 
 def _round(round_id: int) -> InspectionRound:
@@ -76,7 +66,7 @@ def start():
 @bp.get("/villages/<id:village_id>/hygiene")
 @login_required
 def week(village_id: int):
-    village = _village(village_id)
+    village = policy.visible_village(current_user, village_id)
     today = local_today()
     try:
         monday = services.parse_week(request.args.get("week") or services.week_of(today))
@@ -108,7 +98,7 @@ def week(village_id: int):
 @bp.post("/villages/<id:village_id>/hygiene/rounds")
 @login_required
 def open_round(village_id: int):
-    village = _village(village_id)
+    village = policy.visible_village(current_user, village_id)
     if not services.may_open_round(current_user, village.id):
         raise Forbidden()
     round_ = services.round_for(village, request.form.get("week", ""))
@@ -244,7 +234,7 @@ def assignment(round_id: int):
 @login_required
 def settings(village_id: int):
     """The village admin's numbers (示范户, 晾晒, ties, unscored households, 流动红旗) and checklist."""
-    village = _village(village_id)
+    village = policy.visible_village(current_user, village_id)
     policy.require(current_user, MANAGE, village.id)
     current = services.settings_of(village.id)
     form = SettingsForm(obj=current)
@@ -288,7 +278,7 @@ def settings(village_id: int):
 @bp.get("/villages/<id:village_id>/hygiene/months/<month>")
 @login_required
 def month(village_id: int, month: str):
-    village = _village(village_id)
+    village = policy.visible_village(current_user, village_id)
     first, _last = services.parse_month(month)
     month = f"{first.year}-{first.month:02d}"
     summary = queries.summary_of(village.id, month)
@@ -308,7 +298,7 @@ def month(village_id: int, month: str):
 @bp.post("/villages/<id:village_id>/hygiene/months/<month>/publish")
 @login_required
 def publish_month(village_id: int, month: str):
-    village = _village(village_id)
+    village = policy.visible_village(current_user, village_id)
     summary = services.publish_month(current_user, village, month, client_key=_form_key())
     db.session.commit()
     flash(_("%(month)s 汇总已发布", month=summary.month))
@@ -337,7 +327,7 @@ def export_week(round_id: int):
 @bp.get("/villages/<id:village_id>/hygiene/months/<month>.xlsx")
 @login_required
 def export_month(village_id: int, month: str):
-    village = _village(village_id)
+    village = policy.visible_village(current_user, village_id)
     summary = queries.summary_of(village.id, month)
     if summary is None:
         raise NotFound()

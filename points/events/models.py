@@ -1,0 +1,144 @@
+"""志愿活动: events with their check-in codes, the attendances, recurring series, and household cards."""
+import enum
+from datetime import date, datetime, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import User
+from ..extensions import db, value_enum
+from ..grids.models import GridNode
+from ..ledger.models import LedgerEntry
+from ..people.models import Household, Resident
+from ..rules.models import Rule
+from ..timeutil import utcnow
+
+
+class CheckinMode(str, enum.Enum):
+    IN = "in"  # 只签到
+    IN_OUT = "in_out"  # 签到并签退
+
+
+MODE_LABELS = {CheckinMode.IN: _l("只签到"), CheckinMode.IN_OUT: _l("签到并签退")}
+
+
+class CheckinMethod(str, enum.Enum):
+    SELF = "self"  # the villager scanned the event's code
+    CARD = "card"  # staff scanned the household card
+    MANUAL = "manual"  # staff picked the name
+
+
+METHOD_LABELS = {CheckinMethod.SELF: _l("本人扫码"), CheckinMethod.CARD: _l("扫户卡"), CheckinMethod.MANUAL: _l("工作人员登记")}
+
+
+class EventSeries(db.Model):
+    """A recurring event (环境整治日): the nth weekday of every month (nth -1: the last), from a first month to a last."""
+
+    __tablename__ = "event_series"
+    __table_args__ = (
+        CheckConstraint("nth BETWEEN -1 AND 4 AND nth != 0", name="nth_in_month"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_valid"),
+        CheckConstraint("minutes > 0", name="minutes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(60))
+    place: Mapped[str] = mapped_column(String(100))
+    capacity: Mapped[int | None]
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="RESTRICT"))
+    mode: Mapped[CheckinMode] = mapped_column(value_enum(CheckinMode, "checkin_mode", 8))
+    nth: Mapped[int]  # 1 … 4, or -1 for the last
+    weekday: Mapped[int]  # 0 Monday … 6 Sunday
+    start_time: Mapped[time]  # local (Asia/Shanghai)
+    minutes: Mapped[int]
+    first_month: Mapped[date]  # the first day of the first month
+    last_month: Mapped[date]  # the first day of the last month
+
+
+class Event(db.Model):
+    """One 志愿活动 of a village (or of one of its grids): a time window, a rule for its points, a check-in mode."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("attendees >= 0", name="attendees_not_negative"),
+        UniqueConstraint("series_id", "starts_at", name="uq_events_series_start"),
+        Index("ix_events_village_start", "village_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))  # None: all
+    title: Mapped[str] = mapped_column(String(60))
+    place: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime]  # naive UTC, as every time here
+    ends_at: Mapped[datetime]
+    capacity: Mapped[int | None]  # None: no limit
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id", ondelete="RESTRICT"))
+    mode: Mapped[CheckinMode] = mapped_column(value_enum(CheckinMode, "checkin_mode", 8))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("event_series.id", ondelete="SET NULL"))
+    # Attendances not removed: kept here, and raised by a guarded UPDATE, so that capacity holds under concurrency.
+    attendees: Mapped[int] = mapped_column(default=0)
+    # Part of what the printed (static) code signs: a new one invalidates codes printed before.
+    code_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    village: Mapped[GridNode] = relationship(foreign_keys=[village_id])
+    grid: Mapped[GridNode | None] = relationship(foreign_keys=[grid_id])
+    organizer: Mapped[User | None] = relationship(foreign_keys=[organizer_id])
+    rule: Mapped[Rule] = relationship()
+
+
+class Attendance(db.Model):
+    """One person at one event: checked in (and out) once; removed by the organizer if wrong, before closing."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("event_id", "resident_id", name="uq_attendances_event_resident"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="RESTRICT"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    method: Mapped[CheckinMethod] = mapped_column(value_enum(CheckinMethod, "checkin_method", 8))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    checked_in_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_out_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # What closing the event did: the entry it posted, or why it posted none.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
+    hours: Mapped[int | None]
+    unpaid_reason: Mapped[str] = mapped_column(String(100), default="")
+
+    event: Mapped[Event] = relationship()
+    resident: Mapped[Resident] = relationship()
+    household: Mapped[Household] = relationship()
+    entry: Mapped[LedgerEntry | None] = relationship()
+
+
+class HouseholdCard(db.Model):
+    """A printed household card. Its QR holds only the signed code; reissuing revokes the card before."""
+
+    __tablename__ = "household_cards"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_household_cards_code"),
+        UniqueConstraint("household_id", "serial", name="uq_household_cards_household_serial"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    serial: Mapped[int]  # 1 for the first card, 2 for its replacement …, printed on the card
+    code: Mapped[str] = mapped_column(String(16))  # random, opaque
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+    household: Mapped[Household] = relationship()

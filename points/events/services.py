@@ -1,0 +1,487 @@
+"""志愿活动 and 户卡: create and repeat events, sign their check-in codes, check people in and out, close an event
+into the ledger, and issue household cards. Functions flush and never commit."""
+import calendar
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..audit.services import record
+from ..auth import policy
+from ..auth.models import User
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from ..ledger.models import EntrySource
+from ..ledger.services import MAX_QUANTITY, post_entry
+from ..people.models import Household, Resident
+from ..rules.models import Rule, RuleUnit
+from ..rules.queries import version_in_force
+from ..timeutil import local_to_utc, utc_to_local, utcnow
+from .models import Attendance, CheckinMethod, CheckinMode, Event, EventSeries, HouseholdCard
+
+OPENS_BEFORE = timedelta(minutes=30)  # check-in opens this long before the start, and closes at the end
+ROTATION_SECONDS = 30  # the display page's code changes this often; the code before it stays valid too
+SCAN_GRACE = timedelta(minutes=10)  # a scanned rotating code carries the check-in page on this long
+MISSING_CHECKOUT_HOURS = 1  # per-hour points for someone who checked in but never out: this many hours
+MAX_SERIES_MONTHS = 24
+CARD_PREFIX = "HC"
+
+
+@dataclass(frozen=True)
+class EventTerms:
+    """What an event says, as the form or the API gives it; times are local (Asia/Shanghai)."""
+
+    title: str
+    place: str
+    starts: datetime
+    ends: datetime
+    rule_id: int
+    mode: CheckinMode = CheckinMode.IN
+    capacity: int | None = None
+    grid_id: int | None = None
+    organizer_id: int | None = None
+
+
+# ---------------------------------------------------------------------------------------------------- events
+
+
+def create_event(actor: User, village: GridNode, terms: EventTerms, series: EventSeries | None = None) -> Event:
+    """Raises Forbidden, DomainError("event_title_required" | "event_ends_before_start" | "invalid_capacity" |
+    "unknown_rule" | "rule_not_an_award" | "invalid_grid" | "unknown_organizer")."""
+    policy.require(actor, policy.Permission.MANAGE_EVENTS, village.id)
+    event = Event(village_id=village.id, series_id=series.id if series else None)
+    _apply_terms(event, village, terms)
+    db.session.add(event)
+    db.session.flush()
+    record(actor, "event.created", "event", event.id, event.grid_id or village.id, after=_summary(event))
+    return event
+
+
+def update_event(actor: User, event: Event, terms: EventTerms) -> Event:
+    """Raises what create_event raises, and DomainError("event_closed" | "capacity_below_attendees" |
+    "event_series_clash")."""
+    policy.require(actor, policy.Permission.MANAGE_EVENTS, event.village_id)
+    if event.closed_at is not None:
+        raise DomainError("event_closed", status=409)
+    before = _summary(event)
+    _apply_terms(event, event.village, terms)
+    if event.capacity is not None and event.capacity < event.attendees:
+        raise DomainError("capacity_below_attendees", attendees=event.attendees)
+    with db.session.no_autoflush:  # the event's new time is not written before it is known to be free
+        clash = event.series_id is not None and db.session.scalar(select(Event.id).where(
+            Event.series_id == event.series_id, Event.starts_at == event.starts_at, Event.id != event.id))
+    if clash:
+        raise DomainError("event_series_clash", status=409)
+    db.session.flush()
+    record(actor, "event.updated", "event", event.id, event.grid_id or event.village_id, before=before,
+           after=_summary(event))
+    return event
+
+
+def _apply_terms(event: Event, village: GridNode, terms: EventTerms) -> None:
+    title, place = terms.title.strip(), terms.place.strip()
+    if not title or len(title) > 60:
+        raise DomainError("event_title_required")
+    if not place or len(place) > 100:
+        raise DomainError("event_place_required")
+    if terms.ends <= terms.starts:
+        raise DomainError("event_ends_before_start")
+    if terms.ends - terms.starts > timedelta(hours=MAX_QUANTITY[RuleUnit.HOUR]):
+        raise DomainError("event_too_long", hours=MAX_QUANTITY[RuleUnit.HOUR])
+    if terms.capacity is not None and not 1 <= terms.capacity <= 100_000:
+        raise DomainError("invalid_capacity")
+    rule = db.session.get(Rule, terms.rule_id) if isinstance(terms.rule_id, int) else None
+    if rule is None or rule.village_id != village.id:
+        raise DomainError("unknown_rule")
+    version = version_in_force(rule.id, terms.starts.date())
+    if version is None or version.points <= 0:
+        raise DomainError("rule_not_an_award")
+    if terms.grid_id is not None:
+        grid = db.session.get(GridNode, terms.grid_id)
+        if grid is None or grid.kind is not NodeKind.GRID or grid.village_id != village.id:
+            raise DomainError("invalid_grid")
+    if terms.organizer_id is not None and db.session.get(User, terms.organizer_id) is None:
+        raise DomainError("unknown_organizer")
+    event.title, event.place, event.rule_id, event.mode = title, place, rule.id, terms.mode
+    event.starts_at, event.ends_at = local_to_utc(terms.starts), local_to_utc(terms.ends)
+    event.capacity, event.grid_id, event.organizer_id = terms.capacity, terms.grid_id, terms.organizer_id
+
+
+def _summary(event: Event) -> dict:
+    return {"title": event.title, "place": event.place, "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(), "capacity": event.capacity, "mode": event.mode.value,
+            "rule": event.rule_id, "grid": event.grid_id}
+
+
+def create_series(actor: User, village: GridNode, terms: EventTerms, nth: int, weekday: int, first_month: date,
+                  last_month: date) -> EventSeries:
+    """A recurring event: the nth (1 … 4, or -1: last) weekday (0 Monday) of every month from first_month to
+    last_month, at the time of day and for the length of terms (whose date is ignored). Each month's event is
+    made now; generating again adds nothing twice.
+
+    Raises what create_event raises, and DomainError("invalid_recurrence")."""
+    policy.require(actor, policy.Permission.MANAGE_EVENTS, village.id)
+    first, last = first_month.replace(day=1), last_month.replace(day=1)
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if nth not in (1, 2, 3, 4, -1) or weekday not in range(7) or not 1 <= months <= MAX_SERIES_MONTHS:
+        raise DomainError("invalid_recurrence", months=MAX_SERIES_MONTHS)
+    _apply_terms(Event(), village, terms)  # refused here, before anything is saved
+    minutes = int((terms.ends - terms.starts).total_seconds() // 60)
+    series = EventSeries(village_id=village.id, grid_id=terms.grid_id, title=terms.title.strip(),
+                         place=terms.place.strip(), capacity=terms.capacity, organizer_id=terms.organizer_id,
+                         rule_id=terms.rule_id, mode=terms.mode, nth=nth, weekday=weekday,
+                         start_time=terms.starts.time(), minutes=max(minutes, 1), first_month=first, last_month=last)
+    db.session.add(series)
+    db.session.flush()
+    for day in series_days(series):
+        starts = datetime.combine(day, series.start_time)
+        create_event(actor, village, EventTerms(series.title, series.place, starts,
+                                                starts + timedelta(minutes=series.minutes), series.rule_id,
+                                                series.mode, series.capacity, series.grid_id, series.organizer_id),
+                     series)
+    return series
+
+
+def series_days(series: EventSeries) -> list[date]:
+    """The days of a series: its nth weekday of each month."""
+    days, month = [], series.first_month
+    while month <= series.last_month:
+        weeks = calendar.monthcalendar(month.year, month.month)
+        matching = [week[series.weekday] for week in weeks if week[series.weekday]]
+        days.append(month.replace(day=matching[series.nth - 1 if series.nth > 0 else -1]))
+        month = (month + timedelta(days=32)).replace(day=1)
+    return days
+
+
+# ---------------------------------------------------------------------------------------------------- codes
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="event-checkin")
+
+
+def _slot(moment: datetime) -> int:
+    return int((moment - datetime(1970, 1, 1)).total_seconds() // ROTATION_SECONDS)
+
+
+def rotating_token(event: Event, now: datetime | None = None) -> str:
+    """The code the display page shows now: valid for this 30-second slot and the next one."""
+    return _serializer().dumps([event.id, "r", _slot(now or utcnow())])
+
+
+def static_token(event: Event) -> str:
+    """The printable code: valid only while check-in is open, until the event's code_version changes."""
+    return _serializer().dumps([event.id, "s", event.code_version])
+
+
+def scanned_token(token: str, now: datetime | None = None) -> str | None:
+    """A fresh rotating code, once scanned, is exchanged for one that lasts SCAN_GRACE from the scan, so that
+    logging in or a slow tap does not outlast the 30-second code (a photo of an old code still gets nothing).
+    None for a printed code, which lasts anyway. Raises what event_of_token raises."""
+    event = event_of_token(token, now)
+    if _serializer().loads(token)[1] != "r":
+        return None
+    return _serializer().dumps([event.id, "g", _slot(now or utcnow())])
+
+
+def event_of_token(token: str, now: datetime | None = None) -> Event:
+    """The event a scanned code is for. Raises DomainError("invalid_code" | "code_expired") or NotFound."""
+    try:
+        event_id, kind, value = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise DomainError("invalid_code") from None
+    event = db.session.get(Event, event_id) if isinstance(event_id, int) else None
+    if event is None:
+        raise NotFound()
+    age = _slot(now or utcnow()) - value if kind in ("r", "g") and isinstance(value, int) else None
+    if kind == "r" and age in (0, 1):
+        return event
+    if kind == "g" and age is not None and 0 <= age <= SCAN_GRACE // timedelta(seconds=ROTATION_SECONDS):
+        return event
+    if kind == "s" and value == event.code_version:
+        return event
+    raise DomainError("code_expired", status=410)
+
+
+# ---------------------------------------------------------------------------------------------------- check-in
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    attendance: Attendance
+    already: bool  # checked in before: nothing changed
+
+
+def check_in_self(user: User, token: str, event_id: int | None = None, now: datetime | None = None) -> CheckIn:
+    """A villager scanned the event's code. event_id, where the client names one, must be the code's.
+
+    Raises DomainError("not_a_villager" | "invalid_code" | "code_expired" | "code_of_other_event" | …check_in's)."""
+    if user.resident_id is None:
+        raise DomainError("not_a_villager", status=403)
+    event = event_of_token(token, now)
+    if event_id is not None and event_id != event.id:
+        raise DomainError("code_of_other_event")
+    return _check_in(event, db.session.get(Resident, user.resident_id), CheckinMethod.SELF, user, now)
+
+
+def check_in_card(actor: User, event: Event, card_text: str, resident_id: int | None = None,
+                  now: datetime | None = None) -> CheckIn:
+    """Staff scanned a household card: its head (or resident_id, one of its members) is checked in.
+
+    Raises Forbidden, DomainError("invalid_card" | "card_revoked" | "resident_not_in_household" | …check_in's)."""
+    require_check_in(actor, event)
+    household = household_of_card(card_text)
+    resident = db.session.get(Resident, resident_id) if resident_id is not None else household.head
+    if resident is None or resident.household_id != household.id:
+        raise DomainError("resident_not_in_household")
+    return _check_in(event, resident, CheckinMethod.CARD, actor, now)
+
+
+def check_in_resident(actor: User, event: Event, resident_id: int, now: datetime | None = None) -> CheckIn:
+    """Staff checked a person in by name. Raises Forbidden, NotFound, or check_in's DomainErrors."""
+    require_check_in(actor, event)
+    resident = db.session.get(Resident, resident_id) if isinstance(resident_id, int) else None
+    if resident is None:
+        raise NotFound()
+    return _check_in(event, resident, CheckinMethod.MANUAL, actor, now)
+
+
+def require_check_in(actor: User, event: Event) -> None:
+    if not policy.can_run_event(actor, event.village_id, event.organizer_id):
+        raise Forbidden()
+
+
+def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: User, now: datetime | None) -> CheckIn:
+    """One attendance per person: a repeated check-in answers the first. Capacity holds under concurrency: the
+    event's attendee count is raised by a guarded UPDATE, which also serializes check-ins to the event.
+
+    Raises DomainError("event_closed" | "event_not_started" | "event_over" | "not_resident_here" |
+    "attendance_removed" | "event_full")."""
+    now = now or utcnow()
+    household = db.session.get(Household, resident.household_id)
+    if household.village_id != event.village_id or (event.grid_id is not None and household.grid_id != event.grid_id):
+        raise DomainError("not_resident_here", status=403)
+    earlier = _attendance(event.id, resident.id)
+    if earlier is not None:
+        if earlier.removed_at is not None:
+            raise DomainError("attendance_removed", status=409)
+        return CheckIn(earlier, True)
+    _require_open(event, now)
+    try:
+        with db.session.begin_nested():
+            taken = db.session.execute(
+                update(Event).where(Event.id == event.id, Event.closed_at.is_(None),
+                                    Event.capacity.is_(None) | (Event.attendees < Event.capacity))
+                .values(attendees=Event.attendees + 1)
+            ).rowcount
+            if not taken:
+                db.session.refresh(event, ["attendees", "closed_at"])
+                if event.closed_at is not None:  # closed while this check-in waited
+                    raise DomainError("event_closed", status=409)
+                raise DomainError("event_full", status=409, capacity=event.capacity)
+            attendance = Attendance(event_id=event.id, resident_id=resident.id, household_id=household.id,
+                                    method=method, recorded_by_id=actor.id, checked_in_at=now)
+            db.session.add(attendance)
+            db.session.flush()
+    except IntegrityError:
+        earlier = _attendance(event.id, resident.id)
+        if earlier is None or earlier.removed_at is not None:
+            raise
+        return CheckIn(earlier, True)
+    db.session.refresh(event, ["attendees"])
+    record(actor, "event.checked_in", "event", event.id, household.grid_id,
+           after={"household": household.number, "method": method.value})
+    return CheckIn(attendance, False)
+
+
+def _attendance(event_id: int, resident_id: int) -> Attendance | None:
+    return db.session.scalar(select(Attendance).where(Attendance.event_id == event_id,
+                                                      Attendance.resident_id == resident_id)
+                             .execution_options(populate_existing=True))
+
+
+def _require_open(event: Event, now: datetime) -> None:
+    if event.closed_at is not None:
+        raise DomainError("event_closed", status=409)
+    if now < event.starts_at - OPENS_BEFORE:
+        raise DomainError("event_not_started", starts=utc_to_local(event.starts_at).strftime("%m-%d %H:%M"))
+    if now > event.ends_at:
+        raise DomainError("event_over")
+
+
+def check_out_self(user: User, token: str, now: datetime | None = None) -> Attendance:
+    """签退: the villager scans the code again after checking in. Raises check_in_self's DomainErrors and
+    DomainError("not_checked_in")."""
+    event = event_of_token(token, now)
+    if user.resident_id is None:
+        raise DomainError("not_a_villager", status=403)
+    return _check_out(event, user.resident_id, user, now)
+
+
+def check_out_resident(actor: User, event: Event, resident_id: int, now: datetime | None = None) -> Attendance:
+    require_check_in(actor, event)
+    return _check_out(event, resident_id, actor, now)
+
+
+def _check_out(event: Event, resident_id: int, actor: User, now: datetime | None) -> Attendance:
+    now = now or utcnow()
+    attendance = _attendance(event.id, resident_id)
+    if attendance is None or attendance.removed_at is not None:
+        raise DomainError("not_checked_in", status=409)
+    if event.closed_at is not None:
+        raise DomainError("event_closed", status=409)
+    if attendance.checked_out_at is None:
+        attendance.checked_out_at = min(max(now, attendance.checked_in_at), event.ends_at)
+        db.session.flush()
+    return attendance
+
+
+def remove_attendance(actor: User, attendance: Attendance) -> None:
+    """The organizer takes a wrong attendance off, before closing. Raises Forbidden, DomainError("event_closed")."""
+    event = attendance.event
+    require_check_in(actor, event)
+    if event.closed_at is not None:
+        raise DomainError("event_closed", status=409)
+    if attendance.removed_at is not None:
+        return
+    db.session.execute(update(Event).where(Event.id == event.id).values(attendees=Event.attendees - 1))
+    attendance.removed_at, attendance.removed_by_id = utcnow(), actor.id
+    db.session.flush()
+    db.session.refresh(event, ["attendees"])
+    record(actor, "event.attendance_removed", "event", event.id, attendance.household.grid_id,
+           after={"household": attendance.household.number})
+
+
+# ---------------------------------------------------------------------------------------------------- closing
+
+
+def hours_of(event: Event, attendance: Attendance) -> int:
+    """The hours a per-hour rule pays: check-in to check-out in whole hours, at least 1; an attendance never
+    checked out counts MISSING_CHECKOUT_HOURS; in a check-in-only event, the event's scheduled length."""
+    if event.mode is CheckinMode.IN:
+        span = event.ends_at - event.starts_at
+    elif attendance.checked_out_at is None:
+        return MISSING_CHECKOUT_HOURS
+    else:
+        span = attendance.checked_out_at - max(attendance.checked_in_at, event.starts_at)
+    return min(max(int(span.total_seconds() // 3600), 1), MAX_QUANTITY[RuleUnit.HOUR])
+
+
+def close_event(actor: User, event: Event) -> Event:
+    """结束活动: each attendance earns the rule's points (per event, or per hour) through the ledger, once. One whose
+    household the rule does not apply to, or whose caps are full, gets nothing and says why. Closing again changes
+    nothing. Raises Forbidden, DomainError("event_not_over")."""
+    require_check_in(actor, event)
+    # The write that serializes closing with check-ins and with another close.
+    db.session.execute(update(Event).where(Event.id == event.id).values(attendees=Event.attendees))
+    db.session.refresh(event)
+    if event.closed_at is not None:
+        return event
+    now = utcnow()
+    if now < event.starts_at:
+        raise DomainError("event_not_over")
+    day = utc_to_local(event.starts_at).date()
+    version = version_in_force(event.rule_id, day)
+    attendances = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id,
+                                                              Attendance.removed_at.is_(None))
+                                     .order_by(Attendance.household_id, Attendance.id)).all()
+    for attendance in attendances:
+        quantity = hours_of(event, attendance) if version is not None and version.unit is RuleUnit.HOUR else 1
+        attendance.hours = quantity if version is not None and version.unit is RuleUnit.HOUR else None
+        if version is None:
+            attendance.unpaid_reason = "rule_not_in_force"
+            continue
+        if not version.applies_to(attendance.household.kind):
+            attendance.unpaid_reason = "rule_not_for_household_kind"
+            continue
+        try:
+            with db.session.begin_nested():
+                entry = post_entry(attendance.household_id, version.points * quantity, EntrySource.ATTENDANCE,
+                                   f"event:{event.id}:attendance:{attendance.id}", actor=actor,
+                                   rule_version=version, resident_id=attendance.resident_id,
+                                   note=event.title[:60], occurred_on=day)
+        except DomainError as refusal:
+            if refusal.code != "cap_exceeded":
+                raise
+            attendance.unpaid_reason = "cap_exceeded"
+            continue
+        attendance.entry_id = entry.id
+    event.closed_at, event.closed_by_id = now, actor.id
+    db.session.flush()
+    record(actor, "event.closed", "event", event.id, event.grid_id or event.village_id,
+           after={"attendees": len(attendances), "paid": sum(1 for a in attendances if a.entry_id)})
+    return event
+
+
+# ---------------------------------------------------------------------------------------------------- cards
+
+
+def _card_signer() -> Signer:
+    return Signer(current_app.config["SECRET_KEY"], salt="household-card")
+
+
+def card_text(card: HouseholdCard) -> str:
+    """What the card's QR holds: HC-<random code>.<signature>; nothing about the household."""
+    return _card_signer().sign(f"{CARD_PREFIX}-{card.code}").decode()
+
+
+def issue_card(actor: User, household: Household) -> HouseholdCard:
+    """A new card for the household (补办): the one before it is revoked. Raises Forbidden."""
+    policy.require(actor, policy.Permission.MANAGE_CARDS, household.grid_id)
+    return _issue(actor, household)
+
+
+def _issue(actor: User | None, household: Household) -> HouseholdCard:
+    now = utcnow()
+    db.session.execute(update(HouseholdCard).where(HouseholdCard.household_id == household.id,
+                                                   HouseholdCard.revoked_at.is_(None)).values(revoked_at=now))
+    serial = db.session.scalar(select(func.coalesce(func.max(HouseholdCard.serial), 0))
+                               .where(HouseholdCard.household_id == household.id)) + 1
+    card = HouseholdCard(household_id=household.id, serial=serial, code=secrets.token_hex(6).upper(),
+                         issued_by_id=actor.id if actor else None, issued_at=now)
+    db.session.add(card)
+    db.session.flush()
+    record(actor, "card.issued", "household", household.id, household.grid_id,
+           after={"household": household.number, "serial": serial})
+    return card
+
+
+def cards_for_printing(actor: User, grid: GridNode) -> list[HouseholdCard]:
+    """The current card of every household of the grid, issuing a first card where a household has none."""
+    policy.require(actor, policy.Permission.MANAGE_CARDS, grid.id)
+    households = db.session.scalars(select(Household).where(Household.grid_id == grid.id)
+                                    .order_by(Household.number)).all()
+    current = {c.household_id: c for c in db.session.scalars(
+        select(HouseholdCard).join(Household).where(Household.grid_id == grid.id, HouseholdCard.revoked_at.is_(None)))}
+    return [current.get(h.id) or _issue(actor, h) for h in households]
+
+
+def household_of_card(text: str) -> Household:
+    """The household of a scanned card. Raises DomainError("invalid_card" | "card_revoked")."""
+    try:
+        value = _card_signer().unsign(text.strip()).decode()
+    except (BadSignature, UnicodeError):
+        raise DomainError("invalid_card") from None
+    code = value.removeprefix(f"{CARD_PREFIX}-")
+    card = db.session.scalar(select(HouseholdCard).where(HouseholdCard.code == code))
+    if card is None:
+        raise DomainError("invalid_card")
+    if card.revoked_at is not None:
+        raise DomainError("card_revoked", status=409, serial=card.serial)
+    return card.household
+
+
+def card_of_household(household: Household) -> HouseholdCard | None:
+    return db.session.scalar(select(HouseholdCard).where(HouseholdCard.household_id == household.id,
+                                                         HouseholdCard.revoked_at.is_(None)))
+
+
+def event_window(event: Event) -> tuple[datetime, datetime]:
+    """When check-in is open, in local time."""
+    return utc_to_local(event.starts_at - OPENS_BEFORE), utc_to_local(event.ends_at)
+

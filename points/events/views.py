@@ -1,0 +1,316 @@
+"""Pages of 志愿活动 and 户卡: a village's events and the new-event form, an event's page with its attendance list,
+the TV display of the rotating code and the printable static code, the villager's check-in by scanning, the
+staff's check-in desk (USB scanner or a name), and the printable household cards of a grid."""
+import re
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..auth import policy
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db, login_manager
+from ..grids.models import GridNode, NodeKind
+from ..grids.queries import get_node
+from ..people.models import Household, Resident
+from ..people.privacy import mask_name
+from ..rules.models import Rule
+from ..rules.queries import version_in_force
+from ..timeutil import local_today, utcnow
+from . import services
+from .forms import EventForm
+from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
+from .qr import qr_svg
+
+bp = Blueprint("events", __name__)
+MANAGE = policy.Permission.MANAGE_EVENTS
+UNPAID_LABELS = {
+    "rule_not_in_force": "该细则在活动当天不在有效期内",
+    "rule_not_for_household_kind": "该细则不适用于这一户的户籍类型",
+    "cap_exceeded": "已达细则的积分上限",
+}
+_XML_DECLARATION = re.compile(r"^<\?xml[^>]*\?>\s*")
+
+
+@bp.context_processor
+def _template_helpers() -> dict:
+    return dict(MODE_LABELS=MODE_LABELS, METHOD_LABELS=METHOD_LABELS, CheckinMode=CheckinMode, svg=inline_svg,
+                UNPAID_LABELS=UNPAID_LABELS)
+
+
+def inline_svg(text: str) -> Markup:
+    """The QR of text as an <svg> element to put in the page (sized by CSS: the fixed mm size is dropped)."""
+    svg = _XML_DECLARATION.sub("", qr_svg(text).decode())
+    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', svg, count=1)
+    svg = re.sub(r' id="[^"]*"', "", svg)  # one id per page would repeat on the cards sheet
+    return Markup(svg)  # noqa: S704  made by the qrcode package from our own text
+
+
+def _event(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise NotFound()
+    if not (policy.can_see_village(current_user, event.village_id) or _may_run(event)):
+        raise Forbidden()
+    return event
+
+
+def _may_run(event: Event) -> bool:
+    return policy.can_run_event(current_user, event.village_id, event.organizer_id)
+
+
+def _run_event(event_id: int) -> Event:
+    event = _event(event_id)
+    if not _may_run(event):
+        raise Forbidden()
+    return event
+
+
+def _visible_events(village_id: int, grid_id: int | None = None):
+    """The village's events (a villager's: those of the whole village and of their grid), (upcoming, past)."""
+    query = select(Event).where(Event.village_id == village_id)
+    if grid_id is not None:
+        query = query.where(Event.grid_id.is_(None) | (Event.grid_id == grid_id))
+    now = utcnow()
+    upcoming = db.session.scalars(query.where(Event.ends_at >= now, Event.closed_at.is_(None))
+                                  .order_by(Event.starts_at)).all()
+    past = db.session.scalars(query.where((Event.ends_at < now) | Event.closed_at.is_not(None))
+                              .order_by(Event.starts_at.desc()).limit(50)).all()
+    return upcoming, past
+
+
+@bp.get("/events")
+@login_required
+def mine():
+    """活动: a villager's upcoming events of their village; staff go to their (first) village's events."""
+    own = policy.own_household_id(current_user)
+    if own is not None:
+        household = db.session.get(Household, own)
+        upcoming, _past = _visible_events(household.village_id, household.grid_id)
+        return render_template("events/mine.html", events=upcoming, village=household.village)
+    for permission in (MANAGE, policy.Permission.VIEW_GRIDS):
+        nodes = policy.nodes_in_scope(current_user, permission)
+        ids = [n.id if n.kind is NodeKind.VILLAGE else n.village_id for n in nodes
+               if n.kind in (NodeKind.VILLAGE, NodeKind.GRID)]
+        if ids:
+            return redirect(url_for("events.village_events", village_id=ids[0]))
+    raise Forbidden()
+
+
+def _award_rules(village_id: int) -> list[tuple[int, str]]:
+    today, choices = local_today(), []
+    for rule in db.session.scalars(select(Rule).where(Rule.village_id == village_id).order_by(Rule.code)):
+        version = version_in_force(rule.id, today)
+        if version is not None and version.points > 0:
+            unit = _("每小时") if version.unit.value == "hour" else _("每次")
+            choices.append((rule.id, f"{rule.code} {version.name}（{unit} +{version.points}）"))
+    return choices
+
+
+@bp.route("/villages/<id:village_id>/events", methods=["GET", "POST"])
+@login_required
+def village_events(village_id: int):
+    village = policy.visible_village(current_user, village_id)
+    manager = policy.can(current_user, MANAGE, village.id)
+    form, error, status = None, None, 200
+    if manager:
+        form = EventForm()
+        form.rule_id.choices = _award_rules(village.id)
+        grids = db.session.scalars(select(GridNode).where(GridNode.village_id == village.id,
+                                                          GridNode.kind == NodeKind.GRID).order_by(GridNode.code))
+        form.grid_id.choices = [(0, _("全村"))] + [(g.id, g.name) for g in grids]
+    if request.method == "POST":
+        if not manager:
+            raise Forbidden()
+        if form.validate_on_submit():
+            terms = services.EventTerms(
+                title=form.title.data, place=form.place.data, starts=form.starts.data, ends=form.ends.data,
+                rule_id=form.rule_id.data, mode=form.mode.data, capacity=form.capacity.data,
+                grid_id=form.grid_id.data or None, organizer_id=current_user.id)
+            try:
+                event = services.create_event(current_user, village, terms)
+            except DomainError as refusal:
+                db.session.rollback()
+                error, status = refusal.message, 422
+            else:
+                db.session.commit()
+                flash(_("活动已创建：%(title)s", title=event.title))
+                return redirect(url_for("events.detail", event_id=event.id))
+        else:
+            status = 422
+    upcoming, past = _visible_events(village.id)
+    return render_template("events/village.html", village=village, upcoming=upcoming, past=past, form=form,
+                           error=error), status
+
+
+@bp.get("/events/<id:event_id>")
+@login_required
+def detail(event_id: int):
+    event = _event(event_id)
+    runner = _may_run(event)
+    attendances = []
+    if runner:
+        attendances = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id)
+                                         .order_by(Attendance.checked_in_at, Attendance.id)).all()
+    own = None
+    if current_user.resident_id is not None:
+        own = db.session.scalar(select(Attendance).where(Attendance.event_id == event.id,
+                                                         Attendance.resident_id == current_user.resident_id))
+    return render_template("events/detail.html", event=event, runner=runner, attendances=attendances, own=own,
+                           window=services.event_window(event), over=utcnow() >= event.starts_at)
+
+
+@bp.post("/attendances/<id:attendance_id>/remove")
+@login_required
+def remove(attendance_id: int):
+    attendance = db.session.get(Attendance, attendance_id)
+    if attendance is None:
+        raise NotFound()
+    _run_event(attendance.event_id)
+    services.remove_attendance(current_user, attendance)
+    db.session.commit()
+    flash(_("已移除 %(name)s 的签到", name=mask_name(attendance.resident.name)))
+    return redirect(url_for("events.detail", event_id=attendance.event_id))
+
+
+@bp.post("/events/<id:event_id>/close")
+@login_required
+def close(event_id: int):
+    event = _run_event(event_id)
+    services.close_event(current_user, event)
+    db.session.commit()
+    paid = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id,
+                                                       Attendance.entry_id.is_not(None))).all()
+    flash(_("活动已结束：%(paid)d 人记分", paid=len(paid)))
+    return redirect(url_for("events.detail", event_id=event.id))
+
+
+def _checkin_url(token: str) -> str:
+    return url_for("events.checkin", token=token, _external=True)
+
+
+@bp.get("/events/<id:event_id>/display")
+@login_required
+def display(event_id: int):
+    """The TV page: the rotating code, refreshed every 30 s (a meta refresh: the CSP allows no inline script)."""
+    event = _run_event(event_id)
+    url = _checkin_url(services.rotating_token(event))
+    return render_template("events/display.html", event=event, url=url, refresh=services.ROTATION_SECONDS)
+
+
+@bp.get("/events/<id:event_id>/print")
+@login_required
+def print_code(event_id: int):
+    event = _run_event(event_id)
+    return render_template("events/print.html", event=event, url=_checkin_url(services.static_token(event)),
+                           window=services.event_window(event))
+
+
+def _own_attendance(event: Event) -> Attendance | None:
+    if current_user.resident_id is None:
+        return None
+    return db.session.scalar(select(Attendance).where(Attendance.event_id == event.id,
+                                                      Attendance.resident_id == current_user.resident_id))
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+def checkin(token: str):
+    """The page a scanned code opens: the event and one big 签到 button (签退 when already in, in_out mode). A fresh
+    rotating code is first exchanged for one that outlasts logging in."""
+    token = token.replace("\x00", "")[:500]
+    try:
+        event = services.event_of_token(token)
+        scanned = services.scanned_token(token) if request.method == "GET" else None
+    except DomainError as refusal:
+        db.session.rollback()
+        return render_template("events/result.html", event=None, ok=False, message=refusal.message,
+                               token=token, attendance=None), refusal.status
+    if scanned is not None:
+        return redirect(url_for("events.checkin", token=scanned))
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if request.method == "GET":
+        return render_template("events/checkin.html", event=event, token=token, attendance=_own_attendance(event),
+                               window=services.event_window(event))
+    action = request.form.get("action", "in")
+    try:
+        if action == "out":
+            attendance = services.check_out_self(current_user, token)
+            message, already = _("签退成功"), False
+        else:
+            done = services.check_in_self(current_user, token)
+            attendance, already = done.attendance, done.already
+            message = _("您已签到过") if done.already else _("签到成功")
+    except DomainError as refusal:
+        db.session.rollback()
+        return render_template("events/result.html", event=event, ok=False, message=refusal.message, token=token,
+                               attendance=None), refusal.status
+    db.session.commit()
+    return render_template("events/result.html", event=event, ok=True, message=message, token=token,
+                           attendance=attendance, already=already, action=action)
+
+
+@bp.route("/events/<id:event_id>/checkin-desk", methods=["GET", "POST"])
+@login_required
+def desk(event_id: int):
+    """签到台: a USB scanner types the household card's text and Enter into the focused field; or a name is
+    searched and checked in."""
+    event = _run_event(event_id)
+    if request.method == "POST":
+        card = request.form.get("card", "").replace("\x00", "").strip()[:200]
+        resident_id = request.form.get("resident_id", type=int)
+        try:
+            if card:
+                done = services.check_in_card(current_user, event, card)
+            elif resident_id is not None:
+                done = services.check_in_resident(current_user, event, resident_id)
+            else:
+                raise DomainError("invalid_card")
+        except DomainError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "error")
+        else:
+            db.session.commit()
+            name = mask_name(done.attendance.resident.name)
+            number = done.attendance.household.number
+            if done.already:
+                flash(_("%(name)s（%(number)s）已签到过", name=name, number=number), "error")
+            else:
+                flash(_("%(name)s（%(number)s）签到成功", name=name, number=number))
+        return redirect(url_for("events.desk", event_id=event.id))
+    query = request.args.get("q", "").replace("\x00", "").strip()[:20]
+    found = []
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        search = (select(Resident).join(Household, Resident.household_id == Household.id)
+                  .where(Household.village_id == event.village_id, Resident.name.like(pattern, escape="\\")))
+        if event.grid_id is not None:
+            search = search.where(Household.grid_id == event.grid_id)
+        found = db.session.scalars(search.order_by(Household.number, Resident.id).limit(20)).all()
+    return render_template("events/desk.html", event=event, query=query, found=found)
+
+
+@bp.get("/grids/<id:grid_id>/cards")
+@login_required
+def cards(grid_id: int):
+    """户卡: the current card of every household of the grid, eight to an A4 page (first cards issued here)."""
+    grid = get_node(grid_id)
+    if grid.kind is not NodeKind.GRID:
+        raise NotFound()
+    printed = services.cards_for_printing(current_user, grid)
+    db.session.commit()
+    return render_template("events/cards.html", grid=grid, cards=printed, text=services.card_text)
+
+
+@bp.post("/households/<id:household_id>/card/reissue")
+@login_required
+def reissue(household_id: int):
+    household = db.session.get(Household, household_id)
+    if household is None:
+        raise NotFound()
+    card = services.issue_card(current_user, household)
+    db.session.commit()
+    flash(_("已为 %(number)s 补办户卡（第 %(serial)d 张），旧卡作废", number=household.number, serial=card.serial))
+    return redirect(url_for("events.cards", grid_id=household.grid_id))

@@ -1,0 +1,326 @@
+"""/api/v1 events (志愿活动): create, list, QR of the check-in address, check-ins (own code, household card, by
+name), and closing into the ledger."""
+import io
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from points.auth.models import Role
+from points.events import services
+from points.events.models import Event
+from points.extensions import db
+from points.rules.models import RuleCategory
+from points.timeutil import utc_to_local, utcnow
+
+from .. import factories
+from .conftest import error_of
+
+
+@pytest.fixture
+def scene():
+    """A village with its admin, an award rule for volunteering, two villagers' households in the first grid and one
+    in the second, a grid leader of the first grid, and another village with its admin and villager."""
+    village = factories.gen_village()
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    rule = factories.gen_rule(village.village, "参加志愿活动", 5, category=RuleCategory.VOLUNTEERING)
+    households = [factories.gen_household(village.grids[0]), factories.gen_household(village.grids[0], "李四"),
+                  factories.gen_household(village.grids[1], "王五")]
+    villagers = [factories.gen_villager(h) for h in households]
+    leader = factories.gen_user(Role.GRID_LEADER, village.grids[0])
+    elsewhere = factories.gen_village()
+    stranger = factories.gen_user(Role.VILLAGE_ADMIN, elsewhere.village)
+    other_rule = factories.gen_rule(elsewhere.village, "参加志愿活动", 3, category=RuleCategory.VOLUNTEERING)
+    outsider = factories.gen_villager(factories.gen_household(elsewhere.grids[0], "赵六"))
+    db.session.commit()
+    return SimpleNamespace(village=village, admin=admin, rule=rule, households=households, villagers=villagers,
+                           leader=leader, elsewhere=elsewhere, stranger=stranger, other_rule=other_rule,
+                           outsider=outsider)
+
+
+def now_local():
+    return utc_to_local(utcnow()).replace(microsecond=0)
+
+
+def event_body(scene, **changes) -> dict:
+    """An event that started ten minutes ago and lasts two hours, in local time."""
+    starts = now_local() - timedelta(minutes=10)
+    return {"village_id": scene.village.village.id, "title": "环境整治日", "place": "村委会广场",
+            "starts": starts.isoformat(), "ends": (starts + timedelta(hours=2)).isoformat(), "rule_id": scene.rule.id,
+            **changes}
+
+
+def create(api, scene, user=None, **changes):
+    return api.post("/api/v1/events", user or scene.admin, json=event_body(scene, **changes))
+
+
+def new_event(api, scene, **changes) -> dict:
+    response = create(api, scene, **changes)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def event_row(event: dict) -> Event:
+    return db.session.get(Event, event["id"])
+
+
+def checkin(api, user, key=None, **body):
+    return api.post("/api/v1/checkins", user, json=body, headers={"Idempotency-Key": key} if key else None)
+
+
+def balance(api, scene, household) -> int:
+    return api.get(f"/api/v1/households/{household.id}", scene.admin).get_json()["balance"]
+
+
+# Events
+
+
+def test_the_admin_creates_an_event_in_local_time(api, scene):
+    starts = now_local() - timedelta(minutes=10)
+    event = new_event(api, scene, starts=starts.isoformat(), ends=(starts + timedelta(hours=2)).isoformat(),
+                      mode="in_out", capacity=30, grid_id=scene.village.grids[0].id, organizer_id=scene.leader.id)
+    assert (event["title"], event["place"], event["mode"], event["capacity"]) == ("环境整治日", "村委会广场", "in_out", 30)
+    assert (event["village_id"], event["grid_id"], event["organizer_id"], event["rule_id"]) == (
+        scene.village.village.id, scene.village.grids[0].id, scene.leader.id, scene.rule.id)
+    assert event["starts"] == starts.isoformat() + "+08:00"
+    assert event["attendees"] == 0 and event["attendances"] == [] and event["closed_at"] is None
+    assert utc_to_local(event_row(event).starts_at) == starts
+
+    assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json() == event
+    # An offset is honoured: 02:00Z is 10:00 in Shanghai.
+    utc_start = (starts - timedelta(hours=8)).isoformat() + "Z"
+    moved = api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin,
+                        json={"starts": utc_start, "title": "  清扫河道  "})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["title"] == "清扫河道" and moved.get_json()["starts"] == event["starts"]
+    assert moved.get_json()["capacity"] == 30 and moved.get_json()["mode"] == "in_out"
+
+
+@pytest.mark.parametrize("changes, status, code", [
+    ({"title": "   "}, 400, "event_title_required"),
+    ({"ends": "2020-01-01T00:00:00"}, 400, "event_ends_before_start"),
+    ({"rule_id": 99999}, 400, "unknown_rule"),
+    ({"rule_id": 99999999999}, 422, "validation_error"),
+    ({"capacity": 0}, 422, "validation_error"),
+    ({"grid_id": 2147483647}, 400, "invalid_grid"),
+    ({"organizer_id": 2147483647}, 400, "unknown_organizer"),
+    ({"starts": "tomorrow"}, 422, "validation_error"),
+    ({"mode": "out"}, 422, "validation_error"),
+    ({"village_id": 2147483647}, 404, "not_found"),
+    ({"title": "a\x00b"}, 422, "validation_error"),
+])
+def test_bad_events_are_refused_with_a_code(api, scene, changes, status, code):
+    error_of(create(api, scene, **changes), status, code)
+    assert db.session.query(Event).count() == 0
+
+
+def test_a_rule_of_another_village_or_a_penalty_cannot_be_the_events(api, scene):
+    error_of(create(api, scene, rule_id=scene.other_rule.id), 400, "unknown_rule")
+    penalty = factories.gen_rule(scene.village.village, "乱扔垃圾", -5)
+    db.session.commit()
+    error_of(create(api, scene, rule_id=penalty.id), 400, "rule_not_an_award")
+
+
+def test_only_event_managers_create_and_edit_events(api, scene):
+    for user in (scene.leader, scene.villagers[0], scene.stranger):
+        error_of(create(api, scene, user), 403, "forbidden")
+    event = new_event(api, scene)
+    error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.leader, json={"title": "x"}), 403,
+             "forbidden")
+    error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.stranger, json={"title": "x"}), 403,
+             "forbidden")
+    error_of(api.get("/api/v1/events/999999", scene.admin), 404, "not_found")
+    error_of(api.get("/api/v1/events"), 401, "login_required")
+
+
+def test_the_list_holds_the_events_the_caller_may_see(api, scene):
+    ours = new_event(api, scene)
+    later = new_event(api, scene, starts=(now_local() + timedelta(days=1)).isoformat(),
+                      ends=(now_local() + timedelta(days=1, hours=1)).isoformat())
+    theirs = api.post("/api/v1/events", scene.stranger, json=event_body(
+        scene, village_id=scene.elsewhere.village.id, rule_id=scene.other_rule.id)).get_json()
+
+    def listed(user, query=""):
+        page = api.get(f"/api/v1/events{query}", user).get_json()
+        return page["total"], [e["id"] for e in page["items"]]
+
+    for user in (scene.admin, scene.leader, scene.villagers[0], scene.villagers[2]):
+        assert listed(user) == (2, [later["id"], ours["id"]])
+    for user in (scene.stranger, scene.outsider):
+        assert listed(user) == (1, [theirs["id"]])
+    assert listed(scene.admin, "?per_page=1&page=2") == (2, [ours["id"]])
+    assert listed(scene.admin, f"?village_id={scene.elsewhere.village.id}") == (0, [])
+    assert listed(scene.admin, "?open=false") == (0, [])
+
+    error_of(api.get(f"/api/v1/events/{theirs['id']}", scene.admin), 403, "forbidden")
+    error_of(api.get(f"/api/v1/events/{ours['id']}", scene.outsider), 403, "forbidden")
+    assert api.get(f"/api/v1/events/{ours['id']}", scene.villagers[0]).status_code == 200
+
+
+# QR codes
+
+
+@pytest.mark.parametrize("kind", ["rotating", "static"])
+def test_the_qr_png_holds_the_check_in_address(api, scene, kind):
+    event = new_event(api, scene)
+    response = api.get(f"/api/v1/events/{event['id']}/qr?kind={kind}", scene.admin)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    text = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.data)))[0].text
+    prefix = "http://localhost/c/"
+    assert text.startswith(prefix)
+    assert services.event_of_token(text.removeprefix(prefix)).id == event["id"]
+    if kind == "static":
+        assert text == prefix + services.static_token(event_row(event))
+
+
+def test_the_qr_as_svg_and_only_for_those_who_run_the_event(api, scene):
+    event = new_event(api, scene, organizer_id=scene.leader.id)
+    svg = api.get(f"/api/v1/events/{event['id']}/qr?format=svg", scene.leader)
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    for user in (scene.villagers[0], scene.stranger):
+        error_of(api.get(f"/api/v1/events/{event['id']}/qr", user), 403, "forbidden")
+    error_of(api.get(f"/api/v1/events/{event['id']}/qr?format=gif", scene.admin), 422, "validation_error")
+
+
+# Check-ins
+
+
+def test_a_villager_checks_in_with_the_rotating_code_once(api, scene):
+    event = new_event(api, scene)
+    token = services.rotating_token(event_row(event))
+    first = checkin(api, scene.villagers[0], event_id=event["id"], token=token)
+    assert first.status_code == 201, first.get_json()
+    body = first.get_json()
+    assert body["already"] is False and body["event_id"] == event["id"]
+    attendance = body["attendance"]
+    assert (attendance["household_id"], attendance["method"], attendance["resident_name"]) == (
+        scene.households[0].id, "self", "张*明")
+
+    again = checkin(api, scene.villagers[0], event_id=event["id"], token=token)
+    assert again.status_code == 200
+    assert again.get_json() == {**body, "already": True}
+    assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()["attendees"] == 1
+
+
+def test_forged_and_foreign_codes_are_refused(api, scene):
+    event = new_event(api, scene)
+    other = new_event(api, scene, title="植树")
+    token = services.rotating_token(event_row(event))
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token[:-2] + "xx"), 400, "invalid_code")
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token="not-a-code"), 400, "invalid_code")
+    error_of(checkin(api, scene.villagers[0], event_id=other["id"], token=token), 400, "code_of_other_event")
+    error_of(checkin(api, scene.admin, event_id=event["id"], token=token), 403, "not_a_villager")
+    error_of(checkin(api, scene.outsider, event_id=event["id"], token=token), 403, "not_resident_here")
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"]), 422, "validation_error")
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token, card="HC-x"), 422,
+             "validation_error")
+    error_of(checkin(api, scene.villagers[0], "bad key é", event_id=event["id"], token=token), 400,
+             "invalid_idempotency_header")
+    assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()["attendees"] == 0
+
+
+def test_staff_check_in_by_card_and_by_name(api, scene):
+    event = new_event(api, scene)
+    card = services._issue(scene.admin, scene.households[1])
+    db.session.commit()
+    text = services.card_text(card)
+
+    by_card = checkin(api, scene.admin, event_id=event["id"], card=text)
+    assert by_card.status_code == 201, by_card.get_json()
+    assert by_card.get_json()["attendance"]["household_id"] == scene.households[1].id
+    assert by_card.get_json()["attendance"]["method"] == "card"
+    assert checkin(api, scene.admin, event_id=event["id"], card=text).status_code == 200
+
+    by_name = checkin(api, scene.admin, event_id=event["id"], resident_id=scene.households[2].head.id)
+    assert by_name.status_code == 201 and by_name.get_json()["attendance"]["method"] == "manual"
+
+    error_of(checkin(api, scene.leader, event_id=event["id"], card=text), 403, "forbidden")
+    error_of(checkin(api, scene.admin, event_id=event["id"], card="HC-forged-sig"), 400, "invalid_card")
+    error_of(checkin(api, scene.admin, event_id=event["id"], card=text, resident_id=scene.households[0].head.id),
+             400, "resident_not_in_household")
+    error_of(checkin(api, scene.admin, event_id=event["id"], resident_id=2147483647), 404, "not_found")
+    error_of(checkin(api, scene.admin, event_id=2147483647, resident_id=scene.households[0].head.id), 404,
+             "not_found")
+
+    services._issue(scene.admin, scene.households[1])  # 补办: the first card is revoked
+    db.session.commit()
+    error_of(checkin(api, scene.admin, event_id=event["id"], card=text), 409, "card_revoked")
+
+    detail = api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()
+    assert detail["attendees"] == 2
+    assert [a["household_id"] for a in detail["attendances"]] == [scene.households[1].id, scene.households[2].id]
+    # A villager sees their own household's attendance only.
+    mine = api.get(f"/api/v1/events/{event['id']}", scene.villagers[2]).get_json()
+    assert [a["household_id"] for a in mine["attendances"]] == [scene.households[2].id]
+
+
+def test_a_check_in_retried_with_its_key_answers_the_same_attendance(api, scene):
+    event = new_event(api, scene)
+    body = {"event_id": event["id"], "resident_id": scene.households[0].head.id}
+    first = checkin(api, scene.admin, "key-1", **body)
+    retry = checkin(api, scene.admin, "key-1", **body)
+    assert first.status_code == 201 and retry.status_code == 200
+    assert retry.get_json()["attendance"] == first.get_json()["attendance"]
+    assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()["attendees"] == 1
+
+
+# Closing
+
+
+def test_closing_posts_the_rules_points_once(api, scene):
+    event = new_event(api, scene)
+    token = services.rotating_token(event_row(event))
+    for user in scene.villagers[:2]:
+        assert checkin(api, user, event_id=event["id"], token=token).status_code == 201
+    before = [balance(api, scene, h) for h in scene.households]
+
+    error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.leader), 403, "forbidden")
+    headers = {"Idempotency-Key": "close-1"}
+    closed = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, headers=headers)
+    assert closed.status_code == 200, closed.get_json()
+    body = closed.get_json()
+    assert body["closed_at"] is not None and body["points_posted"] == 10
+    assert [(a["household_id"], a["points"], a["unpaid_reason"]) for a in body["attendances"]] == [
+        (scene.households[0].id, 5, ""), (scene.households[1].id, 5, "")]
+    assert [balance(api, scene, h) for h in scene.households] == [before[0] + 5, before[1] + 5, before[2]]
+
+    again = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, headers=headers)
+    assert again.status_code == 200 and again.get_json() == body
+    assert [balance(api, scene, h) for h in scene.households] == [before[0] + 5, before[1] + 5, before[2]]
+
+    error_of(checkin(api, scene.villagers[2], event_id=event["id"], token=token), 409, "event_closed")
+    error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, json={"title": "x"}), 409,
+             "event_closed")
+    listed = api.get("/api/v1/events?open=false", scene.villagers[0]).get_json()
+    assert [e["id"] for e in listed["items"]] == [event["id"]]
+
+
+def test_an_event_still_to_come_cannot_be_closed_or_checked_in(api, scene):
+    tomorrow = now_local() + timedelta(days=1)
+    event = new_event(api, scene, starts=tomorrow.isoformat(), ends=(tomorrow + timedelta(hours=1)).isoformat())
+    error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.admin), 400, "event_not_over")
+    token = services.rotating_token(event_row(event))
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token), 400, "event_not_started")
+
+
+@pytest.mark.parametrize("token", [".", "a.b", "é", "x" * 150, "WzEsInIiLDFd", "WzEsInIiLDFd.bad"])
+def test_odd_codes_and_cards_are_invalid_not_errors(api, scene, token):
+    event = new_event(api, scene)
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token), 400, "invalid_code")
+    error_of(checkin(api, scene.admin, event_id=event["id"], card=token), 400, "invalid_card")
+
+
+def test_a_series_event_moved_onto_another_of_its_series_is_refused(api, scene):
+    first = now_local().replace(hour=9, minute=0, second=0) + timedelta(days=1)
+    services.create_series(scene.admin, scene.village.village, services.EventTerms(
+        "环境整治日", "村委会广场", first, first + timedelta(hours=2), scene.rule.id), 1, first.weekday(),
+        first.date().replace(day=1) + timedelta(days=32), first.date().replace(day=1) + timedelta(days=64))
+    db.session.commit()
+    one, two = db.session.query(Event).order_by(Event.starts_at).all()
+    starts, ends = utc_to_local(one.starts_at).isoformat(), utc_to_local(one.ends_at).isoformat()
+    error_of(api.request("PATCH", f"/api/v1/events/{two.id}", scene.admin, json={"starts": starts, "ends": ends}),
+             409, "event_series_clash")
+    assert api.get(f"/api/v1/events/{two.id}", scene.admin).get_json()["starts"] == utc_to_local(
+        two.starts_at).isoformat() + "+08:00"

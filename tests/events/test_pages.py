@@ -1,0 +1,199 @@
+"""志愿活动 and 户卡 through the pages: the village's events and the new-event form, the event page and its
+attendance list, the TV display and the printed code, the villager's check-in by scanning, the staff's desk,
+closing, and the household cards of a grid."""
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from points.auth.models import Role
+from points.events import services
+from points.events.models import Attendance, CheckinMode, Event, HouseholdCard
+from points.extensions import db
+from points.ledger.queries import balance_of
+from points.rules.models import RuleCategory
+from points.timeutil import utc_to_local, utcnow
+
+from .. import factories
+
+
+class Scene:
+    def __init__(self, mode=CheckinMode.IN, households=2):
+        self.village = factories.gen_village()
+        self.households = [factories.gen_household(self.village.grids[0], head_name=f"李{'四五六七八'[i]}明")
+                           for i in range(households)]
+        self.villager = factories.gen_villager(self.households[0])
+        self.admin = factories.gen_user(Role.VILLAGE_ADMIN, self.village.village)
+        self.rule = factories.gen_rule(self.village.village, "志愿服务", 5, category=RuleCategory.VOLUNTEERING)
+        now = utc_to_local(utcnow())
+        self.event = services.create_event(self.admin, self.village.village, services.EventTerms(
+            "清理河道", "村委会门口", now - timedelta(hours=1), now + timedelta(hours=1), self.rule.id, mode))
+        other = factories.gen_village()
+        self.stranger = factories.gen_villager(factories.gen_household(other.grids[0]))
+        self.other_admin = factories.gen_user(Role.VILLAGE_ADMIN, other.village)
+        db.session.commit()
+
+
+def test_the_admin_creates_an_event_and_a_villager_sees_it(client, login):
+    scene = Scene()
+    village = scene.village.village
+    login(scene.admin)
+    page = client.get(f"/villages/{village.id}/events").get_data(as_text=True)
+    assert "新建活动" in page and "清理河道" in page and "志愿服务" in page
+    now = utc_to_local(utcnow()).replace(second=0, microsecond=0)
+    response = client.post(f"/villages/{village.id}/events", data={
+        "title": "敬老院打扫", "place": "敬老院", "starts": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        "ends": (now + timedelta(days=1, hours=2)).strftime("%Y-%m-%dT%H:%M"), "rule_id": scene.rule.id,
+        "mode": "in_out", "capacity": "20", "grid_id": 0})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    event = db.session.scalar(select(Event).where(Event.title == "敬老院打扫"))
+    assert event.mode is CheckinMode.IN_OUT and event.capacity == 20
+    assert utc_to_local(event.starts_at) == now + timedelta(days=1)
+    # The end before the start: refused with the message, nothing made.
+    refused = client.post(f"/villages/{village.id}/events", data={
+        "title": "错的", "place": "某处", "starts": now.strftime("%Y-%m-%dT%H:%M"),
+        "ends": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"), "rule_id": scene.rule.id, "mode": "in",
+        "grid_id": 0})
+    assert refused.status_code == 422 and "结束时间必须晚于开始时间" in refused.get_data(as_text=True)
+
+    login(scene.villager)
+    mine = client.get("/events").get_data(as_text=True)
+    assert "清理河道" in mine and "敬老院打扫" in mine and "活动" in mine
+    village_page = client.get(f"/villages/{village.id}/events").get_data(as_text=True)
+    assert "新建活动" not in village_page
+    assert client.post(f"/villages/{village.id}/events", data={"title": "x"}).status_code == 403
+    assert client.get(f"/events/{event.id}").status_code == 200
+    login(scene.stranger)
+    assert client.get(f"/villages/{village.id}/events").status_code == 403
+    assert client.get(f"/events/{event.id}").status_code == 403
+    assert "清理河道" not in client.get("/events").get_data(as_text=True)
+    login(scene.admin)
+    assert client.get("/events").status_code == 302
+
+
+def test_staff_pages_answer_the_runner_only(client, login):
+    scene = Scene()
+    event = scene.event
+    pages = [f"/events/{event.id}/display", f"/events/{event.id}/print", f"/events/{event.id}/checkin-desk"]
+    assert client.get(pages[0]).status_code == 302  # logged out: to the login page
+    login(scene.admin)
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "<svg" in response.get_data(as_text=True) or url.endswith("desk")
+    display = client.get(pages[0]).get_data(as_text=True)
+    assert 'http-equiv="refresh" content="30"' in display and "已签到 0 人" in display
+    detail = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "大屏签到码" in detail and "签到名单" in detail
+    for user in (scene.villager, scene.other_admin):
+        login(user)
+        for url in pages:
+            assert client.get(url).status_code == 403, url
+        assert client.post(f"/events/{event.id}/close").status_code == 403
+    login(scene.villager)
+    assert "签到名单" not in client.get(f"/events/{event.id}").get_data(as_text=True)
+
+
+def test_a_villager_checks_in_by_the_displayed_code(client, login):
+    scene = Scene()
+    scanned = client.get(f"/c/{services.rotating_token(scene.event)}")
+    # The 30-second code is exchanged for one that outlasts logging in.
+    assert scanned.status_code == 302
+    token = scanned.headers["Location"].removeprefix("/c/")
+    response = client.get(f"/c/{token}")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/login" and parse_qs(location.query)["next"] == [f"/c/{token}"]
+    db.session.commit()
+    back = client.post(response.headers["Location"], data={"username": scene.villager.username,
+                                                            "password": factories.PASSWORD})
+    assert back.status_code == 302 and back.headers["Location"] == f"/c/{token}"
+    page = client.get(f"/c/{token}").get_data(as_text=True)
+    assert "清理河道" in page and "签到" in page
+    done = client.post(f"/c/{token}", data={"action": "in"})
+    assert done.status_code == 200 and "签到成功" in done.get_data(as_text=True)
+    again = client.post(f"/c/{token}", data={"action": "in"})
+    assert "您已签到过" in again.get_data(as_text=True)
+    assert db.session.scalar(select(Event.attendees).where(Event.id == scene.event.id)) == 1
+
+    login(scene.stranger)
+    refused = client.post(f"/c/{token}", data={"action": "in"})
+    assert refused.status_code == 403 and "不是本活动所在村" in refused.get_data(as_text=True)
+    bad = client.get("/c/nonsense")
+    assert bad.status_code == 400 and "二维码无效" in bad.get_data(as_text=True)
+
+    # The organizer sees the masked name, and closes: the points are posted.
+    login(scene.admin)
+    detail = client.get(f"/events/{scene.event.id}").get_data(as_text=True)
+    assert "李*明" in detail and "李四明" not in detail
+    assert client.post(f"/events/{scene.event.id}/close").status_code == 302
+    assert balance_of(scene.households[0].id) == 5
+    closed = client.get(f"/events/{scene.event.id}").get_data(as_text=True)
+    assert "+5" in closed and "已结束并记分" in closed
+    login(scene.villager)
+    late = client.post(f"/c/{token}", data={"action": "in"})
+    assert "您已签到过" in late.get_data(as_text=True)
+
+
+def test_in_out_mode_offers_check_out(client, login):
+    scene = Scene(mode=CheckinMode.IN_OUT)
+    token = services.static_token(scene.event)
+    login(scene.villager)
+    done = client.post(f"/c/{token}", data={"action": "in"}).get_data(as_text=True)
+    assert "签到成功" in done and "签退" in done
+    assert "签退" in client.get(f"/c/{token}").get_data(as_text=True)
+    out = client.post(f"/c/{token}", data={"action": "out"})
+    assert out.status_code == 200 and "签退成功" in out.get_data(as_text=True)
+    attendance = db.session.scalar(select(Attendance).execution_options(populate_existing=True))
+    assert attendance.checked_out_at is not None
+
+
+def test_the_desk_checks_in_by_card_and_by_name_and_removes(client, login):
+    scene = Scene()
+    event = scene.event
+    card = services.issue_card(scene.admin, scene.households[0])
+    text = services.card_text(card)
+    db.session.commit()
+    login(scene.admin)
+    desk = client.get(f"/events/{event.id}/checkin-desk").get_data(as_text=True)
+    assert "autofocus" in desk
+    response = client.post(f"/events/{event.id}/checkin-desk", data={"card": text}, follow_redirects=True)
+    assert "签到成功" in response.get_data(as_text=True)
+    again = client.post(f"/events/{event.id}/checkin-desk", data={"card": text}, follow_redirects=True)
+    assert "已签到过" in again.get_data(as_text=True)
+    wrong = client.post(f"/events/{event.id}/checkin-desk", data={"card": "HC-XXXX-yyy"}, follow_redirects=True)
+    assert "无法识别的户卡" in wrong.get_data(as_text=True)
+
+    found = client.get(f"/events/{event.id}/checkin-desk?q=李五").get_data(as_text=True)
+    assert "李*明" in found
+    second = scene.households[1].head
+    assert client.post(f"/events/{event.id}/checkin-desk", data={"resident_id": second.id}).status_code == 302
+    rows = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id)).all()
+    assert sorted(a.resident_id for a in rows) == sorted([scene.households[0].head_id, second.id])
+
+    removed = next(a for a in rows if a.resident_id == second.id)
+    assert client.post(f"/attendances/{removed.id}/remove").status_code == 302
+    assert db.session.scalar(select(Event.attendees).where(Event.id == event.id)) == 1
+    login(scene.other_admin)
+    assert client.post(f"/events/{event.id}/checkin-desk", data={"card": text}).status_code == 403
+    assert client.post(f"/attendances/{removed.id}/remove").status_code == 403
+
+
+def test_the_cards_page_prints_one_card_per_household_and_reissues(client, login):
+    scene = Scene(households=3)
+    grid = scene.village.grids[0]
+    login(scene.admin)
+    page = client.get(f"/grids/{grid.id}/cards")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count("<svg") == 3 and "第1张" in html and "李*明" in html
+    household = scene.households[1]
+    response = client.post(f"/households/{household.id}/card/reissue")
+    assert response.status_code == 302
+    assert "第2张" in client.get(f"/grids/{grid.id}/cards").get_data(as_text=True)
+    cards = db.session.scalars(select(HouseholdCard).where(HouseholdCard.household_id == household.id)).all()
+    assert len(cards) == 2 and sum(1 for c in cards if c.revoked_at is None) == 1
+    for user in (scene.villager, scene.other_admin):
+        login(user)
+        assert client.get(f"/grids/{grid.id}/cards").status_code == 403
+        assert client.post(f"/households/{household.id}/card/reissue").status_code == 403

@@ -1,0 +1,277 @@
+"""志愿活动: signed check-in codes, one attendance per person, capacity under concurrency, household cards, and
+closing an event into the ledger."""
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import func, select
+
+from points.auth.models import Role, User
+from points.errors import DomainError
+from points.events import services
+from points.events.models import Attendance, CheckinMode, Event
+from points.events.qr import qr_png, qr_svg
+from points.events.services import EventTerms
+from points.extensions import db
+from points.ledger.models import HouseholdBalance
+from points.people.models import HouseholdKind
+from points.rules.models import RuleCategory, RuleUnit
+from points.timeutil import utc_to_local, utcnow
+
+from .. import factories
+
+
+@pytest.fixture
+def world(village):
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    rule = factories.gen_rule(village.village, "参加志愿活动", 5, category=RuleCategory.VOLUNTEERING)
+    return village, admin, rule
+
+
+def open_event(world, mode=CheckinMode.IN, capacity=None, rule=None, hours=2, grid_id=None) -> Event:
+    """An event that started ten minutes ago."""
+    village, admin, default_rule = world
+    starts = utc_to_local(utcnow()) - timedelta(minutes=10)
+    return services.create_event(admin, village.village, EventTerms(
+        "环境整治日", "村委会广场", starts, starts + timedelta(hours=hours), (rule or default_rule).id, mode,
+        capacity, grid_id))
+
+
+def villager(village, grid=0, kind=HouseholdKind.REGISTERED) -> User:
+    return factories.gen_villager(factories.gen_household(village.grids[grid], kind=kind))
+
+
+def balance(household_id) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(HouseholdBalance.balance).where(HouseholdBalance.household_id == household_id))
+
+
+# ---------------------------------------------------------------------------------------------------- codes
+
+
+def test_a_rotating_code_checks_in_once(world):
+    event = open_event(world)
+    user = villager(world[0])
+    first = services.check_in_self(user, services.rotating_token(event))
+    again = services.check_in_self(user, services.rotating_token(event))
+    assert not first.already and again.already and again.attendance.id == first.attendance.id
+    assert event.attendees == 1
+
+
+def test_a_forged_code_is_refused(world):
+    event = open_event(world)
+    token = services.rotating_token(event)
+    with pytest.raises(DomainError) as refused:
+        services.check_in_self(villager(world[0]), token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert refused.value.code == "invalid_code"
+
+
+def test_a_code_of_another_event_is_refused(world):
+    event, other = open_event(world), open_event(world)
+    with pytest.raises(DomainError) as refused:
+        services.check_in_self(villager(world[0]), services.rotating_token(other), event_id=event.id)
+    assert refused.value.code == "code_of_other_event"
+
+
+def test_a_rotating_code_lasts_two_slots_and_no_longer(world):
+    event = open_event(world)
+    now = utcnow()
+    token = services.rotating_token(event, now)
+    services.event_of_token(token, now + timedelta(seconds=services.ROTATION_SECONDS))
+    with pytest.raises(DomainError) as refused:
+        services.check_in_self(villager(world[0]), token, now=now + timedelta(seconds=2 * services.ROTATION_SECONDS))
+    assert refused.value.code == "code_expired"
+
+
+def test_a_printed_code_works_only_inside_the_window(world):
+    event = open_event(world)
+    token = services.static_token(event)
+    services.check_in_self(villager(world[0]), token)
+    with pytest.raises(DomainError) as late:
+        services.check_in_self(villager(world[0]), token, now=event.ends_at + timedelta(minutes=1))
+    assert late.value.code == "event_over"
+    with pytest.raises(DomainError) as early:
+        services.check_in_self(villager(world[0]), token, now=event.starts_at - timedelta(hours=1))
+    assert early.value.code == "event_not_started"
+
+
+def test_a_new_code_version_voids_printed_codes(world):
+    event = open_event(world)
+    token = services.static_token(event)
+    event.code_version += 1
+    with pytest.raises(DomainError) as refused:
+        services.check_in_self(villager(world[0]), token)
+    assert refused.value.code == "code_expired"
+
+
+def test_only_residents_of_the_village_or_grid_check_in(world):
+    village, _, _ = world
+    event = open_event(world, grid_id=village.grids[0].id)
+    with pytest.raises(DomainError) as other_grid:
+        services.check_in_self(villager(village, grid=1), services.rotating_token(event))
+    assert other_grid.value.code == "not_resident_here"
+    stranger = factories.gen_villager(factories.gen_household(factories.gen_village(1).grids[0]))
+    with pytest.raises(DomainError) as other_village:
+        services.check_in_self(stranger, services.rotating_token(event))
+    assert other_village.value.code == "not_resident_here"
+
+
+def test_generated_images_decode_to_what_they_carry(world):
+    event = open_event(world)
+    url = "http://村务.example/c/" + services.rotating_token(event)
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(qr_png(url))))[0].text == url
+    card = services.issue_card(world[1], factories.gen_household(world[0].grids[0]))
+    text = services.card_text(card)
+    assert zxingcpp.read_barcodes(Image.open(io.BytesIO(qr_png(text))))[0].text == text
+    assert b"<svg" in qr_svg(text)
+
+
+# ---------------------------------------------------------------------------------------------------- cards
+
+
+def test_a_card_checks_in_its_head_and_a_reissued_card_voids_the_old_one(world):
+    village, admin, _ = world
+    event = open_event(world)
+    household = factories.gen_household(village.grids[0])
+    old = services.card_text(services.issue_card(admin, household))
+    attendance = services.check_in_card(admin, event, old).attendance
+    assert attendance.resident_id == household.head_id
+    new = services.issue_card(admin, household)
+    assert new.serial == 2
+    with pytest.raises(DomainError) as refused:
+        services.check_in_card(admin, open_event(world), old)
+    assert refused.value.code == "card_revoked"
+    assert services.household_of_card(services.card_text(new)).id == household.id
+
+
+def test_a_card_holds_no_personal_data_and_a_forged_one_is_refused(world):
+    village, admin, _ = world
+    household = factories.gen_household(village.grids[0], head_name="王秀英", phone="13912345678")
+    text = services.card_text(services.issue_card(admin, household))
+    # A random code and its signature, nothing else.
+    assert re.fullmatch(r"HC-[0-9A-F]{12}\.[A-Za-z0-9_-]+", text) and "13912345678" not in text
+    with pytest.raises(DomainError) as refused:
+        services.household_of_card(text[:-1] + ("x" if text[-1] != "x" else "y"))
+    assert refused.value.code == "invalid_card"
+
+
+def test_printing_a_grid_issues_a_first_card_only_where_there_is_none(world):
+    village, admin, _ = world
+    households = [factories.gen_household(village.grids[0]) for _ in range(3)]
+    first = services.cards_for_printing(admin, village.grids[0])
+    again = services.cards_for_printing(admin, village.grids[0])
+    assert [c.id for c in first] == [c.id for c in again] and len(first) == len(households)
+
+
+# ---------------------------------------------------------------------------------------------------- closing
+
+
+def test_closing_posts_the_points_once_and_a_removed_attendance_gets_none(world):
+    village, admin, _ = world
+    event = open_event(world)
+    kept, removed = villager(village), villager(village)
+    services.check_in_self(kept, services.rotating_token(event))
+    wrong = services.check_in_self(removed, services.rotating_token(event)).attendance
+    services.remove_attendance(admin, wrong)
+    assert event.attendees == 1
+    services.close_event(admin, event)
+    services.close_event(admin, event)
+    assert balance(kept.resident.household_id) == 5
+    assert balance(removed.resident.household_id) is None
+    with pytest.raises(DomainError) as refused:
+        services.check_in_self(villager(village), services.rotating_token(event))
+    assert refused.value.code == "event_closed"
+
+
+def test_per_hour_points_count_check_out_and_a_missing_check_out_counts_one_hour(world):
+    village, admin, _ = world
+    hourly = factories.gen_rule(village.village, "志愿服务", 3, category=RuleCategory.VOLUNTEERING,
+                                unit=RuleUnit.HOUR)
+    event = open_event(world, mode=CheckinMode.IN_OUT, rule=hourly, hours=5)
+    stayed, forgot = villager(village), villager(village)
+    start, leave = event.starts_at, event.starts_at + timedelta(hours=3, minutes=40)
+    services.check_in_self(stayed, services.rotating_token(event, start), now=start)
+    services.check_in_self(forgot, services.rotating_token(event, start), now=start)
+    services.check_out_self(stayed, services.rotating_token(event, leave), now=leave)
+    services.close_event(admin, event)
+    assert balance(stayed.resident.household_id) == 3 * 3
+    assert balance(forgot.resident.household_id) == 3 * services.MISSING_CHECKOUT_HOURS
+
+
+def test_a_rule_for_registered_villagers_pays_renters_nothing_and_says_why(world):
+    village, admin, _ = world
+    registered_only = factories.gen_rule(village.village, "村民志愿", 5, category=RuleCategory.VOLUNTEERING,
+                                         for_renters=False)
+    event = open_event(world, rule=registered_only)
+    renter = villager(village, kind=HouseholdKind.RENTER)
+    attendance = services.check_in_self(renter, services.rotating_token(event)).attendance
+    services.close_event(admin, event)
+    assert attendance.entry_id is None and attendance.unpaid_reason == "rule_not_for_household_kind"
+
+
+def test_a_series_falls_on_the_third_saturday_of_every_month(world):
+    village, admin, rule = world
+    starts = datetime(2026, 1, 1, 8, 30)
+    series = services.create_series(admin, village.village, EventTerms("环境整治日", "各网格", starts,
+                                                                       starts + timedelta(hours=2), rule.id),
+                                    nth=3, weekday=5, first_month=date(2026, 12, 1), last_month=date(2027, 2, 1))
+    days = [utc_to_local(e.starts_at) for e in db.session.scalars(
+        select(Event).where(Event.series_id == series.id).order_by(Event.starts_at))]
+    assert days == [datetime(2026, 12, 19, 8, 30), datetime(2027, 1, 16, 8, 30), datetime(2027, 2, 20, 8, 30)]
+
+
+# ---------------------------------------------------------------------------------------------------- concurrency
+
+
+def _scan(app, user_id, token):
+    with app.app_context():
+        try:
+            result = services.check_in_self(db.session.get(User, user_id), token)
+            db.session.commit()
+            return result.attendance.id
+        except DomainError as refusal:
+            db.session.rollback()
+            return refusal.code
+
+
+def test_one_villager_scanning_twenty_times_at_once_is_one_attendance(app, world):
+    event = open_event(world)
+    user_id = villager(world[0]).id
+    token = services.rotating_token(event)
+    db.session.commit()
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: _scan(app, user_id, token), range(20)))
+    assert len(set(results)) == 1 and isinstance(results[0], int)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1
+    assert db.session.get(Event, event.id).attendees == 1
+
+
+def test_thirty_villagers_at_once_for_ten_places_make_exactly_ten(app, world):
+    event = open_event(world, capacity=10)
+    users = [villager(world[0]).id for _ in range(30)]
+    token = services.rotating_token(event)
+    db.session.commit()
+    with ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(lambda user_id: _scan(app, user_id, token), users))
+    assert sum(isinstance(r, int) for r in results) == 10
+    assert sorted(r for r in results if not isinstance(r, int)) == ["event_full"] * 20
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 10
+    assert db.session.get(Event, event.id).attendees == 10
+
+
+def test_a_scanned_rotating_code_carries_the_check_in_on_for_ten_minutes(world):
+    event = open_event(world)
+    now = utcnow()
+    scanned = services.scanned_token(services.rotating_token(event, now), now)
+    later = now + services.SCAN_GRACE - timedelta(seconds=services.ROTATION_SECONDS)
+    assert services.check_in_self(villager(world[0]), scanned, now=later).already is False
+    with pytest.raises(DomainError) as refused:
+        services.event_of_token(scanned, now + services.SCAN_GRACE + timedelta(minutes=1))
+    assert refused.value.code == "code_expired"
+    assert services.scanned_token(services.static_token(event)) is None
