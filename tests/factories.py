@@ -104,3 +104,10 @@ def gen_photo(fmt: str = "JPEG", size: tuple[int, int] = (2400, 1800), gps: bool
     else:
         image.save(out, fmt)
     return out.getvalue()
+
+
+def forged(signed: str) -> str:
+    """signed with the first character of its signature changed: it carries six bits of the signature (the last
+    character's lowest bits are padding, so changing it may change nothing)."""
+    value, signature = signed.rsplit(".", 1)
+    return f"{value}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
