@@ -1,7 +1,7 @@
 """The demo village, modelled on 瑶前村 (安海镇): ~450 households, ~1,500 people, 3 grids, its rule book,
 fixed demo accounts."""
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -11,6 +11,8 @@ from .claims import services as claims
 from .hygiene import services as hygiene
 from .auth.models import Role, User
 from .errors import DomainError
+from .events import services as events
+from .events.models import CheckinMode, Event
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
@@ -22,7 +24,7 @@ from .rules.models import Rule
 from .rules.models import RuleCategory as C
 from .rules.models import RuleUnit
 from .rules.services import RuleTerms, create_rule
-from .timeutil import local_today
+from .timeutil import local_today, utcnow
 
 DEMO_PASSWORD = "demo12345"
 TOWN_CODE, VILLAGE_CODE = "anhai", "yaoqian"
@@ -58,6 +60,8 @@ def load_demo() -> str:
     _ensure_users(village)
     if not db.session.scalar(select(LedgerEntry.id).join(Household).where(Household.village_id == village.id).limit(1)):
         _build_activity(village)
+    if not db.session.scalar(select(Event.id).where(Event.village_id == village.id).limit(1)):
+        _build_events(village)
     households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
     residents = db.session.scalar(
         select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id).where(Household.village_id == village.id)
@@ -279,6 +283,78 @@ def _demo_claims_and_appeals(rules: dict, staff: list[User]) -> None:
     penalty = apply_rule(leader, household.id, rules["HYG-PILE"].id, "demo:appeal", occurred_on=today - timedelta(days=3),
                          note="门前堆放建材")
     claims.submit_appeal(villagers["villager3"], penalty.id, "建材是修屋顶临时放的，第二天已经清走了", client_key="demo")
+
+
+SERIES_MONTHS = (-2, 2)  # 环境整治日: from two months before this one to two months after
+SERIES_ATTENDEES = 20  # people at each 环境整治日 already held
+RIVER_ATTENDEES = 12
+
+
+def _build_events(village: GridNode) -> None:
+    """志愿活动: 户卡 for every household of 第一网格; the monthly 环境整治日 (third Saturday, VOL-CLEANUP), those already
+    held closed into the ledger; a river clean-up of 第一网格 ten days ago, by the hour (VOL-HOUR) and closed; and a
+    visit to the elderly next week, organized by `organizer`, open for check-in on its day."""
+    rng = random.Random(5)
+    today = local_today()
+    admin, organizer, villager1 = (db.session.scalar(select(User).where(User.username == name))
+                                   for name in ("cunwei", "organizer", "villager1"))
+    rules = {code: db.session.scalar(select(Rule).where(Rule.village_id == village.id, Rule.code == code))
+             for code in ("VOL-CLEANUP", "VOL-HOUR")}
+    grids = list(db.session.scalars(select(GridNode).where(GridNode.parent_id == village.id).order_by(GridNode.id)))
+    registered = list(db.session.scalars(select(Household).where(Household.village_id == village.id,
+                                                                 Household.kind == HouseholdKind.REGISTERED)
+                                         .order_by(Household.number)))
+    cards = {h.id: events.card_of_household(h) or events.issue_card(admin, h)
+             for h in db.session.scalars(select(Household).where(Household.grid_id == grids[0].id)
+                                         .order_by(Household.number))}
+
+    this_month = today.replace(day=1)
+    first, last = (_month_after(this_month, months) for months in SERIES_MONTHS)
+    first = max(first, RULE_BOOK_START)
+    nine = datetime.combine(first, time(9))
+    series = events.create_series(organizer, village, events.EventTerms(
+        "环境整治日", "村委会广场集合", nine, nine + timedelta(hours=2), rules["VOL-CLEANUP"].id,
+        organizer_id=organizer.id), nth=3, weekday=5, first_month=first, last_month=last)
+    held = db.session.scalars(select(Event).where(Event.series_id == series.id, Event.ends_at < utcnow())
+                              .order_by(Event.starts_at)).all()
+    for event in held:
+        for household in sorted(rng.sample(registered, SERIES_ATTENDEES), key=lambda h: h.number):
+            _check_in(organizer, event, household.head_id, cards.get(household.id), rng)
+        events.close_event(organizer, event)
+
+    river_day = today - timedelta(days=10)
+    afternoon = datetime.combine(river_day, time(14))
+    river = events.create_event(organizer, village, events.EventTerms(
+        "清理河道垃圾", "溪边公园", afternoon, afternoon + timedelta(hours=3), rules["VOL-HOUR"].id,
+        mode=CheckinMode.IN_OUT, capacity=30, grid_id=grids[0].id, organizer_id=organizer.id))
+    grid_households = [h for h in registered if h.grid_id == grids[0].id and h.id != villager1.resident.household_id]
+    start = river.starts_at
+    events.check_in_self(villager1, events.static_token(river), river.id, now=start - timedelta(minutes=5))
+    events.check_out_resident(organizer, river, villager1.resident_id, now=start + timedelta(hours=3))
+    for household in sorted(rng.sample(grid_households, RIVER_ATTENDEES - 1), key=lambda h: h.number):
+        _check_in(organizer, river, household.head_id, cards.get(household.id), rng)
+        hours = rng.choice((1, 2, 3))
+        events.check_out_resident(organizer, river, household.head_id, now=start + timedelta(hours=hours))
+    events.close_event(organizer, river)
+
+    visit = datetime.combine(today + timedelta(days=6), time(9, 30))
+    events.create_event(organizer, village, events.EventTerms(
+        "探访空巢老人", "瑶前村老年活动中心", visit, visit + timedelta(hours=2, minutes=30), rules["VOL-HOUR"].id,
+        capacity=15, organizer_id=organizer.id))
+
+
+def _check_in(actor: User, event: Event, resident_id: int, card, rng: random.Random) -> None:
+    """By the household's card where it has one, else by name; a few minutes around the start."""
+    now = event.starts_at + timedelta(minutes=rng.randint(-20, 15))
+    if card is not None:
+        events.check_in_card(actor, event, events.card_text(card), resident_id, now=now)
+    else:
+        events.check_in_resident(actor, event, resident_id, now=now)
+
+
+def _month_after(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def _exists(username: str) -> bool:

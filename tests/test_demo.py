@@ -7,17 +7,20 @@ from points.audit.models import AuditEvent
 from points.auth.models import Role, User
 from points.claims.models import Appeal, Claim
 from points.auth.services import authenticate
+from points.events.models import Attendance, CheckinMethod, Event, EventSeries, HouseholdCard
 from points.extensions import db
 from points.grids.models import GridNode
 from points.hygiene import services as hygiene
-from points.ledger.models import HouseholdBalance, LedgerEntry
+from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
 from points.rules.queries import rule_book
+from points.timeutil import utc_to_local, utcnow
 
 from . import factories
 
-TABLES = (GridNode, Household, Resident, User, HouseholdCareTag, RuleVersion, LedgerEntry, Claim, Appeal, AuditEvent)
+TABLES = (GridNode, Household, Resident, User, HouseholdCareTag, RuleVersion, LedgerEntry, Claim, Appeal, AuditEvent,
+          EventSeries, Event, Attendance, HouseholdCard)
 
 
 def counts():
@@ -77,3 +80,44 @@ def test_the_demo_months_points_add_up(runner):
                                    .group_by(LedgerEntry.household_id)).all())
     balances = dict(db.session.execute(select(HouseholdBalance.household_id, HouseholdBalance.balance)).all())
     assert sums and {k: v for k, v in balances.items() if v or k in sums} == sums
+
+
+def test_the_demo_has_events_and_the_held_ones_are_paid(runner):
+    runner.invoke(args=["demo"])
+    organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+    now = utcnow()
+    series = db.session.scalars(select(EventSeries)).one()
+    cleanups = db.session.scalars(select(Event).where(Event.series_id == series.id).order_by(Event.starts_at)).all()
+    assert series.title == "环境整治日" and (series.nth, series.weekday) == (3, 5) and len(cleanups) == 5
+    for event in cleanups:
+        day = utc_to_local(event.starts_at).date()
+        assert day.weekday() == 5 and 15 <= day.day <= 21  # the third Saturday
+    assert any(e.starts_at > now for e in cleanups) and any(e.closed_at is not None for e in cleanups)
+
+    upcoming = db.session.scalar(select(Event).where(Event.title == "探访空巢老人"))
+    assert upcoming.organizer_id == organizer.id and upcoming.starts_at > now and upcoming.closed_at is None
+
+    river = db.session.scalar(select(Event).where(Event.title == "清理河道垃圾"))
+    assert river.closed_at is not None and river.rule.code == "VOL-HOUR" and river.organizer_id == organizer.id
+    attendances = db.session.scalars(select(Attendance).where(Attendance.event_id == river.id)).all()
+    assert len(attendances) == river.attendees >= 10
+    assert {a.method for a in attendances} == {CheckinMethod.SELF, CheckinMethod.CARD}
+    assert all(a.entry is not None and a.entry.source is EntrySource.ATTENDANCE and a.entry.amount == 5 * a.hours
+               and a.entry.household_id == a.household_id for a in attendances)
+    assert len({a.hours for a in attendances}) > 1  # paid by the hours between check-in and check-out
+
+    for event in (e for e in (*cleanups, river) if e.closed_at is not None):
+        paid = db.session.scalar(select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.source == EntrySource.ATTENDANCE,
+            LedgerEntry.idempotency_key.like(f"event:{event.id}:attendance:%")))
+        assert paid == sum(a.entry.amount for a in db.session.scalars(
+            select(Attendance).where(Attendance.event_id == event.id))) > 0
+    assert all(e.attendees == 0 for e in (*cleanups, upcoming) if e.starts_at > now)
+
+    first_grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-1"))
+    carded = select(HouseholdCard.household_id).where(HouseholdCard.revoked_at.is_(None))
+    assert db.session.scalar(select(func.count()).select_from(Household).where(
+        Household.grid_id == first_grid.id, Household.id.not_in(carded))) == 0
+    assert db.session.scalar(select(func.count()).select_from(HouseholdCard)) == db.session.scalar(
+        select(func.count()).select_from(Household).where(Household.grid_id == first_grid.id))
+

@@ -5,6 +5,8 @@ the ledger.
 Times sent in ("starts", "ends") are local (Asia/Shanghai) when they carry no offset; times sent back carry their
 offset. Names of attendees are masked (张*明).
 """
+import hashlib
+import json
 from datetime import datetime
 
 from flask import Response, request
@@ -25,7 +27,7 @@ from ..people.models import Household
 from ..people.privacy import mask_name
 from ..timeutil import LOCAL, utc_to_local
 from .auth import api_user, authenticate_request
-from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_schema, utc
+from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_schema, utc
 
 bp = Blueprint("api_events", __name__, description="志愿活动：发布活动、签到二维码、签到（扫码、户卡、登记）、结束活动记分")
 bp.before_request(authenticate_request)
@@ -366,9 +368,14 @@ def event_qr(args, event_id: int):
     return Response(qr_png(url), mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
+def _request_digest(args: dict) -> str:
+    """A fingerprint of what a check-in asked: the same key with another body is told apart from a retry."""
+    return hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()
+
+
 @bp.post("/checkins")
 @bp.arguments(CheckinArgs)
-@bp.response(201, CheckinResultSchema, description="Checked in now")
+@bp.response(201, CheckinResultSchema, description="Checked in now, or a retry with the same Idempotency-Key")
 @bp.alt_response(200, schema=CheckinResultSchema, description="已经签到过：原样返回（already: true）")
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.alt_response(400, schema=ErrorSchema,
@@ -376,23 +383,29 @@ def event_qr(args, event_id: int):
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不是本村（网格）的村民，或无权为他人签到")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该活动或村民")
-@bp.alt_response(409, schema=ErrorSchema, description="活动已结束、人数已满、户卡已作废（card_revoked）或签到已被移除")
+@bp.alt_response(409, schema=ErrorSchema, description="活动已结束、人数已满、户卡已作废（card_revoked）、签到已被移除，"
+                                                      "或该幂等键已用于另一次不同的签到（idempotency_key_reused）")
 @bp.alt_response(410, schema=ErrorSchema, description="二维码已过期（code_expired）")
 def create_checkin(args):
     """签到: a villager's own scan of the event's code (token), or staff scanning a household card (card, with
     resident_id for a member other than the head) or checking a resident in by name (resident_id). One attendance per
-    person and event: checking in again answers the first (200, already: true) and changes nothing."""
+    person and event: checking in again answers the first (200, already: true) and changes nothing. A retry with the
+    same Idempotency-Key and body answers as the first time (201, the same body), even after the code has expired."""
     user = api_user()
-    client_key()  # a malformed header is refused before anything changes
-    if "token" in args:
-        checkin = services.check_in_self(user, args["token"], args["event_id"])
-    else:
+    key = client_key()  # a malformed header is refused before anything changes
+    # "api:" as the claims' keys: a key the pages may one day send ("web:…") never meets an API one.
+    key, digest = (f"api:{key}" if key else None), _request_digest(args)
+
+    def check_in() -> services.CheckIn:
+        if "token" in args:
+            return services.check_in_self(user, args["token"], args["event_id"], client_key=key, digest=digest)
         event = _event(user, args["event_id"])
         if "card" in args:
-            checkin = services.check_in_card(user, event, args["card"], args.get("resident_id"))
-        else:
-            checkin = services.check_in_resident(user, event, args["resident_id"])
-    db.session.commit()
+            return services.check_in_card(user, event, args["card"], args.get("resident_id"), client_key=key,
+                                          digest=digest)
+        return services.check_in_resident(user, event, args["resident_id"], client_key=key, digest=digest)
+
+    checkin = commit_keyed(check_in)
     body = {"already": checkin.already, "event_id": checkin.attendance.event_id,
             "attendance": attendance_view(checkin.attendance)}
     return (body, 200) if checkin.already else body

@@ -4,13 +4,9 @@ monthly-summaries (每月汇总 and its 流动红旗).
 Publishing moves points and honours the Idempotency-Key header: a retry with the same key answers as the first time
 and posts nothing. Names of households' heads are masked (张*明); phones and ID numbers are never sent.
 """
-from collections.abc import Callable
-from typing import TypeVar
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..auth import policy
 from ..auth.models import User
@@ -23,7 +19,9 @@ from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
 from .auth import api_user, authenticate_request
-from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_of, page_schema, utc
+from .schemas import (
+    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_of, page_schema, utc,
+)
 
 bp = Blueprint("api_hygiene", __name__, description="卫生评比：每周交叉检查、评分、发布结果；每月汇总与流动红旗")
 bp.before_request(authenticate_request)
@@ -371,23 +369,6 @@ def _may_read_sheets(user: User, assignment: Assignment) -> bool:
             or policy.can(user, policy.Permission.VIEW_HOUSEHOLDS, assignment.grid_id))
 
 
-Published = TypeVar("Published")
-
-
-def _publish_and_commit(publish: Callable[[], Published]) -> Published:
-    """Publish and commit. Two requests with one Idempotency-Key at the same moment both pass the service's check
-    for an earlier publication; the second to commit hits the key's unique constraint. Publishing again then finds
-    the first and answers as a retry does."""
-    try:
-        published = publish()
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        published = publish()
-        db.session.commit()
-    return published
-
-
 def _api_key() -> str | None:
     key = client_key()
     # The pages use "web:…" keys: an API key never meets one.
@@ -502,7 +483,7 @@ def publish_round(args, round_id: int):
     user = api_user()
     round_ = _round(user, round_id)
     key = _api_key()
-    publication = _publish_and_commit(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key))
+    publication = commit_keyed(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key))
     return publication_view(publication, round_)
 
 
@@ -552,7 +533,7 @@ def publish_summary(args):
     if village is None or village.kind is not NodeKind.VILLAGE:
         raise NotFound()
     key = _api_key()
-    summary = _publish_and_commit(lambda: services.publish_month(user, village, args["month"], client_key=key))
+    summary = commit_keyed(lambda: services.publish_month(user, village, args["month"], client_key=key))
     return summary_view(summary)
 
 

@@ -3,12 +3,8 @@
 Every POST here moves points and honours the Idempotency-Key header: a retry with the same key answers 201 with
 the entries posted the first time and posts nothing.
 """
-from collections.abc import Callable
-from typing import TypeVar
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy.exc import IntegrityError
 
 from ..auth import policy
 from ..errors import NotFound
@@ -21,7 +17,7 @@ from ..people.models import Household
 from ..rules.models import RuleCategory
 from .auth import api_user, authenticate_request
 from .schemas import (
-    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, ledger_key, page_schema, utc,
+    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, commit_keyed, ledger_key, page_schema, utc,
 )
 
 bp = Blueprint("api_ledger", __name__, description="积分流水：加分、扣分、批量加分、冲正")
@@ -105,26 +101,6 @@ def entry_view(entry: LedgerEntry) -> dict:
     }
 
 
-Posted = TypeVar("Posted")
-
-
-def _post_and_commit(post: Callable[[], Posted]) -> Posted:
-    """Run a ledger posting and commit it.
-
-    The ledger checks a key under its household's lock, so two requests with one key for two households (a client
-    reusing a key) can both pass the check; the one that commits second hits the key's unique constraint. Posting
-    again then finds the first entry and answers as a retry does: that entry, or 409 if it differs.
-    """
-    try:
-        posted = post()
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        posted = post()
-        db.session.commit()
-    return posted
-
-
 @bp.get("/households/<id:household_id>/entries")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, EntryPage)
@@ -166,7 +142,7 @@ def create_entry(args):
     user = api_user()
     key = ledger_key(user)
     household = policy.visible_household(user, args["household_id"])
-    entry = _post_and_commit(lambda: services.apply_rule(
+    entry = commit_keyed(lambda: services.apply_rule(
         user, household.id, args["rule_id"], key, quantity=args["quantity"], resident_id=args["resident_id"],
         note=args["note"].strip(), occurred_on=args["occurred_on"],
     ))
@@ -188,7 +164,7 @@ def create_batch(args):
     """批量加分: one rule for many households, all or none. A refusal names every refused household."""
     user = api_user()
     key = ledger_key(user)
-    entries = _post_and_commit(lambda: services.apply_rule_to_many(
+    entries = commit_keyed(lambda: services.apply_rule_to_many(
         user, args["household_ids"], args["rule_id"], key, quantity=args["quantity"], note=args["note"].strip(),
         occurred_on=args["occurred_on"],
     ))
@@ -212,5 +188,5 @@ def reverse_entry(args, entry_id: int):
     if entry is None:
         raise NotFound()
     policy.require(user, policy.Permission.REVERSE_ENTRIES, db.session.get(Household, entry.household_id).grid_id)
-    reversal = _post_and_commit(lambda: services.reverse_entry(entry.id, key, user, args["note"].strip()))
+    reversal = commit_keyed(lambda: services.reverse_entry(entry.id, key, user, args["note"].strip()))
     return entry_view(reversal)

@@ -2,14 +2,20 @@
 that goes with it), and the Idempotency-Key header."""
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import request
 from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User
 from ..errors import DomainError
+from ..extensions import db
 from ..limits import MAX_PAGE
+
+T = TypeVar("T")
 
 
 class Text(fields.String):
@@ -80,6 +86,21 @@ def client_key() -> str | None:
     if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise DomainError("invalid_idempotency_header", limit=IDEMPOTENCY_KEY_MAX)
     return key
+
+
+def commit_keyed(write: Callable[[], T]) -> T:
+    """Run a write that checks its Idempotency-Key, and commit it. Two requests with one key can both pass the check
+    (a twin racing this one, or a client reusing a key for another request); the one that commits second hits the
+    key's unique constraint. Writing again then finds the first and answers as a retry does: the first result, or
+    409 if it differs."""
+    try:
+        done = write()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        done = write()
+        db.session.commit()
+    return done
 
 
 def ledger_key(user: User) -> str:

@@ -1,24 +1,60 @@
-"""The form of a new 志愿活动 (times are local, from datetime-local inputs)."""
+"""The forms of 志愿活动: one event, and a monthly series (times are local, from datetime-local and time inputs)."""
+from datetime import timedelta
+
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms import DateTimeLocalField, IntegerField, MonthField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..forms import Form
+from ..timeutil import local_today
 from .models import MODE_LABELS, CheckinMode
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+NTH_LABELS = {1: _l("第 1 个"), 2: _l("第 2 个"), 3: _l("第 3 个"), 4: _l("第 4 个"), -1: _l("最后一个")}
+WEEKDAY_LABELS = [_l("星期一"), _l("星期二"), _l("星期三"), _l("星期四"), _l("星期五"), _l("星期六"), _l("星期日")]
 
 
-class EventForm(Form):
+def _next_month():
+    return (local_today().replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+class EventTermsForm(Form):
+    """What an event and a series both say, besides when. The view fills the rule and grid choices."""
+
     title = StringField(_l("活动名称"), validators=[DataRequired(_l("请填写活动名称")), Length(max=60)])
     place = StringField(_l("地点"), validators=[DataRequired(_l("请填写活动地点")), Length(max=100)])
-    starts = DateTimeLocalField(_l("开始时间"), format=_FORMATS,
-                                validators=[InputRequired(_l("请填写开始时间"))])
-    ends = DateTimeLocalField(_l("结束时间"), format=_FORMATS, validators=[InputRequired(_l("请填写结束时间"))])
     rule_id = SelectField(_l("积分细则"), coerce=int, choices=[])
     mode = SelectField(_l("签到方式"), choices=[SelectChoice(m.value, MODE_LABELS[m]) for m in CheckinMode],
                        coerce=CheckinMode, default=CheckinMode.IN.value)
     capacity = IntegerField(_l("人数上限（不限请留空）"), validators=[
         Optional(), NumberRange(min=1, max=100_000, message=_l("人数上限应为 1 到 100000 之间的整数"))])
     grid_id = SelectField(_l("范围"), coerce=int, choices=[])
+
+
+class EventForm(EventTermsForm):
+    starts = DateTimeLocalField(_l("开始时间"), format=_FORMATS,
+                                validators=[InputRequired(_l("请填写开始时间"))])
+    ends = DateTimeLocalField(_l("结束时间"), format=_FORMATS, validators=[InputRequired(_l("请填写结束时间"))])
+
+
+class SeriesForm(EventTermsForm):
+    """每月重复的活动 (环境整治日): the nth weekday of every month, from a first month to a last."""
+
+    nth = SelectField(_l("每月第几个"), coerce=int, default=1,
+                      choices=[SelectChoice(n, label) for n, label in NTH_LABELS.items()])
+    weekday = SelectField(_l("星期几"), coerce=int, default=5,
+                          choices=[SelectChoice(day, label) for day, label in enumerate(WEEKDAY_LABELS)])
+    start_time = TimeField(_l("开始时刻"), validators=[InputRequired(_l("请填写开始时刻"))])
+    end_time = TimeField(_l("结束时刻"), validators=[InputRequired(_l("请填写结束时刻"))])
+    first_month = MonthField(_l("从哪个月开始"), validators=[InputRequired(_l("请选择开始月份"))],
+                             default=_next_month)
+    last_month = MonthField(_l("到哪个月为止"), validators=[InputRequired(_l("请选择结束月份"))])
+
+    def validate_end_time(self, field):
+        if self.start_time.data is not None and field.data is not None and field.data <= self.start_time.data:
+            raise ValidationError(_l("结束时刻必须晚于开始时刻（活动在同一天内）"))
+
+    def validate_last_month(self, field):
+        if self.first_month.data is not None and field.data is not None and field.data < self.first_month.data:
+            raise ValidationError(_l("结束月份不能早于开始月份"))

@@ -101,7 +101,10 @@ class Attendance(db.Model):
     """One person at one event: checked in (and out) once; removed by the organizer if wrong, before closing."""
 
     __tablename__ = "attendances"
-    __table_args__ = (UniqueConstraint("event_id", "resident_id", name="uq_attendances_event_resident"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "resident_id", name="uq_attendances_event_resident"),
+        UniqueConstraint("recorded_by_id", "client_key", name="uq_attendances_recorder_client_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="RESTRICT"))
@@ -117,6 +120,10 @@ class Attendance(db.Model):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
     hours: Mapped[int | None]
     unpaid_reason: Mapped[str] = mapped_column(String(100), default="")
+    # The Idempotency-Key of the check-in that made it (within recorded_by's account), and a digest of what that
+    # request asked: a retry with the key answers this attendance, the key with another request is refused.
+    client_key: Mapped[str | None] = mapped_column(String(100))
+    request_digest: Mapped[str | None] = mapped_column(String(64))
 
     event: Mapped[Event] = relationship()
     resident: Mapped[Resident] = relationship()

@@ -128,7 +128,8 @@ def create_series(actor: User, village: GridNode, terms: EventTerms, nth: int, w
     policy.require(actor, policy.Permission.MANAGE_EVENTS, village.id)
     first, last = first_month.replace(day=1), last_month.replace(day=1)
     months = (last.year - first.year) * 12 + last.month - first.month + 1
-    if nth not in (1, 2, 3, 4, -1) or weekday not in range(7) or not 1 <= months <= MAX_SERIES_MONTHS:
+    if (nth not in (1, 2, 3, 4, -1) or weekday not in range(7) or not 1 <= months <= MAX_SERIES_MONTHS
+            or not 2000 <= first.year <= last.year <= 2100):
         raise DomainError("invalid_recurrence", months=MAX_SERIES_MONTHS)
     _apply_terms(Event(), village, terms)  # refused here, before anything is saved
     minutes = int((terms.ends - terms.starts).total_seconds() // 60)
@@ -217,38 +218,70 @@ class CheckIn:
     already: bool  # checked in before: nothing changed
 
 
-def check_in_self(user: User, token: str, event_id: int | None = None, now: datetime | None = None) -> CheckIn:
+def check_in_self(user: User, token: str, event_id: int | None = None, now: datetime | None = None, *,
+                  client_key: str | None = None, digest: str = "") -> CheckIn:
     """A villager scanned the event's code. event_id, where the client names one, must be the code's.
 
+    client_key (within the account) and digest (a fingerprint of the request): a retry with the key answers the
+    attendance made the first time as new (already false), even once the code has expired.
     Raises DomainError("not_a_villager" | "invalid_code" | "code_expired" | "code_of_other_event" | …check_in's)."""
     if user.resident_id is None:
         raise DomainError("not_a_villager", status=403)
+    repeat = _keyed_check_in(user, client_key, digest)
+    if repeat is not None:
+        return repeat
     event = event_of_token(token, now)
     if event_id is not None and event_id != event.id:
         raise DomainError("code_of_other_event")
-    return _check_in(event, db.session.get(Resident, user.resident_id), CheckinMethod.SELF, user, now)
+    return _check_in(event, db.session.get(Resident, user.resident_id), CheckinMethod.SELF, user, now,
+                     client_key, digest)
 
 
 def check_in_card(actor: User, event: Event, card_text: str, resident_id: int | None = None,
-                  now: datetime | None = None) -> CheckIn:
-    """Staff scanned a household card: its head (or resident_id, one of its members) is checked in.
+                  now: datetime | None = None, *, client_key: str | None = None, digest: str = "") -> CheckIn:
+    """Staff scanned a household card: its head (or resident_id, one of its members) is checked in. client_key and
+    digest: as check_in_self's (a retry answers even once the card is revoked).
 
     Raises Forbidden, DomainError("invalid_card" | "card_revoked" | "resident_not_in_household" | …check_in's)."""
     require_check_in(actor, event)
+    repeat = _keyed_check_in(actor, client_key, digest)
+    if repeat is not None:
+        return repeat
     household = household_of_card(card_text)
     resident = db.session.get(Resident, resident_id) if resident_id is not None else household.head
     if resident is None or resident.household_id != household.id:
         raise DomainError("resident_not_in_household")
-    return _check_in(event, resident, CheckinMethod.CARD, actor, now)
+    return _check_in(event, resident, CheckinMethod.CARD, actor, now, client_key, digest)
 
 
-def check_in_resident(actor: User, event: Event, resident_id: int, now: datetime | None = None) -> CheckIn:
-    """Staff checked a person in by name. Raises Forbidden, NotFound, or check_in's DomainErrors."""
+def check_in_resident(actor: User, event: Event, resident_id: int, now: datetime | None = None, *,
+                      client_key: str | None = None, digest: str = "") -> CheckIn:
+    """Staff checked a person in by name; client_key and digest: as check_in_self's. Raises Forbidden, NotFound, or
+    check_in's DomainErrors."""
     require_check_in(actor, event)
+    repeat = _keyed_check_in(actor, client_key, digest)
+    if repeat is not None:
+        return repeat
     resident = db.session.get(Resident, resident_id) if isinstance(resident_id, int) else None
     if resident is None:
         raise NotFound()
-    return _check_in(event, resident, CheckinMethod.MANUAL, actor, now)
+    return _check_in(event, resident, CheckinMethod.MANUAL, actor, now, client_key, digest)
+
+
+def _keyed_check_in(actor: User, client_key: str | None, digest: str) -> CheckIn | None:
+    """The check-in actor made under client_key, answered as new. Two requests with one key at once both find none;
+    the second to write hits the key's unique constraint (IntegrityError), and asked again finds the first.
+    Raises DomainError("idempotency_key_reused") when the key came with another request."""
+    if not client_key:
+        return None
+    earlier = db.session.scalar(select(Attendance).where(Attendance.recorded_by_id == actor.id,
+                                                         Attendance.client_key == client_key)
+                                .execution_options(populate_existing=True))
+    if earlier is None:
+        return None
+    if earlier.request_digest != digest:
+        raise DomainError("idempotency_key_reused", status=409)
+    return CheckIn(earlier, False)
 
 
 def require_check_in(actor: User, event: Event) -> None:
@@ -256,9 +289,12 @@ def require_check_in(actor: User, event: Event) -> None:
         raise Forbidden()
 
 
-def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: User, now: datetime | None) -> CheckIn:
-    """One attendance per person: a repeated check-in answers the first. Capacity holds under concurrency: the
-    event's attendee count is raised by a guarded UPDATE, which also serializes check-ins to the event.
+def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: User, now: datetime | None,
+              client_key: str | None = None, digest: str = "") -> CheckIn:
+    """One attendance per person: a repeated check-in answers the first (as new to a retry with the key that made
+    it). Capacity holds under concurrency: the event's attendee count is raised by a guarded UPDATE, which also
+    serializes check-ins to the event. The key is written with the attendance: SQLite commits when the outermost
+    savepoint is released, and a request racing this one must not see the attendance without it.
 
     Raises DomainError("event_closed" | "event_not_started" | "event_over" | "not_resident_here" |
     "attendance_removed" | "event_full")."""
@@ -270,7 +306,7 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
     if earlier is not None:
         if earlier.removed_at is not None:
             raise DomainError("attendance_removed", status=409)
-        return CheckIn(earlier, True)
+        return _keyed_check_in(actor, client_key, digest) or CheckIn(earlier, True)
     _require_open(event, now)
     try:
         with db.session.begin_nested():
@@ -285,14 +321,15 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
                     raise DomainError("event_closed", status=409)
                 raise DomainError("event_full", status=409, capacity=event.capacity)
             attendance = Attendance(event_id=event.id, resident_id=resident.id, household_id=household.id,
-                                    method=method, recorded_by_id=actor.id, checked_in_at=now)
+                                    method=method, recorded_by_id=actor.id, checked_in_at=now,
+                                    client_key=client_key or None, request_digest=digest if client_key else None)
             db.session.add(attendance)
             db.session.flush()
     except IntegrityError:
         earlier = _attendance(event.id, resident.id)
         if earlier is None or earlier.removed_at is not None:
             raise
-        return CheckIn(earlier, True)
+        return _keyed_check_in(actor, client_key, digest) or CheckIn(earlier, True)
     db.session.refresh(event, ["attendees"])
     record(actor, "event.checked_in", "event", event.id, household.grid_id,
            after={"household": household.number, "method": method.value})
@@ -451,14 +488,32 @@ def _issue(actor: User | None, household: Household) -> HouseholdCard:
     return card
 
 
-def cards_for_printing(actor: User, grid: GridNode) -> list[HouseholdCard]:
-    """The current card of every household of the grid, issuing a first card where a household has none."""
+def cards_of_grid(actor: User, grid: GridNode) -> tuple[list[HouseholdCard], list[Household]]:
+    """户卡 of a grid, read only: the current card of each household that has one, and the households without one,
+    both in household-number order. Raises Forbidden."""
     policy.require(actor, policy.Permission.MANAGE_CARDS, grid.id)
     households = db.session.scalars(select(Household).where(Household.grid_id == grid.id)
                                     .order_by(Household.number)).all()
-    current = {c.household_id: c for c in db.session.scalars(
+    current = _current_cards(grid)
+    return [current[h.id] for h in households if h.id in current], [h for h in households if h.id not in current]
+
+
+def issue_missing_cards(actor: User, grid: GridNode) -> list[HouseholdCard]:
+    """发放户卡: a first card for each household of the grid that has no current card; a second call issues none.
+    Raises Forbidden."""
+    policy.require(actor, policy.Permission.MANAGE_CARDS, grid.id)
+    # The write that locks the grid's households (on SQLite, the database) before the cards are read: two staff
+    # pressing the button at once do not each issue the same households.
+    db.session.execute(update(Household).where(Household.grid_id == grid.id).values(grid_id=Household.grid_id))
+    households = db.session.scalars(select(Household).where(Household.grid_id == grid.id)
+                                    .order_by(Household.number)).all()
+    current = _current_cards(grid)
+    return [_issue(actor, h) for h in households if h.id not in current]
+
+
+def _current_cards(grid: GridNode) -> dict[int, HouseholdCard]:
+    return {c.household_id: c for c in db.session.scalars(
         select(HouseholdCard).join(Household).where(Household.grid_id == grid.id, HouseholdCard.revoked_at.is_(None)))}
-    return [current.get(h.id) or _issue(actor, h) for h in households]
 
 
 def household_of_card(text: str) -> Household:

@@ -1,13 +1,16 @@
-"""Pages of 志愿活动 and 户卡: a village's events and the new-event form, an event's page with its attendance list,
-the TV display of the rotating code and the printable static code, the villager's check-in by scanning, the
-staff's check-in desk (USB scanner or a name), and the printable household cards of a grid."""
+"""Pages of 志愿活动 and 户卡: a village's events and the new-event form, the monthly-series form, an event's page
+with its attendance list and its edit form, the TV display of the rotating code and the printable static code, the
+villager's check-in by scanning, the staff's check-in desk (USB scanner or a name), and the household cards of a
+grid with the button that issues the missing ones."""
 import re
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
@@ -18,9 +21,9 @@ from ..people.models import Household, Resident
 from ..people.privacy import mask_name
 from ..rules.models import Rule
 from ..rules.queries import version_in_force
-from ..timeutil import local_today, utcnow
+from ..timeutil import local_today, utc_to_local, utcnow
 from . import services
-from .forms import EventForm
+from .forms import NTH_LABELS, WEEKDAY_LABELS, EventForm, EventTermsForm, SeriesForm
 from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
 from .qr import qr_svg
 
@@ -109,6 +112,23 @@ def _award_rules(village_id: int) -> list[tuple[int, str]]:
     return choices
 
 
+def _fill_choices(form: EventTermsForm, village_id: int, current_rule: Rule | None = None) -> None:
+    """The rules (awards in force today, and the event's own rule if it no longer is) and the grids to pick from."""
+    rules = _award_rules(village_id)
+    if current_rule is not None and current_rule.id not in {rule_id for rule_id, _label in rules}:
+        rules.append((current_rule.id, current_rule.code))
+    form.rule_id.choices = [SelectChoice(rule_id, label) for rule_id, label in rules]
+    grids = db.session.scalars(select(GridNode).where(GridNode.village_id == village_id,
+                                                      GridNode.kind == NodeKind.GRID).order_by(GridNode.code))
+    form.grid_id.choices = [SelectChoice(0, _("全村"))] + [SelectChoice(g.id, g.name) for g in grids]
+
+
+def _terms(form: EventTermsForm, starts: datetime, ends: datetime, organizer_id: int | None) -> services.EventTerms:
+    return services.EventTerms(title=form.title.data, place=form.place.data, starts=starts, ends=ends,
+                               rule_id=form.rule_id.data, mode=form.mode.data, capacity=form.capacity.data,
+                               grid_id=form.grid_id.data or None, organizer_id=organizer_id)
+
+
 @bp.route("/villages/<id:village_id>/events", methods=["GET", "POST"])
 @login_required
 def village_events(village_id: int):
@@ -117,18 +137,12 @@ def village_events(village_id: int):
     form, error, status = None, None, 200
     if manager:
         form = EventForm()
-        form.rule_id.choices = _award_rules(village.id)
-        grids = db.session.scalars(select(GridNode).where(GridNode.village_id == village.id,
-                                                          GridNode.kind == NodeKind.GRID).order_by(GridNode.code))
-        form.grid_id.choices = [(0, _("全村"))] + [(g.id, g.name) for g in grids]
+        _fill_choices(form, village.id)
     if request.method == "POST":
         if not manager:
             raise Forbidden()
         if form.validate_on_submit():
-            terms = services.EventTerms(
-                title=form.title.data, place=form.place.data, starts=form.starts.data, ends=form.ends.data,
-                rule_id=form.rule_id.data, mode=form.mode.data, capacity=form.capacity.data,
-                grid_id=form.grid_id.data or None, organizer_id=current_user.id)
+            terms = _terms(form, form.starts.data, form.ends.data, current_user.id)
             try:
                 event = services.create_event(current_user, village, terms)
             except DomainError as refusal:
@@ -159,7 +173,74 @@ def detail(event_id: int):
         own = db.session.scalar(select(Attendance).where(Attendance.event_id == event.id,
                                                          Attendance.resident_id == current_user.resident_id))
     return render_template("events/detail.html", event=event, runner=runner, attendances=attendances, own=own,
-                           window=services.event_window(event), over=utcnow() >= event.starts_at)
+                           window=services.event_window(event), over=utcnow() >= event.starts_at,
+                           editable=runner and event.closed_at is None and policy.can(current_user, MANAGE,
+                                                                                      event.village_id))
+
+
+@bp.route("/events/<id:event_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(event_id: int):
+    """编辑活动: the event's terms, times in local time. A closed event is shown with why it cannot change."""
+    event = _run_event(event_id)
+    policy.require(current_user, MANAGE, event.village_id)  # the service's own check, before showing the form
+    form = EventForm(data=_terms_of(event) if request.method == "GET" else None)
+    _fill_choices(form, event.village_id, event.rule)
+    error, status = None, 200
+    if request.method == "GET" and event.closed_at is not None:
+        error, status = DomainError("event_closed").message, 409
+    elif request.method == "POST":
+        if form.validate_on_submit():
+            terms = _terms(form, form.starts.data, form.ends.data, event.organizer_id)
+            try:
+                services.update_event(current_user, event, terms)
+            except DomainError as refusal:
+                db.session.rollback()
+                error, status = refusal.message, 422
+            else:
+                db.session.commit()
+                flash(_("活动已保存：%(title)s", title=event.title))
+                return redirect(url_for("events.detail", event_id=event.id))
+        else:
+            status = 422
+    return render_template("events/edit.html", event=event, form=form, error=error), status
+
+
+def _terms_of(event: Event) -> dict:
+    return {"title": event.title, "place": event.place, "starts": utc_to_local(event.starts_at),
+            "ends": utc_to_local(event.ends_at), "rule_id": event.rule_id, "mode": event.mode.value,
+            "capacity": event.capacity, "grid_id": event.grid_id or 0}
+
+
+@bp.route("/villages/<id:village_id>/series", methods=["GET", "POST"])
+@login_required
+def series(village_id: int):
+    """每月重复的活动: one event on the nth weekday of each month, from a first month to a last, all made at once."""
+    village = policy.visible_village(current_user, village_id)
+    policy.require(current_user, MANAGE, village.id)
+    form = SeriesForm()
+    _fill_choices(form, village.id)
+    error, status = None, 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            first = form.first_month.data
+            terms = _terms(form, datetime.combine(first, form.start_time.data),
+                           datetime.combine(first, form.end_time.data), current_user.id)
+            try:
+                made = services.create_series(current_user, village, terms, form.nth.data, form.weekday.data,
+                                              first, form.last_month.data)
+            except DomainError as refusal:
+                db.session.rollback()
+                error, status = refusal.message, 422
+            else:
+                count = len(services.series_days(made))
+                db.session.commit()
+                flash(_("已创建 %(n)d 场“%(title)s”：每月%(nth)s%(weekday)s", n=count, title=made.title,
+                        nth=NTH_LABELS[made.nth], weekday=WEEKDAY_LABELS[made.weekday]))
+                return redirect(url_for("events.village_events", village_id=village.id))
+        else:
+            status = 422
+    return render_template("events/series.html", village=village, form=form, error=error), status
 
 
 @bp.post("/attendances/<id:attendance_id>/remove")
@@ -292,16 +373,34 @@ def desk(event_id: int):
     return render_template("events/desk.html", event=event, query=query, found=found)
 
 
-@bp.get("/grids/<id:grid_id>/cards")
-@login_required
-def cards(grid_id: int):
-    """户卡: the current card of every household of the grid, eight to an A4 page (first cards issued here)."""
+def _grid(grid_id: int) -> GridNode:
     grid = get_node(grid_id)
     if grid.kind is not NodeKind.GRID:
         raise NotFound()
-    printed = services.cards_for_printing(current_user, grid)
+    return grid
+
+
+@bp.get("/grids/<id:grid_id>/cards")
+@login_required
+def cards(grid_id: int):
+    """户卡: the current card of every household of the grid, eight to an A4 page; households without a card are
+    listed, and issued theirs by one button (the page itself changes nothing)."""
+    grid = _grid(grid_id)
+    printed, missing = services.cards_of_grid(current_user, grid)
+    return render_template("events/cards.html", grid=grid, cards=printed, missing=missing, text=services.card_text)
+
+
+@bp.post("/grids/<id:grid_id>/cards")
+@login_required
+def issue_cards(grid_id: int):
+    grid = _grid(grid_id)
+    issued = services.issue_missing_cards(current_user, grid)
     db.session.commit()
-    return render_template("events/cards.html", grid=grid, cards=printed, text=services.card_text)
+    if issued:
+        flash(_("已发放 %(n)d 户的户卡", n=len(issued)))
+    else:
+        flash(_("每户都已有户卡，没有发放新卡"))
+    return redirect(url_for("events.cards", grid_id=grid.id))
 
 
 @bp.post("/households/<id:household_id>/card/reissue")

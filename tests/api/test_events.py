@@ -1,22 +1,27 @@
 """/api/v1 events (志愿活动): create, list, QR of the check-in address, check-ins (own code, household card, by
 name), and closing into the ledger."""
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 import zxingcpp
 from PIL import Image
+from sqlalchemy import func, select
 
+from points.audit.models import AuditEvent
 from points.auth.models import Role
 from points.events import services
-from points.events.models import Event
+from points.events.models import Attendance, Event
 from points.extensions import db
 from points.rules.models import RuleCategory
 from points.timeutil import utc_to_local, utcnow
 
 from .. import factories
 from .conftest import error_of
+
+THREADS = 20
 
 
 @pytest.fixture
@@ -257,14 +262,138 @@ def test_staff_check_in_by_card_and_by_name(api, scene):
     assert [a["household_id"] for a in mine["attendances"]] == [scene.households[2].id]
 
 
-def test_a_check_in_retried_with_its_key_answers_the_same_attendance(api, scene):
+def snapshot() -> tuple[int, int, int]:
+    """Attendances, the events' attendee counts, audit events: what a check-in writes."""
+    db.session.expire_all()
+    return (db.session.scalar(select(func.count()).select_from(Attendance)),
+            db.session.scalar(select(func.coalesce(func.sum(Event.attendees), 0))),
+            db.session.scalar(select(func.count()).select_from(AuditEvent)))
+
+
+def test_a_check_in_retried_with_its_key_answers_the_first_time_again(api, scene):
+    event = new_event(api, scene)
+    card = services._issue(scene.admin, scene.households[1])
+    db.session.commit()
+    body = {"event_id": event["id"], "card": services.card_text(card)}
+    first = checkin(api, scene.admin, "key-1", **body)
+    assert first.status_code == 201, first.get_json()
+    after_first = snapshot()
+
+    retry = checkin(api, scene.admin, "key-1", **body)
+    assert retry.status_code == 201 and retry.get_json() == first.get_json()
+    assert first.get_json()["already"] is False
+    assert snapshot() == after_first and after_first[:2] == (1, 1)
+    services._issue(scene.admin, scene.households[1])  # 补办: the card of the first request is revoked now
+    db.session.commit()
+    after_first = snapshot()
+    late = checkin(api, scene.admin, "key-1", **body)
+    assert late.status_code == 201 and late.get_json() == first.get_json()
+    assert snapshot() == after_first
+
+    # Without a key, checking the same person in again is still the 200 of one already there.
+    again = checkin(api, scene.admin, event_id=event["id"], resident_id=scene.households[1].head.id)
+    assert again.status_code == 200 and again.get_json() == {**first.get_json(), "already": True}
+    assert snapshot() == after_first
+
+
+def test_a_self_check_in_retried_with_its_key_answers_201_again(api, scene):
+    event = new_event(api, scene)
+    body = {"event_id": event["id"], "token": services.rotating_token(event_row(event))}
+    first = checkin(api, scene.villagers[0], "scan-1", **body)
+    retry = checkin(api, scene.villagers[0], "scan-1", **body)
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.get_json() == first.get_json()
+    assert snapshot()[:2] == (1, 1)
+
+
+def test_a_key_used_for_another_check_in_is_a_409_in_chinese_and_writes_nothing(api, scene):
+    event = new_event(api, scene)
+    other = new_event(api, scene, title="植树")
+    cards = [services._issue(scene.admin, h) for h in scene.households[:2]]
+    db.session.commit()
+    body = {"event_id": event["id"], "card": services.card_text(cards[0])}
+    assert checkin(api, scene.admin, "key-2", **body).status_code == 201
+    before = snapshot()
+
+    for changed in ({"event_id": other["id"]}, {"card": services.card_text(cards[1])}):
+        error = error_of(checkin(api, scene.admin, "key-2", **{**body, **changed}), 409, "idempotency_key_reused")
+        assert error["message"] == "该幂等键已用于另一笔不同的积分记录"
+    error_of(checkin(api, scene.admin, "key-2", event_id=event["id"], resident_id=scene.households[2].head.id), 409,
+             "idempotency_key_reused")
+    # The same person by name rather than by card is another request too.
+    error_of(checkin(api, scene.admin, "key-2", event_id=event["id"], resident_id=scene.households[0].head.id), 409,
+             "idempotency_key_reused")
+    assert snapshot() == before
+    assert [e["attendees"] for e in (api.get(f"/api/v1/events/{e['id']}", scene.admin).get_json()
+                                     for e in (event, other))] == [1, 0]
+
+
+def test_keys_are_kept_per_account(api, scene):
+    event = new_event(api, scene, organizer_id=scene.leader.id)
+    first = checkin(api, scene.admin, "shared", event_id=event["id"], resident_id=scene.households[0].head.id)
+    theirs = checkin(api, scene.leader, "shared", event_id=event["id"], resident_id=scene.households[1].head.id)
+    mine = checkin(api, scene.villagers[2], "shared", event_id=event["id"],
+                   token=services.rotating_token(event_row(event)))
+    assert (first.status_code, theirs.status_code, mine.status_code) == (201, 201, 201)
+    assert len({r.get_json()["attendance"]["id"] for r in (first, theirs, mine)}) == 3
+    assert snapshot()[:2] == (3, 3)
+
+
+def test_a_key_on_someone_already_checked_in_answers_200_as_without_it(api, scene):
     event = new_event(api, scene)
     body = {"event_id": event["id"], "resident_id": scene.households[0].head.id}
-    first = checkin(api, scene.admin, "key-1", **body)
-    retry = checkin(api, scene.admin, "key-1", **body)
-    assert first.status_code == 201 and retry.status_code == 200
-    assert retry.get_json()["attendance"] == first.get_json()["attendance"]
-    assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()["attendees"] == 1
+    first = checkin(api, scene.admin, **body)
+    keyed = checkin(api, scene.admin, "late-key", **body)
+    assert (first.status_code, keyed.status_code) == (201, 200)
+    assert keyed.get_json() == {**first.get_json(), "already": True}
+    assert snapshot()[:2] == (1, 1)
+
+
+def _check_in_from_threads(app, headers: dict, bodies: list[dict]) -> list[tuple[int, dict]]:
+    """Each body posted at once from its own thread, with its own app context and database session."""
+
+    def post(body):
+        with app.app_context():
+            response = app.test_client().post("/api/v1/checkins", json=body, headers=headers)
+            return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+def test_one_key_from_twenty_threads_checks_in_once(api, app, scene):
+    event = new_event(api, scene)
+    headers = {**api.headers(scene.admin), "Idempotency-Key": "double-tap"}
+    body = {"event_id": event["id"], "resident_id": scene.households[0].head.id}
+
+    answers = _check_in_from_threads(app, headers, [body] * THREADS)
+
+    assert [status for status, _ in answers] == [201] * THREADS, answers
+    assert all(answer == answers[0][1] for _, answer in answers)
+    assert answers[0][1]["already"] is False
+    assert snapshot()[:2] == (1, 1)
+
+
+def test_one_key_for_two_people_from_twenty_threads_checks_in_one(api, app, scene):
+    event = new_event(api, scene)
+    headers = {**api.headers(scene.admin), "Idempotency-Key": "reused-key"}
+    bodies = [{"event_id": event["id"], "resident_id": scene.households[h].head.id} for h in (0, 1) * (THREADS // 2)]
+
+    answers = _check_in_from_threads(app, headers, bodies)
+
+    assert {status for status, _ in answers} <= {201, 409}, answers
+    assert len({answer["attendance"]["id"] for status, answer in answers if status == 201}) == 1
+    assert all(answer["error"]["code"] == "idempotency_key_reused" for status, answer in answers if status == 409)
+    assert snapshot()[:2] == (1, 1)
+
+
+def test_the_check_in_documents_its_idempotency_key(openapi_spec):
+    operation = openapi_spec["paths"]["/api/v1/checkins"]["post"]
+    header = next(p for p in operation["parameters"] if p["in"] == "header")
+    assert header["name"] == "Idempotency-Key" and header["required"] is False
+    assert header["schema"]["maxLength"] == 64
+    assert {"200", "201", "409"} <= set(operation["responses"])
+    assert "idempotency_key_reused" in operation["responses"]["409"]["description"]
 
 
 # Closing

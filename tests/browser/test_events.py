@@ -1,24 +1,45 @@
 """志愿活动 on a phone: the village admin creates an event with the form, opens its desk, display and printed code
-and the household cards; a villager scans the code, checks in, and shows on the admin's list."""
+and the household cards; a villager scans the TV's code while logged out, logs in, lands back and checks in; the
+admin closes the event and the villager's 我的积分 shows the points. And the desk reads a household card held in
+front of the phone's camera (Chromium's fake camera playing a picture of the card)."""
+import io
+import re
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from points.auth.models import User
 from points.events import services
-from points.events.models import Event
+from points.events.models import Attendance, CheckinMethod, Event
+from points.events.qr import qr_png
 from points.extensions import db
 from points.grids.models import GridNode
+from points.ledger.queries import balance_of
+from points.people.models import Household
+from points.rules.models import Rule
 from points.timeutil import local_now
+
+from .camera import still_video
+from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, Phone
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_admin_makes_an_event_and_a_villager_checks_in(phone, live_server):
+def _village_and_grid() -> tuple[int, int]:
+    village_id = db.session.scalar(select(GridNode.id).where(GridNode.code == "yaoqian"))
+    grid_id = db.session.scalar(select(GridNode.id).where(GridNode.code == "yaoqian-3"))
+    return village_id, grid_id
+
+
+def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phone, live_server):
     with live_server.app.app_context():
-        village_id = db.session.scalar(select(GridNode.id).where(GridNode.code == "yaoqian"))
-        grid_id = db.session.scalar(select(GridNode.id).where(GridNode.code == "yaoqian-3"))
+        village_id, grid_id = _village_and_grid()
+        villager = db.session.scalar(select(User).where(User.username == "villager5"))
+        household_id = villager.resident.household_id
+        balance_before = balance_of(household_id)
     now = local_now().replace(second=0, microsecond=0)
 
     phone.log_in("cunwei")
@@ -36,18 +57,88 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in(phone, live_server):
     phone.check("event")
     with live_server.app.app_context():
         event = db.session.scalar(select(Event).where(Event.title == "清理河道（浏览器）"))
-        event_id, token = event.id, services.static_token(event)
+        event_id, token = event.id, services.rotating_token(event)
     for path in (f"/events/{event_id}/checkin-desk", f"/events/{event_id}/display", f"/events/{event_id}/print",
-                 f"/grids/{grid_id}/cards", f"/villages/{village_id}/events"):
+                 f"/events/{event_id}/edit", f"/villages/{village_id}/series", f"/grids/{grid_id}/cards"):
         assert phone.open(path).status == 200, path
-    expect(phone.page.locator("ul.list")).to_contain_text("清理河道（浏览器）")
+    with phone.page.expect_navigation():  # 第三网格 has no cards in the demo: the page offers to issue them
+        phone.page.get_by_role("button", name=re.compile(r"^发放户卡")).click()
+    expect(phone.page.locator(".flash")).to_contain_text("已发放")
+    expect(phone.page.locator(".hcard").first).to_be_visible()
+    phone.check("cards-issued")
+    phone.open(f"/villages/{village_id}/events")
+    expect(phone.page.locator("ul.list").first).to_contain_text("清理河道（浏览器）")
 
-    phone.log_in("villager5")
+    # The villager's phone camera opens the TV's code; not logged in, they log in and land back on the check-in.
+    phone.page.context.clear_cookies()
     phone.open(f"/c/{token}")
+    expect(phone.page).to_have_url(re.compile(r"/login"))
+    phone.page.get_by_label("用户名", exact=True).fill("villager5")
+    phone.page.get_by_label("密码", exact=True).fill("demo12345")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="登录", exact=True).click()
+    expect(phone.page).to_have_url(re.compile(r"/c/"))
+    phone.check("back-on-checkin")
     phone.page.get_by_role("button", name="签到").click()
     expect(phone.page.locator(".result")).to_have_text("签到成功")
     phone.check("checked-in")
+    phone.open("/events")
+    expect(phone.page.locator("main")).to_contain_text("清理河道（浏览器）")
 
     phone.log_in("cunwei")
     phone.open(f"/events/{event_id}")
     expect(phone.page.get_by_role("heading", level=2)).to_contain_text("1 人")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="结束活动并记分").click()
+    expect(phone.page.locator(".flash")).to_contain_text("1 人记分")
+    phone.check("closed")
+    with live_server.app.app_context():
+        balance_after = balance_of(household_id)
+        earned = db.session.scalar(select(Attendance).where(Attendance.event_id == event_id)).entry.amount
+    assert earned > 0 and balance_after == balance_before + earned
+
+    phone.log_in("villager5")
+    phone.open("/my/points")
+    expect(phone.page.locator(".balance")).to_have_text(str(balance_after))
+    expect(phone.page.locator(".entries li").first).to_contain_text(f"+{earned}")
+    expect(phone.page.locator(".entries li").first).to_contain_text("清理河道（浏览器）")
+    phone.check("my-points")
+
+
+def test_the_desk_reads_a_household_card_with_the_phone_camera(browser, live_server, artifacts, tmp_path):
+    with live_server.app.app_context():
+        village_id, grid_id = _village_and_grid()
+        admin = db.session.scalar(select(User).where(User.username == "cunwei"))
+        village = db.session.get(GridNode, village_id)
+        rule_id = db.session.scalar(select(Rule.id).where(Rule.village_id == village_id, Rule.code == "VOL-HOUR"))
+        now = local_now().replace(second=0, microsecond=0)
+        event = services.create_event(admin, village, services.EventTerms(
+            title="摄像头签到（浏览器）", place="文化礼堂", starts=now - timedelta(minutes=5),
+            ends=now + timedelta(hours=1), rule_id=rule_id, organizer_id=admin.id))
+        household = db.session.scalars(select(Household).where(Household.grid_id == grid_id)
+                                       .order_by(Household.number)).first()
+        card = services.issue_card(admin, household)
+        db.session.commit()
+        event_id, number, text = event.id, household.number, services.card_text(card)
+    video = still_video(Image.open(io.BytesIO(qr_png(text))), tmp_path / "card.y4m")
+
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = camera.new_context(base_url=live_server.url, permissions=["camera"], **PHONE)
+        context.set_default_timeout(15_000)
+        desk = Phone(context.new_page(), artifacts, "test_the_desk_reads_a_household_card_with_the_phone_camera")
+        desk.log_in("cunwei")
+        desk.open(f"/events/{event_id}/checkin-desk")
+        with desk.page.expect_navigation():
+            desk.page.get_by_role("button", name="用摄像头扫户卡").click()
+        expect(desk.page.locator(".flash")).to_contain_text(f"（{number}）签到成功")
+        desk.check("card-read")
+        expect(desk.page.get_by_role("button", name="关闭摄像头")).to_be_visible()  # it starts again by itself
+        assert not desk.problems, desk.problems
+    finally:
+        camera.close()
+    with live_server.app.app_context():
+        attendance = db.session.scalar(select(Attendance).where(Attendance.event_id == event_id))
+        assert attendance.method is CheckinMethod.CARD and attendance.household_id == household.id

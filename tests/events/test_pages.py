@@ -1,10 +1,10 @@
 """志愿活动 and 户卡 through the pages: the village's events and the new-event form, the event page and its
 attendance list, the TV display and the printed code, the villager's check-in by scanning, the staff's desk,
-closing, and the household cards of a grid."""
-from datetime import timedelta
+closing, editing an event, monthly series, and the household cards of a grid."""
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from points.auth.models import Role
 from points.events import services
@@ -179,21 +179,199 @@ def test_the_desk_checks_in_by_card_and_by_name_and_removes(client, login):
     assert client.post(f"/attendances/{removed.id}/remove").status_code == 403
 
 
-def test_the_cards_page_prints_one_card_per_household_and_reissues(client, login):
+def test_the_cards_page_changes_nothing_and_its_button_issues_the_missing_cards_once(client, login):
     scene = Scene(households=3)
     grid = scene.village.grids[0]
+    cards_url = f"/grids/{grid.id}/cards"
+
+    def count_cards():
+        return db.session.scalar(select(func.count()).select_from(HouseholdCard))
+
     login(scene.admin)
-    page = client.get(f"/grids/{grid.id}/cards")
+    page = client.get(cards_url)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert html.count("<svg") == 3 and "第1张" in html and "李*明" in html
+    assert "<svg" not in html and "还没有户卡：3 户" in html and "发放户卡（3 户）" in html and "李*明" in html
+    assert count_cards() == 0
+    issued = client.post(cards_url, follow_redirects=True)
+    html = issued.get_data(as_text=True)
+    assert "已发放 3 户的户卡" in html and html.count("<svg") == 3 and "第1张" in html and "发放户卡" not in html
+    assert count_cards() == 3
+    again = client.post(cards_url, follow_redirects=True)
+    assert "每户都已有户卡" in again.get_data(as_text=True) and count_cards() == 3
+
     household = scene.households[1]
     response = client.post(f"/households/{household.id}/card/reissue")
     assert response.status_code == 302
-    assert "第2张" in client.get(f"/grids/{grid.id}/cards").get_data(as_text=True)
+    assert "第2张" in client.get(cards_url).get_data(as_text=True)
     cards = db.session.scalars(select(HouseholdCard).where(HouseholdCard.household_id == household.id)).all()
     assert len(cards) == 2 and sum(1 for c in cards if c.revoked_at is None) == 1
+    # A household added later: one more card, and only that one.
+    factories.gen_household(grid, head_name="王小明")
+    db.session.commit()
+    assert "发放户卡（1 户）" in client.get(cards_url).get_data(as_text=True)
+    client.post(cards_url)
+    assert count_cards() == 5
     for user in (scene.villager, scene.other_admin):
         login(user)
-        assert client.get(f"/grids/{grid.id}/cards").status_code == 403
+        assert client.get(cards_url).status_code == 403
+        assert client.post(cards_url).status_code == 403
         assert client.post(f"/households/{household.id}/card/reissue").status_code == 403
+    assert count_cards() == 5
+
+
+def _edit_data(scene, **changes):
+    event = scene.event
+    data = {"title": event.title, "place": event.place,
+            "starts": utc_to_local(event.starts_at).strftime("%Y-%m-%dT%H:%M"),
+            "ends": utc_to_local(event.ends_at).strftime("%Y-%m-%dT%H:%M"), "rule_id": event.rule_id,
+            "mode": event.mode.value, "capacity": "", "grid_id": 0}
+    data.update(changes)
+    return data
+
+
+def _stored(event_id):
+    return db.session.scalar(select(Event).where(Event.id == event_id).execution_options(populate_existing=True))
+
+
+def test_the_runner_edits_an_event_and_sees_the_new_terms(client, login):
+    scene = Scene()
+    event = scene.event
+    login(scene.admin)
+    assert f"/events/{event.id}/edit" in client.get(f"/events/{event.id}").get_data(as_text=True)
+    form = client.get(f"/events/{event.id}/edit")
+    assert form.status_code == 200
+    html = form.get_data(as_text=True)
+    # Prefilled, the times in local time.
+    assert 'value="清理河道"' in html and 'value="村委会门口"' in html
+    assert f'value="{utc_to_local(event.starts_at).strftime("%Y-%m-%dT%H:%M")}"' in html
+
+    tomorrow = (utc_to_local(utcnow()) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    grid = scene.village.grids[1]
+    response = client.post(f"/events/{event.id}/edit", data=_edit_data(
+        scene, title="清理河道（改期）", place="河边", starts=tomorrow.strftime("%Y-%m-%dT%H:%M"),
+        ends=(tomorrow + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"), mode="in_out", capacity="30",
+        grid_id=grid.id))
+    assert response.status_code == 302 and response.headers["Location"] == f"/events/{event.id}"
+    stored = _stored(event.id)
+    assert (stored.title, stored.place, stored.mode, stored.capacity, stored.grid_id) == (
+        "清理河道（改期）", "河边", CheckinMode.IN_OUT, 30, grid.id)
+    assert utc_to_local(stored.starts_at) == tomorrow and utc_to_local(stored.ends_at) == tomorrow + timedelta(hours=3)
+    assert stored.organizer_id == event.organizer_id and stored.series_id is None
+    detail = client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "活动已保存" in detail and "清理河道（改期）" in detail and "河边" in detail and "上限 30 人" in detail
+    assert tomorrow.strftime("%Y-%m-%d 09:00") in detail and grid.name in detail
+
+
+def test_editing_is_refused_to_whoever_does_not_run_the_event(client, login):
+    scene = Scene()
+    event = scene.event
+    for user in (scene.villager, scene.other_admin, scene.stranger):
+        login(user)
+        assert client.get(f"/events/{event.id}/edit").status_code == 403
+        assert client.post(f"/events/{event.id}/edit", data=_edit_data(scene, title="改掉")).status_code == 403
+    login(scene.villager)
+    assert f"/events/{event.id}/edit" not in client.get(f"/events/{event.id}").get_data(as_text=True)
+    assert _stored(event.id).title == "清理河道"
+
+
+def test_bad_edits_are_refused_in_chinese_and_change_nothing(client, login):
+    scene = Scene()
+    event = scene.event
+    starts, ends = event.starts_at, event.ends_at
+    login(scene.admin)
+    url = f"/events/{event.id}/edit"
+    local_start = utc_to_local(starts)
+    cases = [
+        (_edit_data(scene, title="改了", ends=(local_start - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")),
+         "结束时间必须晚于开始时间"),
+        (_edit_data(scene, title=""), "请填写活动名称"),
+        (_edit_data(scene, title="改了", ends=(local_start + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")),
+         "一场活动不能超过"),
+        (_edit_data(scene, title="改了", capacity="0"), "人数上限应为 1 到 100000 之间的整数"),
+        (_edit_data(scene, title="改了", starts=""), "请填写开始时间"),
+    ]
+    for data, message in cases:
+        refused = client.post(url, data=data)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and message in html, message
+        assert '<form method="post"' in html  # the form again, with what was typed
+        stored = _stored(event.id)
+        assert (stored.title, stored.starts_at, stored.ends_at, stored.capacity) == ("清理河道", starts, ends, None)
+
+    # Closed: the page says why, and the service refuses a save.
+    assert client.post(f"/events/{event.id}/close").status_code == 302
+    assert f"/events/{event.id}/edit" not in client.get(f"/events/{event.id}").get_data(as_text=True)
+    closed = client.get(url)
+    assert closed.status_code == 409 and "活动已结束，不能再签到或修改" in closed.get_data(as_text=True)
+    refused = client.post(url, data=_edit_data(scene, title="结束后改"))
+    assert refused.status_code == 422 and "活动已结束，不能再签到或修改" in refused.get_data(as_text=True)
+    assert _stored(event.id).title == "清理河道"
+
+
+def _series_data(scene, **changes):
+    data = {"title": "环境整治日", "place": "各网格", "nth": 3, "weekday": 5, "start_time": "08:30",
+            "end_time": "10:30", "first_month": "2026-12", "last_month": "2027-02", "rule_id": scene.rule.id,
+            "mode": "in", "capacity": "", "grid_id": 0}
+    data.update(changes)
+    return data
+
+
+def _series_starts():
+    return [utc_to_local(e.starts_at) for e in db.session.scalars(
+        select(Event).where(Event.series_id.is_not(None)).order_by(Event.starts_at))]
+
+
+def test_the_series_page_makes_an_event_on_the_third_saturday_of_each_month(client, login):
+    scene = Scene()
+    village = scene.village.village
+    url = f"/villages/{village.id}/series"
+    login(scene.admin)
+    assert url in client.get(f"/villages/{village.id}/events").get_data(as_text=True)
+    page = client.get(url)
+    assert page.status_code == 200 and "最后一个" in page.get_data(as_text=True)
+    response = client.post(url, data=_series_data(scene))
+    assert response.status_code == 302 and response.headers["Location"] == f"/villages/{village.id}/events"
+    assert _series_starts() == [datetime(2026, 12, 19, 8, 30), datetime(2027, 1, 16, 8, 30),
+                                datetime(2027, 2, 20, 8, 30)]
+    events = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已创建 3 场“环境整治日”：每月第 3 个星期六" in events
+    ends = [utc_to_local(e.ends_at) for e in db.session.scalars(select(Event).where(Event.series_id.is_not(None)))]
+    assert sorted(ends) == [datetime(2026, 12, 19, 10, 30), datetime(2027, 1, 16, 10, 30),
+                            datetime(2027, 2, 20, 10, 30)]
+
+
+def test_the_last_weekday_of_the_month_and_bad_series_are_refused_in_chinese(client, login):
+    scene = Scene()
+    village = scene.village.village
+    url = f"/villages/{village.id}/series"
+    login(scene.admin)
+    cases = [
+        (_series_data(scene, end_time="08:00"), "结束时刻必须晚于开始时刻"),
+        (_series_data(scene, first_month="2027-02", last_month="2026-12"), "结束月份不能早于开始月份"),
+        (_series_data(scene, first_month="2026-12", last_month="2029-12"), "重复规则有误"),
+        (_series_data(scene, first_month="9999-12", last_month="9999-12"), "重复规则有误"),
+        (_series_data(scene, title=""), "请填写活动名称"),
+        (_series_data(scene, first_month=""), "请选择开始月份"),
+    ]
+    for data, message in cases:
+        refused = client.post(url, data=data)
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), message
+    assert _series_starts() == []
+    response = client.post(url, data=_series_data(scene, nth=-1, weekday=0, first_month="2027-03",
+                                                  last_month="2027-03"))
+    assert response.status_code == 302
+    assert _series_starts() == [datetime(2027, 3, 29, 8, 30)]  # the last Monday of March 2027
+
+
+def test_the_series_page_is_refused_to_a_villager(client, login):
+    scene = Scene()
+    village = scene.village.village
+    url = f"/villages/{village.id}/series"
+    for user in (scene.villager, scene.other_admin):
+        login(user)
+        assert client.get(url).status_code == 403
+        assert client.post(url, data=_series_data(scene)).status_code == 403
+    login(scene.villager)
+    assert url not in client.get(f"/villages/{village.id}/events").get_data(as_text=True)
+    assert _series_starts() == []

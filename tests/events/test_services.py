@@ -11,9 +11,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from points.auth.models import Role, User
-from points.errors import DomainError
+from points.errors import DomainError, Forbidden
 from points.events import services
-from points.events.models import Attendance, CheckinMode, Event
+from points.events.models import Attendance, CheckinMode, Event, HouseholdCard
 from points.events.qr import qr_png, qr_svg
 from points.events.services import EventTerms
 from points.extensions import db
@@ -159,12 +159,30 @@ def test_a_card_holds_no_personal_data_and_a_forged_one_is_refused(world):
     assert refused.value.code == "invalid_card"
 
 
-def test_printing_a_grid_issues_a_first_card_only_where_there_is_none(world):
+def test_reading_a_grid_s_cards_issues_none_and_issuing_covers_only_households_without_one(world):
     village, admin, _ = world
     households = [factories.gen_household(village.grids[0]) for _ in range(3)]
-    first = services.cards_for_printing(admin, village.grids[0])
-    again = services.cards_for_printing(admin, village.grids[0])
-    assert [c.id for c in first] == [c.id for c in again] and len(first) == len(households)
+    factories.gen_household(village.grids[1])  # another grid's: neither listed nor issued
+    carded = services.issue_card(admin, households[1])
+    cards, missing = services.cards_of_grid(admin, village.grids[0])
+    assert [c.id for c in cards] == [carded.id] and {h.id for h in missing} == {households[0].id, households[2].id}
+    assert db.session.scalar(select(func.count()).select_from(HouseholdCard)) == 1
+    issued = services.issue_missing_cards(admin, village.grids[0])
+    assert sorted(c.household_id for c in issued) == sorted([households[0].id, households[2].id])
+    assert all(c.serial == 1 for c in issued) and carded.revoked_at is None
+    assert services.issue_missing_cards(admin, village.grids[0]) == []
+    cards, missing = services.cards_of_grid(admin, village.grids[0])
+    assert len(cards) == 3 and missing == []
+
+
+def test_only_card_managers_of_the_grid_read_or_issue_its_cards(world):
+    village, _, _ = world
+    factories.gen_household(village.grids[0])
+    for user in (villager(village), factories.gen_user(Role.VILLAGE_ADMIN, factories.gen_village().village)):
+        for read_or_issue in (services.cards_of_grid, services.issue_missing_cards):
+            with pytest.raises(Forbidden):
+                read_or_issue(user, village.grids[0])
+    assert db.session.scalar(select(func.count()).select_from(HouseholdCard)) == 0
 
 
 # ---------------------------------------------------------------------------------------------------- closing
