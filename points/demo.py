@@ -13,10 +13,13 @@ from .auth.models import Role, User
 from .errors import DomainError
 from .events import services as events
 from .events.models import CheckinMode, Event
+from .shop import services as shop_services
+from .shop.models import Shop
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
 from .ledger.models import LedgerEntry
+from .ledger.queries import balance_of
 from .ledger.services import apply_rule
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
@@ -62,6 +65,8 @@ def load_demo() -> str:
         _build_activity(village)
     if not db.session.scalar(select(Event.id).where(Event.village_id == village.id).limit(1)):
         _build_events(village)
+    if not db.session.scalar(select(Shop.id).where(Shop.village_id == village.id).limit(1)):
+        _build_shop(village)
     households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
     residents = db.session.scalar(
         select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id).where(Household.village_id == village.id)
@@ -341,6 +346,54 @@ def _build_events(village: GridNode) -> None:
     events.create_event(organizer, village, events.EventTerms(
         "探访空巢老人", "瑶前村老年活动中心", visit, visit + timedelta(hours=2, minutes=30), rules["VOL-HOUR"].id,
         capacity=15, organizer_id=organizer.id))
+
+
+# 乡村共享驿站's shelf: (name, unit, points, stock); the rice cooker is nearly gone, so the report warns of it.
+PRODUCTS = (
+    ("洗衣液 2kg", "瓶", 30, 40),
+    ("毛巾", "条", 10, 60),
+    ("食用油 5L", "桶", 80, 15),
+    ("大米 10kg", "袋", 60, 20),
+    ("肥皂", "块", 5, 100),
+    ("牙膏", "支", 10, 50),
+    ("酱油", "瓶", 15, 30),
+    ("抽纸（10包）", "提", 20, 25),
+    ("电饭煲", "台", 300, 2),
+)
+
+
+DEMO_BASKETS = (
+    [("洗衣液 2kg", 1), ("肥皂", 2)],  # villager2's
+    [("毛巾", 2), ("肥皂", 4)],
+    [("牙膏", 1), ("酱油", 1)],
+    [("大米 10kg", 1)],
+    [("抽纸（10包）", 1)],
+    [("食用油 5L", 1)],
+    [("酱油", 2)],
+)
+
+
+def _build_shop(village: GridNode) -> None:
+    """积分超市 (乡村共享驿站): the shelf above, and today's counter: villager2 and then the first households (by 户号)
+    with the points for them redeem the baskets above, by household card where they have one; the last basket is
+    voided by the clerk (拿错了)."""
+    admin, clerk, villager2 = (db.session.scalar(select(User).where(User.username == name))
+                               for name in ("cunwei", "clerk", "villager2"))
+    shop = shop_services.create_shop(admin, village, "瑶前村乡村共享驿站")
+    products = [shop_services.create_product(clerk, shop, shop_services.ProductTerms(name, unit, price), stock=stock)
+                for name, unit, price, stock in PRODUCTS]
+    shelf = {p.name: p for p in products}
+    customers = iter([villager2.resident.household, *db.session.scalars(
+        select(Household).where(Household.village_id == village.id).order_by(Household.number))])
+    redeemed = []
+    for lines in DEMO_BASKETS:
+        total = sum(shelf[name].price * quantity for name, quantity in lines)
+        household = next(h for h in customers if balance_of(h.id) >= total)
+        card = events.card_of_household(household)
+        redeemed.append(shop_services.redeem(clerk, shop, [(shelf[name].id, quantity) for name, quantity in lines],
+                                             card=events.card_text(card) if card else None,
+                                             household_id=None if card else household.id).redemption)
+    shop_services.void(clerk, redeemed[-1], "拿错了")
 
 
 def _check_in(actor: User, event: Event, resident_id: int, card, rng: random.Random) -> None:

@@ -138,6 +138,21 @@ MESSAGES = {
     "not_checked_in": _l("还没有签到，不能签退"),
     "invalid_card": _l("无法识别的户卡"),
     "card_revoked": _l("这张户卡（第 %(serial)d 张）已作废，请使用补办的新卡"),
+    "shop_name_required": _l("请填写超市名称（不超过 60 字）"),
+    "product_name_required": _l("请填写商品名称（不超过 60 字）"),
+    "product_unit_required": _l("请填写单位，如“瓶”“袋”（不超过 10 字）"),
+    "invalid_price": _l("兑换积分应为 1 到 %(limit)d 之间的整数"),
+    "invalid_restock": _l("进货数量应为 1 到 %(limit)d 之间的整数"),
+    "invalid_stock": _l("盘点数量应为 0 到 %(limit)d 之间的整数"),
+    "card_other_village": _l("这是别的村的户卡，不能在本村超市兑换"),
+    "unknown_household_number": _l("本村没有户号为 %(number)s 的户"),
+    "empty_basket": _l("请先选择要兑换的商品"),
+    "basket_quantity": _l("每种商品的数量应为 1 到 %(limit)d 之间的整数"),
+    "too_many_lines": _l("一次最多兑换 %(limit)d 种商品"),
+    "unknown_product": _l("本超市没有这件商品"),
+    "product_inactive": _l("“%(name)s”已下架，不能兑换"),
+    "redemption_voided_at_shop": _l("这是积分超市的兑换：请在兑换单上作废，积分和商品会一起退回"),
+    "insufficient_stock": _l("“%(name)s”库存不足：还剩 %(stock)d 件，需要 %(needed)d 件"),
 }
 
 HTTP_CODES = {

@@ -11,3 +11,4 @@ from .hygiene.models import (  # noqa: F401
     Publication, Result, Score,
 )
 from .events.models import Attendance, Event, EventSeries, HouseholdCard  # noqa: F401
+from .shop.models import Product, Redemption, RedemptionLine, Shop, StockMovement  # noqa: F401

@@ -1,4 +1,5 @@
-"""Builders of test data through the services: gen_village, gen_household, gen_user, gen_villager, gen_rule."""
+"""Builders of test data through the services: gen_village, gen_household, gen_user, gen_villager, gen_rule,
+gen_shop, gen_product, gen_points."""
 import itertools
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +11,11 @@ from points.grids.services import create_node
 from points.people.models import CareTag, Household, HouseholdKind
 from points.people.services import create_household, with_id_checksum
 from points.rules.models import Rule, RuleCategory
+from points.ledger.models import EntrySource
+from points.ledger.services import post_entry
 from points.rules.services import RuleTerms, create_rule
+from points.shop.models import Product, Shop
+from points.shop.services import ProductTerms, create_product, create_shop
 
 PASSWORD = "secret-pass-1"
 _serial = itertools.count(1)
@@ -85,6 +90,20 @@ def gen_rule(
     """A rule of the village's book, applicable by grid workers, leaders and the village admin unless roles= says."""
     terms.setdefault("roles", STAFF)
     return create_rule(village, code or unique("R"), RuleTerms(name, category, points, **terms), effective_from)
+
+
+def gen_shop(village: GridNode, name: str = "积分超市") -> Shop:
+    return create_shop(gen_user(Role.VILLAGE_ADMIN, village), village, name)
+
+
+def gen_product(shop: Shop, name: str = "洗衣液", price: int = 10, stock: int = 20, unit: str = "瓶") -> Product:
+    admin = gen_user(Role.VILLAGE_ADMIN, shop.village)
+    return create_product(admin, shop, ProductTerms(name, unit, price), stock=stock)
+
+
+def gen_points(household: Household, amount: int) -> None:
+    """Points for the household to spend (a manual award under no rule)."""
+    post_entry(household.id, amount, EntrySource.MANUAL, unique("gift-"))
 
 
 def gen_photo(fmt: str = "JPEG", size: tuple[int, int] = (2400, 1800), gps: bool = True) -> bytes:

@@ -15,12 +15,13 @@ from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
 from points.rules.queries import rule_book
+from points.shop.models import Product, Redemption, Shop, StockMovement
 from points.timeutil import utc_to_local, utcnow
 
 from . import factories
 
 TABLES = (GridNode, Household, Resident, User, HouseholdCareTag, RuleVersion, LedgerEntry, Claim, Appeal, AuditEvent,
-          EventSeries, Event, Attendance, HouseholdCard)
+          EventSeries, Event, Attendance, HouseholdCard, Shop, Product, StockMovement, Redemption)
 
 
 def counts():
@@ -121,3 +122,17 @@ def test_the_demo_has_events_and_the_held_ones_are_paid(runner):
     assert db.session.scalar(select(func.count()).select_from(HouseholdCard)) == db.session.scalar(
         select(func.count()).select_from(Household).where(Household.grid_id == first_grid.id))
 
+
+def test_the_demo_has_a_shop_with_todays_redemptions_and_a_void(runner):
+    runner.invoke(args=["demo"])
+    shop = db.session.scalars(select(Shop)).one()
+    products = db.session.scalars(select(Product).where(Product.shop_id == shop.id)).all()
+    assert shop.village.code == "yaoqian" and len(products) >= 8
+    assert any(p.stock <= shop.low_stock for p in products)  # the report has a low-stock warning to show
+    for product in products:
+        moved = db.session.scalar(select(func.sum(StockMovement.quantity)).where(StockMovement.product_id == product.id))
+        assert product.stock == moved
+    redemptions = db.session.scalars(select(Redemption).order_by(Redemption.id)).all()
+    assert len(redemptions) >= 5 and [r.voided_at is not None for r in redemptions].count(True) == 1
+    assert all(r.clerk.username == "clerk" and r.entry.amount == -r.total for r in redemptions)
+    assert any(r.card_id is not None for r in redemptions)  # 第一网格's households show their cards

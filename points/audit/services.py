@@ -41,6 +41,13 @@ ACTIONS = {
     "event.attendance_removed": _l("移除签到"),
     "event.closed": _l("结束活动"),
     "card.issued": _l("发放户卡"),
+    "shop.created": _l("开设积分超市"),
+    "product.created": _l("新增商品"),
+    "product.updated": _l("修改商品"),
+    "stock.restock": _l("进货"),
+    "stock.correction": _l("盘点调整"),
+    "redemption.made": _l("积分兑换"),
+    "redemption.voided": _l("作废兑换"),
 }
 
 # What the keys of before/after mean, for the log page.

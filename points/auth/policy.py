@@ -32,6 +32,8 @@ class Permission(enum.Enum):
     MANAGE_HYGIENE = "manage_hygiene"  # the checklist, settings and assignment of 卫生评比; publish, score anywhere
     MANAGE_EVENTS = "manage_events"  # create, edit, run and close any 志愿活动 of the village
     MANAGE_CARDS = "manage_cards"  # print household cards and reissue (补办) them
+    RUN_SHOP = "run_shop"  # the 积分超市's counter, products, stock and reports; void a redemption the same day
+    MANAGE_SHOP = "manage_shop"  # open a shop; void a redemption of an earlier day
 
 
 _ADMIN = frozenset(Permission)
@@ -45,7 +47,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VILLAGE_ADMIN: _ADMIN,
     Role.GRID_LEADER: _GRID_STAFF,
     Role.GRID_WORKER: _GRID_STAFF,
-    Role.SHOP_CLERK: frozenset({Permission.VIEW_GRIDS}),
+    Role.SHOP_CLERK: frozenset({Permission.VIEW_GRIDS, Permission.RUN_SHOP}),
     Role.EVENT_ORGANIZER: frozenset({Permission.VIEW_GRIDS, Permission.MANAGE_EVENTS}),
 }
 

@@ -1,35 +1,9 @@
 """A week's and a month's results as .xlsx, for the notice board and the village's records. Names are masked as on
 the results pages; the file is in Chinese whatever the page's language, like the rule book's."""
-import io
-
-import openpyxl
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from ..people.privacy import mask_name
+from ..xlsx import add_sheet, book_bytes, new_book
 from .models import OUTCOME_LABELS, InspectionRound, MonthlySummary
 from .queries import GridMonth, GridWeek
-
-_BOLD = Font(bold=True)
-
-
-def _sheet(book, title: str, header: tuple[str, ...], rows: list[tuple], widths: tuple[int, ...]):
-    sheet = book.create_sheet(title)
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = _BOLD
-    for row in rows:
-        sheet.append(row)
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    return sheet
-
-
-def _bytes(book) -> bytes:
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _outcome(outcome) -> str:
@@ -39,8 +13,7 @@ def _outcome(outcome) -> str:
 def week_workbook(round_: InspectionRound, grids: list[GridWeek]) -> bytes:
     """One row per household of the published grids: grid, inspected by, rank, 户号, head, deductions and the items,
     score, outcome (示范户 / 晾晒); households left out have no rank."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
+    book = new_book()
     rows = []
     for grid in grids:
         inspector = grid.inspector.name if grid.inspector else "村两委"
@@ -49,20 +22,19 @@ def week_workbook(round_: InspectionRound, grids: list[GridWeek]) -> bytes:
             rows.append((grid.grid.name, inspector, line.rank if line.rank is not None else "未评",
                          line.number, mask_name(line.head_name), line.value if line.scored else "", items,
                          line.score if line.rank is not None else "", _outcome(line.outcome)))
-    _sheet(book, f"{round_.week} 评比", ("网格", "检查网格", "名次", "户号", "户主", "扣分", "扣分项目", "得分", "结果"),
+    add_sheet(book, f"{round_.week} 评比", ("网格", "检查网格", "名次", "户号", "户主", "扣分", "扣分项目", "得分", "结果"),
            rows, (14, 14, 8, 10, 10, 8, 36, 8, 16))
-    return _bytes(book)
+    return book_bytes(book)
 
 
 def month_workbook(summary: MonthlySummary, grids: list[GridMonth]) -> bytes:
     """Two sheets: the grids ranked by average, and every household's monthly total with the 流动红旗 marked."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    _sheet(book, "网格排名", ("名次", "网格", "户均得分", "参评户数", "流动红旗"),
+    book = new_book()
+    add_sheet(book, "网格排名", ("名次", "网格", "户均得分", "参评户数", "流动红旗"),
            [(g.rank, g.grid.name, g.average, len(g.lines), "、".join(line.number for line in g.holders))
             for g in grids], (8, 16, 12, 10, 20))
     rows = [(g.grid.name, line.rank, line.number, mask_name(line.head_name), line.value, line.score,
              "流动红旗" if line.outcome is not None else "") for g in grids for line in g.lines]
-    _sheet(book, f"{summary.month} 各户", ("网格", "名次", "户号", "户主", "月度总分", "参评周数", "结果"),
+    add_sheet(book, f"{summary.month} 各户", ("网格", "名次", "户号", "户主", "月度总分", "参评周数", "结果"),
            rows, (16, 8, 10, 10, 10, 10, 12))
-    return _bytes(book)
+    return book_bytes(book)

@@ -115,7 +115,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
     opening = {household_id: balance.balance for household_id, balance in balances.items()}
     # Balances as the batch goes, kept apart from the rows until every movement has passed its checks.
     running = dict(opening)
-    entries, new = [], []
+    entries, new, earned = [], [], []
     for movement in movements:
         household_id, amount, version = movement.household_id, movement.amount, movement.rule_version
         earlier = posted.get(movement.idempotency_key)
@@ -154,6 +154,8 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             reversed_.add(movement.reverses.id)
         entries.append(entry)
         new.append(entry)
+        if not _spending(movement):
+            earned.append(entry)
     if not new:
         return entries
     for household_id, balance in balances.items():
@@ -161,7 +163,8 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             balance.balance = running[household_id]
     db.session.add_all(new)
     db.session.flush()
-    _add_to_totals(new)
+    if earned:
+        _add_to_totals(earned)
     changes = []
     for entry in new:
         household = households[entry.household_id]
@@ -300,17 +303,28 @@ def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date,
             raise DomainError("cap_exceeded", status=409, rule=version.name, period=period, cap=cap, used=abs(used))
 
 
-def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction: bool = False) -> Movement:
-    """冲正: the movement that undoes entry_id. A reversal is never reversed, and an entry is reversed once. A
-    correction (of a published result the household may already have spent) may take the balance below zero.
+def hold(household_id: int) -> int:
+    """Lock the household's balance until the transaction ends, and return it: for a caller whose own checks must
+    see the household settled before it writes (the shop's idempotency key, before it takes stock). Raises nothing
+    for a household without entries (its balance is 0)."""
+    return _lock_balances([household_id])[household_id].balance
 
-    Raises DomainError("cannot_reverse_reversal") or NotFound.
+
+def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction: bool = False,
+                voiding: bool = False) -> Movement:
+    """冲正: the movement that undoes entry_id. A reversal is never reversed, and an entry is reversed once. A
+    correction (of a published result the household may already have spent) may take the balance below zero. A
+    redemption's debit is undone only by voiding the redemption at the shop (voiding), which returns its stock too.
+
+    Raises DomainError("cannot_reverse_reversal" | "redemption_voided_at_shop") or NotFound.
     """
     original = db.session.get(LedgerEntry, entry_id)
     if original is None:
         raise NotFound()
     if original.reverses_id is not None:
         raise DomainError("cannot_reverse_reversal", status=409)
+    if original.source is EntrySource.REDEMPTION and not voiding:
+        raise DomainError("redemption_voided_at_shop", status=409)
     return Movement(original.household_id, -original.amount, EntrySource.REVERSAL, idempotency_key,
                     rule_version=original.rule_version, resident_id=original.resident_id, note=note,
                     occurred_on=original.occurred_on, reverses=original, category=original.category,
@@ -318,10 +332,11 @@ def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction:
 
 
 def reverse_entry(
-    entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False
+    entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False,
+    voiding: bool = False,
 ) -> LedgerEntry:
     """Post reversal_of(entry_id). Raises what reversal_of and post_entries raise."""
-    return post_entries([reversal_of(entry_id, idempotency_key, note, correction)], actor)[0]
+    return post_entries([reversal_of(entry_id, idempotency_key, note, correction, voiding)], actor)[0]
 
 
 def _in_chunks(query, column, values: list, size: int = 5000):
@@ -339,6 +354,13 @@ def _lock_balances(household_ids: list[int]) -> dict[int, HouseholdBalance]:
     query = (select(HouseholdBalance).order_by(HouseholdBalance.household_id).with_for_update()
              .execution_options(populate_existing=True))
     return {b.household_id: b for b in _in_chunks(query, HouseholdBalance.household_id, sorted(household_ids))}
+
+
+def _spending(movement: Movement) -> bool:
+    """Whether a movement spends points at the shop, or gives spent points back (a void): the period totals count
+    points earned and lost, which rankings compare, and leave spending out; the balance counts everything."""
+    spent = movement.reverses or movement
+    return spent.source is EntrySource.REDEMPTION
 
 
 def _add_to_totals(entries: list[LedgerEntry]) -> None:

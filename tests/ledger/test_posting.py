@@ -70,6 +70,22 @@ def test_nothing_else_may(setup):
     assert balance_of(household) == 0
 
 
+def test_spending_and_its_void_leave_the_period_totals_alone(setup):
+    household, award, _, _ = setup
+    day = date(2026, 11, 23)
+    post_entry(household.id, 30, EntrySource.MANUAL, "earned", rule_version=award, occurred_on=day)
+    spent = post_entry(household.id, -20, EntrySource.REDEMPTION, "spent", occurred_on=day)
+    month = db.session.get(PeriodTotal, ("M2026-11", household.id, 0, ""))
+    assert (month.total, month.entries, balance_of(household)) == (30, 1, 10)  # 本月得分 is what was earned
+    with pytest.raises(DomainError) as at_the_counter:
+        reverse_entry(spent.id, "冲正")  # the shop's void returns the stock as well
+    assert at_the_counter.value.code == "redemption_voided_at_shop"
+    reverse_entry(spent.id, "void", voiding=True)
+    db.session.expire_all()
+    assert (month.total, month.entries, balance_of(household)) == (30, 1, 30)
+    assert_ledger_consistent(household.id)
+
+
 def test_a_reversal_points_at_its_original_and_happens_once(setup):
     household, _, penalty, _ = setup
     wrong = post_entry(household.id, -10, EntrySource.MANUAL, "p1", rule_version=penalty)

@@ -1,0 +1,1 @@
+"""积分超市: products, stock, redemption at the counter, voids and reports."""

@@ -1,0 +1,48 @@
+"""Read-only selects for the 积分超市's pages: a shop's products, a product's stock movements, a household's
+redemptions, the shops a user starts from, and the balance a receipt prints."""
+from sqlalchemy import func, select
+
+from ..auth import policy
+from ..auth.models import User
+from ..extensions import db
+from ..ledger.models import LedgerEntry
+from .models import Product, Redemption, Shop, StockMovement
+
+
+def shop_products(shop_id: int, active_only: bool = False) -> list[Product]:
+    """The shop's products, those on offer first, by name."""
+    query = select(Product).where(Product.shop_id == shop_id)
+    if active_only:
+        query = query.where(Product.active.is_(True))
+    return list(db.session.scalars(query.order_by(Product.active.desc(), Product.name, Product.id)))
+
+
+def product_movements(product_id: int, limit: int = 200) -> list[StockMovement]:
+    """A product's stock movements, newest first."""
+    return list(db.session.scalars(select(StockMovement).where(StockMovement.product_id == product_id)
+                                   .order_by(StockMovement.id.desc()).limit(limit)))
+
+
+def household_redemptions(household_id: int, limit: int = 100) -> list[Redemption]:
+    """A household's redemptions at any shop, newest first."""
+    return list(db.session.scalars(select(Redemption).where(Redemption.household_id == household_id)
+                                   .order_by(Redemption.id.desc()).limit(limit)))
+
+
+def first_shop_of_village(village_id: int) -> Shop | None:
+    return db.session.scalar(select(Shop).where(Shop.village_id == village_id).order_by(Shop.id).limit(1))
+
+
+def first_shop_run_by(user: User) -> Shop | None:
+    """The first shop (by id) in a village where user runs the counter."""
+    inside = policy.node_filter(user, policy.Permission.RUN_SHOP, Shop.village_id)
+    return db.session.scalar(select(Shop).where(inside).order_by(Shop.id).limit(1))
+
+
+def balance_after(redemption: Redemption) -> int | None:
+    """The household's balance right after the redemption's debit: the sum of its entries up to that one."""
+    if redemption.entry_id is None:
+        return None
+    return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+                             .where(LedgerEntry.household_id == redemption.household_id,
+                                    LedgerEntry.id <= redemption.entry_id))

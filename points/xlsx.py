@@ -1,0 +1,38 @@
+"""Report workbooks (.xlsx) as the pages export them: sheets of a bold, frozen header row over plain rows, where
+text is never taken for a formula."""
+import io
+
+import openpyxl
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+_BOLD = Font(bold=True)
+
+
+def new_book() -> openpyxl.Workbook:
+    """A workbook without sheets: add_sheet makes them."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    return book
+
+
+def add_sheet(book, title: str, header: tuple[str, ...], rows: list[tuple], widths: tuple[int, ...]):
+    sheet = book.create_sheet(title)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = _BOLD
+    for row in rows:
+        sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text that starts with "=" (a product's name, a reason) stays text
+                cell.data_type = "s"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def book_bytes(book) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
