@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit.services import record
 from ..auth import policy
@@ -435,9 +436,12 @@ def month_bounds(month: date) -> tuple[date, date]:
 
 def redemptions_of(shop: Shop, first: date, last: date, household_id: int | None = None,
                    limit: int = 200) -> list[Redemption]:
-    """The shop's redemptions of the days first … last, newest first (a household's only, given one)."""
+    """The shop's redemptions of the days first … last, newest first (a household's only, given one), with what
+    the report and its workbook print of each loaded in a few queries rather than a few per row."""
     start, end = _utc_span(first, last)
-    query = select(Redemption).where(Redemption.shop_id == shop.id, Redemption.created_at >= start,
+    query = select(Redemption).options(
+        joinedload(Redemption.household).joinedload(Household.head), joinedload(Redemption.clerk),
+        selectinload(Redemption.lines)).where(Redemption.shop_id == shop.id, Redemption.created_at >= start,
                                      Redemption.created_at < end)
     if household_id is not None:
         query = query.where(Redemption.household_id == household_id)
