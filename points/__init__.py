@@ -46,9 +46,11 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .claims.views import bp as claims_bp
     from .cli import register_commands
+    from .dashboards.views import bp as dashboards_bp
     from .events.views import bp as events_bp
     from .grids.views import bp as grids_bp
     from .hygiene.views import bp as hygiene_bp
+    from .leaderboards.views import bp as leaderboards_bp
     from .ledger.views import bp as ledger_bp
     from .people.views import bp as people_bp
     from .rules.views import bp as rules_bp
@@ -56,7 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import bp as web_bp, register_template_helpers
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
-                      events_bp, audit_bp, shop_bp):
+                      events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     register_error_handlers(app)

@@ -18,9 +18,11 @@ from .shop.models import Shop
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
-from .ledger.models import LedgerEntry
+from .leaderboards.models import BoardSettings
+from .leaderboards.services import update_board_settings
+from .ledger.models import EntrySource, LedgerEntry
 from .ledger.queries import balance_of
-from .ledger.services import apply_rule
+from .ledger.services import apply_rule, post_entry
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
 from .rules.models import Rule
@@ -67,6 +69,8 @@ def load_demo() -> str:
         _build_events(village)
     if not db.session.scalar(select(Shop.id).where(Shop.village_id == village.id).limit(1)):
         _build_shop(village)
+    if db.session.get(BoardSettings, village.id) is None:  # a 红榜 of 10 and a 黑榜 of 5, to show both
+        update_board_settings(db.session.scalar(select(User).where(User.username == "cunwei")), village, 10, 5)
     households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
     residents = db.session.scalar(
         select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id).where(Household.village_id == village.id)
@@ -220,6 +224,7 @@ def _build_activity(village: GridNode) -> None:
              for name in ("cunwei", "leader1", "leader2", "leader3", "worker1", "organizer")]
     rules = {code: db.session.scalar(select(Rule).where(Rule.village_id == village.id, Rule.code == code))
              for code, _ in RULE_BOOK}
+    _carry_over(village, staff[0])
     for week in range(4):
         for grid in grids:
             households = list(db.session.scalars(
@@ -231,6 +236,18 @@ def _build_activity(village: GridNode) -> None:
                     _post(staff, household, rules[code], day, rng.randint(low, high), f"demo:{week}:{code}:{household.id}")
     _demo_claims_and_appeals(rules, staff)
     _demo_inspections(village, staff[0], rng)
+
+
+def _carry_over(village: GridNode, admin: User) -> None:
+    """上年结转: each registered household's points from the paper ledger of the years before, entered on the last
+    day of last year, so that the shop has customers who can afford more than soap (renters joined this year)."""
+    rng = random.Random(2025)
+    last_year = date(local_today().year - 1, 12, 31)
+    for household in db.session.scalars(select(Household).where(Household.village_id == village.id,
+                                                                Household.kind == HouseholdKind.REGISTERED)
+                                        .order_by(Household.id)):
+        post_entry(household.id, rng.randrange(40, 400, 5), EntrySource.MANUAL, f"demo:carry-over:{household.id}",
+                   actor=admin, note=f"{last_year.year} 年及以前的纸质台账结转", occurred_on=last_year)
 
 
 INSPECTED_WEEKS = (4, 1)  # rounds published, weeks before this one: a week of last month, and last week
@@ -248,8 +265,9 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
         round_ = hygiene.round_for(village, hygiene.week_of(this_monday - timedelta(weeks=weeks_ago)))
         chosen = households if weeks_ago else [h for h in households if h.grid_id == households[0].grid_id][::2]
         for household in chosen:
-            # Most doors are clean; a few lose points on one or two items.
-            lines = {item.id: rng.choice((1, 2, 3, 5)) for item in rng.sample(items, rng.choice((0, 0, 0, 1, 1, 2)))}
+            # Doors differ a little on each item (0–3 points off), so that only a few households tie at the top
+            # of a grid and the 示范户 and 流动红旗 go to a handful, as in a real village.
+            lines = {item.id: points for item in items if (points := rng.choice((0, 0, 1, 2, 3)))}
             hygiene.save_score(admin, round_, household.id, lines)
         if weeks_ago:
             hygiene.publish_round(admin, round_)

@@ -153,6 +153,10 @@ MESSAGES = {
     "product_inactive": _l("“%(name)s”已下架，不能兑换"),
     "redemption_voided_at_shop": _l("这是积分超市的兑换：请在兑换单上作废，积分和商品会一起退回"),
     "insufficient_stock": _l("“%(name)s”库存不足：还剩 %(stock)d 件，需要 %(needed)d 件"),
+    "invalid_period": _l("时段“%(period)s”有误：应为 week:2026-W47、month:2026-11、quarter:2026-Q4、year:2026 或 all"),
+    "invalid_category": _l("没有这个积分类别"),
+    "black_board_off": _l("本村没有设置黑榜"),
+    "black_board_per_village": _l("黑榜由各村自己设置：请选择一个村或网格"),
 }
 
 HTTP_CODES = {

@@ -12,3 +12,4 @@ from .hygiene.models import (  # noqa: F401
 )
 from .events.models import Attendance, Event, EventSeries, HouseholdCard  # noqa: F401
 from .shop.models import Product, Redemption, RedemptionLine, Shop, StockMovement  # noqa: F401
+from .leaderboards.models import BoardSettings  # noqa: F401

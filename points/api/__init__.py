@@ -16,7 +16,7 @@ api = PointsApi()
 
 
 def init_api(app: Flask) -> None:
-    from . import claims, events, grids, hygiene, ledger, people, rules, shop, tokens
+    from . import claims, events, grids, hygiene, leaderboards, ledger, people, rules, shop, tokens
 
     api.init_app(
         app,
@@ -26,6 +26,6 @@ def init_api(app: Flask) -> None:
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (tokens, grids, people, rules, ledger, claims, hygiene, events, shop):
+    for module in (tokens, grids, people, rules, ledger, claims, hygiene, events, shop, leaderboards):
         csrf.exempt(module.bp)
         api.register_blueprint(module.bp, url_prefix="/api/v1")

@@ -31,6 +31,7 @@ ACTIONS = {
     "appeal.reversed": _l("撤销扣分"),
     "household.moved": _l("调整所在网格"),
     "hygiene.settings": _l("修改评比设置"),
+    "boards.settings": _l("修改红黑榜设置"),
     "hygiene.checklist": _l("修改检查项目"),
     "hygiene.assigned": _l("调整交叉检查"),
     "inspection.scored": _l("卫生评分"),

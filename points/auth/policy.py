@@ -34,6 +34,8 @@ class Permission(enum.Enum):
     MANAGE_CARDS = "manage_cards"  # print household cards and reissue (补办) them
     RUN_SHOP = "run_shop"  # the 积分超市's counter, products, stock and reports; void a redemption the same day
     MANAGE_SHOP = "manage_shop"  # open a shop; void a redemption of an earlier day
+    MANAGE_BOARDS = "manage_boards"  # how long the village's 红榜 is, and whether it lists a 黑榜
+    VIEW_DASHBOARDS = "view_dashboards"  # the 数据看板: points issued and redeemed, participation, grids compared
 
 
 _ADMIN = frozenset(Permission)

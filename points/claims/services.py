@@ -176,7 +176,7 @@ def approve_claim(reviewer: User, claim_id: int) -> Claim:
     entry = ledger.post_entry(
         claim.household_id, version.points * claim.quantity, EntrySource.CLAIM, f"claim:{claim.id}",
         rule_version=version, resident_id=claim.resident_id, actor=reviewer, note=claim.note,
-        occurred_on=claim.occurred_on,
+        occurred_on=claim.occurred_on, hours=ledger.hours_under(version, claim.quantity),
     )
     claim.entry_id, claim.reviewer_id, claim.reviewed_at = entry.id, reviewer.id, utcnow()
     db.session.flush()

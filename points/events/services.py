@@ -398,8 +398,9 @@ def remove_attendance(actor: User, attendance: Attendance) -> None:
 
 
 def hours_of(event: Event, attendance: Attendance) -> int:
-    """The hours a per-hour rule pays: check-in to check-out in whole hours, at least 1; an attendance never
-    checked out counts MISSING_CHECKOUT_HOURS; in a check-in-only event, the event's scheduled length."""
+    """The hours an attendance counts, which a per-hour rule pays and volunteer rankings add up: check-in to
+    check-out in whole hours, at least 1; an attendance never checked out counts MISSING_CHECKOUT_HOURS; in a
+    check-in-only event, the event's scheduled length."""
     if event.mode is CheckinMode.IN:
         span = event.ends_at - event.starts_at
     elif attendance.checked_out_at is None:
@@ -441,7 +442,7 @@ def close_event(actor: User, event: Event) -> Event:
                 entry = post_entry(attendance.household_id, version.points * quantity, EntrySource.ATTENDANCE,
                                    f"event:{event.id}:attendance:{attendance.id}", actor=actor,
                                    rule_version=version, resident_id=attendance.resident_id,
-                                   note=event.title[:60], occurred_on=day)
+                                   note=event.title[:60], occurred_on=day, hours=hours_of(event, attendance))
         except DomainError as refusal:
             if refusal.code != "cap_exceeded":
                 raise

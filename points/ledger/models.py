@@ -3,7 +3,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -61,6 +61,8 @@ class LedgerEntry(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
     idempotency_key: Mapped[str] = mapped_column(String(100))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
+    # Volunteer hours the entry stands for (time at an event, or a per-hour rule's quantity); negative in a reversal.
+    hours: Mapped[int] = mapped_column(default=0)
 
     rule_version: Mapped[RuleVersion | None] = relationship()
     actor: Mapped[User | None] = relationship()
@@ -80,14 +82,24 @@ class HouseholdBalance(db.Model):
 
 
 class PeriodTotal(db.Model):
-    """The sum of a household's entries in one period, overall or for one resident and/or one category.
+    """The sum of a household's entries in one period, overall or for one resident and/or one category: what the
+    leaderboards read.
 
     resident_id 0 and category '' mean "all": they are part of the key, so they cannot be NULL.
     period: 'W2026-47' (ISO week), 'M2026-11', 'Q2026-4', 'Y2026' or 'ALL'.
+    deducted: the points lost to penalties (a positive number; a reversed penalty gives them back), for the 黑榜.
     """
 
     __tablename__ = "period_totals"
-    __table_args__ = (Index("ix_period_totals_period_total", "period", "category", "resident_id", "total"),)
+    __table_args__ = (
+        Index("ix_period_totals_period_total", "period", "category", "resident_id", "total"),
+        # The 黑榜's: penalties are few, so only the totals with some are indexed.
+        Index("ix_period_totals_deducted", "period", "category", "resident_id", "deducted",
+              sqlite_where=text("deducted > 0"), postgresql_where=text("deducted > 0")),
+        # The residents' rankings: a resident's totals ordered within a period and category.
+        Index("ix_period_totals_residents", "period", "category", "total",
+              sqlite_where=text("resident_id > 0"), postgresql_where=text("resident_id > 0")),
+    )
 
     period: Mapped[str] = mapped_column(String(10), primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), primary_key=True)
@@ -95,3 +107,5 @@ class PeriodTotal(db.Model):
     category: Mapped[str] = mapped_column(String(24), primary_key=True, default="")
     total: Mapped[int] = mapped_column(default=0)
     entries: Mapped[int] = mapped_column(default=0)
+    deducted: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[int] = mapped_column(default=0)

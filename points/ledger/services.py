@@ -54,6 +54,7 @@ class Movement:
     reverses: LedgerEntry | None = None
     category: RuleCategory | None = None
     correction: bool = False  # a correction of a published result may take the balance below zero
+    hours: int = 0  # volunteer hours: time at an event, or a per-hour rule's quantity
 
     def same_as(self, entry: LedgerEntry) -> bool:
         """Whether entry is this movement, posted earlier under its key."""
@@ -147,6 +148,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             note=movement.note,
             idempotency_key=movement.idempotency_key,
             reverses_id=movement.reverses.id if movement.reverses else None,
+            hours=movement.hours,
         )
         running[household_id] += amount
         posted[movement.idempotency_key] = entry
@@ -213,7 +215,13 @@ def apply_rule(
     if not policy.can_apply_rule(actor, version.role_set, household):
         raise DomainError("rule_not_for_role", status=403)
     return post_entry(household_id, version.points * quantity, source, idempotency_key, rule_version=version,
-                      resident_id=resident_id, actor=actor, note=note, occurred_on=day)
+                      resident_id=resident_id, actor=actor, note=note, occurred_on=day,
+                      hours=hours_under(version, quantity))
+
+
+def hours_under(version: RuleVersion, quantity: int) -> int:
+    """The volunteer hours that quantity of a rule stands for: its quantity under a per-hour rule, else none."""
+    return quantity if version.unit is RuleUnit.HOUR else 0
 
 
 def apply_rule_to_many(
@@ -328,7 +336,7 @@ def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction:
     return Movement(original.household_id, -original.amount, EntrySource.REVERSAL, idempotency_key,
                     rule_version=original.rule_version, resident_id=original.resident_id, note=note,
                     occurred_on=original.occurred_on, reverses=original, category=original.category,
-                    correction=correction)
+                    correction=correction, hours=-original.hours)
 
 
 def reverse_entry(
@@ -363,21 +371,32 @@ def _spending(movement: Movement) -> bool:
     return spent.source is EntrySource.REDEMPTION
 
 
+def deduction(entry: LedgerEntry) -> int:
+    """The points a penalty takes (a positive number), or gives back when its reversal undoes it (negative); 0 for
+    any other entry. A reversed award takes points too, but it is no penalty."""
+    penalty_side = entry.amount > 0 if entry.reverses_id is not None else entry.amount < 0
+    return -entry.amount if penalty_side else 0
+
+
 def _add_to_totals(entries: list[LedgerEntry]) -> None:
     """Add the entries to every period they count in: overall, for the resident, for the category, for both. One
     row per total: an upsert statement may not meet the same row twice."""
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for entry in entries:
         category = entry.category.value if entry.category else ""
         resident = entry.resident_id or 0
+        deducted = deduction(entry)
         for period in period_keys(entry.occurred_on):
             for key in {(0, ""), (0, category), (resident, ""), (resident, category)}:
                 total = sums[(period, entry.household_id, *key)]
                 total[0] += entry.amount
                 total[1] += 1
+                total[2] += deducted
+                total[3] += entry.hours
     keys = sorted(sums)
     columns = dict(period=[k[0] for k in keys], household_id=[k[1] for k in keys], resident_id=[k[2] for k in keys],
-                   category=[k[3] for k in keys], total=[sums[k][0] for k in keys], entries=[sums[k][1] for k in keys])
+                   category=[k[3] for k in keys], total=[sums[k][0] for k in keys], entries=[sums[k][1] for k in keys],
+                   deducted=[sums[k][2] for k in keys], hours=[sums[k][3] for k in keys])
     if db.engine.dialect.name == "postgresql":
         db.session.execute(_totals_upsert("postgresql"), columns)
     else:  # SQLite's executemany runs its loop in C: a statement per row costs little there
@@ -395,7 +414,7 @@ def _totals_upsert(dialect: str):
     """Made once per dialect: building the statement (its excluded columns above all) cost more than running it. On
     PostgreSQL, one statement for the lot: the rows go in as one array per column, unnested."""
     table = PeriodTotal.__table__  # the table, not the entity: the session passes the arrays on as they are
-    names = ["period", "household_id", "resident_id", "category", "total", "entries"]
+    names = ["period", "household_id", "resident_id", "category", "total", "entries", "deducted", "hours"]
     if dialect == "postgresql":
         arrays = [cast(bindparam(name), postgresql.ARRAY(table.c[name].type)) for name in names]
         rows = select(func.unnest(*arrays).table_valued(*names).render_derived())
@@ -404,6 +423,5 @@ def _totals_upsert(dialect: str):
         statement = sqlite.insert(table)
     return statement.on_conflict_do_update(
         index_elements=["period", "household_id", "resident_id", "category"],
-        set_={"total": table.c.total + statement.excluded.total,
-              "entries": table.c.entries + statement.excluded.entries},
+        set_={name: table.c[name] + statement.excluded[name] for name in ("total", "entries", "deducted", "hours")},
     )

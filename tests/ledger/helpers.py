@@ -26,22 +26,36 @@ def rule_versions(village):
 
 def assert_ledger_consistent(household_id: int) -> None:
     """balance == sum(entries), and every period total equals the sum over its entries, spending at the shop (and
-    its voids) aside."""
+    its voids) aside: points, entries, points lost to penalties (given back when one is reversed) and hours."""
     entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.household_id == household_id)).all()
     balance = db.session.scalar(select(HouseholdBalance.balance).where(HouseholdBalance.household_id == household_id))
     assert (balance or 0) == sum(e.amount for e in entries)
-    expected: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    stored = {
+        (t.period, t.resident_id, t.category): [t.total, t.entries, t.deducted, t.hours]
+        for t in db.session.scalars(select(PeriodTotal).where(PeriodTotal.household_id == household_id))
+    }
+    assert stored == expected_totals(entries)
+
+
+def expected_totals(entries: list[LedgerEntry]) -> dict[tuple, list[int]]:
+    """From scratch: (period, resident_id or 0, category or '') → [points, entries, points lost to penalties,
+    hours] of one household's entries."""
+    expected: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    by_id = {e.id: e for e in entries}
     spent = {e.id for e in entries if e.source is EntrySource.REDEMPTION}
     for entry in entries:
         if entry.id in spent or entry.reverses_id in spent:
             continue
+        if entry.reverses_id is None:
+            lost = -entry.amount if entry.amount < 0 else 0
+        else:
+            lost = -entry.amount if by_id[entry.reverses_id].amount < 0 else 0
         category = entry.category.value if entry.category else ""
         for period in period_keys(entry.occurred_on):
             for key in {(0, ""), (0, category), (entry.resident_id or 0, ""), (entry.resident_id or 0, category)}:
-                expected[(period, *key)][0] += entry.amount
-                expected[(period, *key)][1] += 1
-    stored = {
-        (t.period, t.resident_id, t.category): [t.total, t.entries]
-        for t in db.session.scalars(select(PeriodTotal).where(PeriodTotal.household_id == household_id))
-    }
-    assert stored == dict(expected)
+                total = expected[(period, *key)]
+                total[0] += entry.amount
+                total[1] += 1
+                total[2] += lost
+                total[3] += entry.hours
+    return dict(expected)

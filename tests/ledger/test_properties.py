@@ -43,7 +43,7 @@ def test_balance_and_totals_equal_the_entries(village, steps):
                 }[kind]
                 entry = post_entry(household.id, amount, source, key, rule_version=version,
                                    resident_id=household.head.id if size % 2 else None,
-                                   occurred_on=start + timedelta(days=day % 30))
+                                   occurred_on=start + timedelta(days=day % 30), hours=size % 3 if amount > 0 else 0)
                 posted.append((key, amount, source, version, entry))
             elif kind == "reverse" and posted:
                 reverse_entry(posted[size % len(posted)][4].id, key, voiding=True)  # a debit's void too

@@ -1,0 +1,399 @@
+"""Rankings of households, residents and grids within a grid subtree, read from the ledger's period totals (never
+from the ledger itself), with standard competition ranks: equal totals share a place, and the next place skips
+(1, 2, 2, 4).
+
+A village or a grid holds at most a few thousand households: their totals are looked up one by one and sorted. A
+town holds tens of thousands: its top is found by walking the period's totals from the highest down, keeping those
+inside the town, which stops after a few hundred rows whatever the size of the ledger.
+"""
+import enum
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, literal_column, select
+from sqlalchemy.orm import aliased
+
+from ..errors import DomainError
+from ..events.models import Event
+from ..extensions import db
+from ..grids.models import GridNode, GridPath, NodeKind
+from ..hygiene.models import Assignment, InspectionRound, Outcome, Result
+from ..hygiene.queries import flag_holders
+from ..ledger.models import PeriodTotal
+from ..people.models import Household, Resident
+from ..people.privacy import mask_name
+from ..rules.models import RuleCategory
+from .models import BoardSettings
+
+MAX_LIMIT = 100  # the longest list a page or the API shows
+TIE_ROOM = 10  # households tied at the last place are listed too, up to this many more
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a period outside these years is a typing mistake
+
+
+class PeriodKind(str, enum.Enum):
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+    ALL = "all"
+
+
+PERIOD_KIND_LABELS = {PeriodKind.WEEK: _l("本周"), PeriodKind.MONTH: _l("本月"), PeriodKind.QUARTER: _l("本季度"),
+                      PeriodKind.YEAR: _l("本年"), PeriodKind.ALL: _l("累计")}
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period of the period totals. key is the ledger's ('W2026-47', 'M2026-11', 'Q2026-4', 'Y2026', 'ALL');
+    text is how a URL and the API write it ('week:2026-W47', 'month:2026-11', 'quarter:2026-Q4', 'year:2026',
+    'all')."""
+
+    kind: PeriodKind
+    key: str
+    text: str
+    first: date | None  # its first and last day (None for all time)
+    last: date | None
+
+    @property
+    def label(self) -> str:
+        if self.kind is PeriodKind.WEEK:
+            year, week = self.first.isocalendar()[:2]
+            return _("%(year)d年第%(week)d周（%(first)s–%(last)s）", year=year, week=week,
+                     first=self.first.strftime("%m.%d"), last=self.last.strftime("%m.%d"))
+        if self.kind is PeriodKind.MONTH:
+            return _("%(year)d年%(month)d月", year=self.first.year, month=self.first.month)
+        if self.kind is PeriodKind.QUARTER:
+            return _("%(year)d年第%(quarter)d季度", year=self.first.year, quarter=(self.first.month - 1) // 3 + 1)
+        if self.kind is PeriodKind.YEAR:
+            return _("%(year)d年", year=self.first.year)
+        return _("累计")
+
+    def previous(self) -> "Period | None":
+        return None if self.first is None else period_of(self.kind, self.first - timedelta(days=1))
+
+    def next(self) -> "Period | None":
+        return None if self.last is None else period_of(self.kind, self.last + timedelta(days=1))
+
+
+def period_of(kind: PeriodKind, day: date) -> Period:
+    """The period of this kind that day falls in."""
+    if kind is PeriodKind.WEEK:
+        year, week, weekday = day.isocalendar()
+        monday = day - timedelta(days=weekday - 1)
+        return Period(kind, f"W{year}-{week:02d}", f"week:{year}-W{week:02d}", monday, monday + timedelta(days=6))
+    if kind is PeriodKind.MONTH:
+        first = day.replace(day=1)
+        after = (first + timedelta(days=31)).replace(day=1)
+        return Period(kind, f"M{day.year}-{day.month:02d}", f"month:{day.year}-{day.month:02d}", first,
+                      after - timedelta(days=1))
+    if kind is PeriodKind.QUARTER:
+        quarter = (day.month - 1) // 3 + 1
+        first = date(day.year, 3 * quarter - 2, 1)
+        last = date(day.year, 12, 31) if quarter == 4 else date(day.year, 3 * quarter + 1, 1) - timedelta(days=1)
+        return Period(kind, f"Q{day.year}-{quarter}", f"quarter:{day.year}-Q{quarter}", first, last)
+    if kind is PeriodKind.YEAR:
+        return Period(kind, f"Y{day.year}", f"year:{day.year}", date(day.year, 1, 1), date(day.year, 12, 31))
+    return Period(kind, "ALL", "all", None, None)
+
+
+def parse_period(text: str) -> Period:
+    """'week:2026-W47', 'month:2026-11', 'quarter:2026-Q4', 'year:2026' or 'all'. Raises DomainError("invalid_period")."""
+    kind, _sep, value = (text or "").strip().partition(":")
+    try:
+        kind = PeriodKind(kind)
+        if kind is PeriodKind.ALL:
+            if value:
+                raise ValueError
+            return period_of(kind, date.today())
+        if kind is PeriodKind.WEEK:
+            year, week = value.split("-W")
+            day = date.fromisocalendar(_year(year), int(week), 1)
+        elif kind is PeriodKind.MONTH:
+            year, month = value.split("-")
+            day = date(_year(year), int(month), 1)
+        elif kind is PeriodKind.QUARTER:
+            year, quarter = value.split("-Q")
+            if not 1 <= int(quarter) <= 4:
+                raise ValueError
+            day = date(_year(year), 3 * int(quarter) - 2, 1)
+        else:
+            day = date(_year(value), 1, 1)
+    except ValueError:
+        raise DomainError("invalid_period", period=(text or "")[:40]) from None
+    return period_of(kind, day)
+
+
+def _year(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) == 4 and FIRST_YEAR <= int(text) <= LAST_YEAR):
+        raise ValueError
+    return int(text)
+
+
+def parse_category(text: str | None) -> RuleCategory | None:
+    """A category's value, or empty for all of them. Raises DomainError("invalid_category")."""
+    if not text:
+        return None
+    try:
+        return RuleCategory(text)
+    except ValueError:
+        raise DomainError("invalid_category") from None
+
+
+# ------------------------------------------------------------------------------------------------------ households
+
+
+@dataclass(frozen=True)
+class HouseholdPlace:
+    rank: int
+    household_id: int
+    number: str  # 户号
+    name: str  # the head's name, masked (张*明)
+    grid: str
+    total: int  # points earned less points lost (shopping leaves it alone)
+    deducted: int  # points lost to penalties
+
+
+def household_board(scope: GridNode, period: Period, limit: int = 20, category: RuleCategory | None = None,
+                    worst: bool = False) -> list[HouseholdPlace]:
+    """The households of scope's subtree with the most points in period (worst: the most points lost to
+    penalties, for the 黑榜), best first; only households with a positive figure are listed. The last place's ties
+    are listed too, up to TIE_ROOM more."""
+    limit = min(max(limit, 1), MAX_LIMIT)
+    column = PeriodTotal.deducted if worst else PeriodTotal.total
+    # Zero written out, not bound: the partial index of penalties serves only a query that says deducted > 0.
+    where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
+             PeriodTotal.resident_id == 0, column > literal_column("0")]
+    query = _within(select(PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted), scope, where,
+                    walk=scope.kind is NodeKind.TOWN)
+    rows = db.session.execute(query.order_by(column.desc(), PeriodTotal.household_id).limit(limit + TIE_ROOM)).all()
+    ranks = _ranks([row.deducted if worst else row.total for row in rows])
+    kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
+    about = _households_about([row.household_id for _rank, row in kept])
+    return [HouseholdPlace(rank, row.household_id, *about[row.household_id], row.total, row.deducted)
+            for rank, row in kept]
+
+
+def _within(query, scope: GridNode, where: list, walk: bool):
+    """query's period totals under where, of the households of scope's subtree: walking the totals in the order of
+    an index and keeping each row whose household is inside (walk: a town), or joining the scope's households."""
+    if walk:
+        return query.where(*where, exists().where(Household.id == PeriodTotal.household_id,
+                                                  GridPath.descendant_id == Household.grid_id,
+                                                  GridPath.ancestor_id == scope.id))
+    return query.join(Household, Household.id == PeriodTotal.household_id).join(
+        GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id)).where(*where)
+
+
+def _ranks(values: list) -> list[int]:
+    """Standard competition ranks of values sorted best first: 1, 2, 2, 4."""
+    ranks = []
+    for position, value in enumerate(values):
+        ranks.append(ranks[-1] if position and value == values[position - 1] else position + 1)
+    return ranks
+
+
+def _households_about(household_ids: list[int]) -> dict[int, tuple[str, str, str]]:
+    """Each household's 户号, masked head's name and grid name."""
+    if not household_ids:
+        return {}
+    grid = aliased(GridNode)
+    rows = db.session.execute(
+        select(Household.id, Household.number, Resident.name, grid.name)
+        .outerjoin(Resident, Resident.id == Household.head_id)
+        .join(grid, grid.id == Household.grid_id)
+        .where(Household.id.in_(household_ids))
+    )
+    return {id_: (number, mask_name(name), grid_name) for id_, number, name, grid_name in rows}
+
+
+@dataclass(frozen=True)
+class OwnPlace:
+    rank: int | None  # None: the household has nothing in the period, and is not ranked
+    households: int  # how many households the scope holds
+    total: int
+
+
+def household_place(household: Household, scope: GridNode, period: Period) -> OwnPlace:
+    """Where a household stands among the households of scope (its grid, or its village) in period: one more than
+    the number with a higher total. A household without points in the period has no place."""
+    own = db.session.scalar(select(PeriodTotal.total).where(
+        PeriodTotal.period == period.key, PeriodTotal.household_id == household.id, PeriodTotal.resident_id == 0,
+        PeriodTotal.category == "")) or 0
+    members = select(Household.id).join(GridPath, GridPath.descendant_id == Household.grid_id).where(
+        GridPath.ancestor_id == scope.id)
+    size = db.session.scalar(select(func.count()).select_from(members.subquery()))
+    if own <= 0:
+        return OwnPlace(None, size, own)
+    ahead = db.session.scalar(select(func.count()).select_from(PeriodTotal).where(
+        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0, PeriodTotal.category == "",
+        PeriodTotal.total > own, PeriodTotal.household_id.in_(members)))
+    return OwnPlace(ahead + 1, size, own)
+
+
+# ------------------------------------------------------------------------------------------------------- residents
+
+
+class ResidentOrder(str, enum.Enum):
+    POINTS = "points"
+    HOURS = "hours"
+
+
+@dataclass(frozen=True)
+class ResidentPlace:
+    rank: int
+    resident_id: int
+    name: str  # masked
+    number: str  # the household's 户号
+    grid: str
+    total: int
+    hours: int
+
+
+def resident_board(scope: GridNode, period: Period, limit: int = 20,
+                   category: RuleCategory | None = RuleCategory.VOLUNTEERING,
+                   order: ResidentOrder = ResidentOrder.POINTS) -> list[ResidentPlace]:
+    """The residents of scope's subtree with the most points (or hours) in period, in category (志愿服务 unless
+    another is asked for; None for all), best first; only those with a positive figure are listed."""
+    limit = min(max(limit, 1), MAX_LIMIT)
+    column = PeriodTotal.hours if order is ResidentOrder.HOURS else PeriodTotal.total
+    # Written out, not bound: the partial index on residents' totals serves only a query that says resident_id > 0.
+    where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
+             PeriodTotal.resident_id > literal_column("0"), column > literal_column("0")]
+    query = _within(select(PeriodTotal.resident_id, PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.hours),
+                    scope, where, walk=scope.kind is NodeKind.TOWN and order is ResidentOrder.POINTS)
+    rows = db.session.execute(query.order_by(column.desc(), PeriodTotal.resident_id).limit(limit + TIE_ROOM)).all()
+    ranks = _ranks([row.hours if order is ResidentOrder.HOURS else row.total for row in rows])
+    kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
+    about = _households_about(list({row.household_id for _rank, row in kept}))
+    names = dict(db.session.execute(select(Resident.id, Resident.name).where(
+        Resident.id.in_([row.resident_id for _rank, row in kept]))).all()) if kept else {}
+    return [ResidentPlace(rank, row.resident_id, mask_name(names.get(row.resident_id)), about[row.household_id][0],
+                          about[row.household_id][2], row.total, row.hours) for rank, row in kept]
+
+
+# ----------------------------------------------------------------------------------------------------------- grids
+
+
+class GridOrder(str, enum.Enum):
+    AVERAGE = "average"
+    TOTAL = "total"
+
+
+@dataclass(frozen=True)
+class GridPlace:
+    rank: int
+    grid_id: int
+    name: str
+    village: str
+    households: int
+    active: int  # households with any entry in the period
+    total: int
+
+    @property
+    def average(self) -> Fraction:
+        return Fraction(self.total, self.households) if self.households else Fraction(0)
+
+
+def grid_board(scope: GridNode, period: Period, category: RuleCategory | None = None,
+               order: GridOrder = GridOrder.AVERAGE) -> list[GridPlace]:
+    """Every grid of scope's subtree that households live in, by the average total of its households (a household
+    without entries counts 0, so big grids do not win by size) or by the sum, best first."""
+    totals = select(PeriodTotal.household_id, PeriodTotal.total).where(
+        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0,
+        PeriodTotal.category == (category.value if category else "")).subquery()
+    rows = db.session.execute(
+        select(Household.grid_id, func.count(Household.id), func.count(totals.c.household_id),
+               func.coalesce(func.sum(totals.c.total), 0))
+        .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
+        .outerjoin(totals, totals.c.household_id == Household.id)
+        .group_by(Household.grid_id)
+    ).all()
+    village = aliased(GridNode)
+    names = {id_: (name, village_name) for id_, name, village_name in db.session.execute(
+        select(GridNode.id, GridNode.name, village.name).outerjoin(village, village.id == GridNode.village_id)
+        .where(GridNode.id.in_([row[0] for row in rows])))} if rows else {}
+    places = [GridPlace(0, grid_id, *names[grid_id], households, active, total)
+              for grid_id, households, active, total in rows]
+    key = (lambda p: p.average) if order is GridOrder.AVERAGE else (lambda p: p.total)
+    places.sort(key=lambda p: (-key(p), p.grid_id))
+    ranks = _ranks([key(p) for p in places])
+    return [replace(place, rank=rank) for rank, place in zip(ranks, places)]
+
+
+# -------------------------------------------------------------------------------------------------------- settings
+
+
+def board_settings(village_id: int) -> BoardSettings:
+    """The village's settings, or the defaults (not added to the session) for a village without a row."""
+    return db.session.get(BoardSettings, village_id) or BoardSettings(village_id=village_id, red_count=10,
+                                                                        black_count=0)
+
+
+# --------------------------------------------------------------------------------------------------------- display
+
+
+@dataclass(frozen=True)
+class Honour:
+    """A household named on the display: 示范户 of a week or 流动红旗 of a month."""
+
+    grid: str
+    number: str
+    name: str  # masked
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    title: str
+    place: str
+    starts_at: datetime
+    grid: str | None  # None: the whole village's
+
+
+@dataclass(frozen=True)
+class Display:
+    """What the village TV cycles through."""
+
+    village: GridNode
+    month: Period
+    red: list[HouseholdPlace]
+    black: list[HouseholdPlace]
+    week: str | None  # the latest published week (2026-W47), None before the first
+    models: list[Honour]
+    flag_month: str | None  # the latest published month (2026-11)
+    flags: list[Honour]
+    grids: list[GridPlace]
+    events: list[Upcoming]
+
+
+def display(village: GridNode, today: date, now: datetime, events: int = 6) -> Display:
+    """The village's 红榜 (and 黑榜, if it lists one) of this month, the latest published week's 示范户, the latest
+    month's 流动红旗, the grids by average this month, and the next events (now is naive UTC)."""
+    settings = board_settings(village.id)
+    month = period_of(PeriodKind.MONTH, today)
+    black = household_board(village, month, settings.black_count, worst=True) if settings.black_count else []
+    week = db.session.scalar(
+        select(InspectionRound.week).join(Assignment, Assignment.round_id == InspectionRound.id)
+        .where(InspectionRound.village_id == village.id, Assignment.published_at.is_not(None))
+        .order_by(InspectionRound.monday.desc()).limit(1))
+    models = [Honour(grid, number, mask_name(name)) for grid, number, name in db.session.execute(
+        select(GridNode.name, Household.number, Resident.name).select_from(Result)
+        .join(InspectionRound, InspectionRound.id == Result.round_id)
+        .join(Household, Household.id == Result.household_id).join(GridNode, GridNode.id == Result.grid_id)
+        .outerjoin(Resident, Resident.id == Household.head_id)
+        .where(InspectionRound.village_id == village.id, InspectionRound.week == week,
+               Result.outcome == Outcome.MODEL)
+        .order_by(GridNode.id, Result.rank, Household.number))] if week else []
+    summary, holders = flag_holders(village.id)
+    flags = [Honour(grid.name, number, mask_name(name)) for grid, number, name in holders]
+    upcoming = db.session.execute(
+        select(Event.title, Event.place, Event.starts_at, GridNode.name)
+        .outerjoin(GridNode, GridNode.id == Event.grid_id)
+        .where(Event.village_id == village.id, Event.ends_at >= now, Event.closed_at.is_(None))
+        .order_by(Event.starts_at).limit(events)).all()
+    return Display(village, month, household_board(village, month, settings.red_count), black, week, models,
+                   summary.month if summary else None, flags, grid_board(village, month),
+                   [Upcoming(*row) for row in upcoming])
+
