@@ -12,6 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
+HOUSEHOLDS_AT_A_TIME = 2000  # the backfill's households per round: its memory stays small in a county's database
+
 # revision identifiers, used by Alembic.
 revision = "0009"
 down_revision = "0008"
@@ -41,46 +43,51 @@ def upgrade():
 
 def _backfill(connection):
     """Volunteer hours on the entries posted so far, then the penalties and hours of every period total, as the
-    ledger would have counted them."""
-    hours = {}
-    for entry_id, amount, points, unit in connection.execute(sa.text(
-            "SELECT e.id, e.amount, v.points, v.unit FROM ledger_entries e JOIN rule_versions v"
-            " ON v.id = e.rule_version_id WHERE e.reverses_id IS NULL AND v.unit = 'hour'")):
-        hours[entry_id] = amount // points
-    for entry_id, mode, starts, ends, checked_in, checked_out in connection.execute(sa.text(
-            "SELECT a.entry_id, e.mode, e.starts_at, e.ends_at, a.checked_in_at, a.checked_out_at FROM attendances a"
-            " JOIN events e ON e.id = a.event_id WHERE a.entry_id IS NOT NULL")):
-        hours[entry_id] = _hours_at_event(mode, _time(starts), _time(ends), _time(checked_in), _time(checked_out))
-    for reversal_id, original_id in connection.execute(sa.text(
-            "SELECT id, reverses_id FROM ledger_entries WHERE reverses_id IS NOT NULL")).all():
-        if original_id in hours:
-            hours[reversal_id] = -hours[original_id]
-    update = sa.text("UPDATE ledger_entries SET hours = :hours WHERE id = :id")
-    rows = [dict(id=id_, hours=h) for id_, h in hours.items() if h]
+    ledger would have counted them: set-based where SQL can say it, and the period totals a range of households at a
+    time, from the few entries that carry a penalty or hours."""
+    # A per-hour award's amount was its points times its hours (an attendance under one too).
+    connection.execute(sa.text(
+        "UPDATE ledger_entries SET hours = amount / (SELECT v.points FROM rule_versions v"
+        " WHERE v.id = ledger_entries.rule_version_id) WHERE reverses_id IS NULL AND rule_version_id IN"
+        " (SELECT id FROM rule_versions WHERE unit = 'hour' AND points > 0)"))
+    # An attendance under a per-event award: the time at the event.
+    rows = [dict(id=entry_id, hours=_hours_at_event(mode, *map(_time, times)))
+            for entry_id, mode, *times in connection.execute(sa.text(
+                "SELECT a.entry_id, e.mode, e.starts_at, e.ends_at, a.checked_in_at, a.checked_out_at"
+                " FROM attendances a JOIN events e ON e.id = a.event_id JOIN ledger_entries l ON l.id = a.entry_id"
+                " JOIN rule_versions v ON v.id = l.rule_version_id WHERE v.unit != 'hour' AND v.points > 0"))]
     if rows:
-        connection.execute(update, rows)
+        connection.execute(sa.text("UPDATE ledger_entries SET hours = :hours WHERE id = :id"), rows)
+    # A reversal takes its entry's hours back.
+    connection.execute(sa.text(
+        "UPDATE ledger_entries SET hours = -(SELECT o.hours FROM ledger_entries o"
+        " WHERE o.id = ledger_entries.reverses_id) WHERE reverses_id IS NOT NULL"))
 
-    sums = defaultdict(lambda: [0, 0])
-    for household_id, resident_id, category, day, amount, reverses_id, entry_hours in connection.execute(sa.text(
-            "SELECT e.household_id, e.resident_id, e.category, e.occurred_on, e.amount, e.reverses_id, e.hours"
-            " FROM ledger_entries e LEFT JOIN ledger_entries o ON o.id = e.reverses_id"
-            " WHERE e.source != 'redemption' AND (o.id IS NULL OR o.source != 'redemption')")):
-        penalty_side = amount > 0 if reverses_id is not None else amount < 0
-        deducted = -amount if penalty_side else 0
-        if not deducted and not entry_hours:
-            continue
-        day = date.fromisoformat(day) if isinstance(day, str) else day
-        for period in _period_keys(day):
-            for key in {(0, ""), (0, category or ""), (resident_id or 0, ""), (resident_id or 0, category or "")}:
-                total = sums[(period, household_id, *key)]
-                total[0] += deducted
-                total[1] += entry_hours
+    entries = sa.text(
+        "SELECT e.household_id, e.resident_id, e.category, e.occurred_on, e.amount, e.reverses_id, e.hours, o.amount"
+        " FROM ledger_entries e LEFT JOIN ledger_entries o ON o.id = e.reverses_id"
+        " WHERE e.household_id BETWEEN :low AND :high AND e.source != 'redemption'"
+        " AND (o.id IS NULL OR o.source != 'redemption')"
+        " AND (e.hours != 0 OR (e.reverses_id IS NULL AND e.amount < 0) OR o.amount < 0)")
     update = sa.text("UPDATE period_totals SET deducted = :deducted, hours = :hours WHERE period = :period"
                      " AND household_id = :household_id AND resident_id = :resident_id AND category = :category")
-    rows = [dict(period=k[0], household_id=k[1], resident_id=k[2], category=k[3], deducted=v[0], hours=v[1])
-            for k, v in sums.items()]
-    if rows:
-        connection.execute(update, rows)
+    highest = connection.execute(sa.text("SELECT max(household_id) FROM ledger_entries")).scalar() or 0
+    for low in range(0, highest + 1, HOUSEHOLDS_AT_A_TIME):
+        sums = defaultdict(lambda: [0, 0])
+        for household_id, resident_id, category, day, amount, reverses_id, hours, original in connection.execute(
+                entries, dict(low=low, high=low + HOUSEHOLDS_AT_A_TIME - 1)):
+            # A penalty takes points; its reversal gives them back; a reversed award is no penalty.
+            deducted = -amount if (original if reverses_id is not None else amount) < 0 else 0
+            day = date.fromisoformat(day) if isinstance(day, str) else day
+            for period in _period_keys(day):
+                for key in {(0, ""), (0, category or ""), (resident_id or 0, ""), (resident_id or 0, category or "")}:
+                    total = sums[(period, household_id, *key)]
+                    total[0] += deducted
+                    total[1] += hours
+        rows = [dict(period=k[0], household_id=k[1], resident_id=k[2], category=k[3], deducted=v[0], hours=v[1])
+                for k, v in sums.items() if any(v)]
+        if rows:
+            connection.execute(update, rows)
 
 
 def _time(value):
@@ -106,13 +113,11 @@ def _period_keys(day):
 
 
 def downgrade():
-    with op.batch_alter_table('period_totals', schema=None) as batch_op:
-        batch_op.drop_index('ix_period_totals_residents', sqlite_where=sa.text('resident_id > 0'), postgresql_where=sa.text('resident_id > 0'))
-        batch_op.drop_index('ix_period_totals_deducted', sqlite_where=sa.text('deducted > 0'), postgresql_where=sa.text('deducted > 0'))
-        batch_op.drop_column('hours')
-        batch_op.drop_column('deducted')
-
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.drop_column('hours')
-
+    # Plain DROP COLUMN (SQLite 3.35 and later, PostgreSQL): a batch copy of ledger_entries, which other tables refer
+    # to, cannot drop the old table while SQLite checks foreign keys.
+    op.drop_index('ix_period_totals_residents', table_name='period_totals')
+    op.drop_index('ix_period_totals_deducted', table_name='period_totals')
+    op.drop_column('period_totals', 'hours')
+    op.drop_column('period_totals', 'deducted')
+    op.drop_column('ledger_entries', 'hours')
     op.drop_table('board_settings')

@@ -5,7 +5,8 @@ a token may read any scope (a villager the town's, a clerk another village's). T
 resource but tokens does; there is no policy check.
 
 Ranks are standard competition ranks (1, 2, 2, 4); households or residents tied at the last place are listed too, so
-a board may hold a few more items than limit.
+a board may hold a few more items than limit. A board is a top, not a list to page through: it takes limit (at most
+100), not page and per_page, and answers no total.
 """
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -70,8 +71,9 @@ class HouseholdPlaceSchema(Schema):
     grid = fields.String(required=True, metadata={"description": "The name of the household's grid"})
     total = fields.Integer(required=True, metadata={"description": "Points earned less points lost in the period "
                                                                    "(shopping leaves it alone)"})
-    deducted = fields.Integer(required=True, metadata={"description": "Points lost to penalties in the period: "
-                                                                      "what the 黑榜 ranks by"})
+    deducted = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Points lost to penalties in the period, what the 黑榜 ranks by; null on the 红榜 (a village "
+                       "that lists no 黑榜 names nobody's penalties)"})
 
 
 class ResidentPlaceSchema(Schema):
@@ -123,7 +125,8 @@ class LeaderboardSchema(Schema):
         required=True, metadata={"description": "Best first, ties at the last place included; HouseholdPlace, "
                                                 "ResidentPlace or GridPlace by the subject"})
     own = fields.Nested(OwnPlaceSchema, required=True, allow_none=True, metadata={
-        "description": "A villager's own household on the households' 红榜 of all categories, when it lives inside "
+        "description": "A villager's own household on the households' 红榜 of all categories of a village or a grid, "
+                       "when it lives inside "
                        "the scope; null otherwise"})
 
 
@@ -206,7 +209,7 @@ def _households(scope, period, category, args) -> list[dict]:
     worst = args["board"] == "black"
     limit = _black_limit(scope, args["limit"]) if worst else args["limit"]
     return [{"rank": p.rank, "household_id": p.household_id, "number": p.number, "name": p.name, "grid": p.grid,
-             "total": p.total, "deducted": p.deducted}
+             "total": p.total, "deducted": p.deducted if worst else None}
             for p in queries.household_board(scope, period, limit=limit, category=category, worst=worst)]
 
 
@@ -253,8 +256,9 @@ def leaderboard(args):
         items = _residents(scope, period, category, order, args)
     else:
         items = _grids(scope, period, category, order, args)
-    # household_place counts every category's points: it matches the red board of all categories only.
-    mine = subject == "household" and args["board"] == "red" and category is None
+    # household_place counts every category's points of a grid or a village (a town's households are too many to
+    # count on a request): it matches the red board of all categories there only.
+    mine = subject == "household" and args["board"] == "red" and category is None and scope.kind is not NodeKind.TOWN
     return {
         "subject": subject,
         "board": args["board"],

@@ -4,7 +4,8 @@ from the ledger itself), with standard competition ranks: equal totals share a p
 
 A village or a grid holds at most a few thousand households: their totals are looked up one by one and sorted. A
 town holds tens of thousands: its top is found by walking the period's totals from the highest down, keeping those
-inside the town, which stops after a few hundred rows whatever the size of the ledger.
+inside the town, which stops after a few hundred rows whatever the size of the ledger (a town with few points in a
+county with many is read like a village). A household's own place is counted in its grid or village only.
 """
 import enum
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from .models import BoardSettings
 
 MAX_LIMIT = 100  # the longest list a page or the API shows
 TIE_ROOM = 10  # households tied at the last place are listed too, up to this many more
+WALK = 5000  # the most period totals a town's board walks before it joins the town's households instead
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # a period outside these years is a typing mistake
 
 
@@ -100,7 +102,9 @@ def period_of(kind: PeriodKind, day: date) -> Period:
 
 
 def parse_period(text: str) -> Period:
-    """'week:2026-W47', 'month:2026-11', 'quarter:2026-Q4', 'year:2026' or 'all'. Raises DomainError("invalid_period")."""
+    """'week:2026-W47', 'month:2026-11', 'quarter:2026-Q4', 'year:2026' or 'all'.
+
+    Raises DomainError("invalid_period")."""
     kind, _sep, value = (text or "").strip().partition(":")
     try:
         kind = PeriodKind(kind)
@@ -166,9 +170,8 @@ def household_board(scope: GridNode, period: Period, limit: int = 20, category: 
     # Zero written out, not bound: the partial index of penalties serves only a query that says deducted > 0.
     where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
              PeriodTotal.resident_id == 0, column > literal_column("0")]
-    query = _within(select(PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted), scope, where,
-                    walk=scope.kind is NodeKind.TOWN)
-    rows = db.session.execute(query.order_by(column.desc(), PeriodTotal.household_id).limit(limit + TIE_ROOM)).all()
+    rows = _top([PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted], scope, where, column,
+                PeriodTotal.household_id, limit, walk=scope.kind is NodeKind.TOWN)
     ranks = _ranks([row.deducted if worst else row.total for row in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
     about = _households_about([row.household_id for _rank, row in kept])
@@ -176,15 +179,30 @@ def household_board(scope: GridNode, period: Period, limit: int = 20, category: 
             for rank, row in kept]
 
 
-def _within(query, scope: GridNode, where: list, walk: bool):
-    """query's period totals under where, of the households of scope's subtree: walking the totals in the order of
-    an index and keeping each row whose household is inside (walk: a town), or joining the scope's households."""
+def _top(columns: list, scope: GridNode, where: list, column, tiebreak, limit: int, walk: bool) -> list:
+    """The first limit + TIE_ROOM rows of columns (the household's id among them) under where, of the households of
+    scope's subtree, by column from the highest, then by tiebreak.
+
+    walk (a town): the period's totals are walked from the top down by their index, keeping each row whose household
+    lives inside, which stops after a few hundred rows for a busy town. The walk gives up after WALK rows, when a
+    town with few points sits in a county with many: its households are then joined to their totals instead, as a
+    village's or a grid's always are.
+    """
+    wanted = limit + TIE_ROOM
     if walk:
-        return query.where(*where, exists().where(Household.id == PeriodTotal.household_id,
-                                                  GridPath.descendant_id == Household.grid_id,
-                                                  GridPath.ancestor_id == scope.id))
-    return query.join(Household, Household.id == PeriodTotal.household_id).join(
-        GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id)).where(*where)
+        top = select(*columns).where(*where).order_by(column.desc(), tiebreak).limit(WALK).subquery()
+        inside = exists().where(Household.id == top.c.household_id, GridPath.descendant_id == Household.grid_id,
+                                GridPath.ancestor_id == scope.id)
+        rows = db.session.execute(select(top).where(inside).order_by(top.c[column.key].desc(), top.c[tiebreak.key])
+                                  .limit(wanted)).all()
+        walked = db.session.scalar(select(func.count()).select_from(
+            select(PeriodTotal.household_id).where(*where).limit(WALK).subquery())) if len(rows) < wanted else 0
+        if walked < WALK:  # found enough, or walked every row there is
+            return rows
+    return db.session.execute(
+        select(*columns).join(Household, Household.id == PeriodTotal.household_id)
+        .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
+        .where(*where).order_by(column.desc(), tiebreak).limit(wanted)).all()
 
 
 def _ranks(values: list) -> list[int]:
@@ -262,9 +280,9 @@ def resident_board(scope: GridNode, period: Period, limit: int = 20,
     # Written out, not bound: the partial index on residents' totals serves only a query that says resident_id > 0.
     where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
              PeriodTotal.resident_id > literal_column("0"), column > literal_column("0")]
-    query = _within(select(PeriodTotal.resident_id, PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.hours),
-                    scope, where, walk=scope.kind is NodeKind.TOWN and order is ResidentOrder.POINTS)
-    rows = db.session.execute(query.order_by(column.desc(), PeriodTotal.resident_id).limit(limit + TIE_ROOM)).all()
+    walk = scope.kind is NodeKind.TOWN and order is ResidentOrder.POINTS  # no index orders residents by hours
+    rows = _top([PeriodTotal.resident_id, PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.hours], scope,
+                where, column, PeriodTotal.resident_id, limit, walk)
     ranks = _ranks([row.hours if order is ResidentOrder.HOURS else row.total for row in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
     about = _households_about(list({row.household_id for _rank, row in kept}))

@@ -73,7 +73,9 @@ def board(node_id: int):
             black = queries.household_board(node, period, settings.black_count, category, worst=True)
         household_id = policy.own_household_id(current_user)
         household = db.session.get(Household, household_id) if household_id else None
-        if household is not None and is_within(household.grid_id, [node.id]):
+        # Its place among all the points of its grid or village: not on a board of one category, nor of a town.
+        if household is not None and category is None and node.kind is not NodeKind.TOWN \
+                and is_within(household.grid_id, [node.id]):
             own = queries.household_place(household, node, period)
     elif subject == "resident":
         order = ResidentOrder.HOURS if request.args.get("order") == "hours" else ResidentOrder.POINTS

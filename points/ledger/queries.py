@@ -1,5 +1,5 @@
-"""Read-only queries on the ledger: a household's entries and balance, and the rules an actor may apply to it.
-(Rankings are the leaderboards' own.)"""
+"""Read-only queries on the ledger: a household's entries and balance, and its rank in its grid."""
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from ..people.models import Household
 from ..people.queries import Page
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book
-from .models import HouseholdBalance, LedgerEntry
+from .models import HouseholdBalance, LedgerEntry, PeriodTotal
 
 
 def balance_of(household_id: int) -> int:
@@ -55,3 +55,28 @@ def household_entries(household_id: int, page: int = 1, per_page: int = 20) -> P
         .offset((page - 1) * per_page)
     ).all()
     return Page(list(items), total, page, per_page)
+
+
+@dataclass(frozen=True)
+class GridRank:
+    rank: int  # 1 is the best; households with equal totals share a rank
+    households: int
+    total: int
+
+
+def rank_in_grid(household: Household, period: str) -> GridRank:
+    """The household's place among the households of its grid by their total in period ('M2026-11' …).
+    Households without entries count with 0."""
+    totals = (
+        select(PeriodTotal.household_id, PeriodTotal.total)
+        .where(PeriodTotal.period == period, PeriodTotal.resident_id == 0, PeriodTotal.category == "")
+        .subquery()
+    )
+    own = db.session.scalar(select(totals.c.total).where(totals.c.household_id == household.id)) or 0
+    score = func.coalesce(totals.c.total, 0)
+    grid = select(Household.id).outerjoin(totals, totals.c.household_id == Household.id).where(
+        Household.grid_id == household.grid_id
+    )
+    ahead = db.session.scalar(select(func.count()).select_from(grid.where(score > own).subquery()))
+    size = db.session.scalar(select(func.count()).select_from(grid.subquery()))
+    return GridRank(ahead + 1, size, own)

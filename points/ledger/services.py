@@ -220,8 +220,9 @@ def apply_rule(
 
 
 def hours_under(version: RuleVersion, quantity: int) -> int:
-    """The volunteer hours that quantity of a rule stands for: its quantity under a per-hour rule, else none."""
-    return quantity if version.unit is RuleUnit.HOUR else 0
+    """The volunteer hours that quantity of a rule stands for: its quantity under a per-hour award, else none (a
+    per-hour penalty is no volunteering)."""
+    return quantity if version.unit is RuleUnit.HOUR and version.points > 0 else 0
 
 
 def apply_rule_to_many(

@@ -14,7 +14,6 @@ from ..claims.queries import appealed_entry_ids
 from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..leaderboards.queries import PeriodKind, household_place, period_of
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..rules.labels import rule_choices
@@ -23,7 +22,7 @@ from ..timeutil import local_today
 from . import services
 from .forms import AwardForm, BatchAwardForm, ReverseForm
 from .models import SOURCE_LABELS, LedgerEntry
-from .queries import balance_of, household_entries, rules_actor_may_apply
+from .queries import balance_of, household_entries, rank_in_grid, rules_actor_may_apply
 
 bp = Blueprint("ledger", __name__)
 
@@ -50,7 +49,7 @@ def _points_page(household: Household):
         "ledger/points.html",
         household=household,
         balance=balance_of(household.id),
-        rank=household_place(household, household.grid, period_of(PeriodKind.MONTH, today)),
+        rank=rank_in_grid(household, f"M{today.year}-{today.month:02d}"),
         page=page,
         own=own,
         appealed=appealed,

@@ -85,7 +85,9 @@ def test_households_rank_by_their_total_and_share_places_when_tied(api, town):
     assert places(body) == [(1, h.zhang.id), (2, h.li.id), (2, h.zhao.id), (4, h.qian.id)]  # 王五 has nothing
     assert [item["total"] for item in body["items"]] == [30, 20, 20, 10]
     first = body["items"][0]
-    assert (first["number"], first["name"], first["grid"], first["deducted"]) == (h.zhang.number, "张*明", "第1网格", 0)
+    # penalties are named on a 黑榜 only, where the village lists one
+    assert (first["number"], first["name"], first["grid"], first["deducted"]) == (h.zhang.number, "张*明", "第1网格",
+                                                                                  None)
     assert body["subject"] == "household" and body["board"] == "red" and body["category"] is None
     assert body["scope"] == {"id": town.home.village.id, "name": town.home.village.name, "kind": "village"}
     assert body["period"] == {"text": "month:2026-10", "label": "2026年10月", "first": "2026-10-01",
@@ -292,8 +294,8 @@ def test_a_villager_sees_where_their_household_stands(api, town):
     h = town.h
     body = board(api, town.villager, town.home.village, period="month:2026-10")
     assert body["own"] == {"rank": 2, "households": 5, "total": 20}
-    assert board(api, town.villager, town.home.town, period="month:2026-10")["own"] == {
-        "rank": 3, "households": 6, "total": 20}
+    # a town's households are too many to count on a request
+    assert board(api, town.villager, town.home.town, period="month:2026-10")["own"] is None
     assert board(api, town.villager, town.home.grids[2], period="month:2026-10")["own"] == {
         "rank": 1, "households": 2, "total": 20}
     # not in the scope, or a board own does not measure

@@ -99,6 +99,9 @@ def test_a_villager_sees_their_own_place(client, login, scene):
     page = client.get(f"/boards/{scene.village.village.id}").get_data(as_text=True)
     assert "我家排第 2 名" in page and "共 4 户" in page
     assert 'class="mine"' in page
+    # a board of one category, or a town's, does not say where the household stands among all its points
+    assert "我家" not in client.get(f"/boards/{scene.village.village.id}?category=hygiene").get_data(as_text=True)
+    assert "我家" not in client.get(f"/boards/{scene.village.town.id}").get_data(as_text=True)
 
 
 def test_volunteers_and_grids(client, scene):
