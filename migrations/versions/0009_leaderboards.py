@@ -36,8 +36,8 @@ def upgrade():
     with op.batch_alter_table('period_totals', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deducted', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('hours', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.create_index('ix_period_totals_deducted', ['period', 'category', 'resident_id', 'deducted'], unique=False, sqlite_where=sa.text('deducted > 0'), postgresql_where=sa.text('deducted > 0'))
-        batch_op.create_index('ix_period_totals_residents', ['period', 'category', 'total'], unique=False, sqlite_where=sa.text('resident_id > 0'), postgresql_where=sa.text('resident_id > 0'))
+        batch_op.create_index('ix_period_totals_deducted', ['period', 'category', 'resident_id', 'deducted', 'household_id'], unique=False, sqlite_where=sa.text('deducted > 0'), postgresql_where=sa.text('deducted > 0'))
+        batch_op.create_index('ix_period_totals_residents', ['period', 'category', 'total', 'resident_id'], unique=False, sqlite_where=sa.text('resident_id > 0'), postgresql_where=sa.text('resident_id > 0'))
     _backfill(op.get_bind())
 
 

@@ -181,28 +181,32 @@ def household_board(scope: GridNode, period: Period, limit: int = 20, category: 
 
 def _top(columns: list, scope: GridNode, where: list, column, tiebreak, limit: int, walk: bool) -> list:
     """The first limit + TIE_ROOM rows of columns (the household's id among them) under where, of the households of
-    scope's subtree, by column from the highest, then by tiebreak.
+    scope's subtree, by column from the highest, then by tiebreak. The query takes tiebreak from the highest too, the
+    direction of the indexes that end with it, so that a walk down one needs no sort of the ties; the rows come back
+    with the ties in tiebreak's order.
 
     walk (a town): the period's totals are walked from the top down by their index, keeping each row whose household
-    lives inside, which stops after a few hundred rows for a busy town. The walk gives up after WALK rows, when a
-    town with few points sits in a county with many: its households are then joined to their totals instead, as a
-    village's or a grid's always are.
+    lives inside, which stops after a few hundred rows for a busy town. The walk goes no further than the WALK
+    highest totals of the period (a town with few points in a county with many): when it finds too few there, the
+    town's households are joined to their totals instead, as a village's or a grid's always are.
     """
-    wanted = limit + TIE_ROOM
+    wanted, rows = limit + TIE_ROOM, None
     if walk:
-        top = select(*columns).where(*where).order_by(column.desc(), tiebreak).limit(WALK).subquery()
-        inside = exists().where(Household.id == top.c.household_id, GridPath.descendant_id == Household.grid_id,
+        bound = db.session.scalar(select(column).where(*where).order_by(column.desc()).offset(WALK - 1).limit(1))
+        inside = exists().where(Household.id == PeriodTotal.household_id, GridPath.descendant_id == Household.grid_id,
                                 GridPath.ancestor_id == scope.id)
-        rows = db.session.execute(select(top).where(inside).order_by(top.c[column.key].desc(), top.c[tiebreak.key])
-                                  .limit(wanted)).all()
-        walked = db.session.scalar(select(func.count()).select_from(
-            select(PeriodTotal.household_id).where(*where).limit(WALK).subquery())) if len(rows) < wanted else 0
-        if walked < WALK:  # found enough, or walked every row there is
-            return rows
-    return db.session.execute(
-        select(*columns).join(Household, Household.id == PeriodTotal.household_id)
-        .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
-        .where(*where).order_by(column.desc(), tiebreak).limit(wanted)).all()
+        rows = db.session.execute(
+            select(*columns).where(*where, inside, *([] if bound is None else [column > bound]))
+            .order_by(column.desc(), tiebreak.desc()).limit(wanted)).all()
+        # Every row above the bound was seen (ties at the bound are not: the join reads them in order).
+        if len(rows) < wanted and bound is not None:
+            rows = None
+    if rows is None:
+        rows = db.session.execute(
+            select(*columns).join(Household, Household.id == PeriodTotal.household_id)
+            .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
+            .where(*where).order_by(column.desc(), tiebreak.desc()).limit(wanted)).all()
+    return sorted(rows, key=lambda row: (-row._mapping[column.key], row._mapping[tiebreak.key]))
 
 
 def _ranks(values: list) -> list[int]:

@@ -93,11 +93,12 @@ class PeriodTotal(db.Model):
     __tablename__ = "period_totals"
     __table_args__ = (
         Index("ix_period_totals_period_total", "period", "category", "resident_id", "total"),
-        # The 黑榜's: penalties are few, so only the totals with some are indexed.
-        Index("ix_period_totals_deducted", "period", "category", "resident_id", "deducted",
+        # The 黑榜's: penalties are few, so only the totals with some are indexed; the household orders the many
+        # ties of a few round figures, so that a walk down the index stops at its limit.
+        Index("ix_period_totals_deducted", "period", "category", "resident_id", "deducted", "household_id",
               sqlite_where=text("deducted > 0"), postgresql_where=text("deducted > 0")),
         # The residents' rankings: a resident's totals ordered within a period and category.
-        Index("ix_period_totals_residents", "period", "category", "total",
+        Index("ix_period_totals_residents", "period", "category", "total", "resident_id",
               sqlite_where=text("resident_id > 0"), postgresql_where=text("resident_id > 0")),
     )
 
