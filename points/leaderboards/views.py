@@ -10,7 +10,7 @@ from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.queries import ancestors, is_within
+from ..grids.queries import ancestors, get_node, is_within
 from ..people.models import Household
 from ..rules.labels import CATEGORY_LABELS
 from ..rules.models import RuleCategory
@@ -40,17 +40,10 @@ def start():
     return redirect(url_for("leaderboards.board", node_id=homes[0]))
 
 
-def _node(node_id: int) -> GridNode:
-    node = db.session.get(GridNode, node_id)
-    if node is None:
-        raise NotFound()
-    return node
-
-
 @bp.get("/boards/<id:node_id>")
 def board(node_id: int):
     """The public board of a node: 红榜 and 黑榜 of households, the volunteers, or the grids, for a period."""
-    node = _node(node_id)
+    node = get_node(node_id)
     subject = request.args.get("subject", "household")
     if subject not in SUBJECTS:
         subject = "household"
@@ -97,7 +90,7 @@ def board(node_id: int):
 @bp.get("/display/<id:village_id>")
 def display(village_id: int):
     """The village TV: full screen, large type; cycles through its boards and reloads itself every few minutes."""
-    village = _node(village_id)
+    village = get_node(village_id)
     if village.kind is not NodeKind.VILLAGE:
         raise NotFound()
     return render_template("leaderboards/display.html", data=queries.display(village, local_today(), utcnow()),
