@@ -18,12 +18,13 @@ from pathlib import Path
 
 import openpyxl
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 # Run from a checkout without installing the app.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.postgres import reset_postgres  # noqa: E402
 from points import create_app  # noqa: E402
 from points.config import database_url  # noqa: E402
 from points.extensions import db  # noqa: E402
@@ -168,17 +169,6 @@ def id_number(rng: random.Random, taken: set[str], first_year: int, last_year: i
         if candidate not in taken:
             taken.add(candidate)
             return candidate
-
-
-def reset_postgres(url: str, create: bool) -> None:
-    """Drop the PostgreSQL database named in url, and create it empty when create."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        if create:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 if __name__ == "__main__":

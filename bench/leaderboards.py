@@ -23,13 +23,14 @@ from datetime import date
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 # Run from a checkout without installing the app.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.county import PRESETS, build_county, grow_county, open_county  # noqa: E402
+from bench.postgres import reset_postgres  # noqa: E402
 from points import create_app  # noqa: E402
 from points.config import database_url  # noqa: E402
 from points.extensions import db  # noqa: E402
@@ -195,17 +196,6 @@ def explain(dialect: str, county) -> None:
         print("  " + " ".join(statement.split()))
         for row in rows:
             print("    " + (row[0] if dialect == "postgresql" else f"{row[0]} {row[1]} {row[-1]}"))
-
-
-def reset_postgres(url: str, create: bool) -> None:
-    """Drop the PostgreSQL database named in url, and create it empty when create."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        if create:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 if __name__ == "__main__":

@@ -18,12 +18,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
 
 # Run from a checkout without installing the app.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.postgres import reset_postgres  # noqa: E402
 from points import create_app  # noqa: E402
 from points.audit.models import AuditEvent  # noqa: E402
 from points.auth.models import Role  # noqa: E402
@@ -255,17 +256,6 @@ def check_ledger(round_) -> None:
           f"all-time total; {awards} awards in force, {models} 示范户 results: {'ok' if ok else 'MISMATCH'}")
     if not ok:
         sys.exit(f"ledger inconsistent: households {wrong[:10]}, awards {awards} != 示范户 {models}")
-
-
-def reset_postgres(url: str, create: bool) -> None:
-    """Drop the PostgreSQL database named in url, and create it empty when create."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        if create:
-            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 if __name__ == "__main__":
