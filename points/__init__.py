@@ -1,6 +1,7 @@
 """村务积分: the points system of Chinese villages (积分制). create_app() builds the Flask app."""
 import os
 import secrets
+import sqlite3
 import time
 
 from flask import Flask
@@ -31,6 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", database_url(app.config.get("DATABASE_URL"), app.instance_path)
     )
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and sqlite3.sqlite_version_info < (3, 35):
+        # Check-ins and redemptions take their count and stock with UPDATE … RETURNING, which SQLite has from 3.35.
+        raise RuntimeError(f"SQLite 3.35 or later is needed; this Python has {sqlite3.sqlite_version}")
 
     app.url_map.converters["id"] = IdConverter  # before any route uses <id:…>
     db.init_app(app)

@@ -1,4 +1,7 @@
-"""The command line: flask --app points demo | create-user | import-households."""
+"""The command line: flask --app points demo | create-user | import-households | backup | verify."""
+import os
+from collections.abc import Callable, Iterable
+
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
@@ -6,17 +9,24 @@ from sqlalchemy import select
 
 from .auth import services as auth_services
 from .auth.models import Role
+from .backup import BackupError, back_up
 from .errors import DomainError
 from .extensions import db
 from .grids.models import GridNode
 from .grids.queries import village_by_code
+from .ledger.queries import (BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size,
+                             total_mismatches)
 from .people.imports import import_households
+from .shop.queries import StockMismatch, product_count, stock_mismatches
+from .timeutil import utcnow
 
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_households_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(verify_command)
 
 
 @click.command("demo")
@@ -77,3 +87,73 @@ def import_households_command(file, village_code):
         raise click.ClickException(f"共 {len(report.errors)} 处错误，未导入任何数据")
     db.session.commit()
     click.echo(f"已导入 {report.households} 户、{report.residents} 人")
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False))
+def backup_command(dest):
+    """Copy the database (SQLite online, PostgreSQL by pg_dump) and archive the uploads into DEST, named by UTC time."""
+    try:
+        written = back_up(db.engine.url, current_app.config["UPLOAD_FOLDER"], dest, utcnow())
+    except BackupError as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    for path in written:
+        click.echo(f"已写入 {path}（{os.path.getsize(path):,} 字节）")
+
+
+VERIFY_EXAMPLES = 5  # mismatches shown of each kind; the count says how many there are
+
+
+@click.command("verify")
+def verify_command():
+    """Check that every balance, period total and stock is the sum of the entries or movements it caches; exit 1
+    with a report (ids only, no personal data) when one is not."""
+    failed = [
+        _report("户余额与积分明细不符", balance_mismatches(), _balance_line),
+        _report("期间合计与积分明细不符", total_mismatches(), _total_line),
+        _report("商品库存与出入库记录不符", stock_mismatches(), _stock_line),
+    ]
+    if any(failed):
+        click.echo("核对未通过")
+        raise SystemExit(1)
+    size = ledger_size()
+    click.echo(f"核对通过：{size.balances} 户余额、{size.totals} 条期间合计与 {size.entries} 条积分明细一致，"
+               f"{product_count()} 种商品库存与出入库记录一致")
+
+
+def _report(title: str, mismatches: Iterable, describe: Callable[..., str]) -> int:
+    """Print how many mismatches there are and the first few; return how many."""
+    count = 0
+    for count, mismatch in enumerate(mismatches, 1):
+        if count == 1:
+            click.echo(f"{title}：")
+        if count <= VERIFY_EXAMPLES:
+            click.echo(f"  {describe(mismatch)}")
+    if count:
+        click.echo(f"  共 {count} 处")
+    return count
+
+
+def _balance_line(mismatch: BalanceMismatch) -> str:
+    balance = "无余额记录" if mismatch.balance is None else f"余额 {mismatch.balance}"
+    entries = "没有明细" if mismatch.entries_sum is None else f"明细合计 {mismatch.entries_sum}"
+    return f"户 id {mismatch.household_id}：{balance}，{entries}"
+
+
+def _total_line(mismatch: TotalMismatch) -> str:
+    key = (f"户 id {mismatch.household_id}，{mismatch.period}，居民 id {mismatch.resident_id}，"
+           f"类别 {mismatch.category or '(全部)'}")
+    if mismatch.stored is None:
+        return f"{key}：缺少这一行，应为 {_figures(mismatch.expected)}"
+    if mismatch.expected is None:
+        return f"{key}：没有明细对应这一行（{_figures(mismatch.stored)}）"
+    return f"{key}：存为 {_figures(mismatch.stored)}，应为 {_figures(mismatch.expected)}"
+
+
+def _figures(figures: tuple[int, int, int, int]) -> str:
+    total, entries, deducted, hours = figures
+    return f"合计 {total}、{entries} 条、扣分 {deducted}、{hours} 小时"
+
+
+def _stock_line(mismatch: StockMismatch) -> str:
+    return f"商品 id {mismatch.product_id}：库存 {mismatch.stock}，出入库合计 {mismatch.movements_sum}"

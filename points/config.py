@@ -59,6 +59,10 @@ class Config:
     # Per client address and username (and per user for a password change), then per address alone.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "100 per minute")
+    # A villager's own check-ins (scanned codes, pages and API together) per account: a few a day are normal.
+    CHECKIN_RATE_LIMIT = os.environ.get("CHECKIN_RATE_LIMIT", "20 per minute")
+    # Check-ins by household card or name at a desk, per staff account: a queue of elders moves fast.
+    CHECKIN_DESK_RATE_LIMIT = os.environ.get("CHECKIN_DESK_RATE_LIMIT", "600 per minute")
 
     API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "30"))
     PER_PAGE = 20

@@ -87,4 +87,9 @@ def register_template_helpers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
         )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            # Secure cookies say the site is served over HTTPS, so browsers may be told to use nothing else. Not
+            # without them: a village server reached over plain HTTP on its intranet would be locked out. Not for
+            # subdomains either, which may be other sites of the same government domain.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

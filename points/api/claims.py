@@ -13,6 +13,7 @@ from ..auth.models import User
 from ..claims import services
 from ..claims.models import Appeal, AppealStatus, Claim, ClaimStatus
 from ..claims.queries import appeals_in_scope, claims_in_scope
+from ..errors import DomainError
 from ..extensions import db
 from ..limits import MAX_ID
 from .auth import api_user, authenticate_request
@@ -218,6 +219,11 @@ def create_claim(args):
         # The pages use "web:…" keys: an API key never meets one.
         client_key=f"api:{key}" if key else None,
     )
+    # The key's claim, made before, must be what this request asks for (its photos aside: they are re-encoded).
+    if (claim.rule_id, claim.quantity, claim.note, claim.occurred_on) != (
+        args["rule_id"], args["quantity"], args["note"].strip(), args["occurred_on"] or claim.occurred_on
+    ):
+        raise DomainError("idempotency_key_reused", status=409)
     db.session.commit()
     return claim_view(claim)
 
@@ -247,12 +253,16 @@ def claim_photo(claim_id: int, position: int):
 
 @bp.post("/claims/<id:claim_id>/approve")
 @bp.response(200, ClaimSchema)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@bp.alt_response(400, schema=ErrorSchema, description="幂等键格式有误（invalid_idempotency_header）")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在审核范围内，或是自己提交的申报")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该申报")
 @bp.alt_response(409, schema=ErrorSchema, description="已被驳回，或超过细则上限")
 def approve_claim(claim_id: int):
-    """通过: the claim's points post. Approving an approved claim again answers the same and posts nothing."""
+    """通过: the claim's points post. Approving an approved claim again (with the same Idempotency-Key or not) answers
+    the same and posts nothing."""
+    client_key()  # a malformed header is refused before anything changes
     claim = services.approve_claim(api_user(), claim_id)
     db.session.commit()
     return claim_view(claim)
@@ -261,14 +271,17 @@ def approve_claim(claim_id: int):
 @bp.post("/claims/<id:claim_id>/reject")
 @bp.arguments(RejectArgs)
 @bp.response(200, ClaimSchema)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.alt_response(400, schema=ErrorSchema, description="请填写理由")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在审核范围内，或是自己提交的申报")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该申报")
 @bp.alt_response(409, schema=ErrorSchema, description="已经处理过了")
 def reject_claim(args, claim_id: int):
-    """驳回 with a reason the villager will read."""
-    claim = services.reject_claim(api_user(), claim_id, args["reason"])
+    """驳回 with a reason the villager will read. Sent again with an Idempotency-Key and the same reason, it answers
+    the same and changes nothing; otherwise a decided claim is a 409."""
+    retry = client_key() is not None  # a malformed header is refused before anything changes
+    claim = services.reject_claim(api_user(), claim_id, args["reason"], retry=retry)
     db.session.commit()
     return claim_view(claim)
 
@@ -303,6 +316,8 @@ def create_appeal(args):
     """申诉: a villager contests a deduction from their household."""
     key = client_key()
     appeal = services.submit_appeal(api_user(), args["entry_id"], args["reason"], f"api:{key}" if key else None)
+    if (appeal.entry_id, appeal.reason) != (args["entry_id"], args["reason"].strip()):  # the key's, for another
+        raise DomainError("idempotency_key_reused", status=409)
     db.session.commit()
     return appeal_view(appeal)
 
@@ -319,13 +334,17 @@ def get_appeal(appeal_id: int):
 @bp.post("/appeals/<id:appeal_id>/decision")
 @bp.arguments(DecisionArgs)
 @bp.response(200, AppealSchema)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.alt_response(400, schema=ErrorSchema, description="说明太长")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该申诉")
 @bp.alt_response(409, schema=ErrorSchema, description="已经处理过了")
 def decide_appeal(args, appeal_id: int):
-    """维持 the deduction (reverse false) or 撤销 it (reverse true: a reversal entry restores the points)."""
-    appeal = services.decide_appeal(api_user(), appeal_id, args["reverse"], args["note"])
+    """维持 the deduction (reverse false) or 撤销 it (reverse true: a reversal entry restores the points). Sent again
+    with an Idempotency-Key, the same decision and note, it answers the same and posts nothing; otherwise a decided
+    appeal is a 409."""
+    retry = client_key() is not None  # a malformed header is refused before anything changes
+    appeal = services.decide_appeal(api_user(), appeal_id, args["reverse"], args["note"], retry=retry)
     db.session.commit()
     return appeal_view(appeal)

@@ -7,9 +7,9 @@ offset. Names of attendees are masked (张*明).
 """
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, or_, select
@@ -20,7 +20,7 @@ from ..errors import Forbidden, NotFound
 from ..events import services
 from ..events.models import Attendance, CheckinMethod, CheckinMode, Event
 from ..events.qr import qr_png, qr_svg
-from ..extensions import db
+from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID
 from ..people.models import Household
@@ -106,11 +106,19 @@ class EventListArgs(PageArgs):
     open = fields.Boolean(metadata={"description": "true: only events not closed; false: only closed ones"})
 
 
+def _plausible_time(moment: datetime) -> None:
+    """Keeps the time inside what a datetime holds once moved to local time and to UTC (year 1 at +14:00 is not)."""
+    if not date(2000, 1, 1) <= moment.date() <= date(9999, 12, 30):
+        raise ValidationError("Not a plausible time.")
+
+
 class EventTermsArgs(Schema):
     title = Text(required=True, validate=validate.Length(max=60))
     place = Text(required=True, validate=validate.Length(max=100))
-    starts = fields.DateTime(required=True, metadata={"description": "Local (Asia/Shanghai) unless it has an offset"})
-    ends = fields.DateTime(required=True, metadata={"description": "Local (Asia/Shanghai) unless it has an offset"})
+    starts = fields.DateTime(required=True, validate=_plausible_time,
+                             metadata={"description": "Local (Asia/Shanghai) unless it has an offset"})
+    ends = fields.DateTime(required=True, validate=_plausible_time,
+                           metadata={"description": "Local (Asia/Shanghai) unless it has an offset"})
     rule_id = _row_id(required=True, metadata={"description": "An award rule of the village, in force that day"})
     mode = fields.Enum(CheckinMode, by_value=True, load_default=CheckinMode.IN)
     capacity = fields.Integer(strict=True, load_default=None, allow_none=True,
@@ -128,8 +136,8 @@ class EventPatchArgs(Schema):
 
     title = Text(validate=validate.Length(max=60))
     place = Text(validate=validate.Length(max=100))
-    starts = fields.DateTime()
-    ends = fields.DateTime()
+    starts = fields.DateTime(validate=_plausible_time)
+    ends = fields.DateTime(validate=_plausible_time)
     rule_id = _row_id()
     mode = fields.Enum(CheckinMode, by_value=True)
     capacity = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=100_000))
@@ -368,12 +376,28 @@ def event_qr(args, event_id: int):
     return Response(qr_png(url), mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
+def _caller() -> str:
+    """The key of the check-in limits: the account, so that these buckets are the same as the pages' (/c/<token> and
+    the check-in desk)."""
+    return str(api_user().id)
+
+
+def _at_desk() -> bool:
+    """A check-in by household card or name, which staff make many a minute, rather than a villager's own scan."""
+    body = request.get_json(silent=True)
+    return not (isinstance(body, dict) and "token" in body)
+
+
 def _request_digest(args: dict) -> str:
     """A fingerprint of what a check-in asked: the same key with another body is told apart from a retry."""
     return hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()
 
 
 @bp.post("/checkins")
+@limiter.shared_limit(lambda: current_app.config["CHECKIN_RATE_LIMIT"], "checkin", key_func=_caller,
+                      exempt_when=_at_desk)
+@limiter.shared_limit(lambda: current_app.config["CHECKIN_DESK_RATE_LIMIT"], "checkin-desk", key_func=_caller,
+                      exempt_when=lambda: not _at_desk())
 @bp.arguments(CheckinArgs)
 @bp.response(201, CheckinResultSchema, description="Checked in now, or a retry with the same Idempotency-Key")
 @bp.alt_response(200, schema=CheckinResultSchema, description="已经签到过：原样返回（already: true）")
@@ -386,6 +410,8 @@ def _request_digest(args: dict) -> str:
 @bp.alt_response(409, schema=ErrorSchema, description="活动已结束、人数已满、户卡已作废（card_revoked）、签到已被移除，"
                                                       "或该幂等键已用于另一次不同的签到（idempotency_key_reused）")
 @bp.alt_response(410, schema=ErrorSchema, description="二维码已过期（code_expired）")
+@bp.alt_response(429, schema=ErrorSchema, description="签到太频繁：超过 CHECKIN_RATE_LIMIT（本人扫码）或 "
+                                                      "CHECKIN_DESK_RATE_LIMIT（户卡、登记）")
 def create_checkin(args):
     """签到: a villager's own scan of the event's code (token), or staff scanning a household card (card, with
     resident_id for a member other than the head) or checking a resident in by name (resident_id). One attendance per
@@ -405,10 +431,14 @@ def create_checkin(args):
                                           digest=digest)
         return services.check_in_resident(user, event, args["resident_id"], client_key=key, digest=digest)
 
-    checkin = commit_keyed(check_in)
-    body = {"already": checkin.already, "event_id": checkin.attendance.event_id,
-            "attendance": attendance_view(checkin.attendance)}
-    return (body, 200) if checkin.already else body
+    def answer() -> tuple[dict, int]:
+        """The answer is read before the commit, which would make every row read again."""
+        checkin = check_in()
+        body = {"already": checkin.already, "event_id": checkin.attendance.event_id,
+                "attendance": attendance_view(checkin.attendance)}
+        return body, 200 if checkin.already else 201
+
+    return commit_keyed(answer)
 
 
 @bp.post("/events/<id:event_id>/close")

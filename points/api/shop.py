@@ -429,8 +429,9 @@ def create_redemption(args):
     # with the key for another household meets the key's unique constraint there and is refused (409).
     done = services.redeem(user, shop, lines, card=args.get("card"), household_id=args.get("household_id"),
                            client_key=key)
+    body = redemption_detail(done.redemption)  # before the commit, which would make every row read again
     db.session.commit()
-    return redemption_detail(done.redemption)
+    return body
 
 
 @bp.get("/redemptions")

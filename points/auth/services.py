@@ -179,10 +179,14 @@ def issue_token(user: User, days: int) -> tuple[str, ApiToken]:
 
 def user_for_token(token: str) -> User:
     """The active user behind a bearer token. Raises DomainError("invalid_token")."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token or "")))
-    if row is None or row.expires_at < utcnow() or not row.user.active or row.session_version != row.user.session_version:
+    found = db.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                               .where(ApiToken.token_hash == _hash_token(token or ""))).first()
+    if found is None:
         raise DomainError("invalid_token", status=401)
-    return row.user
+    row, user = found
+    if row.expires_at < utcnow() or not user.active or row.session_version != user.session_version:
+        raise DomainError("invalid_token", status=401)
+    return user
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -185,14 +185,18 @@ def approve_claim(reviewer: User, claim_id: int) -> Claim:
     return claim
 
 
-def reject_claim(reviewer: User, claim_id: int, reason: str) -> Claim:
-    """驳回 with a reason the villager will read. Raises DomainError("reason_required" | "reason_too_long"
-    | "claim_already_decided" | "own_claim"), NotFound or Forbidden."""
+def reject_claim(reviewer: User, claim_id: int, reason: str, retry: bool = False) -> Claim:
+    """驳回 with a reason the villager will read. retry: the request may be a resent one (it carries an idempotency
+    key), so a claim this reviewer rejected already with this reason is returned unchanged.
+    Raises DomainError("reason_required" | "reason_too_long" | "claim_already_decided" | "own_claim"), NotFound or
+    Forbidden."""
     claim = _reviewable_claim(reviewer, claim_id)
     reason = _text(reason, MAX_NOTE, "reason_too_long")
     if not reason:
         raise DomainError("reason_required")
     if not _decide(Claim, claim.id, ClaimStatus.PENDING, ClaimStatus.REJECTED):
+        if retry and (claim.status, claim.reviewer_id, claim.reason) == (ClaimStatus.REJECTED, reviewer.id, reason):
+            return claim
         raise DomainError("claim_already_decided", status=409)
     claim.reason, claim.reviewer_id, claim.reviewed_at = reason, reviewer.id, utcnow()
     db.session.flush()
@@ -246,15 +250,20 @@ def visible_appeal(user: User, appeal_id: int) -> Appeal:
     return appeal
 
 
-def decide_appeal(admin: User, appeal_id: int, reverse: bool, note: str = "") -> Appeal:
+def decide_appeal(admin: User, appeal_id: int, reverse: bool, note: str = "", retry: bool = False) -> Appeal:
     """The village admin upholds the deduction (维持) or reverses it (撤销: a reversal entry restores the points).
+    retry: the request may be a resent one (it carries an idempotency key), so an appeal this admin decided already
+    the same way with the same note is returned unchanged.
     Raises DomainError("appeal_already_decided" | "note_too_long"), NotFound or Forbidden."""
     appeal = db.session.get(Appeal, appeal_id)
     if appeal is None:
         raise NotFound()
     policy.require(admin, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id)
     note = _text(note, MAX_NOTE, "note_too_long")
-    if not _decide(Appeal, appeal.id, AppealStatus.PENDING, AppealStatus.REVERSED if reverse else AppealStatus.UPHELD):
+    decided = AppealStatus.REVERSED if reverse else AppealStatus.UPHELD
+    if not _decide(Appeal, appeal.id, AppealStatus.PENDING, decided):
+        if retry and (appeal.status, appeal.decided_by_id, appeal.decision_note) == (decided, admin.id, note):
+            return appeal
         raise DomainError("appeal_already_decided", status=409)
     if reverse:
         # An admin may have reversed the entry by 冲正 while the appeal waited: that reversal answers it.

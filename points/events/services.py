@@ -9,6 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..auth import policy
@@ -310,19 +311,21 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
     _require_open(event, now)
     try:
         with db.session.begin_nested():
-            taken = db.session.execute(
+            attendees = db.session.execute(
                 update(Event).where(Event.id == event.id, Event.closed_at.is_(None),
                                     Event.capacity.is_(None) | (Event.attendees < Event.capacity))
-                .values(attendees=Event.attendees + 1)
-            ).rowcount
-            if not taken:
+                .values(attendees=Event.attendees + 1).returning(Event.attendees)
+            ).scalar()
+            if attendees is None:
                 db.session.refresh(event, ["attendees", "closed_at"])
                 if event.closed_at is not None:  # closed while this check-in waited
                     raise DomainError("event_closed", status=409)
                 raise DomainError("event_full", status=409, capacity=event.capacity)
-            attendance = Attendance(event_id=event.id, resident_id=resident.id, household_id=household.id,
-                                    method=method, recorded_by_id=actor.id, checked_in_at=now,
-                                    client_key=client_key or None, request_digest=digest if client_key else None)
+            # resident= as well: the answer names the person, and the loaded row spares it a query.
+            attendance = Attendance(event_id=event.id, resident_id=resident.id, resident=resident,
+                                    household_id=household.id, method=method, recorded_by_id=actor.id,
+                                    checked_in_at=now, client_key=client_key or None,
+                                    request_digest=digest if client_key else None)
             db.session.add(attendance)
             db.session.flush()
     except IntegrityError:
@@ -330,7 +333,7 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
         if earlier is None or earlier.removed_at is not None:
             raise
         return _keyed_check_in(actor, client_key, digest) or CheckIn(earlier, True)
-    db.session.refresh(event, ["attendees"])
+    set_committed_value(event, "attendees", attendees)
     record(actor, "event.checked_in", "event", event.id, household.grid_id,
            after={"household": household.number, "method": method.value})
     return CheckIn(attendance, False)

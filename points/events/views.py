@@ -5,8 +5,9 @@ grid with the button that issues the missing ones."""
 import re
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import get_node
 from ..people.models import Household, Resident
@@ -289,6 +290,12 @@ def print_code(event_id: int):
                            window=services.event_window(event))
 
 
+def _account() -> str:
+    """The key of the check-in limits: the account, whichever door it comes through (these pages or the API, which
+    shares the buckets "checkin" and "checkin-desk"); the address of someone not logged in."""
+    return str(current_user.id) if current_user.is_authenticated else get_remote_address()
+
+
 def _own_attendance(event: Event) -> Attendance | None:
     if current_user.resident_id is None:
         return None
@@ -297,6 +304,8 @@ def _own_attendance(event: Event) -> Attendance | None:
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])
+@limiter.shared_limit(lambda: current_app.config["CHECKIN_RATE_LIMIT"], "checkin", key_func=_account,
+                      methods=["POST"])
 def checkin(token: str):
     """The page a scanned code opens: the event and one big 签到 button (签退 when already in, in_out mode). A fresh
     rotating code is first exchanged for one that outlasts logging in."""
@@ -335,6 +344,8 @@ def checkin(token: str):
 
 @bp.route("/events/<id:event_id>/checkin-desk", methods=["GET", "POST"])
 @login_required
+@limiter.shared_limit(lambda: current_app.config["CHECKIN_DESK_RATE_LIMIT"], "checkin-desk", key_func=_account,
+                      methods=["POST"])
 def desk(event_id: int):
     """签到台: a USB scanner types the household card's text and Enter into the focused field; or a name is
     searched and checked in."""

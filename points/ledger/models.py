@@ -72,6 +72,17 @@ class LedgerEntry(db.Model):
     )
 
 
+class BatchKey(db.Model):
+    """What a batch (批量加分) asked under its idempotency key. Its entries are keyed per household, which tells a
+    retry from a new batch only for the households both name: this row tells a resubmission from another batch sent
+    under the same key."""
+
+    __tablename__ = "batch_keys"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
 class HouseholdBalance(db.Model):
     """The cached sum of a household's entries; its row is also the lock that serializes postings to it."""
 

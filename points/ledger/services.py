@@ -7,6 +7,8 @@ the idempotency check, the balance check and the three writes see a settled stat
 Functions flush and never commit: the caller's transaction decides.
 """
 import functools
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +26,7 @@ from ..people.models import Household, Resident
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
-from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
+from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
 
 MAX_AMOUNT = 100_000  # no single movement of points comes near this; a larger one is a typing mistake
 MAX_NOTE = 200  # LedgerEntry.note's length
@@ -244,6 +246,7 @@ def apply_rule_to_many(
     """
     if not household_ids:
         raise DomainError("no_households_chosen")
+    _claim_batch_key(batch_key, sorted(set(household_ids)), rule_id, quantity, note, occurred_on)
     entries, refusals = [], []
     for household_id in sorted(set(household_ids)):
         try:
@@ -256,6 +259,19 @@ def apply_rule_to_many(
         raise DomainError(first.code, first.status, [{"household_id": h, "message": r.message} for h, r in refusals],
                           **first.params)
     return entries
+
+
+def _claim_batch_key(batch_key: str, household_ids: list[int], rule_id: int, quantity: int, note: str,
+                     occurred_on: date | None) -> None:
+    """Keep what the batch asked under its key, or check that a batch sent again under it asks the same. A twin sent
+    at once (a double tap) waits on the first one's row until it commits, then reads it and answers as a retry.
+    Raises DomainError("idempotency_key_reused")."""
+    asked = hashlib.sha256(json.dumps([household_ids, rule_id, quantity, note, str(occurred_on or "")])
+                           .encode()).hexdigest()
+    db.session.execute(_batch_key_insert(db.engine.dialect.name), dict(key=batch_key, fingerprint=asked))
+    kept = db.session.scalar(select(BatchKey.fingerprint).where(BatchKey.key == batch_key))
+    if kept != asked:
+        raise DomainError("idempotency_key_reused", status=409)
 
 
 def rule_for_household(household: Household, rule_id: int, day: date, quantity: int = 1) -> RuleVersion:
@@ -408,6 +424,12 @@ def _add_to_totals(entries: list[LedgerEntry]) -> None:
 def _balance_insert(dialect: str):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HouseholdBalance).on_conflict_do_nothing(
         index_elements=["household_id"])
+
+
+@functools.cache
+def _batch_key_insert(dialect: str):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(BatchKey).on_conflict_do_nothing(
+        index_elements=["key"])
 
 
 @functools.cache

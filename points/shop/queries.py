@@ -1,5 +1,9 @@
 """Read-only selects for the 积分超市's pages: a shop's products, a product's stock movements, a household's
-redemptions, the shops a user starts from, and the balance a receipt prints."""
+redemptions, the shops a user starts from, the balance a receipt prints, and the check that every product's stock
+is the sum of its movements (flask --app points verify)."""
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from ..auth import policy
@@ -46,3 +50,29 @@ def balance_after(redemption: Redemption) -> int | None:
     return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
                              .where(LedgerEntry.household_id == redemption.household_id,
                                     LedgerEntry.id <= redemption.entry_id))
+
+
+@dataclass(frozen=True)
+class StockMismatch:
+    """A product whose stock is not the sum of its movements (a new product's first stock is a restock too)."""
+
+    product_id: int
+    stock: int
+    movements_sum: int
+
+
+def stock_mismatches() -> Iterator[StockMismatch]:
+    """Every product whose stock disagrees with its stock movements, by product id."""
+    sums = (select(StockMovement.product_id, func.sum(StockMovement.quantity).label("quantity"))
+            .group_by(StockMovement.product_id).subquery())
+    moved = func.coalesce(sums.c.quantity, 0)
+    rows = db.session.execute(select(Product.id, Product.stock, moved)
+                              .outerjoin(sums, sums.c.product_id == Product.id)
+                              .where(Product.stock != moved)
+                              .order_by(Product.id))
+    for product_id, stock, quantity in rows:
+        yield StockMismatch(product_id, stock, int(quantity))
+
+
+def product_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Product))

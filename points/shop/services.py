@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..auth import policy
@@ -322,12 +323,13 @@ def _replay(earlier: Redemption, fingerprint: str) -> Redeemed:
 
 
 def _take_stock(product: Product, quantity: int) -> None:
-    taken = db.session.execute(update(Product).where(Product.id == product.id, Product.active.is_(True),
-                                                     Product.stock >= quantity)
-                               .values(stock=Product.stock - quantity))
-    db.session.refresh(product, ["stock", "active"])
-    if taken.rowcount == 1:
+    left = db.session.execute(update(Product).where(Product.id == product.id, Product.active.is_(True),
+                                                    Product.stock >= quantity)
+                              .values(stock=Product.stock - quantity).returning(Product.stock)).scalar()
+    if left is not None:
+        set_committed_value(product, "stock", left)
         return
+    db.session.refresh(product, ["stock", "active"])
     if not product.active:
         raise DomainError("product_inactive", name=product.name)
     raise DomainError("insufficient_stock", status=409, name=product.name, stock=product.stock, needed=quantity)

@@ -454,3 +454,16 @@ def test_a_series_event_moved_onto_another_of_its_series_is_refused(api, scene):
              409, "event_series_clash")
     assert api.get(f"/api/v1/events/{two.id}", scene.admin).get_json()["starts"] == utc_to_local(
         two.starts_at).isoformat() + "+08:00"
+
+
+@pytest.mark.parametrize("starts, ends", [
+    ("0001-01-01T00:00:00+14:00", "0001-01-01T02:00:00+14:00"),  # before year 1 once in local time
+    ("9999-12-31T20:00:00-12:00", "9999-12-31T22:00:00-12:00"),  # after year 9999 once in local time
+    ("0001-01-01T09:00:00", "0001-01-01T11:00:00"),  # local, before year 1 once in UTC
+])
+def test_a_time_beyond_the_calendar_is_a_422_not_a_server_error(api, scene, starts, ends):
+    error_of(create(api, scene, starts=starts, ends=ends), 422, "validation_error")
+    event = new_event(api, scene)
+    error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, json={"starts": starts, "ends": ends}),
+             422, "validation_error")
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 1

@@ -2,7 +2,6 @@
 import pytest
 from sqlalchemy import select
 
-from points import create_app
 from points.auth import services as auth_services
 from points.auth.models import Role, RoleAssignment, User
 from points.errors import DomainError
@@ -73,34 +72,6 @@ def test_short_passwords_are_refused():
     with pytest.raises(DomainError) as refusal:
         auth_services.create_user("someone", "short")
     assert refusal.value.code == "weak_password"
-
-
-def test_login_attempts_are_rate_limited(database_uri):
-    app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_uri, "WTF_CSRF_ENABLED": False, "LOGIN_RATE_LIMIT": "3 per minute"}
-    )
-    client = app.test_client()
-    statuses = [client.post("/login", data={"username": "x", "password": "wrong-wrong"}).status_code for _ in range(5)]
-    assert statuses[:3] == [401, 401, 401]
-    assert statuses[3:] == [429, 429]
-    assert "尝试次数过多" in client.post("/login", data={"username": "x", "password": "y"}).get_data(as_text=True)
-
-
-def test_forms_need_a_csrf_token(database_uri, village):
-    factories.gen_user(Role.GRID_LEADER, village.grids[0], username="leader")
-    db.session.commit()
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_uri, "RATELIMIT_ENABLED": False})
-    response = app.test_client().post("/login", data={"username": "leader", "password": factories.PASSWORD})
-    assert response.status_code == 400
-
-
-def test_session_cookie_is_http_only_and_same_site(client, village):
-    factories.gen_user(Role.GRID_LEADER, village.grids[0], username="leader")
-    db.session.commit()
-    response = client.post("/login", data={"username": "leader", "password": factories.PASSWORD, "remember": "y"})
-    cookies = response.headers.getlist("Set-Cookie")
-    assert all("HttpOnly" in c and "SameSite=Lax" in c for c in cookies)
-    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 class TestAccountAdministration:

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
+from points.auth.models import Role, User
 from points.errors import DomainError
 from points.extensions import db
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry
-from points.ledger.services import Movement, post_entries, post_entry, reversal_of
+from points.ledger.services import Movement, apply_rule_to_many, post_entries, post_entry, reversal_of
 from points.rules.models import RuleCategory, RuleVersion
 from points.rules.services import RuleTerms, create_rule
 
@@ -146,3 +147,25 @@ def test_batches_over_the_same_households_in_opposite_orders_do_not_deadlock(app
     for household_id in ids:
         assert balance_of(household_id) == 4 * 5
         assert_ledger_consistent(household_id)
+
+
+def test_a_batch_sent_twice_at_once_posts_once_and_both_answer(app, village):
+    """A double tap on the 批量加分 page: the second waits for the first's key and answers as a retry."""
+    ids = [factories.gen_household(village.grids[0]).id for _ in range(3)]
+    actor_id = factories.gen_user(Role.VILLAGE_ADMIN, village.village).id
+    rule_id = factories.gen_rule(village.village, "参加会议", 5, category=RuleCategory.VILLAGE_RULES).id
+    db.session.commit()
+
+    def send(_):
+        with app.app_context():
+            entries = apply_rule_to_many(db.session.get(User, actor_id), ids, rule_id, "web:tap")
+            answer = sorted(e.id for e in entries)
+            db.session.commit()
+            return answer
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(send, range(2))
+    assert first == second and len(first) == 3
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 3
+    for household_id in ids:
+        assert balance_of(household_id) == 5

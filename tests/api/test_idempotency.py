@@ -1,0 +1,373 @@
+"""Every /api/v1 POST that moves points or stock (and a claim, an appeal or a check-in), sent again with its
+Idempotency-Key, answers as the first time and changes nothing; the key with another body is refused. Those that
+settle something once move no points twice even when repeated without a key."""
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from points.audit.models import AuditEvent
+from points.auth.models import Role, User
+from points.claims import services as claims
+from points.claims.models import Appeal, Claim
+from points.events import services as events
+from points.events.models import Attendance, Event
+from points.extensions import db
+from points.hygiene import services as hygiene
+from points.hygiene.models import MonthlySummary, Publication
+from points.ledger.models import HouseholdBalance, LedgerEntry, PeriodTotal
+from points.ledger.services import apply_rule
+from points.rules.models import RuleCategory
+from points.shop import services as shop
+from points.shop.models import Product, Redemption, StockMovement
+from points.timeutil import local_today, utc_to_local, utcnow
+
+from .. import factories
+from ..hygiene.helpers import last_month, weeks_of_month
+from .conftest import error_of
+
+LAST_WEEK = hygiene.week_of(local_today() - timedelta(days=7))
+
+
+@pytest.fixture
+def world(app):
+    """A village with its admin, a grid worker and a clerk; two households of the first grid (the first with a
+    villager and 100 points), rules to award, deduct, claim and volunteer under; a shop with a product."""
+    village = factories.gen_village()
+    home = factories.gen_household(village.grids[0], "张三明")
+    other = factories.gen_household(village.grids[0], "李四")
+    since = local_today() - timedelta(days=60)
+    world = SimpleNamespace(
+        village=village, home=home, other=other,
+        villager=factories.gen_villager(home),
+        admin=factories.gen_user(Role.VILLAGE_ADMIN, village.village),
+        worker=factories.gen_user(Role.GRID_WORKER, village.grids[0]),
+        clerk=factories.gen_user(Role.SHOP_CLERK, village.village),
+        award=factories.gen_rule(village.village, "庭院整洁", 5, effective_from=since),
+        penalty=factories.gen_rule(village.village, "乱堆乱放", -10, RuleCategory.VILLAGE_RULES, effective_from=since),
+        claimable=factories.gen_rule(village.village, "邻里互助", 3, RuleCategory.MUTUAL_AID, effective_from=since,
+                                     self_claimable=True),
+        volunteer=factories.gen_rule(village.village, "参加志愿活动", 4, RuleCategory.VOLUNTEERING,
+                                     effective_from=since),
+        store=claims.PhotoStore(app.config["UPLOAD_FOLDER"], app.config["PHOTO_MAX_BYTES"]),
+    )
+    world.shop = factories.gen_shop(village.village)
+    world.soap = factories.gen_product(world.shop, "肥皂", price=5, stock=20)
+    factories.gen_points(home, 100)
+    db.session.commit()
+    return world
+
+
+def snapshot() -> dict:
+    """Everything a POST of the table could move: the ledger, balances, period totals, stock and its movements,
+    redemptions, attendances, claims, appeals, events closed, hygiene publications and the audit log."""
+    db.session.expire_all()
+
+    def rows(*columns, order=None) -> list[tuple]:
+        return [tuple(row) for row in db.session.execute(select(*columns).order_by(*(order or columns)))]
+
+    return {
+        "entries": rows(func.count(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0), order=[]),
+        "balances": rows(HouseholdBalance.household_id, HouseholdBalance.balance),
+        "period_totals": rows(PeriodTotal.household_id, PeriodTotal.period, PeriodTotal.category,
+                              PeriodTotal.resident_id, PeriodTotal.total, PeriodTotal.deducted),
+        "stock": rows(Product.id, Product.stock),
+        "stock_movements": rows(StockMovement.id, StockMovement.quantity),
+        "redemptions": rows(Redemption.id, Redemption.voided_at),
+        "attendances": rows(Attendance.id, Attendance.entry_id),
+        "claims": rows(Claim.id, Claim.status),
+        "appeals": rows(Appeal.id, Appeal.status),
+        "events": rows(Event.id, Event.closed_at),
+        "publications": rows(Publication.id),
+        "summaries": rows(MonthlySummary.id, MonthlySummary.publications),
+        "audit": rows(func.count(AuditEvent.id), order=[]),
+    }
+
+
+# What a repeat without a key may still record: publishing again is a publication of its own (posting nothing).
+RECORDS = ("publications", "summaries", "audit")
+
+
+def moved(state: dict) -> dict:
+    return {name: rows for name, rows in state.items() if name not in RECORDS}
+
+
+@dataclass
+class Operation:
+    """One POST, ready to send: body is JSON, or multipart form fields; other is another body to send under the
+    same key (None: the operation takes no body); reused is what that answers (status, error code; None: the
+    first answer again)."""
+
+    user: User
+    path: str
+    body: dict | None = None
+    other: dict | None = None
+    multipart: bool = False
+    reused: tuple[int, str | None] = (409, "idempotency_key_reused")
+
+
+def send(api, op: Operation, body: dict | None, key: str | None):
+    headers = {"Idempotency-Key": key} if key else None
+    if op.multipart:
+        return api.post(op.path, op.user, headers=headers, data=dict(body), content_type="multipart/form-data")
+    return api.post(op.path, op.user, headers=headers, json=body)
+
+
+# The table: how to set up each operation's preconditions.
+
+
+def _deduction(w) -> LedgerEntry:
+    return apply_rule(w.worker, w.home.id, w.penalty.id, factories.unique("deduct-"))
+
+
+def _claim(w) -> Claim:
+    return claims.submit_claim(w.villager, w.claimable.id, [], w.store, note="帮邻居修屋顶")
+
+
+def _event(w) -> Event:
+    starts = utc_to_local(utcnow()).replace(microsecond=0) - timedelta(minutes=10)
+    return events.create_event(w.admin, w.village.village, events.EventTerms(
+        factories.unique("环境整治日"), "村委会广场", starts, starts + timedelta(hours=2), w.volunteer.id))
+
+
+def _scored_round(w, week: str):
+    """The week's round with every household of the village scored, the first household best."""
+    round_ = hygiene.round_for(w.village.village, week)
+    item = hygiene.checklist(w.village.village.id)[0]
+    for points, household in enumerate((w.home, w.other)):
+        hygiene.save_score(w.admin, round_, household.id, {item.id: points})
+    return round_
+
+
+def entries(w) -> Operation:
+    body = {"household_id": w.home.id, "rule_id": w.award.id, "note": "门前干净"}
+    return Operation(w.worker, "/api/v1/entries", body, {**body, "quantity": 2})
+
+
+def batch(w) -> Operation:
+    body = {"household_ids": [w.home.id, w.other.id], "rule_id": w.award.id}
+    return Operation(w.worker, "/api/v1/entries/batch", body, {**body, "quantity": 2})
+
+
+def reversal(w) -> Operation:
+    entry = apply_rule(w.worker, w.home.id, w.award.id, "wrong-award")
+    return Operation(w.admin, f"/api/v1/entries/{entry.id}/reversal", {"note": "录错了户"}, {"note": "另一个理由"})
+
+
+def claim(w) -> Operation:
+    body = {"rule_id": str(w.claimable.id), "note": "帮邻居修屋顶"}
+    return Operation(w.villager, "/api/v1/claims", body, {**body, "quantity": "2"}, multipart=True)
+
+
+def approve(w) -> Operation:
+    return Operation(w.worker, f"/api/v1/claims/{_claim(w).id}/approve")
+
+
+def reject(w) -> Operation:
+    # Without a stored key a decision cannot tell its retry's other body from anyone's later one: already decided.
+    return Operation(w.worker, f"/api/v1/claims/{_claim(w).id}/reject", {"reason": "照片看不清"},
+                     {"reason": "另一个理由"}, reused=(409, "claim_already_decided"))
+
+
+def appeal(w) -> Operation:
+    body = {"entry_id": _deduction(w).id, "reason": "那天我不在家"}
+    return Operation(w.villager, "/api/v1/appeals", body, {**body, "reason": "另一个理由"})
+
+
+def decision(w) -> Operation:
+    appeal_ = claims.submit_appeal(w.villager, _deduction(w).id, "那天我不在家")
+    return Operation(w.admin, f"/api/v1/appeals/{appeal_.id}/decision", {"reverse": True, "note": "核实属实"},
+                     {"reverse": False}, reused=(409, "appeal_already_decided"))
+
+
+def publish(w) -> Operation:
+    round_ = _scored_round(w, LAST_WEEK)
+    return Operation(w.admin, f"/api/v1/inspection-rounds/{round_.id}/publish", {},
+                     {"grid_id": w.village.grids[0].id})
+
+
+def summary(w) -> Operation:
+    month = last_month()
+    hygiene.publish_round(w.admin, _scored_round(w, weeks_of_month(month)[0]))
+    body = {"village_id": w.village.village.id, "month": month}
+    first = hygiene.parse_month(month)[0]
+    before = first - timedelta(days=1)
+    return Operation(w.admin, "/api/v1/monthly-summaries", body, {**body, "month": f"{before.year}-{before.month:02d}"})
+
+
+def close(w) -> Operation:
+    event = _event(w)
+    events.check_in_resident(w.admin, event, w.home.head.id)
+    events.check_in_resident(w.admin, event, w.other.head.id)
+    return Operation(w.admin, f"/api/v1/events/{event.id}/close")
+
+
+def checkin_code(w) -> Operation:
+    event, other = _event(w), _event(w)
+    return Operation(w.villager, "/api/v1/checkins", {"event_id": event.id, "token": events.rotating_token(event)},
+                     {"event_id": other.id, "token": events.rotating_token(other)})
+
+
+def checkin_card(w) -> Operation:
+    event = _event(w)
+    card = events.card_text(events.issue_card(w.admin, w.home))
+    body = {"event_id": event.id, "card": card}
+    return Operation(w.admin, "/api/v1/checkins", body, {**body, "event_id": _event(w).id})
+
+
+def checkin_resident(w) -> Operation:
+    event = _event(w)
+    body = {"event_id": event.id, "resident_id": w.home.head.id}
+    return Operation(w.admin, "/api/v1/checkins", body, {**body, "resident_id": w.other.head.id})
+
+
+def product(w) -> Operation:
+    body = {"name": "洗衣液", "unit": "瓶", "price": 10, "stock": 12}
+    return Operation(w.clerk, f"/api/v1/shops/{w.shop.id}/products", body, {**body, "stock": 13})
+
+
+def restock(w) -> Operation:
+    body = {"quantity": 5, "reason": "镇里送来"}
+    return Operation(w.clerk, f"/api/v1/products/{w.soap.id}/restock", body, {**body, "quantity": 6})
+
+
+def correction(w) -> Operation:
+    body = {"counted": 17, "reason": "盘点少了三块"}
+    return Operation(w.clerk, f"/api/v1/products/{w.soap.id}/stock-correction", body, {**body, "counted": 16})
+
+
+def redemption(w) -> Operation:
+    body = {"shop_id": w.shop.id, "household_id": w.home.id, "lines": [{"product_id": w.soap.id, "quantity": 2}]}
+    return Operation(w.clerk, "/api/v1/redemptions", body,
+                     {**body, "lines": [{"product_id": w.soap.id, "quantity": 3}]})
+
+
+def void(w) -> Operation:
+    done = shop.redeem(w.clerk, w.shop, [(w.soap.id, 2)], household_id=w.home.id)
+    # Voiding is idempotent by itself: a second void, whatever its reason, answers the first and changes nothing.
+    return Operation(w.clerk, f"/api/v1/redemptions/{done.redemption.id}/void", {"reason": "拿错了"},
+                     {"reason": "另一个理由"}, reused=(200, None))
+
+
+OPERATIONS: dict[str, Callable[[SimpleNamespace], Operation]] = {
+    "api_ledger.create_entry": entries,
+    "api_ledger.create_batch": batch,
+    "api_ledger.reverse_entry": reversal,
+    "api_claims.create_claim": claim,
+    "api_claims.approve_claim": approve,
+    "api_claims.reject_claim": reject,
+    "api_claims.create_appeal": appeal,
+    "api_claims.decide_appeal": decision,
+    "api_hygiene.publish_round": publish,
+    "api_hygiene.publish_summary": summary,
+    "api_events.close_event": close,
+    "api_events.create_checkin:code": checkin_code,
+    "api_events.create_checkin:card": checkin_card,
+    "api_events.create_checkin:resident": checkin_resident,
+    "api_shop.create_product": product,
+    "api_shop.restock_product": restock,
+    "api_shop.correct_stock": correction,
+    "api_shop.create_redemption": redemption,
+    "api_shop.void_redemption": void,
+}
+
+# Operations that settle something once: repeated without a key, they move no points or stock again.
+SETTLE_ONCE = ("api_ledger.reverse_entry", "api_claims.approve_claim", "api_claims.reject_claim",
+               "api_claims.decide_appeal", "api_hygiene.publish_round", "api_hygiene.publish_summary",
+               "api_events.close_event", "api_shop.void_redemption")
+
+# Writes under /api/v1 that move neither points nor stock, and why.
+NOT_MOVING = {
+    "api_tokens.create_token": "issues a token",
+    "api_events.create_event": "an event moves points only when it is closed",
+    "api_events.update_event": "edits an event; a closed one is refused",
+    "api_hygiene.open_round": "opens a week's round, idempotent by village and week",
+    "api_hygiene.save_score": "a score sheet moves points only when the round is published",
+    "api_shop.update_product": "name, unit, price, on offer: the stock changes only by movements",
+}
+
+
+def _prepare(w, name: str) -> Operation:
+    op = OPERATIONS[name](w)
+    db.session.commit()
+    return op
+
+
+@pytest.mark.parametrize("name", OPERATIONS)
+def test_the_same_key_again_answers_the_first_and_changes_nothing(api, world, name):
+    op = _prepare(world, name)
+    before = snapshot()
+
+    first = send(api, op, op.body, "tap-1")
+    assert first.status_code in (200, 201), first.get_json()
+    after = snapshot()
+    assert moved(after) != moved(before), "the first request changed nothing: the table's setup is wrong"
+
+    for _ in range(2):
+        again = send(api, op, op.body, "tap-1")
+        assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
+        assert snapshot() == after
+
+    if op.other is not None:
+        status, code = op.reused
+        refused = send(api, op, op.other, "tap-1")
+        if code is None:
+            assert (refused.status_code, refused.get_json()) == (status, first.get_json())
+        else:
+            error_of(refused, status, code)
+        assert snapshot() == after
+
+
+@pytest.mark.parametrize("name", SETTLE_ONCE)
+def test_settling_again_without_a_key_moves_no_points(api, world, name):
+    op = _prepare(world, name)
+    first = send(api, op, op.body, None)
+    assert first.status_code in (200, 201), first.get_json()
+    after = snapshot()
+
+    again = send(api, op, op.body, None)
+
+    assert again.status_code in (200, 201, 409), again.get_json()
+    if again.status_code == 409:  # already settled, said in Chinese
+        assert re.search("[\u4e00-\u9fff]", again.get_json()["error"]["message"]), again.get_json()
+    assert moved(snapshot()) == moved(after)
+
+
+@pytest.mark.parametrize("name, change", [
+    ("api_ledger.create_entry", {"note": "另一个说明"}),
+    ("api_ledger.create_entry", {"resident_id": None}),
+    ("api_ledger.create_batch", {"note": "另一个说明"}),
+])
+def test_a_key_sent_again_with_another_note_or_resident_is_refused(api, world, name, change):
+    """The ledger tells a retry by household, amount and rule: what else the body says must match too."""
+    op = _prepare(world, name)
+    body = {**op.body, "resident_id": world.home.head.id} if name.endswith("create_entry") else op.body
+    assert send(api, op, body, "tap-1").status_code == 201
+    before = snapshot()
+
+    error_of(send(api, op, {**body, **change}, "tap-1"), 409, "idempotency_key_reused")
+    assert snapshot() == before
+
+
+def test_a_batch_key_sent_again_with_another_household_is_refused(api, world):
+    body = {"household_ids": [world.home.id], "rule_id": world.award.id}
+    assert send(api, batch(world), body, "meeting").status_code == 201
+    before = snapshot()
+
+    again = send(api, batch(world), {**body, "household_ids": [world.home.id, world.other.id]}, "meeting")
+
+    assert snapshot() == before
+    error_of(again, 409, "idempotency_key_reused")
+
+
+def test_every_api_write_is_in_the_table_or_moves_nothing(app):
+    writes = {rule.endpoint for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/") and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}}
+    tested = {name.split(":")[0] for name in OPERATIONS}
+
+    assert not tested & set(NOT_MOVING)
+    assert writes == tested | set(NOT_MOVING), "a new API write: add it to OPERATIONS, or to NOT_MOVING with why"

@@ -1,0 +1,531 @@
+"""Security across the whole app: CSRF on every form, cookies and headers, upload limits, rate limits on login and
+check-in, no personal data on public pages or in QR codes, logins ended by a password change."""
+import functools
+import importlib
+import io
+import os
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select
+
+import points
+import points.config
+from points import create_app
+from points.auth import services as auth_services
+from points.auth.models import Role
+from points.claims import services as claim_services
+from points.errors import MESSAGES
+from points.events import services as event_services
+from points.extensions import db, limiter
+from points.hygiene import services as hygiene_services
+from points.leaderboards import services as board_services
+from points.ledger.services import apply_rule
+from points.people.models import CareTag
+from points.people.services import CARE_TAG_LABELS, add_resident
+from points.rules.models import RuleCategory
+from points.shop import services as shop_services
+from points.timeutil import local_today, utc_to_local, utcnow
+
+from . import factories
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def app_like(app, **config):
+    """Another app over the test database, configured as the test one except for config."""
+    keys = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "UPLOAD_FOLDER")
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                       **{key: app.config[key] for key in keys}, **config})
+
+
+def sign_in(app, user, password=factories.PASSWORD, remember=False):
+    """A client of app signed in as user."""
+    client = app.test_client()
+    data = {"username": user.username, "password": password, **({"remember": "y"} if remember else {})}
+    assert client.post("/login", data=data).status_code == 302
+    return client
+
+
+@pytest.fixture
+def limited(app):
+    """limited(**config): an app with rate limits on, configured with config."""
+    yield lambda **config: app_like(app, RATELIMIT_ENABLED=True, **config)
+    # The limiter is one object for every app of the process: the last create_app() switched it on for all.
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
+
+
+# Rate limits
+
+
+def test_logins_token_requests_and_password_changes_are_limited(limited, village):
+    user = factories.gen_user(Role.GRID_LEADER, village.grids[0])
+    db.session.commit()
+    client = limited(LOGIN_RATE_LIMIT="1 per minute", LOGIN_ADDRESS_RATE_LIMIT="3 per minute").test_client()
+
+    def attempt(address: str, username: str, password: str = "wrong-password"):
+        return client.post("/login", data={"username": username, "password": password},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    # Per address and username: one name's guesses stop, a neighbour behind the same address still logs in.
+    assert [attempt("10.0.0.1", "zhang"), attempt("10.0.0.1", "zhang"), attempt("10.0.0.1", "li")] == [401, 429, 401]
+    # Per address, whatever the names.
+    assert [attempt("10.0.0.2", name) for name in ("a", "b", "c", "d")] == [401, 401, 401, 429]
+    tokens = [client.post("/api/v1/tokens", json={"username": "zhang", "password": "wrong-password"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.3"}) for _ in range(2)]
+    assert tokens[0].status_code == 401 and tokens[1].status_code == 429
+    assert tokens[1].get_json()["error"]["code"] == "too_many_requests"
+    assert attempt("10.0.0.4", user.username, factories.PASSWORD) == 302
+    changes = [client.post("/me", data={"current": "not-the-password", "new": "another-pass-2"}) for _ in range(2)]
+    assert changes[0].status_code == 200 and changes[1].status_code == 429
+    assert "尝试次数过多" in changes[1].get_data(as_text=True)
+
+
+@pytest.fixture
+def open_event():
+    """An event under way in a village with two admins who run it and four households with a card, two of them
+    with a villager account; committed."""
+    village = factories.gen_village()
+    households = [factories.gen_household(village.grids[0], head_name=f"钱{i}明") for i in range(4)]
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    rule = factories.gen_rule(village.village, "志愿服务", 5, category=RuleCategory.VOLUNTEERING)
+    now = utc_to_local(utcnow())
+    event = event_services.create_event(admin, village.village, event_services.EventTerms(
+        "清理河道", "村委会门口", now - timedelta(hours=1), now + timedelta(hours=1), rule.id))
+    cards = [event_services.card_text(event_services.issue_card(admin, h)) for h in households]
+    scene = SimpleNamespace(event=event, admin=admin, colleague=factories.gen_user(Role.VILLAGE_ADMIN, village.village),
+                            villagers=[factories.gen_villager(h) for h in households[:2]], cards=cards,
+                            token=event_services.static_token(event))
+    db.session.commit()
+    return scene
+
+
+def bearer(user) -> dict:
+    token, _row = auth_services.issue_token(user, 1)
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_too_many(page, api_answer):
+    assert page.status_code == 429 and "尝试次数过多" in page.get_data(as_text=True)
+    assert api_answer.status_code == 429
+    assert api_answer.get_json() == {"error": {"code": "too_many_requests", "message": "尝试次数过多，请稍后再试"}}
+
+
+def test_a_villagers_own_check_ins_are_limited_per_account_on_the_page_and_the_api(limited, open_event):
+    checkins = limited(CHECKIN_RATE_LIMIT="3 per minute", CHECKIN_DESK_RATE_LIMIT="5 per minute")
+    event, token = open_event.event, open_event.token
+    first, second = open_event.villagers
+    phone, api = sign_in(checkins, first), checkins.test_client()
+    body = {"event_id": event.id, "token": token}
+    assert phone.post(f"/c/{token}").status_code == 200
+    assert phone.post(f"/c/{token}").status_code == 200  # 您已签到过: still counted
+    assert api.post("/api/v1/checkins", json=body, headers=bearer(first)).status_code == 200
+    # The fourth in a minute, by either door, is refused.
+    assert_too_many(phone.post(f"/c/{token}"), api.post("/api/v1/checkins", json=body, headers=bearer(first)))
+    # Per account, not per address: a neighbour on the same address checks in.
+    assert api.post("/api/v1/checkins", json=body, headers=bearer(second)).status_code == 201
+    assert sign_in(checkins, second).post(f"/c/{token}").status_code == 200
+
+
+def test_desk_check_ins_are_limited_per_staff_account_more_loosely(limited, open_event):
+    checkins = limited(CHECKIN_RATE_LIMIT="3 per minute", CHECKIN_DESK_RATE_LIMIT="5 per minute")
+    event, cards, admin = open_event.event, open_event.cards, open_event.admin
+    desk, api = sign_in(checkins, admin), checkins.test_client()
+    page = f"/events/{event.id}/checkin-desk"
+    for card in cards[:3]:
+        assert desk.post(page, data={"card": card}).status_code == 302
+    for card in cards[3:] + cards[:1]:  # more than a villager's own limit of 3
+        answer = api.post("/api/v1/checkins", json={"event_id": event.id, "card": card}, headers=bearer(admin))
+        assert answer.status_code in (200, 201), answer.get_json()
+    assert_too_many(desk.post(page, data={"card": cards[1]}),
+                    api.post("/api/v1/checkins", json={"event_id": event.id, "card": cards[1]}, headers=bearer(admin)))
+    # Another member of staff at the same desk goes on.
+    colleague = open_event.colleague
+    other = api.post("/api/v1/checkins", json={"event_id": event.id, "card": cards[2]}, headers=bearer(colleague))
+    assert other.status_code == 200, other.get_json()
+    assert sign_in(checkins, colleague).post(page, data={"card": cards[3]}).status_code == 302
+
+
+# A village with everything a page or a QR could show
+
+
+# Distinctive people: any of these strings on a public page or in a QR is a leak.
+PEOPLE = [("欧阳星辰", "13911112222", CareTag.LOW_INCOME), ("司马青云", "13933334444", CareTag.EMPTY_NEST),
+          ("诸葛明月", "13955556666", CareTag.DISABLED)]
+
+
+@pytest.fixture
+def world(app):
+    """A town with one village: three households of PEOPLE (with ID numbers and care tags) and a second member,
+    points of every kind (awards, penalties, volunteering), a 黑榜, this week's hygiene round, an event with an
+    attendance, household cards, a claim, an appeal, a shop with a redemption; the village admin and a villager.
+    Committed."""
+    village = factories.gen_village()
+    households = [factories.gen_household(grid, head_name=name, phone=phone, id_number=factories.gen_id_number(),
+                                          care_tags=[tag])
+                  for grid, (name, phone, tag) in zip(village.grids, PEOPLE)]
+    member = add_resident(households[0], "欧阳小雨", "女儿", "13977778888", factories.gen_id_number())
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    villager = factories.gen_villager(households[0])
+    award = factories.gen_rule(village.village, "志愿服务", 5, category=RuleCategory.VOLUNTEERING)
+    penalty = factories.gen_rule(village.village, "乱堆乱放", -3)
+    hazard = factories.gen_rule(village.village, "报告安全隐患", 2, self_claimable=True)
+    board_services.update_board_settings(admin, village.village, 10, 5)
+    for household in households:
+        apply_rule(admin, household.id, award.id, factories.unique("a"), resident_id=household.head.id)
+    apply_rule(admin, households[0].id, award.id, factories.unique("a"), resident_id=member.id)
+    deduction = apply_rule(admin, households[0].id, penalty.id, factories.unique("p"))
+    apply_rule(admin, households[1].id, penalty.id, factories.unique("p"))
+    hygiene_round = hygiene_services.round_for(village.village, hygiene_services.week_of(local_today()))
+    now = utc_to_local(utcnow())
+    event = event_services.create_event(admin, village.village, event_services.EventTerms(
+        "清理河道", "村委会门口", now - timedelta(hours=1), now + timedelta(hours=1), award.id))
+    cards = [event_services.issue_card(admin, h) for h in households]
+    attendance = event_services.check_in_card(admin, event, event_services.card_text(cards[1])).attendance
+    store = claim_services.PhotoStore(app.config["UPLOAD_FOLDER"], app.config["PHOTO_MAX_BYTES"])
+    claim = claim_services.submit_claim(villager, hazard.id, [], store)
+    appeal = claim_services.submit_appeal(villager, deduction.id, "已经清理干净了")
+    shop = shop_services.create_shop(admin, village.village, "积分超市")
+    product = shop_services.create_product(admin, shop, shop_services.ProductTerms("洗衣液", "瓶", 10), stock=20)
+    factories.gen_points(households[2], 50)
+    redemption = shop_services.redeem(admin, shop, [(product.id, 1)], household_id=households[2].id).redemption
+    db.session.commit()
+    residents = [h.head for h in households] + [member]
+    secrets = [r.name for r in residents] + [r.phone for r in residents] + [r.id_number for r in residents]
+    secrets += [str(CARE_TAG_LABELS[tag]) for _name, _phone, tag in PEOPLE]
+    return SimpleNamespace(
+        village=village, households=households, admin=admin, villager=villager, claimable=hazard, event=event,
+        secrets=secrets,
+        ids={"village_id": village.village.id, "grid_id": village.grids[0].id, "household_id": households[0].id,
+             "user_id": villager.id, "assignment_id": admin.assignments[0].id, "entry_id": deduction.id,
+             "rule_id": award.id, "event_id": event.id, "attendance_id": attendance.id, "claim_id": claim.id,
+             "appeal_id": appeal.id, "round_id": hygiene_round.id, "shop_id": shop.id, "product_id": product.id,
+             "redemption_id": redemption.id, "month": local_today().strftime("%Y-%m"),
+             "token": event_services.static_token(event), "node_id": village.village.id,
+             "resident_id": member.id},
+    )
+
+
+def url_of(rule, ids: dict) -> str:
+    """The rule's path with each of its parameters taken from ids (a KeyError names a parameter to add there)."""
+    return _RULE_PARAM.sub(lambda match: str(ids[match.group(1)]), rule.rule)
+
+
+def snapshot() -> dict:
+    """Every row of every table, to tell that a request changed nothing."""
+    db.session.rollback()
+    return {table.name: sorted(map(repr, db.session.execute(select(table)).all()))
+            for table in db.metadata.sorted_tables}
+
+
+def assert_private(text: str, secrets: list[str], where: str) -> None:
+    leaked = [secret for secret in secrets if secret in text]
+    assert not leaked, (where, leaked)
+
+
+# CSRF
+
+
+VILLAGER_FORMS = {"claims.new_claim", "claims.new_appeal", "events.checkin"}
+
+
+def test_every_form_outside_the_api_refuses_a_post_without_a_csrf_token(app, client, login, world, monkeypatch):
+    """Signed in as someone allowed to use it, a post without the token is refused before the view runs, and
+    changes nothing (logging out included)."""
+    login(world.admin)
+    villager = sign_in(app, world.villager)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    ran = []
+    for endpoint, view in list(app.view_functions.items()):
+        monkeypatch.setitem(app.view_functions, endpoint, functools.wraps(view)(
+            lambda *args, _view=view, _endpoint=endpoint, **kwargs: ran.append(_endpoint) or _view(*args, **kwargs)))
+    forms = [rule for rule in app.url_map.iter_rules()
+             if rule.methods & UNSAFE and not rule.rule.startswith("/api/")]
+    assert len(forms) > 40  # the enumeration found the app's forms
+    before = snapshot()
+    for rule in forms:
+        user_agent = villager if rule.endpoint in VILLAGER_FORMS else client
+        for method in sorted(rule.methods & UNSAFE):
+            response = user_agent.open(url_of(rule, world.ids), method=method, data={"note": "a form without token"})
+            assert response.status_code == 400, (rule.rule, method, response.status_code)
+            assert str(MESSAGES["bad_request"]) in response.get_data(as_text=True), rule.rule
+    assert ran == []
+    assert snapshot() == before
+    assert client.get("/me").status_code == 200 and villager.get("/me").status_code == 200  # still signed in
+
+
+def test_the_api_does_not_take_a_session_cookie_so_csrf_cannot_reach_it(app, client, login, world, monkeypatch):
+    login(world.admin)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    writes = [rule for rule in app.url_map.iter_rules()
+              if rule.methods & UNSAFE and rule.rule.startswith("/api/") and rule.endpoint != "api_tokens.create_token"]
+    assert len(writes) > 20
+    before = snapshot()
+    for rule in writes:
+        for method in sorted(rule.methods & UNSAFE):
+            response = client.open(_RULE_PARAM.sub("1", rule.rule), method=method, json={})
+            assert response.status_code == 401, (rule.rule, method, response.status_code)
+            assert response.get_json()["error"]["code"] == "login_required"
+    assert snapshot() == before
+
+
+# No personal data on public pages or in QR codes
+
+# Pages anyone may open, and where the others' logged-out answers may lead besides the login page.
+PUBLIC = {"auth.login", "web.healthz", "leaderboards.board", "leaderboards.display", "static", "api-docs.openapi_json"}
+PUBLIC_REDIRECTS = {"web.set_language": "/"}
+
+
+def test_public_pages_show_no_personal_data(app, client, world):
+    """Logged out, every page but the public ones sends to the login page (the API answers 401); the public ones
+    (the boards of a town, a village and a grid for every subject, the TV display, the check-in page) show nobody's
+    name, phone, ID number or care tag."""
+    ids = {**world.ids, "position": 1, "score_id": 1, "chart": "weekly", "code": "en", "filename": "app.css"}
+    public = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        if rule.rule.startswith("/api/") and rule.endpoint not in PUBLIC:
+            assert client.get(_RULE_PARAM.sub("1", rule.rule)).status_code == 401, rule.rule
+            continue
+        response = client.get(url_of(rule, ids))
+        if rule.endpoint in PUBLIC:
+            assert response.status_code == 200, rule.rule
+            public.append(url_of(rule, ids))
+        elif rule.endpoint in PUBLIC_REDIRECTS:
+            assert response.headers["Location"] == PUBLIC_REDIRECTS[rule.endpoint], rule.rule
+        else:
+            assert response.status_code == 302 and response.headers["Location"].startswith("/login"), rule.rule
+    village = world.village
+    for node in (village.town, village.village, village.grids[0]):
+        for query in ("subject=household", "subject=resident", "subject=resident&order=hours", "subject=grid",
+                      "subject=household&kind=all"):
+            public.append(f"/boards/{node.id}?{query}")
+    html = {url: client.get(url).get_data(as_text=True) for url in public}
+    # The boards list the people, masked: what this test looks for is there to be found.
+    assert "欧**辰" in html[f"/boards/{village.village.id}?subject=household"]
+    assert "欧**雨" in html[f"/boards/{village.village.id}?subject=resident"]
+    assert "司**云" in html[f"/display/{village.village.id}"]
+    rotating = event_services.rotating_token(world.event)
+    for token in (rotating, world.ids["token"]):
+        html[f"/c/{token}"] = client.get(f"/c/{token}", follow_redirects=True).get_data(as_text=True)
+    for url, text in html.items():
+        assert_private(text, world.secrets, url)
+
+
+def svg_codes(html: str) -> list[str]:
+    """The text of every QR drawn as an SVG path (qrcode's SvgPathImage) in a page or an image."""
+    texts = []
+    for width, height, body in re.findall(r'<svg[^>]*viewBox="0 0 (\d+) (\d+)"[^>]*>(.*?)</svg>', html, re.S):
+        image = Image.new("L", (int(width) * 8, int(height) * 8), 255)
+        for x1, y1, x2, y2 in re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)", body):
+            image.paste(0, (int(x1) * 8, int(y1) * 8, int(x2) * 8, int(y2) * 8))
+        texts.extend(code.text for code in zxingcpp.read_barcodes(image))
+    return texts
+
+
+def test_qr_codes_carry_an_opaque_token_only(app, client, login, world):
+    event_id = world.event.id
+    api = app.test_client()
+    headers = bearer(world.admin)
+    codes = {}
+    for kind in ("rotating", "static"):
+        png = api.get(f"/api/v1/events/{event_id}/qr?kind={kind}", headers=headers)
+        codes[f"png {kind}"] = [code.text for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))]
+        svg = api.get(f"/api/v1/events/{event_id}/qr?kind={kind}&format=svg", headers=headers)
+        codes[f"svg {kind}"] = svg_codes(svg.get_data(as_text=True))
+    login(world.admin)
+    for page in (f"/events/{event_id}/display", f"/events/{event_id}/print"):
+        codes[page] = svg_codes(client.get(page).get_data(as_text=True))
+    for grid in world.village.grids:
+        codes[f"/grids/{grid.id}/cards"] = svg_codes(client.get(f"/grids/{grid.id}/cards").get_data(as_text=True))
+    for where, texts in codes.items():
+        assert len(texts) == 1, (where, texts)  # one code each: one event, one household a grid
+        pattern = r"HC-[0-9A-F]+\.[\w-]+" if "cards" in where else r"http://localhost/c/[\w.-]+"
+        assert re.fullmatch(pattern, texts[0]), (where, texts[0])
+        assert_private(texts[0], world.secrets + [h.number for h in world.households], where)
+
+
+# Cookies and headers
+
+HEADERS = {"Content-Security-Policy": "default-src 'self'", "X-Content-Type-Options": "nosniff",
+           "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+
+
+@pytest.fixture
+def https_app(app, monkeypatch):
+    """An app configured from an environment with SESSION_COOKIE_SECURE=true, as behind HTTPS."""
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setattr(points, "Config", importlib.reload(points.config).Config)
+    yield app_like(app)
+    monkeypatch.delenv("SESSION_COOKIE_SECURE")
+    importlib.reload(points.config)
+
+
+def test_behind_https_the_login_cookies_are_secure_http_only_and_same_site(https_app, world):
+    client = https_app.test_client()
+    response = client.post("/login", data={"username": world.villager.username, "password": factories.PASSWORD,
+                                           "remember": "y"})
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert set(cookies) >= {"session", "remember_token"}
+    for cookie in cookies.values():
+        assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in cookie.split(";")}, cookie
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_without_https_no_strict_transport_security(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+def test_every_answer_carries_the_security_headers(app, client, login, world, monkeypatch):
+    login(world.admin)
+    ids = {**world.ids, "position": 1, "score_id": 1, "chart": "weekly", "code": "en", "filename": "app.css"}
+    # A page of each blueprint (the last it declares), a static file, and answers of every kind of error.
+    sample = {rule.endpoint.split(".")[0]: rule for rule in app.url_map.iter_rules()
+              if "GET" in rule.methods and not rule.rule.startswith("/api/")}
+    answers = {rule.rule: client.get(url_of(rule, ids)) for rule in sample.values()}
+    assert len(answers) > 12 and sum(r.status_code == 200 for r in answers.values()) > 10
+    assert answers["/static/<path:filename>"].status_code == 200
+    answers["404"] = client.get("/no-such-page")
+    answers["api 401"] = client.get("/api/v1/grids")
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    answers["413"] = client.post("/import", data={"file": (io.BytesIO(bytes(2000)), "big.xlsx")})
+    login(world.villager)
+    answers["403"] = client.get("/audit")
+    assert [answers[s].status_code for s in ("404", "api 401", "413", "403")] == [404, 401, 413, 403]
+    for where, response in answers.items():
+        for header, value in HEADERS.items():
+            assert response.headers.get(header, "").startswith(value), (where, header)
+
+
+# Logins ended by a new password
+
+
+def without_session(client):
+    """The client keeping only its remember-me cookie, as a phone after the browser was closed."""
+    client.delete_cookie("session")
+    return client
+
+
+@pytest.mark.parametrize("changed_by", ["the user on /me", "an admin"])
+def test_a_new_password_ends_every_other_session_remember_me_and_api_token(app, village, changed_by):
+    household = factories.gen_household(village.grids[0])
+    user = factories.gen_villager(household)
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    db.session.commit()
+    tablet, phone = sign_in(app, user), sign_in(app, user, remember=True)
+    token = bearer(user)
+    api = app.test_client()
+    own_household = f"/api/v1/households/{household.id}"
+    assert tablet.get("/me").status_code == 200 and without_session(phone).get("/me").status_code == 200
+    assert api.get(own_household, headers=token).status_code == 200
+
+    if changed_by == "an admin":
+        response = sign_in(app, admin).post(f"/admin/users/{user.id}",
+                                            data={"action": "password", "pw-password": "another-pass-2"})
+    else:
+        desk = sign_in(app, user)
+        response = desk.post("/me", data={"current": factories.PASSWORD, "new": "another-pass-2"})
+        assert desk.get("/me").status_code == 200  # where it was changed, the login goes on
+    assert response.status_code == 302
+
+    for client in (tablet, without_session(phone)):
+        assert client.get("/me").headers.get("Location", "").startswith("/login")
+    assert api.get(own_household, headers=token).get_json()["error"]["code"] == "invalid_token"
+    assert sign_in(app, user, "another-pass-2").get("/me").status_code == 200
+
+
+# Uploads
+
+NOT_AN_IMAGE = "只能上传 JPEG、PNG 或 WebP 格式的照片"
+NOT_A_SHEET = "该文件不是 Excel（.xlsx）或 CSV 表格"
+
+
+def uploads(app, world) -> list[SimpleNamespace]:
+    """Every form and API call that takes a file: who sends it, the file field, the other fields, its kind."""
+    villager, admin = sign_in(app, world.villager), sign_in(app, world.admin)
+    api = app.test_client()
+    api.environ_base["HTTP_AUTHORIZATION"] = bearer(world.villager)["Authorization"]
+    ids, today = world.ids, local_today()
+    claim = {"rule_id": world.claimable.id, "quantity": 1, "occurred_on": today.isoformat(), "key": "k1"}
+    return [SimpleNamespace(**fields) for fields in (
+        dict(url="/claims/new", client=villager, field="photos", data=claim, kind="photo"),
+        dict(url="/api/v1/claims", client=api, field="photos", data={"rule_id": world.claimable.id}, kind="photo"),
+        dict(url=f"/hygiene/rounds/{ids['round_id']}/households/{ids['household_id']}", client=admin, field="photo",
+             data={"revision": 0}, kind="photo"),
+        dict(url=f"/shops/{ids['shop_id']}/products", client=admin, field="photo",
+             data={"name": "醋", "unit": "瓶", "price": 5, "stock": 1, "key": "k2", "active": "y"}, kind="photo"),
+        dict(url=f"/products/{ids['product_id']}", client=admin, field="photo",
+             data={"name": "洗衣液", "unit": "瓶", "price": 10, "active": "y"}, kind="photo"),
+        dict(url="/import", client=admin, field="file", data={"village_id": ids["village_id"]}, kind="sheet"),
+        dict(url=f"/villages/{ids['village_id']}/rules/import", client=admin, field="file",
+             data={"effective_from": (today + timedelta(days=1)).isoformat()}, kind="sheet"),
+    )]
+
+
+def send(upload, content: bytes, name: str):
+    return upload.client.post(upload.url, data={**upload.data, upload.field: (io.BytesIO(content), name)},
+                              content_type="multipart/form-data")
+
+
+def said(response) -> str:
+    """What an answer says to a person: the page, or the API's error message."""
+    return response.get_json()["error"]["message"] if response.is_json else response.get_data(as_text=True)
+
+
+def stored(app) -> list[str]:
+    return sorted(os.path.join(folder, name) for folder, _dirs, names in os.walk(app.config["UPLOAD_FOLDER"])
+                  for name in names)
+
+
+def noise_jpeg(side: int) -> bytes:
+    """A real photo that compresses badly: about 2.5 MB at 1100 px."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_a_file_of_another_type_renamed_is_refused_everywhere(app, world):
+    disguised = {"photo": (b"<html><script>alert(1)</script></html>", "photo.jpg"),
+                 "sheet": (factories.gen_photo("PNG", (20, 20), gps=False), "花名册.xlsx")}
+    chosen = uploads(app, world)
+    files, rows = stored(app), snapshot()
+    for upload in chosen:
+        response = send(upload, *disguised[upload.kind])
+        assert response.status_code in (400, 422), (upload.url, response.status_code)
+        expected = NOT_AN_IMAGE if upload.kind == "photo" else NOT_A_SHEET
+        assert expected in said(response), upload.url
+    assert stored(app) == files and snapshot() == rows
+
+
+def test_a_file_over_its_size_limit_is_refused_before_it_is_stored(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", 1024 * 1024)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 1024 * 1024)
+    large = {"photo": (noise_jpeg(1100), "photo.jpg"), "sheet": (b"a,b\n" * 300_000, "花名册.csv")}
+    assert len(large["photo"][0]) > 1024 * 1024
+    chosen = uploads(app, world)
+    files, rows = stored(app), snapshot()
+    for upload in chosen:
+        response = send(upload, *large[upload.kind])
+        assert response.status_code in (400, 413, 422), (upload.url, response.status_code)
+        expected = "照片太大" if upload.kind == "photo" else "文件太大"
+        assert expected in said(response), upload.url
+    assert stored(app) == files and snapshot() == rows
+
+
+def test_a_request_over_the_upload_limit_is_a_413_everywhere(app, world, monkeypatch):
+    """With CSRF on, as in production: the body is read, and found too large, before any view runs."""
+    chosen = uploads(app, world)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 64 * 1024)
+    files = stored(app)
+    for upload in chosen:
+        response = send(upload, bytes(100 * 1024), "photo.jpg" if upload.kind == "photo" else "花名册.xlsx")
+        assert response.status_code == 413 and "太大" in said(response), upload.url
+    assert stored(app) == files
