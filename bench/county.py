@@ -6,27 +6,37 @@
 
 Everything is written straight into the tables in bulk (COPY on PostgreSQL, executemany on SQLite), not through
 the services: a posting at a time would take days at this size. The rows are those the services would write:
-the grid tree with its closure rows (grids.services.create_node), households with their heads, and ledger entries
-with the household balances and period totals that ledger.services.post_entries keeps (tests/bench/test_county.py
-proves that on a small county). Entries carry a category but no rule version (allowed: an entry without a rule may
-name its category), no actor and no audit events.
+the grid tree with its closure rows (grids.services.create_node), households with their heads, a rule book, the
+default checklist and a shop per village, ledger entries with the household balances and period totals that
+ledger.services.post_entries keeps, and behind the first layer's entries what wrote them: closed 志愿服务 events
+with their attendances, published 卫生评比 rounds with the 示范户's score sheets, results and postings, monthly
+summaries naming the 流动红旗 holders, and redemptions at the shop with their lines, stock movements and voids
+(tests/bench/test_county.py proves that on a small county). Entries carry their rule's version where the services
+would (hygiene awards have none: they come from the village's settings), no actor and no audit events.
 
 The entries are made household by household from a random generator seeded by (seed, layer, household), so that a
 layer can be made again without reading it back: growing a county writes layers 1… and recomputes the period
-totals of every layer in memory, one household at a time.
+totals of every layer in memory, one household at a time. The layers grown have no events, rounds or redemptions
+behind them (a household would win far more than one 示范户 a week): their entries are plain postings.
 """
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from flask_migrate import upgrade
 from sqlalchemy import func, insert, select, text
 
+from points.events.models import Attendance, CheckinMethod, CheckinMode, Event
 from points.extensions import db
 from points.grids.models import GridNode, GridPath, NodeKind
+from points.hygiene.models import ChecklistItem, Outcome, Posting, Result, Score
+from points.hygiene.services import DEFAULT_CHECKLIST, month_of_week, rotation, week_of
 from points.ledger.models import EntrySource, LedgerEntry, PeriodTotal
 from points.ledger.services import period_keys
-from points.rules.models import RuleCategory
+from points.rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
+from points.shop.models import Product, Redemption, RedemptionLine, Shop, StockChange, StockMovement
+from points.shop.services import _fingerprint as basket_fingerprint
 
 FIRST_DAY, LAST_DAY = date(2026, 1, 1), date(2026, 11, 23)
 DAYS = (LAST_DAY - FIRST_DAY).days + 1
@@ -39,6 +49,9 @@ STREETS = ("前街", "后街", "东路", "西路", "南巷", "北巷", "中心�
 RELATIONS = ("配偶", "子女", "子女", "父母", "孙子女")
 SIZES = (1, 2, 2, 3, 3, 3, 3, 4, 4, 5)  # 3 people a household on average
 PRICES = (10, 20, 20, 30, 50, 50, 80, 100)  # a basket at the 积分超市
+PRODUCTS = {10: ("肥皂", "块"), 20: ("洗洁精", "瓶"), 30: ("洗衣粉", "袋"), 50: ("大米", "袋"), 80: ("食用油", "桶"),
+            100: ("毛巾被", "条")}  # a shop's shelf: one product at each price of PRICES
+PRODUCT_OF_PRICE = {price: index for index, price in enumerate(PRODUCTS)}
 ACTIVITY = 0.9  # sigma of the households' lognormal activity: a few very active households, many quiet ones
 CHUNK = 2000  # households between two flushes of the bulk writers
 
@@ -49,6 +62,23 @@ SOURCES = tuple(EntrySource)
 INSPECTION, ATTENDANCE, CLAIM, MANUAL, REDEMPTION, REVERSAL = (SOURCES.index(s) for s in (
     EntrySource.INSPECTION, EntrySource.ATTENDANCE, EntrySource.CLAIM, EntrySource.MANUAL, EntrySource.REDEMPTION,
     EntrySource.REVERSAL))
+
+# The rule book of every village: (code, name, category code, points, unit). An entry is posted under the rule of
+# its category and sign (RULE_OF); 示范户 and 流动红旗 awards are the hygiene settings' (no rule), redemptions have
+# none. No caps: the generator does not keep to any.
+RULE_BOOK = (
+    ("VOL-HOUR", "志愿服务（按小时）", VOLUNTEERING, 5, RuleUnit.HOUR),
+    ("HYG-PILE", "乱堆乱放、门前卫生差", HYGIENE, -20, RuleUnit.OCCURRENCE),
+    ("VR-GOOD", "好人好事", VILLAGE_RULES, 10, RuleUnit.OCCURRENCE),
+    ("VR-BREACH", "违反村规民约", VILLAGE_RULES, -10, RuleUnit.OCCURRENCE),
+    ("AID-HELP", "村民互助", MUTUAL_AID, 10, RuleUnit.OCCURRENCE),
+    ("PUB-REPORT", "宣传监督、报告隐患", PUBLICITY, 5, RuleUnit.OCCURRENCE),
+    ("GRID-DUTY", "网格员履职", GRID_DUTY, 10, RuleUnit.OCCURRENCE),
+)
+RULE_OF = {(category, points > 0): index for index, (_, _, category, points, _) in enumerate(RULE_BOOK)}
+# The local hour a resident's first, second … 志愿服务 of a day starts (4 hours each, the most an entry pays for): the
+# county preset's busiest volunteer goes to six in one day.
+EVENT_HOURS = (8, 13, 18, 4, 0, 20)
 
 
 @dataclass(frozen=True)
@@ -106,6 +136,10 @@ def _calendar():
 
 DAY_TEXT, WEEK_OF, MONTH_OF, ROLLUP, PERIOD_KEYS = _calendar()
 CREATED_TEXT = [f"{d} 02:00:00.000000" for d in DAY_TEXT]  # 10:00 local time, stored as naive UTC
+# Per day: the 卫生评比 round's ISO week (2026-W47), its Monday, and the month it counts in (its Thursday's).
+ROUND_WEEK = [week_of(FIRST_DAY + timedelta(days=offset)) for offset in range(DAYS)]
+ROUND_MONDAY = [FIRST_DAY + timedelta(days=offset - (FIRST_DAY.weekday() + offset) % 7) for offset in range(DAYS)]
+ROUND_MONTH = [month_of_week(monday) for monday in ROUND_MONDAY]
 
 
 # ------------------------------------------------------------------------------------------------------ the movements
@@ -115,17 +149,27 @@ def movements(rng: random.Random, count: int, members: int) -> list[tuple]:
     """One household's entries of one layer, in posting order: (day, amount, category, source, member, hours,
     reverses), where day is the day the points belong to (0 = FIRST_DAY), member the resident's place in the household
     (0: none, 1…members), reverses the index of the entry undone (or -1), and the posting day, for created_at, is
-    the last element. The balance never goes below zero through a redemption: the shop refuses it."""
+    the last element. The balance never goes below zero through a redemption: the shop refuses it. A household wins
+    the 示范户 once a week and the 流动红旗 once a month at most (a second draw is a good deed instead), and a
+    published award is never reversed: a correction would change the round's results too."""
     out = []
     reversible = []  # entries that may still be reversed
+    awarded = set()  # the weeks and months (period indexes) of the household's hygiene awards
     balance = 0
     random_, randrange = rng.random, rng.randrange
+
+    def hygiene_award(day: int, amount: int, period: int) -> tuple:
+        if period in awarded:
+            return day, 10, VILLAGE_RULES, MANUAL, 0, 0, -1, day
+        awarded.add(period)
+        return day, amount, HYGIENE, INSPECTION, 0, 0, -1, day
+
     for day in sorted(randrange(DAYS) for _ in range(count)):
         r = random_()
         if r < 0.30:  # 卫生保洁示范户, weekly
-            entry = (day, 20, HYGIENE, INSPECTION, 0, 0, -1, day)
+            entry = hygiene_award(day, 20, WEEK_OF[day])
         elif r < 0.33:  # 流动红旗, monthly
-            entry = (day, 50, HYGIENE, INSPECTION, 0, 0, -1, day)
+            entry = hygiene_award(day, 50, MONTH_OF[day])
         elif r < 0.63:  # 志愿服务, 5 points an hour
             hours = randrange(1, 5)
             entry = (day, 5 * hours, VOLUNTEERING, ATTENDANCE, randrange(members) + 1, hours, -1, day)
@@ -140,8 +184,8 @@ def movements(rng: random.Random, count: int, members: int) -> list[tuple]:
                 day, -20, HYGIENE, MANUAL, 0, 0, -1, day)
         elif r < 0.91:  # 积分超市: a basket the household can pay for, else it earns a 示范户 award instead
             price = PRICES[randrange(len(PRICES))]
-            entry = (day, -price, 0, REDEMPTION, 0, 0, -1, day) if balance >= price else (
-                day, 20, HYGIENE, INSPECTION, 0, 0, -1, day)
+            entry = (day, -price, 0, REDEMPTION, 0, 0, -1, day) if balance >= price else hygiene_award(
+                day, 20, WEEK_OF[day])
         elif r < 0.925 and reversible:  # 冲正 (an appeal upheld, a correction) or a void at the shop
             pick = randrange(len(reversible))
             undone = reversible[pick]
@@ -155,7 +199,8 @@ def movements(rng: random.Random, count: int, members: int) -> list[tuple]:
         else:  # 村规民约: 好人好事
             entry = (day, 10, VILLAGE_RULES, MANUAL, 0, 0, -1, day)
         balance += entry[1]
-        reversible.append(len(out))
+        if entry[3] != INSPECTION:
+            reversible.append(len(out))
         out.append(entry)
     return out
 
@@ -322,6 +367,196 @@ def _close_all(writers: list[_Writer]) -> None:
         writers[0]._release()
 
 
+def _stamp(moment: datetime) -> str:
+    """A naive UTC time as SQLAlchemy stores it on SQLite (and PostgreSQL's COPY reads it)."""
+    return moment.isoformat(sep=" ", timespec="microseconds")
+
+
+class _Backing:
+    """What wrote the first layer's entries, made with them household by household and written beside them:
+
+    - ATTENDANCE: an attendance (scanned in at the start, out after the entry's hours) at a closed 志愿服务 event of
+      the village on the entry's day, under the village's VOL-HOUR rule; a resident's second event of a day is
+      another event, later that day (EVENT_HOURS);
+    - INSPECTION +20: the published round of the village and the entry's ISO week (its assignments as round_for
+      rotates them, published for the grids with awards), the 示范户's score sheet (no deductions), its result
+      (rank 1, 示范户: with default settings every household without deductions is one, and the households of
+      the grid without a sheet are left out of the ranking) and the hygiene posting. Publishing such a round again
+      posts nothing; it would only add the result rows of the households without a sheet (rank None), which are
+      not written here to keep the rows to the awards;
+    - INSPECTION +50: the village's monthly summary of the entry's month naming the household a 流动红旗 holder
+      (its monthly result: its weekly scores of the month's rounds) and the posting;
+    - REDEMPTION: a redemption of one product at the entry's price at the village's shop, with its line and stock
+      movement; the reversal of one is its void (void_entry_id, and the stock back).
+    Each product gets one restock (first of its movements) that leaves a hundred or more on the shelf."""
+
+    def __init__(self, county: County, postgres: bool):
+        self.spec, self.villages = county.spec, county.villages
+        self.place = {village: place for place, village in enumerate(county.villages)}
+        self.null, self.true = ("\\N", "t") if postgres else (None, 1)
+        self.events = _Writer("events", [
+            "id", "village_id", "grid_id", "title", "place", "starts_at", "ends_at", "capacity", "organizer_id",
+            "rule_id", "mode", "series_id", "attendees", "code_version", "created_at", "closed_at", "closed_by_id"])
+        self.attendances = _Writer("attendances", [
+            "id", "event_id", "resident_id", "household_id", "method", "recorded_by_id", "checked_in_at",
+            "checked_out_at", "removed_at", "removed_by_id", "entry_id", "hours", "unpaid_reason", "client_key",
+            "request_digest"])
+        self.rounds = _Writer("inspection_rounds", ["id", "village_id", "week", "monday", "month", "created_at"])
+        self.assignments = _Writer("inspection_assignments", [
+            "round_id", "grid_id", "inspector_grid_id", "published_at", "published_by_id", "publications"])
+        self.scores = _Writer("inspection_scores", [
+            "id", "round_id", "household_id", "grid_id", "deductions", "note", "photo", "revision", "scored_by_id",
+            "scored_at"])
+        self.results = _Writer("inspection_results", [
+            "round_id", "household_id", "grid_id", "scored", "deductions", "score", "rank", "outcome"])
+        self.postings = _Writer("hygiene_postings", [
+            "id", "village_id", "period", "household_id", "grid_id", "outcome", "entry_id", "reversal_id"])
+        self.summaries = _Writer("monthly_summaries", [
+            "id", "village_id", "month", "published_at", "published_by_id", "publications"])
+        self.monthly = _Writer("monthly_results", [
+            "summary_id", "household_id", "grid_id", "total", "weeks", "rank", "flag"])
+        self.redemptions = _Writer("redemptions", [
+            "id", "shop_id", "household_id", "card_id", "total", "entry_id", "clerk_id", "client_key", "fingerprint",
+            "created_at", "voided_at", "voided_by_id", "void_reason", "void_entry_id"])
+        self.lines = _Writer("redemption_lines", ["id", "redemption_id", "product_id", "name", "unit", "price",
+                                                  "quantity"])
+        self.movements = _Writer("stock_movements", [
+            "id", "product_id", "quantity", "kind", "reason", "redemption_id", "actor_id", "created_at", "client_key",
+            "fingerprint"])
+        self.writers = [self.events, self.attendances, self.rounds, self.assignments, self.scores, self.results,
+                        self.postings, self.summaries, self.monthly, self.redemptions, self.lines, self.movements]
+        products = len(county.villages) * len(PRODUCTS)
+        self.sold, self.returned = [0] * products, [0] * products
+        # Ids counted from 1 (the database is new); the restocks take the stock movements' first ids.
+        self.ids = dict(event=0, attendance=0, round=0, score=0, posting=0, summary=0, redemption=0,
+                        movement=products)
+        # The village being made: its events by (day, the nth of a resident's that day) → [id, attendees], its rounds
+        # by week → [id, Monday, month, {grid: published at}], its summaries by month → [id, published at].
+        self.village, self.day_events, self.village_rounds, self.village_months = None, {}, {}, {}
+
+    def _next(self, table: str) -> int:
+        self.ids[table] += 1
+        return self.ids[table]
+
+    def household(self, household: int, village: int, grid: int, first_resident: int, first_entry: int,
+                  moves: list[tuple]) -> None:
+        """The rows behind one household's entries of the first layer (their ids from first_entry on)."""
+        if village != self.village:
+            self._end_village()
+            self.village, self.day_events, self.village_rounds, self.village_months = village, {}, {}, {}
+        null = self.null
+        place = self.place[village]
+        events_that_day = {}  # (resident, day) → events of the day they went to
+        redeemed = {}  # a redemption entry's index → its row, for a void
+        model_months, flag_months = {}, []
+        for index, (day, amount, _category, source, member, hours, reverses, posted) in enumerate(moves):
+            entry_id = first_entry + index
+            if source == ATTENDANCE:
+                resident = first_resident + member - 1
+                nth = events_that_day.get((resident, day), 0)
+                events_that_day[(resident, day)] = nth + 1
+                event = self.day_events.get((day, nth))
+                if event is None:
+                    event = self.day_events[(day, nth)] = [self._next("event"), 0]
+                event[1] += 1
+                start = datetime.combine(FIRST_DAY + timedelta(days=day), datetime.min.time()) + timedelta(
+                    hours=EVENT_HOURS[nth] - 8)
+                self.attendances.add((self._next("attendance"), event[0], resident, household,
+                                      CheckinMethod.SELF.value, null, _stamp(start),
+                                      _stamp(start + timedelta(hours=hours)), null, null, entry_id, hours, "", null,
+                                      null))
+            elif source == INSPECTION and amount == 20:
+                week = ROUND_WEEK[day]
+                round_ = self.village_rounds.get(week)
+                if round_ is None:
+                    round_ = self.village_rounds[week] = [self._next("round"), ROUND_MONDAY[day], ROUND_MONTH[day], {}]
+                published = round_[3]
+                if published.get(grid, "") < CREATED_TEXT[posted]:
+                    published[grid] = CREATED_TEXT[posted]
+                self.scores.add((self._next("score"), round_[0], household, grid, 0, "", null, 1, null,
+                                 CREATED_TEXT[posted]))
+                self.results.add((round_[0], household, grid, self.true, 0, 100, 1, Outcome.MODEL.value))
+                self.postings.add((self._next("posting"), village, f"W{week}", household, grid, Outcome.MODEL.value,
+                                   entry_id, null))
+                model_months[round_[2]] = model_months.get(round_[2], 0) + 1
+            elif source == INSPECTION:
+                month = DAY_TEXT[day][:7]
+                summary = self.village_months.get(month)
+                if summary is None:
+                    summary = self.village_months[month] = [self._next("summary"), ""]
+                summary[1] = max(summary[1], CREATED_TEXT[posted])
+                flag_months.append((summary[0], month))
+                self.postings.add((self._next("posting"), village, f"M{month}", household, grid, Outcome.FLAG.value,
+                                   entry_id, null))
+            elif source == REDEMPTION:
+                product = place * len(PRODUCTS) + PRODUCT_OF_PRICE[-amount]
+                name, unit = PRODUCTS[-amount]
+                redemption = self._next("redemption")
+                redeemed[index] = [redemption, place + 1, household, null, -amount, entry_id, null, null,
+                                   basket_fingerprint(place + 1, household, [(product + 1, 1)]), CREATED_TEXT[posted],
+                                   null, null, null, null]
+                self.lines.add((redemption, redemption, product + 1, name, unit, -amount, 1))
+                self.movements.add((self._next("movement"), product + 1, -1, StockChange.REDEMPTION.value, "",
+                                    redemption, null, CREATED_TEXT[posted], null, null))
+                self.sold[product] += 1
+            elif source == REVERSAL and reverses in redeemed:
+                row = redeemed[reverses]
+                product = place * len(PRODUCTS) + PRODUCT_OF_PRICE[amount]
+                row[10], row[12], row[13] = CREATED_TEXT[posted], "录入有误", entry_id
+                self.movements.add((self._next("movement"), product + 1, 1, StockChange.VOID.value, "录入有误", row[0],
+                                    null, CREATED_TEXT[posted], null, null))
+                self.returned[product] += 1
+        for row in redeemed.values():
+            self.redemptions.add(tuple(row))
+        for summary, month in flag_months:
+            weeks = model_months.get(month, 0)
+            self.monthly.add((summary, household, grid, 100 * weeks, weeks, 1, self.true))
+
+    def _end_village(self) -> None:
+        """The village's events (with their attendees), rounds with their assignments, and monthly summaries."""
+        if self.village is None:
+            return
+        village, null = self.village, self.null
+        rule = self.place[village] * len(RULE_BOOK) + 1  # VOL-HOUR
+        for (day, nth), (event, attendees) in self.day_events.items():
+            start = datetime.combine(FIRST_DAY + timedelta(days=day), datetime.min.time()) + timedelta(
+                hours=EVENT_HOURS[nth] - 8)
+            self.events.add((event, village, null, "志愿服务", "村委会", _stamp(start), _stamp(start + timedelta(hours=4)),
+                             null, null, rule, CheckinMode.IN_OUT.value, null, attendees, 1,
+                             _stamp(start - timedelta(days=3)), _stamp(start + timedelta(hours=4)), null))
+        grids = list(range(village + 1, village + 1 + self.spec.grids))
+        for week, (round_, monday, month, published) in self.village_rounds.items():
+            self.rounds.add((round_, village, week, monday.isoformat(), month, f"{monday} 00:00:00.000000"))
+            for grid, inspector in rotation(grids, monday).items():
+                self.assignments.add((round_, grid, inspector, published.get(grid, null), null,
+                                      1 if grid in published else 0))
+        for month, (summary, published_at) in self.village_months.items():
+            self.summaries.add((summary, village, month, published_at, null, 1))
+
+    def close(self) -> None:
+        """The last village's rows, before the writers close."""
+        self._end_village()
+
+    def finish(self) -> None:
+        """After the writers have closed: the products, each with its stock and the restock that came first."""
+        products, restocks = [], []
+        for place in range(len(self.villages)):
+            for index, (price, (name, unit)) in enumerate(PRODUCTS.items()):
+                product = place * len(PRODUCTS) + index
+                restocked = (self.sold[product] // 100 + 1) * 100
+                products.append(dict(id=product + 1, shop_id=place + 1, name=name, unit=unit, price=price,
+                                     stock=restocked - self.sold[product] + self.returned[product], active=True,
+                                     created_at=CREATED))
+                restocks.append(dict(id=product + 1, product_id=product + 1, quantity=restocked,
+                                     kind=StockChange.RESTOCK, reason="初始库存", created_at=CREATED))
+        db.session.execute(insert(Product), products)
+        db.session.execute(insert(StockMovement), restocks)
+        for table in ("products", "stock_movements", "events", "attendances", "inspection_rounds",
+                      "inspection_scores", "hygiene_postings", "monthly_summaries", "redemptions", "redemption_lines"):
+            _fix_sequence(table)
+        db.session.commit()
+
+
 def _execute(*statements: str) -> None:
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -363,17 +598,34 @@ def build_county(spec: Spec, progress=print) -> County:
     _build_people(spec)
     county.timings["people"] = time.perf_counter() - started
     progress(f"households and residents: {spec.households} households: {county.timings['people']:.1f} s")
+    _build_books(county)
     _write_ledger(county, write=[0], total=[0], progress=progress)
     return county
 
 
 def grow_county(county: County, layers: int, progress=print) -> None:
     """Add layers of entries (the same households, as many entries per layer as the first) until the ledger holds
-    layers of them, and rebuild the balances and period totals over all of them. Commits."""
+    layers of them, and rebuild the balances and period totals over all of them. The new layers' entries have no
+    events, rounds or redemptions behind them, and no stock moves. Commits."""
     if layers <= county.layers:
         return
     _write_ledger(county, write=list(range(county.layers, layers)), total=list(range(layers)), progress=progress)
     county.layers = layers
+
+
+def county_for_benchmark(spec: Spec, reuse: bool) -> County:
+    """The county a benchmark times: the one in the database (reuse), or one built now into the empty database the
+    migrations make; says which, and how long the building took."""
+    if reuse:
+        county = open_county(spec)
+        print(f"reusing the county in the database: {county.layers} × {spec.entries} entries")
+        return county
+    upgrade()
+    started = time.perf_counter()
+    county = build_county(spec, progress=lambda line: print(f"  {line}"))
+    print(f"build the county ({spec.households} households, {spec.entries} entries) {db.engine.dialect.name}: "
+          f"{time.perf_counter() - started:.1f} s")
+    return county
 
 
 def open_county(spec: Spec) -> County:
@@ -486,6 +738,31 @@ def _build_people(spec: Spec) -> None:
     db.session.commit()
 
 
+def _build_books(county: County) -> None:
+    """Per village, as create_rule, ensure_checklist (a village's first round) and create_shop write them: the rule
+    book (RULE_BOOK, version 1 of each rule, ids in village order), the default checklist and the 积分超市 (shop id:
+    the village's place + 1). The shop's products are written once their stock is known (_Backing.finish)."""
+    rules, versions, items, shops = [], [], [], []
+    for place, village in enumerate(county.villages):
+        for index, (code, name, category, points, unit) in enumerate(RULE_BOOK):
+            rule_id = place * len(RULE_BOOK) + index + 1
+            rules.append(dict(id=rule_id, village_id=village, code=code))
+            versions.append(dict(id=rule_id, rule_id=rule_id, version=1, name=name, category=CATEGORIES[category],
+                                 points=points, unit=unit, for_registered=True, for_renters=True,
+                                 evidence_required=False, self_claimable=category == PUBLICITY,
+                                 effective_from=FIRST_DAY, created_at=CREATED))
+        items += [dict(village_id=village, name=name, max_deduction=most, position=position, active=True)
+                  for position, (name, most) in enumerate(DEFAULT_CHECKLIST)]
+        shops.append(dict(id=place + 1, village_id=village, name="积分超市", low_stock=5))
+    db.session.execute(insert(Rule), rules)
+    db.session.execute(insert(RuleVersion), versions)
+    db.session.execute(insert(ChecklistItem), items)
+    db.session.execute(insert(Shop), shops)
+    for table in ("rules", "rule_versions", "shops"):
+        _fix_sequence(table)
+    db.session.commit()
+
+
 def _fix_sequence(table: str) -> None:
     """PostgreSQL: the id sequence goes on after the ids written here, for the services' later inserts."""
     if db.engine.dialect.name == "postgresql":
@@ -494,8 +771,9 @@ def _fix_sequence(table: str) -> None:
 
 
 def _write_ledger(county: County, write: list[int], total: list[int], progress=print) -> None:
-    """Write the entries of the layers in write, then the balances and period totals of the layers in total (all of
-    the ledger's), household by household; the tables' secondary indexes are dropped meanwhile and made again."""
+    """Write the entries of the layers in write (with what wrote them, for the first layer: _Backing), then the
+    balances and period totals of the layers in total (all of the ledger's), household by household; the tables'
+    secondary indexes are dropped meanwhile and made again."""
     spec = county.spec
     started = time.perf_counter()
     counts = entry_counts(spec)
@@ -506,23 +784,29 @@ def _write_ledger(county: County, write: list[int], total: list[int], progress=p
     null = "\\N" if postgres else None  # COPY's text format spells NULL so
     next_id = (db.session.scalar(select(func.max(LedgerEntry.id))) or 0) + 1
     db.session.commit()
-    indexes = _drop_indexes(LedgerEntry.__table__, PeriodTotal.__table__)
+    indexes = _drop_indexes(LedgerEntry.__table__, PeriodTotal.__table__, *(() if 0 not in write else (
+        Event.__table__, Attendance.__table__, Score.__table__, Result.__table__, Posting.__table__,
+        Redemption.__table__, RedemptionLine.__table__, StockMovement.__table__)))
     _execute("TRUNCATE period_totals, household_balances" if postgres else "DELETE FROM period_totals",
              *(() if postgres else ("DELETE FROM household_balances",)))
     entries = _Writer("ledger_entries", ["id", "household_id", "resident_id", "amount", "category", "source",
                                          "occurred_on", "created_at", "note", "idempotency_key", "reverses_id",
-                                         "hours"])
+                                         "hours", "rule_version_id"])
     totals = _Writer("period_totals", ["period", "household_id", "resident_id", "category", "total", "entries",
                                        "deducted", "hours"])
     balances = _Writer("household_balances", ["household_id", "balance"])
-    writers = [entries, totals, balances]
+    backing = _Backing(county, postgres) if 0 in write else None  # its COPYs open after the indexes are gone
+    writers = [entries, totals, balances, *(() if backing is None else backing.writers)]
     _sqlite_share_writer(writers)
+    place = {village: place for place, village in enumerate(county.villages)}
     generated = 0
     first_resident = 1
     layers = sorted(set(write) | set(total))
     for index in range(spec.households):
         household = index + 1
         members = sizes[index]
+        village, grid, _number = _grid_of(spec, index)
+        first_rule = place[village] * len(RULE_BOOK) + 1  # version ids are the rule ids (_build_books)
         sums, balance = {}, 0
         for layer in layers:
             moves = movements(_household_rng(spec.seed, layer, household), counts[index], members)
@@ -530,10 +814,15 @@ def _write_ledger(county: County, write: list[int], total: list[int], progress=p
             if layer in write:
                 first = next_id
                 for day, amount, category, source, member, hours, reverses, posted in moves:
+                    # A reversal keeps the rule of the entry it undoes: its sign is the other way round.
+                    rule = RULE_OF.get((category, (amount > 0) == (reverses < 0))) if source != INSPECTION else None
                     entries.add((next_id, household, first_resident + member - 1 if member else null, amount,
                                  categories[category] or null, sources[source], DAY_TEXT[day], CREATED_TEXT[posted],
-                                 "", f"county:{next_id:010d}", first + reverses if reverses >= 0 else null, hours))
+                                 "", f"county:{next_id:010d}", first + reverses if reverses >= 0 else null, hours,
+                                 null if rule is None else first_rule + rule))
                     next_id += 1
+                if layer == 0 and backing is not None:
+                    backing.household(household, village, grid, first_resident, first, moves)
             if layer in total:
                 balance += add_to_totals(sums, moves)
         for key, (amount, count, deducted, hours) in household_totals(sums).items():
@@ -548,7 +837,11 @@ def _write_ledger(county: County, write: list[int], total: list[int], progress=p
                 writer.flush()
             if not postgres and index % (CHUNK * 25) == CHUNK * 25 - 1:
                 entries.raw.commit()
+    if backing is not None:
+        backing.close()
     _close_all(writers)
+    if backing is not None:
+        backing.finish()
     if postgres:
         _fix_sequence("ledger_entries")
         db.session.commit()

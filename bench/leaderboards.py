@@ -9,7 +9,8 @@
 
 The PostgreSQL database named in the URL is dropped and created afresh, and dropped again at the end (unless
 --keep, for a later --reuse). Prints one line per figure, each block preceded by the load average; the town's
-monthly top 20 is the figure the 50 ms target applies to, and its 10×/1× ratio the one the 2× target applies to.
+monthly top 20 is the figure the 50 ms target applies to, and its 10×/1× ratio the one the 2× target applies to; the
+first figure, one household read by its id, is the ceiling of the same stack they compare with.
 """
 import argparse
 import os
@@ -22,14 +23,13 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
 # Run from a checkout without installing the app.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.county import PRESETS, build_county, grow_county, open_county  # noqa: E402
+from bench.county import PRESETS, county_for_benchmark, grow_county  # noqa: E402
 from bench.postgres import reset_postgres  # noqa: E402
 from points import create_app  # noqa: E402
 from points.config import database_url  # noqa: E402
@@ -86,15 +86,7 @@ def run(url: str, spec, args: argparse.Namespace) -> None:
     dialect = make_url(url).get_backend_name()
     with app.app_context():
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        if args.reuse:
-            county = open_county(spec)
-            print(f"reusing the county in the database: {county.layers} × {spec.entries} entries")
-        else:
-            upgrade()
-            started = time.perf_counter()
-            county = build_county(spec, progress=lambda line: print(f"  {line}"))
-            print(f"build the county ({spec.households} households, {spec.entries} entries) {dialect}: "
-                  f"{time.perf_counter() - started:.1f} s")
+        county = county_for_benchmark(spec, args.reuse)
         first = county.layers
         describe(dialect, url)
         explain(dialect, county)
@@ -141,6 +133,9 @@ def measure(dialect: str, county, runs: int) -> dict[str, tuple[float, float]]:
     homes = [db.session.scalar(select(Household).where(Household.village_id == v.id).order_by(Household.id)
                                .offset(rng.randrange(10))) for v in villages]
     figures = {
+        # The ceiling of the stack: the cheapest statement a page sends, one row by its key, through the same session.
+        "ceiling: one household by its id": (
+            homes, lambda home: db.session.scalar(select(Household.number).where(Household.id == home.id))),
         "household_board(town, month) top 20": (towns, lambda town: household_board(town, MONTH)),
         "household_board(town, month, worst) 黑榜": (towns, lambda town: household_board(town, MONTH, worst=True)),
         "household_board(village, month) top 20": (villages, lambda village: household_board(village, MONTH)),
