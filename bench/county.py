@@ -568,17 +568,18 @@ def _execute(*statements: str) -> None:
 
 def _drop_indexes(*tables) -> list:
     """Drop the secondary indexes of tables (the keys and unique constraints stay); return them for _create_indexes."""
-    # Once per name, and dropped by name rather than by Index.drop(checkfirst=True): in one whole test run on SQLite
-    # the CREATE of an index failed afterwards as already there (not reproduced alone).
-    indexes = list({index.name: index for table in tables for index in table.indexes}.values())
+    indexes = [index for table in tables for index in table.indexes]
     with db.engine.connect() as connection:
         for index in indexes:
-            connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+            index.drop(connection, checkfirst=True)
         connection.commit()
     return indexes
 
 
 def _create_indexes(indexes: list) -> None:
+    # A new connection: one idle in the pool since before the drop may still read the old schema (SQLite in WAL mode,
+    # after the threads of an earlier test), and refuse the CREATE as already there.
+    db.engine.dispose()
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET maintenance_work_mem = '1GB'")
