@@ -10,6 +10,7 @@ from flask_wtf import CSRFProtect
 import enum
 
 from sqlalchemy import Enum, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that migrations can refer to them on every database.
@@ -24,6 +25,11 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def conflict_insert(dialect: str):
+    """The insert() of dialect ("postgresql" or "sqlite", the two the app runs on): the one with ON CONFLICT."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def value_enum(enum_class: type[enum.Enum], name: str, length: int = 24) -> Enum:

@@ -4,12 +4,13 @@ SQLite in a temporary folder by default; PostgreSQL when TEST_DATABASE_URL is se
 dropped and created afresh).
 """
 import os
+import re
 
 import pytest
 from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from points import create_app
@@ -121,6 +122,32 @@ def login(client):
         return user
 
     return sign_in
+
+
+_VERB_AND_TABLE = re.compile(r"(SELECT) .*? FROM (\w+)|(INSERT) INTO (\w+)|(UPDATE) (\w+)|(DELETE) FROM (\w+)")
+
+
+class Statements(list):
+    """SQL statements as sent, in order (BEGIN and COMMIT are not among them)."""
+
+    def summary(self) -> list[str]:
+        """Each as its verb and first table: "SELECT events", "INSERT attendances", "UPDATE events"."""
+        found = (_VERB_AND_TABLE.match(statement) for statement in self)
+        return [" ".join(part for part in match.groups() if part) if match else statement
+                for match, statement in zip(found, self)]
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements sent to the database while the test runs: clear() it before what the test counts."""
+    sent = Statements()
+
+    def note(connection, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", note)
 
 
 @pytest.fixture

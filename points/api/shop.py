@@ -208,12 +208,14 @@ def redemption_view(redemption: Redemption) -> dict:
     }
 
 
-def redemption_detail(redemption: Redemption) -> dict:
-    # The balance after the debit, from the entries up to it: a household's entries are posted one at a time under
-    # its lock, so their ids follow the order they were posted in, and this number never changes afterwards.
-    balance_after = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .where(LedgerEntry.household_id == redemption.household_id, LedgerEntry.id <= redemption.entry_id))
+def redemption_detail(redemption: Redemption, balance_after: int | None = None) -> dict:
+    """balance_after: where the caller has just redeemed and knows it. Else it is read from the entries up to the
+    debit: a household's entries are posted one at a time under its lock, so their ids follow the order they were
+    posted in, and this number never changes afterwards."""
+    if balance_after is None:
+        balance_after = db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+            .where(LedgerEntry.household_id == redemption.household_id, LedgerEntry.id <= redemption.entry_id))
     return {**redemption_view(redemption), "balance_after": balance_after}
 
 
@@ -425,11 +427,12 @@ def create_redemption(args):
     key = f"api:{key}" if key else None  # the pages use their own keys: an API key never meets one
     shop = services.shop_of(args["shop_id"])
     lines = [(line["product_id"], line["quantity"]) for line in args["lines"]]
-    # A twin request with the key waits on the household's lock in redeem() and then finds the first redemption; one
-    # with the key for another household meets the key's unique constraint there and is refused (409).
+    # A twin request with the key waits in redeem() until the first has committed, and then finds it; the key with
+    # another basket (or household) is refused there (409).
     done = services.redeem(user, shop, lines, card=args.get("card"), household_id=args.get("household_id"),
                            client_key=key)
-    body = redemption_detail(done.redemption)  # before the commit, which would make every row read again
+    # Before the commit, which would make every row read again.
+    body = redemption_detail(done.redemption, done.balance_after)
     db.session.commit()
     return body
 

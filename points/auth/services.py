@@ -1,9 +1,11 @@
 """Accounts, passwords, role assignments and API tokens."""
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record
@@ -178,15 +180,23 @@ def issue_token(user: User, days: int) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str) -> User:
-    """The active user behind a bearer token. Raises DomainError("invalid_token")."""
-    found = db.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                               .where(ApiToken.token_hash == _hash_token(token or ""))).first()
+    """The active user behind a bearer token, with their roles and their resident (and household) loaded by the same
+    query: nearly every API request asks policy about them. Raises DomainError("invalid_token")."""
+    found = db.session.execute(_token_query(), {"token_hash": _hash_token(token or "")}).unique().first()
     if found is None:
         raise DomainError("invalid_token", status=401)
     row, user = found
     if row.expires_at < utcnow() or not user.active or row.session_version != user.session_version:
         raise DomainError("invalid_token", status=401)
     return user
+
+
+@functools.cache
+def _token_query():
+    """Built once: building it, its eager loads above all, cost a third of running it."""
+    return (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(joinedload(User.assignments), joinedload(User.resident).joinedload(Resident.household)))
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -1,6 +1,7 @@
 """志愿活动 and 户卡: create and repeat events, sign their check-in codes, check people in and out, close an event
 into the ledger, and issue household cards. Functions flush and never commit."""
 import calendar
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -8,14 +9,13 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import db
+from ..extensions import conflict_insert, db
 from ..grids.models import GridNode, NodeKind
 from ..ledger.models import EntrySource
 from ..ledger.services import MAX_QUANTITY, post_entry
@@ -228,14 +228,16 @@ def check_in_self(user: User, token: str, event_id: int | None = None, now: date
     Raises DomainError("not_a_villager" | "invalid_code" | "code_expired" | "code_of_other_event" | …check_in's)."""
     if user.resident_id is None:
         raise DomainError("not_a_villager", status=403)
-    repeat = _keyed_check_in(user, client_key, digest)
-    if repeat is not None:
-        return repeat
-    event = event_of_token(token, now)
+    try:
+        event = event_of_token(token, now)
+    except DomainError:  # the code has expired since: a retry of a check-in made in time still answers
+        repeat = _keyed_check_in(user, client_key, digest)
+        if repeat is not None:
+            return repeat
+        raise
     if event_id is not None and event_id != event.id:
         raise DomainError("code_of_other_event")
-    return _check_in(event, db.session.get(Resident, user.resident_id), CheckinMethod.SELF, user, now,
-                     client_key, digest)
+    return _check_in(event, user.resident, CheckinMethod.SELF, user, now, client_key, digest)
 
 
 def check_in_card(actor: User, event: Event, card_text: str, resident_id: int | None = None,
@@ -270,8 +272,8 @@ def check_in_resident(actor: User, event: Event, resident_id: int, now: datetime
 
 
 def _keyed_check_in(actor: User, client_key: str | None, digest: str) -> CheckIn | None:
-    """The check-in actor made under client_key, answered as new. Two requests with one key at once both find none;
-    the second to write hits the key's unique constraint (IntegrityError), and asked again finds the first.
+    """The check-in actor made under client_key, answered as new. Of two requests with one key at once, the second's
+    insert waits for the first's, meets the key, and then finds the first here.
     Raises DomainError("idempotency_key_reused") when the key came with another request."""
     if not client_key:
         return None
@@ -293,50 +295,63 @@ def require_check_in(actor: User, event: Event) -> None:
 def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: User, now: datetime | None,
               client_key: str | None = None, digest: str = "") -> CheckIn:
     """One attendance per person: a repeated check-in answers the first (as new to a retry with the key that made
-    it). Capacity holds under concurrency: the event's attendee count is raised by a guarded UPDATE, which also
-    serializes check-ins to the event. The key is written with the attendance: SQLite commits when the outermost
-    savepoint is released, and a request racing this one must not see the attendance without it.
+    it). The attendance goes in first, unless one is there for the person or under the key (the key is written with
+    it, so that a request racing this one never sees the attendance without it). Then the event's attendee count is
+    raised by a guarded UPDATE, which keeps the capacity under concurrency and serializes check-ins to the event; a
+    refusal there leaves the attendance to the caller's rollback, as after any DomainError.
 
     Raises DomainError("event_closed" | "event_not_started" | "event_over" | "not_resident_here" |
-    "attendance_removed" | "event_full")."""
+    "attendance_removed" | "event_full" | "idempotency_key_reused")."""
     now = now or utcnow()
-    household = db.session.get(Household, resident.household_id)
+    household = resident.household
     if household.village_id != event.village_id or (event.grid_id is not None and household.grid_id != event.grid_id):
         raise DomainError("not_resident_here", status=403)
-    earlier = _attendance(event.id, resident.id)
-    if earlier is not None:
-        if earlier.removed_at is not None:
-            raise DomainError("attendance_removed", status=409)
-        return _keyed_check_in(actor, client_key, digest) or CheckIn(earlier, True)
-    _require_open(event, now)
-    try:
-        with db.session.begin_nested():
-            attendees = db.session.execute(
-                update(Event).where(Event.id == event.id, Event.closed_at.is_(None),
-                                    Event.capacity.is_(None) | (Event.attendees < Event.capacity))
-                .values(attendees=Event.attendees + 1).returning(Event.attendees)
-            ).scalar()
-            if attendees is None:
-                db.session.refresh(event, ["attendees", "closed_at"])
-                if event.closed_at is not None:  # closed while this check-in waited
-                    raise DomainError("event_closed", status=409)
-                raise DomainError("event_full", status=409, capacity=event.capacity)
-            # resident= as well: the answer names the person, and the loaded row spares it a query.
-            attendance = Attendance(event_id=event.id, resident_id=resident.id, resident=resident,
-                                    household_id=household.id, method=method, recorded_by_id=actor.id,
-                                    checked_in_at=now, client_key=client_key or None,
-                                    request_digest=digest if client_key else None)
-            db.session.add(attendance)
-            db.session.flush()
-    except IntegrityError:
-        earlier = _attendance(event.id, resident.id)
-        if earlier is None or earlier.removed_at is not None:
-            raise
-        return _keyed_check_in(actor, client_key, digest) or CheckIn(earlier, True)
+    refusal = _why_not_open(event, now)
+    attendance = None if refusal else db.session.scalar(_attendance_insert(db.engine.dialect.name), [dict(
+        event_id=event.id, resident_id=resident.id, household_id=household.id, method=method,
+        recorded_by_id=actor.id, checked_in_at=now, client_key=client_key or None,
+        request_digest=digest if client_key else None)])
+    if attendance is None:  # not open, or checked in before: the check-in made then answers
+        repeat = _repeat_check_in(event, resident, actor, client_key, digest)
+        if repeat is None and refusal is not None:
+            raise refusal
+        return repeat
+    attendees = db.session.execute(
+        update(Event).where(Event.id == event.id, Event.closed_at.is_(None),
+                            Event.capacity.is_(None) | (Event.attendees < Event.capacity))
+        .values(attendees=Event.attendees + 1).returning(Event.attendees)
+    ).scalar()
+    if attendees is None:
+        db.session.refresh(event, ["attendees", "closed_at"])
+        if event.closed_at is not None:  # closed while this check-in waited
+            raise DomainError("event_closed", status=409)
+        raise DomainError("event_full", status=409, capacity=event.capacity)
     set_committed_value(event, "attendees", attendees)
+    set_committed_value(attendance, "resident", resident)  # the answer names the person: no query for it
     record(actor, "event.checked_in", "event", event.id, household.grid_id,
            after={"household": household.number, "method": method.value})
     return CheckIn(attendance, False)
+
+
+@functools.cache
+def _attendance_insert(dialect: str):
+    """An attendance, returned as an object; nothing when the person or the key has one already (the insert then
+    waits for a twin request that is writing it, and the row is there to read when it returns)."""
+    return conflict_insert(dialect)(Attendance).on_conflict_do_nothing().returning(Attendance)
+
+
+def _repeat_check_in(event: Event, resident: Resident, actor: User, client_key: str | None,
+                     digest: str) -> CheckIn | None:
+    """The check-in made before: under the key (answered as new), else the person's (answered as already)."""
+    keyed = _keyed_check_in(actor, client_key, digest)
+    if keyed is not None:
+        return keyed
+    earlier = _attendance(event.id, resident.id)
+    if earlier is None:
+        return None
+    if earlier.removed_at is not None:
+        raise DomainError("attendance_removed", status=409)
+    return CheckIn(earlier, True)
 
 
 def _attendance(event_id: int, resident_id: int) -> Attendance | None:
@@ -345,13 +360,15 @@ def _attendance(event_id: int, resident_id: int) -> Attendance | None:
                              .execution_options(populate_existing=True))
 
 
-def _require_open(event: Event, now: datetime) -> None:
+def _why_not_open(event: Event, now: datetime) -> DomainError | None:
+    """Why check-in is not open now, or None when it is."""
     if event.closed_at is not None:
-        raise DomainError("event_closed", status=409)
+        return DomainError("event_closed", status=409)
     if now < event.starts_at - OPENS_BEFORE:
-        raise DomainError("event_not_started", starts=utc_to_local(event.starts_at).strftime("%m-%d %H:%M"))
+        return DomainError("event_not_started", starts=utc_to_local(event.starts_at).strftime("%m-%d %H:%M"))
     if now > event.ends_at:
-        raise DomainError("event_over")
+        return DomainError("event_over")
+    return None
 
 
 def check_out_self(user: User, token: str, now: datetime | None = None) -> Attendance:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, cast, func, select
+from sqlalchemy import bindparam, cast, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..audit.services import Change, record_all
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
-from ..extensions import db
+from ..extensions import conflict_insert, db
 from ..people.models import Household, Resident
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
@@ -103,7 +103,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
         if len(movement.note) > MAX_NOTE:
             raise DomainError("note_too_long", limit=MAX_NOTE)
     household_ids = sorted({m.household_id for m in movements})
-    households = {h.id: h for h in _in_chunks(select(Household), Household.id, household_ids)}
+    households = _households(household_ids)
     if len(households) < len(household_ids):
         raise NotFound()
     balances = _lock_balances(household_ids)
@@ -330,8 +330,9 @@ def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date,
 
 def hold(household_id: int) -> int:
     """Lock the household's balance until the transaction ends, and return it: for a caller whose own checks must
-    see the household settled before it writes (the shop's idempotency key, before it takes stock). Raises nothing
-    for a household without entries (its balance is 0)."""
+    see the household settled before it writes (the shop's idempotency key, before it takes stock); a posting for it
+    later in the transaction finds it locked already. Raises nothing for a household without entries (its balance
+    is 0)."""
     return _lock_balances([household_id])[household_id].balance
 
 
@@ -372,13 +373,43 @@ def _in_chunks(query, column, values: list, size: int = 5000):
         yield from db.session.scalars(query.where(column.in_(values[start:start + size])))
 
 
+def _households(household_ids: list[int]) -> dict[int, Household]:
+    """The households by id: those the session holds already (the caller loaded them) without a query, the rest in
+    one."""
+    households = {}
+    for household_id in household_ids:
+        loaded = db.session.identity_map.get(db.session.identity_key(Household, household_id))
+        if loaded is not None and not inspect(loaded).expired:
+            households[household_id] = loaded
+    households.update((h.id, h) for h in _in_chunks(select(Household), Household.id,
+                                                    [h for h in household_ids if h not in households]))
+    return households
+
+
 def _lock_balances(household_ids: list[int]) -> dict[int, HouseholdBalance]:
-    """Each household's balance row (made at 0 where missing), locked, in id order."""
-    db.session.execute(_balance_insert(db.engine.dialect.name),
-                       [dict(household_id=household_id, balance=0) for household_id in household_ids])
-    query = (select(HouseholdBalance).order_by(HouseholdBalance.household_id).with_for_update()
-             .execution_options(populate_existing=True))
-    return {b.household_id: b for b in _in_chunks(query, HouseholdBalance.household_id, sorted(household_ids))}
+    """Each household's balance row (made at 0 where missing), locked until the transaction ends, in id order, by
+    one statement: an upsert that rewrites the balance as it is (on SQLite, a write takes the database's write lock
+    before anything is read). A household locked already in this transaction (hold(), then a posting) is not asked
+    for again: nobody else has written its row since, and this transaction writes it only through these objects."""
+    held = _held_balances()
+    missing = sorted(set(household_ids) - held.keys())
+    if missing:
+        statement = _balance_lock(db.engine.dialect.name).execution_options(populate_existing=True)
+        held.update((b.household_id, b) for b in db.session.scalars(
+            statement, [dict(household_id=household_id, balance=0) for household_id in missing]))
+    return {household_id: held[household_id] for household_id in sorted(household_ids)}
+
+
+def _held_balances() -> dict[int, HouseholdBalance]:
+    """The balances locked so far in the session's innermost transaction (a savepoint's locks go with its
+    rollback, so it keeps its own)."""
+    session = db.session()
+    session.connection()  # begins the transaction, if none has begun
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    memo = session.info.get("held_balances")
+    if memo is None or memo[0] is not transaction:
+        memo = session.info["held_balances"] = (transaction, {})
+    return memo[1]
 
 
 def _spending(movement: Movement) -> bool:
@@ -421,14 +452,18 @@ def _add_to_totals(entries: list[LedgerEntry]) -> None:
 
 
 @functools.cache
-def _balance_insert(dialect: str):
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(HouseholdBalance).on_conflict_do_nothing(
-        index_elements=["household_id"])
+def _balance_lock(dialect: str):
+    """The balance rows, made at 0 where missing, rewritten as they are (which locks them) and returned as objects,
+    in the order of the rows given."""
+    statement = conflict_insert(dialect)(HouseholdBalance)
+    return statement.on_conflict_do_update(
+        index_elements=["household_id"], set_={"balance": HouseholdBalance.__table__.c.balance},
+    ).returning(HouseholdBalance, sort_by_parameter_order=True)
 
 
 @functools.cache
 def _batch_key_insert(dialect: str):
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(BatchKey).on_conflict_do_nothing(
+    return conflict_insert(dialect)(BatchKey).on_conflict_do_nothing(
         index_elements=["key"])
 
 

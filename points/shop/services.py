@@ -6,6 +6,7 @@ takes its locks in the same order (household, then products by id), so no two tr
 refusal rolls the whole of it back. The clerk's Idempotency-Key is unique per account: a retried basket finds the
 first one and answers with it. Functions flush and never commit.
 """
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,7 @@ from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
 from ..events.models import HouseholdCard
 from ..events.services import card_of_household, household_of_card
-from ..extensions import db
+from ..extensions import conflict_insert, db
 from ..grids.models import GridNode, NodeKind
 from ..ledger.models import EntrySource
 from ..ledger.services import hold, post_entry, reverse_entry
@@ -243,6 +243,7 @@ def customer(actor: User, shop: Shop, *, card: str | None = None, number: str | 
 class Redeemed:
     redemption: Redemption
     already: bool  # the same basket, sent again under its key: nothing was redeemed this time
+    balance_after: int | None = None  # the household's balance after a redemption made now (None for a repeat)
 
 
 def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str | None = None,
@@ -260,29 +261,25 @@ def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str |
         if product is None or product.shop_id != shop.id:
             raise DomainError("unknown_product")
     fingerprint = _fingerprint(shop.id, household.id, sorted(basket.items()))
-    # The household first, then the stock, as a void does: a twin request (the same key, so the same household)
-    # waits here until the first has committed, and then finds it.
-    hold(household.id)
-    if client_key:
-        earlier = _by_key(actor, client_key)
-        if earlier is not None:
-            return _replay(earlier, fingerprint)
+    # The household first, then the stock, as a void does.
+    balance = hold(household.id)
+    redemption = db.session.scalar(_redemption_insert(db.engine.dialect.name), [dict(
+        shop_id=shop.id, household_id=household.id, card_id=shown.id if shown else None,
+        total=sum(products[p].price * q for p, q in basket.items()), clerk_id=actor.id,
+        client_key=client_key or None, fingerprint=fingerprint)])
+    if redemption is None:  # the key's redemption, made before (a twin's insert waits for the first's to end)
+        return _replay(_by_key(actor, client_key), fingerprint)
     for product_id in basket:
         if not products[product_id].active:
             raise DomainError("product_inactive", name=products[product_id].name)
-    redemption = Redemption(shop_id=shop.id, household_id=household.id, card_id=shown.id if shown else None,
-                            total=sum(products[p].price * q for p, q in basket.items()), clerk_id=actor.id,
-                            client_key=client_key or None, fingerprint=fingerprint)
-    db.session.add(redemption)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the key, at this moment, with a basket for another household
-        raise DomainError("idempotency_key_reused", status=409) from None
+    # The answer shows the household and the lines: the objects in hand spare it the queries.
+    set_committed_value(redemption, "household", household)
+    set_committed_value(redemption, "lines", [])
     for product_id, quantity in basket.items():
         _take_stock(products[product_id], quantity)
-        db.session.add(RedemptionLine(redemption_id=redemption.id, product_id=product_id,
-                                      name=products[product_id].name, unit=products[product_id].unit,
-                                      price=products[product_id].price, quantity=quantity))
+        redemption.lines.append(RedemptionLine(product_id=product_id, name=products[product_id].name,
+                                               unit=products[product_id].unit, price=products[product_id].price,
+                                               quantity=quantity))
         db.session.add(StockMovement(product_id=product_id, quantity=-quantity, kind=StockChange.REDEMPTION,
                                      redemption_id=redemption.id, actor_id=actor.id))
     entry = post_entry(household.id, -redemption.total, EntrySource.REDEMPTION, f"redemption:{redemption.id}",
@@ -292,7 +289,7 @@ def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str |
     record(actor, "redemption.made", "redemption", redemption.id, household.grid_id,
            after={"household": household.number, "total": redemption.total,
                   "lines": {products[p].name: q for p, q in basket.items()}})
-    return Redeemed(redemption, already=False)
+    return Redeemed(redemption, already=False, balance_after=balance - redemption.total)
 
 
 def _basket(lines: list[tuple[int, int]]) -> dict[int, int]:
@@ -311,6 +308,12 @@ def _basket(lines: list[tuple[int, int]]) -> dict[int, int]:
         if merged[product_id] > MAX_QUANTITY:
             raise DomainError("basket_quantity", limit=MAX_QUANTITY)
     return dict(sorted(merged.items()))
+
+
+@functools.cache
+def _redemption_insert(dialect: str):
+    """A redemption, returned as an object; nothing when the clerk's key has one already."""
+    return conflict_insert(dialect)(Redemption).on_conflict_do_nothing().returning(Redemption)
 
 
 def _by_key(actor: User, client_key: str) -> Redemption | None:

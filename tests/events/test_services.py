@@ -99,6 +99,39 @@ def test_a_printed_code_works_only_inside_the_window(world):
     assert early.value.code == "event_not_started"
 
 
+def test_someone_checked_in_scanning_after_the_end_is_told_already_and_a_newcomer_why_not(world):
+    event = open_event(world)
+    token, early_bird = services.static_token(event), villager(world[0])
+    first = services.check_in_self(early_bird, token)
+    after = event.ends_at + timedelta(minutes=1)
+    again = services.check_in_self(early_bird, token, now=after)
+    assert again.already and again.attendance.id == first.attendance.id
+    with pytest.raises(DomainError) as late:
+        services.check_in_self(villager(world[0]), token, now=after)
+    assert late.value.code == "event_over"
+    assert event.attendees == 1
+
+
+def test_a_retry_with_its_key_answers_the_first_check_in_once_the_code_expired_or_it_was_removed(world):
+    village, admin, _ = world
+    event, user, now = open_event(world), villager(village), utcnow()
+    token = services.rotating_token(event, now)
+    first = services.check_in_self(user, token, now=now, client_key="scan-1", digest="d1")
+    expired = now + timedelta(seconds=2 * services.ROTATION_SECONDS)
+    retry = services.check_in_self(user, token, now=expired, client_key="scan-1", digest="d1")
+    assert not retry.already and retry.attendance.id == first.attendance.id
+    with pytest.raises(DomainError) as other_request:
+        services.check_in_self(user, token, now=expired, client_key="scan-1", digest="d2")
+    assert other_request.value.code == "idempotency_key_reused"
+    services.remove_attendance(admin, first.attendance)
+    retry = services.check_in_self(user, services.rotating_token(event), client_key="scan-1", digest="d1")
+    assert retry.attendance.id == first.attendance.id
+    with pytest.raises(DomainError) as removed:  # a new scan (another key) of someone removed
+        services.check_in_self(user, services.rotating_token(event), client_key="scan-2", digest="d1")
+    assert removed.value.code == "attendance_removed"
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1 and event.attendees == 0
+
+
 def test_a_new_code_version_voids_printed_codes(world):
     event = open_event(world)
     token = services.static_token(event)

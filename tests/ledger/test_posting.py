@@ -8,7 +8,7 @@ from sqlalchemy import select
 from points.errors import DomainError
 from points.extensions import db
 from points.ledger.models import EntrySource, HouseholdBalance, PeriodTotal
-from points.ledger.services import period_keys, post_entry, reverse_entry
+from points.ledger.services import hold, period_keys, post_entry, reverse_entry
 
 from .. import factories
 from .helpers import assert_ledger_consistent, rule_versions
@@ -48,6 +48,29 @@ def test_the_same_idempotency_key_posts_once(setup):
     with pytest.raises(DomainError) as refusal:
         post_entry(household.id, 30, EntrySource.MANUAL, "same", rule_version=award)
     assert refusal.value.code == "idempotency_key_reused"
+
+
+def test_a_household_held_then_posted_to_is_locked_once_a_transaction(setup, statements):
+    household, award, _, _ = setup
+    db.session.commit()
+
+    def locks():
+        return statements.summary().count("INSERT household_balances")
+
+    statements.clear()
+    assert hold(household.id) == 0
+    post_entry(household.id, 20, EntrySource.INSPECTION, "k1", rule_version=award)
+    assert locks() == 1
+    db.session.commit()
+    post_entry(household.id, 20, EntrySource.INSPECTION, "k2", rule_version=award)  # a new transaction
+    assert locks() == 2
+    with db.session.begin_nested():  # a savepoint lets its locks go with its rollback: it keeps its own
+        post_entry(household.id, 20, EntrySource.INSPECTION, "k3", rule_version=award)
+    assert locks() == 3
+    db.session.rollback()
+    assert hold(household.id) == 20 and locks() == 4  # as the last commit left it
+    db.session.rollback()
+    assert_ledger_consistent(household.id)
 
 
 def test_a_penalty_may_take_the_balance_below_zero(setup):
