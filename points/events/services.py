@@ -305,6 +305,9 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
     now = now or utcnow()
     household = resident.household
     if household.village_id != event.village_id or (event.grid_id is not None and household.grid_id != event.grid_id):
+        keyed = _keyed_check_in(actor, client_key, digest)  # a retry answers even once the household has moved
+        if keyed is not None:
+            return keyed
         raise DomainError("not_resident_here", status=403)
     refusal = _why_not_open(event, now)
     attendance = None if refusal else db.session.scalar(_attendance_insert(db.engine.dialect.name), [dict(
@@ -313,9 +316,11 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
         request_digest=digest if client_key else None)])
     if attendance is None:  # not open, or checked in before: the check-in made then answers
         repeat = _repeat_check_in(event, resident, actor, client_key, digest)
-        if repeat is None and refusal is not None:
+        if repeat is not None:
+            return repeat
+        if refusal is not None:
             raise refusal
-        return repeat
+        raise RuntimeError("an attendance met another, which is not there to read")  # none is ever deleted
     attendees = db.session.execute(
         update(Event).where(Event.id == event.id, Event.closed_at.is_(None),
                             Event.capacity.is_(None) | (Event.attendees < Event.capacity))

@@ -19,6 +19,7 @@ from points.events.services import EventTerms
 from points.extensions import db
 from points.ledger.models import HouseholdBalance
 from points.people.models import HouseholdKind
+from points.people.services import move_household
 from points.rules.models import RuleCategory, RuleUnit
 from points.timeutil import utc_to_local, utcnow
 
@@ -130,6 +131,22 @@ def test_a_retry_with_its_key_answers_the_first_check_in_once_the_code_expired_o
         services.check_in_self(user, services.rotating_token(event), client_key="scan-2", digest="d1")
     assert removed.value.code == "attendance_removed"
     assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1 and event.attendees == 0
+
+
+def test_a_retry_with_its_key_answers_after_the_household_moved_out_of_the_event_s_grid(world):
+    village, admin, _ = world
+    event = open_event(world, grid_id=village.grids[0].id)
+    user, token = villager(village), services.static_token(event)
+    first = services.check_in_self(user, token, client_key="scan-1", digest="d1")
+    move_household(user.resident.household, village.grids[1], admin)
+    retry = services.check_in_self(user, token, client_key="scan-1", digest="d1")
+    assert not retry.already and retry.attendance.id == first.attendance.id
+    with pytest.raises(DomainError) as other_request:
+        services.check_in_self(user, token, client_key="scan-1", digest="d2")
+    assert other_request.value.code == "idempotency_key_reused"
+    with pytest.raises(DomainError) as moved:
+        services.check_in_self(user, token, client_key="scan-2", digest="d1")
+    assert moved.value.code == "not_resident_here"
 
 
 def test_a_new_code_version_voids_printed_codes(world):
