@@ -43,7 +43,7 @@ MESSAGES = {
     "invalid_amount": _l("积分必须是不为 0 的整数，且绝对值不超过 %(limit)d"),
     "invalid_idempotency_key": _l("幂等键无效（1 到 100 个字符）"),
     "insufficient_balance": _l("积分不足：现有 %(balance)d 分，需要 %(needed)d 分"),
-    "idempotency_key_reused": _l("该幂等键已用于另一笔不同的积分记录"),
+    "idempotency_key_reused": _l("该幂等键已用于另一个不同的请求"),
     "already_reversed": _l("这笔积分已经冲正过了"),
     "cannot_reverse_reversal": _l("冲正记录不能再冲正"),
     "resident_not_in_household": _l("该村民不属于这一户"),

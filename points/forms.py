@@ -1,6 +1,11 @@
-"""The base of every HTML form: Flask-WTF (CSRF) with text fields that drop NUL characters."""
+"""The base of every HTML form: Flask-WTF (CSRF) with text fields that drop NUL characters; the key a form that
+writes is rendered with."""
+import uuid
+
 from flask_wtf import FlaskForm
 from wtforms import StringField
+
+from .errors import MESSAGES, DomainError
 
 
 def _drop_nul(value):
@@ -14,3 +19,17 @@ class Form(FlaskForm):
             if issubclass(unbound_field.field_class, StringField):  # PasswordField too
                 options["filters"] = [*unbound_field.kwargs.get("filters", ()), _drop_nul]
             return unbound_field.bind(form=form, **options)
+
+
+def fresh_key(form) -> None:
+    """A new key for the form's next submission (its hidden "key" field): what it posts then is a new request."""
+    form.key.data = uuid.uuid4().hex
+
+
+def refusal_message(refusal: DomainError, form) -> str:
+    """What to tell the user of a refused form. One sent again with other values under the key it was rendered
+    with (the Back button) is told so and gets a fresh key, so that the next try is a new request."""
+    if refusal.code == "idempotency_key_reused":
+        fresh_key(form)
+        return str(MESSAGES["form_already_used"])
+    return refusal.message

@@ -49,6 +49,24 @@ def test_a_stock_count_sent_again_after_a_sale_does_not_undo_the_sale(client, lo
     assert _count(StockMovement, StockMovement.kind == StockChange.CORRECTION) == 1
 
 
+def test_a_restock_form_sent_again_with_another_quantity_says_so_and_takes_a_fresh_key(client, login):
+    village = factories.gen_village()
+    soap = factories.gen_product(factories.gen_shop(village.village), "肥皂", price=5, stock=20)
+    login(factories.gen_user(Role.SHOP_CLERK, village.village))
+    page = client.get(f"/products/{soap.id}").get_data(as_text=True)
+    data = {"restock-key": _key(page, "restock-key"), "restock-quantity": "10", "restock-reason": "采购"}
+    assert client.post(f"/products/{soap.id}/restock", data=data).status_code == 302
+
+    again = client.post(f"/products/{soap.id}/restock", data={**data, "restock-quantity": "12"})
+    page = again.get_data(as_text=True)
+    assert again.status_code == 409 and "这张表单已经提交过了" in page
+    assert _key(page, "restock-key") != data["restock-key"]
+    assert client.post(f"/products/{soap.id}/restock",
+                       data={**data, "restock-quantity": "12", "restock-key": _key(page, "restock-key")}
+                       ).status_code == 302
+    assert db.session.get(Product, soap.id, populate_existing=True).stock == 42
+
+
 def test_a_new_product_sent_twice_is_made_once_with_its_stock(client, login):
     village = factories.gen_village()
     store = factories.gen_shop(village.village)

@@ -67,13 +67,22 @@ def submit_claim(
 ) -> Claim:
     """A villager claims points for their household under a self-claimable rule, with up to MAX_PHOTOS photos.
 
-    The same client_key from the same account returns the claim made the first time. Raises DomainError
-    ("villagers_only" | "rule_not_claimable" | "photo_required" | "too_many_photos" | "photo_too_large"
-    | "not_an_image" | "claim_day_invalid" | ledger.rule_for_household's) and writes nothing then.
+    The same client_key from the same account returns the claim made the first time, if this call asks for the
+    same. Raises DomainError("villagers_only" | "rule_not_claimable" | "photo_required" | "too_many_photos"
+    | "photo_too_large" | "not_an_image" | "claim_day_invalid" | "idempotency_key_reused"
+    | ledger.rule_for_household's) and writes nothing then.
     """
+
+    def as_asked(earlier: Claim) -> Claim:
+        """The key's claim, if it is what this call asks for (its photos aside: they were re-encoded)."""
+        if (earlier.rule_id, earlier.quantity, earlier.note, earlier.occurred_on) != (
+                rule_id, quantity, (note or "").strip(), occurred_on or earlier.occurred_on):
+            raise DomainError("idempotency_key_reused", status=409)
+        return earlier
+
     earlier = _existing(Claim, Claim.claimant_id, user, client_key)
     if earlier is not None:
-        return earlier
+        return as_asked(earlier)
     household = villager_household(user)
     today = local_today()
     day = occurred_on or today
@@ -112,7 +121,7 @@ def submit_claim(
         earlier = _existing(Claim, Claim.claimant_id, user, client_key)
         if earlier is None:
             raise
-        return earlier
+        return as_asked(earlier)
     record(user, "claim.submitted", "claim", claim.id, household.grid_id,
            after={"household": household.number, "rule": version.name, "quantity": quantity, "photos": len(cleaned)})
     return claim
@@ -206,11 +215,20 @@ def reject_claim(reviewer: User, claim_id: int, reason: str, retry: bool = False
 
 
 def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None = None) -> Appeal:
-    """A villager contests a deduction from their household. Raises DomainError("villagers_only"
-    | "not_a_deduction" | "already_appealed" | "already_reversed" | "reason_required" | "reason_too_long") or NotFound."""
+    """A villager contests a deduction from their household. The same client_key from the same account returns the
+    appeal made the first time, if this call asks for the same. Raises DomainError("villagers_only" | "not_a_deduction"
+    | "already_appealed" | "already_reversed" | "reason_required" | "reason_too_long" | "idempotency_key_reused") or
+    NotFound."""
+
+    def as_asked(earlier: Appeal) -> Appeal:
+        """The key's appeal, if it is what this call asks for."""
+        if (earlier.entry_id, earlier.reason) != (entry_id, (reason or "").strip()):
+            raise DomainError("idempotency_key_reused", status=409)
+        return earlier
+
     earlier = _existing(Appeal, Appeal.appellant_id, user, client_key)
     if earlier is not None:
-        return earlier
+        return as_asked(earlier)
     household = villager_household(user)
     entry = db.session.get(LedgerEntry, entry_id) if isinstance(entry_id, int) else None
     if entry is None or entry.household_id != household.id:
@@ -234,7 +252,7 @@ def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None
         earlier = _existing(Appeal, Appeal.appellant_id, user, client_key)
         if earlier is None:
             raise DomainError("already_appealed", status=409) from None
-        return earlier
+        return as_asked(earlier)
     record(user, "appeal.submitted", "appeal", appeal.id, household.grid_id,
            after={"entry": entry.id, "amount": entry.amount, "reason": reason})
     return appeal

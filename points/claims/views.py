@@ -1,5 +1,4 @@
 """Pages of claims (积分申报: submit, list, review, photos) and appeals (申诉: submit, list, decide)."""
-import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -9,6 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..auth import policy
 from ..errors import DomainError, NotFound, error_response
 from ..extensions import db
+from ..forms import fresh_key, refusal_message
 from ..ledger.models import SOURCE_LABELS, LedgerEntry
 from ..people.models import Household
 from ..rules.labels import rule_choices
@@ -47,7 +47,8 @@ def new_claim():
             )
         except DomainError as refusal:
             db.session.rollback()
-            (form.photos if refusal.code in PHOTO_ERRORS else form.rule_id).errors.append(refusal.message)
+            field = form.photos if refusal.code in PHOTO_ERRORS else form.rule_id
+            field.errors.append(refusal_message(refusal, form))
             status = 422
         else:
             db.session.commit()
@@ -57,7 +58,7 @@ def new_claim():
         status = 422
     else:
         form.occurred_on.data = local_today()
-        form.key.data = uuid.uuid4().hex
+        fresh_key(form)
     return render_template("claims/new_claim.html", form=form), status
 
 
@@ -69,7 +70,7 @@ def upload_too_large(error):
         return error_response("file_too_large", limit, 413)
     form = _claim_form(services.villager_household(current_user), read_request=False)
     form.occurred_on.data = local_today()
-    form.key.data = uuid.uuid4().hex
+    fresh_key(form)
     form.photos.errors = [limit]
     return render_template("claims/new_claim.html", form=form), 413
 
@@ -175,7 +176,7 @@ def new_appeal(entry_id: int):
             appeal = services.submit_appeal(current_user, entry.id, form.reason.data, client_key=f"web:{form.key.data}")
         except DomainError as refusal:
             db.session.rollback()
-            form.reason.errors.append(refusal.message)
+            form.reason.errors.append(refusal_message(refusal, form))
             status = 422
         else:
             db.session.commit()
@@ -184,7 +185,7 @@ def new_appeal(entry_id: int):
     elif request.method == "POST":
         status = 422
     else:
-        form.key.data = uuid.uuid4().hex
+        fresh_key(form)
     return render_template("claims/new_appeal.html", form=form, entry=entry, SOURCE_LABELS=SOURCE_LABELS), status
 
 

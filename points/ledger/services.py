@@ -59,10 +59,14 @@ class Movement:
     hours: int = 0  # volunteer hours: time at an event, or a per-hour rule's quantity
 
     def same_as(self, entry: LedgerEntry) -> bool:
-        """Whether entry is this movement, posted earlier under its key."""
-        return (entry.household_id, entry.amount, entry.source, entry.rule_version_id, entry.reverses_id) == (
+        """Whether entry is this movement, posted earlier under its key: the same household, amount, rule, resident
+        and note, and the same day unless this one leaves the day to the posting (today, which a retry tomorrow is
+        not)."""
+        return (entry.household_id, entry.amount, entry.source, entry.rule_version_id, entry.reverses_id,
+                entry.resident_id, entry.note, entry.occurred_on) == (
             self.household_id, self.amount, self.source, self.rule_version.id if self.rule_version else None,
-            self.reverses.id if self.reverses else None)
+            self.reverses.id if self.reverses else None, self.resident_id, self.note,
+            self.occurred_on or entry.occurred_on)
 
 
 def post_entry(
@@ -216,8 +220,9 @@ def apply_rule(
     version = rule_for_household(household, rule_id, day, quantity)
     if not policy.can_apply_rule(actor, version.role_set, household):
         raise DomainError("rule_not_for_role", status=403)
+    # The day as asked: none dates the entry today, and a retry of the request on a later day is the same request.
     return post_entry(household_id, version.points * quantity, source, idempotency_key, rule_version=version,
-                      resident_id=resident_id, actor=actor, note=note, occurred_on=day,
+                      resident_id=resident_id, actor=actor, note=note, occurred_on=occurred_on,
                       hours=hours_under(version, quantity))
 
 

@@ -1,5 +1,4 @@
 """Points pages: 我的积分, a household's entries, manual award and penalty, the batch form, and 冲正."""
-import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from ..hygiene.queries import household_flags
 from ..claims.queries import appealed_entry_ids
 from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
+from ..forms import fresh_key, refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID
 from ..people.models import Household
@@ -30,10 +30,6 @@ bp = Blueprint("ledger", __name__)
 def _web_key(form_key: str) -> str:
     """The ledger key of a posting from a form: the user and the key the form was rendered with."""
     return f"web:{current_user.id}:{form_key}"
-
-
-def _fresh_key(form) -> None:
-    form.key.data = uuid.uuid4().hex
 
 
 def _points_page(household: Household):
@@ -75,14 +71,6 @@ def household_points(household_id: int):
     return _points_page(policy.visible_household(current_user, household_id))
 
 
-def _refusal_message(refusal: DomainError, form) -> str:
-    """What to tell the user; a form sent again with other values (the Back button) gets a fresh key."""
-    if refusal.code == "idempotency_key_reused":
-        _fresh_key(form)
-        return str(MESSAGES["form_already_used"])
-    return refusal.message
-
-
 @bp.route("/households/<id:household_id>/award", methods=["GET", "POST"])
 @login_required
 def award(household_id: int):
@@ -104,7 +92,7 @@ def award(household_id: int):
             )
         except DomainError as refusal:
             db.session.rollback()
-            form.rule_id.errors.append(_refusal_message(refusal, form))
+            form.rule_id.errors.append(refusal_message(refusal, form))
             status = 422
         else:
             db.session.commit()
@@ -113,10 +101,10 @@ def award(household_id: int):
     elif request.method == "POST":
         status = 422
         if form.key.errors:  # a page from before its key was set (or a forged one): the next try may post
-            _fresh_key(form)
+            fresh_key(form)
     else:
         form.occurred_on.data = local_today()
-        _fresh_key(form)
+        fresh_key(form)
     return render_template("ledger/award.html", form=form, household=household), status
 
 
@@ -154,7 +142,7 @@ def batch_award():
             )
         except DomainError as refusal:
             db.session.rollback()
-            form.rule_id.errors.append(_refusal_message(refusal, form))
+            form.rule_id.errors.append(refusal_message(refusal, form))
             refused = refusal.details if refusal.code != "idempotency_key_reused" else []
             status = 422
         else:
@@ -164,10 +152,10 @@ def batch_award():
     elif request.method == "POST":
         status = 422
         if form.key.errors:  # a page from before its key was set (or a forged one): the next try may post
-            _fresh_key(form)
+            fresh_key(form)
     else:
         form.occurred_on.data = local_today()
-        _fresh_key(form)
+        fresh_key(form)
     chosen = set(form.household_ids.data or [])
     numbers = {h.id: h.number for h in households}
     return render_template(
@@ -195,7 +183,9 @@ def reverse(entry_id: int):
         services.reverse_entry(entry.id, f"reverse:{entry.id}", current_user, form.note.data.strip())
     except DomainError as refusal:
         db.session.rollback()
-        flash(refusal.message, "error")
+        # The entry's key with another note: another form (another admin's) reversed it first.
+        reversed_first = refusal.code == "idempotency_key_reused"
+        flash(str(MESSAGES["already_reversed"]) if reversed_first else refusal.message, "error")
     else:
         db.session.commit()
         flash(_("已冲正"))

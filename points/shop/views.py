@@ -15,6 +15,7 @@ from ..claims.photos import clean_photo, store_photo
 from ..events.services import CARD_PREFIX
 from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..extensions import db
+from ..forms import refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
 from ..people.models import Household
@@ -159,7 +160,7 @@ def _refuse_on(form: ProductForm, refusal: DomainError) -> str | None:
     if refusal.code in PHOTO_ERRORS:
         form.photo.errors = [*form.photo.errors, refusal.message]
         return None
-    return refusal.message
+    return refusal_message(refusal, form)
 
 
 @bp.route("/shops/<id:shop_id>/products", methods=["GET", "POST"])
@@ -236,7 +237,7 @@ def restock(product_id: int):
                          client_key=form.client_key())
     except DomainError as refusal:
         _undo(refusal)
-        return _product_page(product, restock=form, error=refusal.message, status=_status(refusal))
+        return _product_page(product, restock=form, error=refusal_message(refusal, form), status=_status(refusal))
     db.session.commit()
     flash(_("已进货 %(n)d%(unit)s，现有库存 %(stock)d", n=form.quantity.data, unit=product.unit, stock=product.stock))
     return redirect(url_for("shop.product", product_id=product.id))
@@ -255,7 +256,7 @@ def count(product_id: int):
                                        client_key=form.client_key())
     except DomainError as refusal:
         _undo(refusal)
-        return _product_page(product, count=form, error=refusal.message, status=_status(refusal))
+        return _product_page(product, count=form, error=refusal_message(refusal, form), status=_status(refusal))
     db.session.commit()
     if moved is None:
         flash(_("盘点数量与账面库存一致，没有调整"))

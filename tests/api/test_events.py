@@ -330,7 +330,7 @@ def test_a_key_used_for_another_check_in_is_a_409_in_chinese_and_writes_nothing(
 
     for changed in ({"event_id": other["id"]}, {"card": services.card_text(cards[1])}):
         error = error_of(checkin(api, scene.admin, "key-2", **{**body, **changed}), 409, "idempotency_key_reused")
-        assert error["message"] == "该幂等键已用于另一笔不同的积分记录"
+        assert error["message"] == "该幂等键已用于另一个不同的请求"
     error_of(checkin(api, scene.admin, "key-2", event_id=event["id"], resident_id=scene.households[2].head.id), 409,
              "idempotency_key_reused")
     # The same person by name rather than by card is another request too.

@@ -240,10 +240,27 @@ def test_the_same_key_for_a_different_posting_is_a_409(api, ledger):
     award(api, worker, ledger["home"], ledger["award"], headers={"Idempotency-Key": "tap-2"})
     before = snapshot()
 
-    for household, body in ((ledger["home"], {"quantity": 2}), (ledger["other"], {})):
+    for household, body in ((ledger["home"], {"quantity": 2}), (ledger["other"], {}),
+                            (ledger["home"], {"note": "另一件事"}), (ledger["home"], {"occurred_on": "2026-11-02"})):
         response = award(api, worker, household, ledger["award"], headers={"Idempotency-Key": "tap-2"}, **body)
-        assert error_of(response, 409, "idempotency_key_reused")["message"] == "该幂等键已用于另一笔不同的积分记录"
+        assert error_of(response, 409, "idempotency_key_reused")["message"] == "该幂等键已用于另一个不同的请求"
     assert snapshot() == before
+
+
+def test_a_request_that_left_out_the_day_retried_the_next_day_answers_the_first(api, ledger, monkeypatch):
+    """Its entry is dated the day it was posted; the retry asks for no other day."""
+    worker, households = ledger["worker"], [ledger["home"], ledger["other"]]
+    headers = {"Idempotency-Key": "late-1"}
+    first = award(api, worker, ledger["home"], ledger["award"], headers=headers)
+    first_batch = batch(api, worker, households, ledger["award"], headers={"Idempotency-Key": "late-2"})
+    monkeypatch.setattr("points.ledger.services.local_today", lambda: local_today() + timedelta(days=1))
+
+    again = award(api, worker, ledger["home"], ledger["award"], headers=headers)
+    again_batch = batch(api, worker, households, ledger["award"], headers={"Idempotency-Key": "late-2"})
+    assert (again.status_code, again_batch.status_code) == (201, 201)
+    assert (again.get_json(), again_batch.get_json()) == (first.get_json(), first_batch.get_json())
+    assert again.get_json()["occurred_on"] == local_today().isoformat()
+    assert snapshot()[:2] == (3, 15)
 
 
 def test_keys_belong_to_one_account(api, ledger):

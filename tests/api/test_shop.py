@@ -253,7 +253,7 @@ def test_the_same_key_for_another_basket_is_a_409_and_writes_nothing(api, shop):
     for changes in ({"lines": [{"product_id": shop.soap.id, "quantity": 3}]},
                     {"household_id": shop.neighbour.id}):
         error = error_of(redeem(api, shop, key="basket-2", **changes), 409, "idempotency_key_reused")
-        assert error["message"] == "该幂等键已用于另一笔不同的积分记录"
+        assert error["message"] == "该幂等键已用于另一个不同的请求"
     assert snapshot() == before
 
 

@@ -1,5 +1,6 @@
 """Claims and appeals through the pages: a villager claims with a photo, a worker reviews, the villager sees it."""
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -125,6 +126,21 @@ def test_a_villager_appeals_and_the_admin_reverses(world, client, login):
     assert balance_of(world["home"].id) == 0
     login(world["villager"])
     assert "已撤销扣分" in client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
+
+
+def test_a_claim_form_sent_again_with_another_note_says_so_and_takes_a_fresh_key(world, client, login):
+    login(world["villager"])
+    photo = factories.gen_photo()
+    first = client.post("/claims/new", data=claim_data(world, [photo]), content_type="multipart/form-data")
+    assert first.status_code == 302
+    again = client.post("/claims/new", data=claim_data(world, [photo], note="门前和院子都扫了"),
+                        content_type="multipart/form-data")
+    page = again.get_data(as_text=True)
+    assert again.status_code == 422 and "这张表单已经提交过了" in page
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    assert client.post("/claims/new", data=claim_data(world, [photo], note="门前和院子都扫了", key=key),
+                       content_type="multipart/form-data").status_code == 302
+    assert [c.note for c in db.session.scalars(select(Claim).order_by(Claim.id))] == ["门前打扫干净", "门前和院子都扫了"]
 
 
 def test_staff_have_no_claim_form(world, client, login):

@@ -131,6 +131,19 @@ def test_the_same_client_key_makes_one_claim(world):
     assert again.id == first.id and claims_count() == 1
 
 
+@pytest.mark.parametrize("other", [{"quantity": 2}, {"note": "另一件事"},
+                                   {"occurred_on": local_today() - timedelta(days=1)}])
+def test_a_client_key_sent_again_with_another_claim_is_refused(world, other):
+    asked = {"quantity": 1, "note": "清理了沟渠", "occurred_on": local_today()}
+    first = services.submit_claim(world["villager"], world["hazard"].id, [], world["store"], client_key="k1", **asked)
+    assert services.submit_claim(world["villager"], world["hazard"].id, [], world["store"], client_key="k1",
+                                 **{**asked, "note": " 清理了沟渠 ", "occurred_on": None}).id == first.id
+    with pytest.raises(DomainError) as refusal:
+        services.submit_claim(world["villager"], world["hazard"].id, [], world["store"], client_key="k1",
+                              **{**asked, **other})
+    assert refusal.value.code == "idempotency_key_reused" and claims_count() == 1
+
+
 def test_approval_posts_once_and_the_villager_sees_it(world):
     claim = services.submit_claim(world["villager"], world["hazard"].id, [], world["store"], quantity=2)
     assert balance_of(world["home"].id) == 0  # nothing before review
@@ -214,6 +227,16 @@ def test_only_deductions_of_ones_own_household_may_be_appealed_once(world):
     with pytest.raises(DomainError) as refusal:
         services.submit_appeal(neighbour, entry.id, "理由")
     assert refusal.value.status == 404
+
+
+def test_a_client_key_sent_again_with_another_appeal_is_refused(world):
+    entry, other = penalty(world), penalty(world)
+    first = services.submit_appeal(world["villager"], entry.id, "已经清理干净了", client_key="k1")
+    assert services.submit_appeal(world["villager"], entry.id, "已经清理干净了 ", client_key="k1").id == first.id
+    for asked in ((entry.id, "另一个理由"), (other.id, "已经清理干净了")):
+        with pytest.raises(DomainError) as refusal:
+            services.submit_appeal(world["villager"], *asked, client_key="k1")
+        assert refusal.value.code == "idempotency_key_reused"
 
 
 def test_only_the_village_admin_decides_appeals(world):

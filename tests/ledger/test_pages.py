@@ -1,4 +1,5 @@
 """我的积分, a household's points, manual award and penalty, the batch form and 冲正, through the pages."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -139,6 +140,8 @@ def test_an_admin_reverses_an_entry_once(world, client, login):
     client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"})
     response = client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"}, follow_redirects=True)
     assert "已冲正" in response.get_data(as_text=True)  # a second tap answers as the first did
+    response = client.post(f"/entries/{entry.id}/reverse", data={"note": "另一个理由"}, follow_redirects=True)
+    assert "已经冲正过" in response.get_data(as_text=True)  # another form, with another note, came second
     assert balance_of(world["homes"][0].id) == 0 and entries() == 2
 
 
@@ -152,13 +155,19 @@ def test_a_reversal_form_sent_for_two_entries_reverses_both(world, client, login
     assert balance_of(world["homes"][0].id) == 0 and entries() == 4
 
 
-def test_a_form_sent_again_with_another_rule_says_so(world, client, login):
+@pytest.mark.parametrize("field", ["rule_id", "note", "resident_id"])
+def test_a_form_sent_again_with_other_values_says_so_and_takes_a_fresh_key(world, client, login, field):
     login(world["worker"])
     home = world["homes"][1]
-    client.post(f"/households/{home.id}/award", data=award_form(world, home))
-    again = client.post(f"/households/{home.id}/award", data=award_form(world, home, rule_id=world["pile"].id))
-    assert again.status_code == 422 and "这张表单已经提交过了" in again.get_data(as_text=True)
-    assert entries() == 1
+    first = award_form(world, home, note="村民大会")
+    client.post(f"/households/{home.id}/award", data=first)
+    changed = {**first, field: {"rule_id": world["pile"].id, "note": "另一件事", "resident_id": home.head.id}[field]}
+    again = client.post(f"/households/{home.id}/award", data=changed)
+    page = again.get_data(as_text=True)
+    assert again.status_code == 422 and "这张表单已经提交过了" in page and entries() == 1
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    client.post(f"/households/{home.id}/award", data={**changed, "key": key})
+    assert entries() == 2
 
 
 def test_ids_beyond_any_household_in_a_batch_are_not_a_crash(world, client, login):

@@ -50,6 +50,19 @@ def test_the_same_idempotency_key_posts_once(setup):
     assert refusal.value.code == "idempotency_key_reused"
 
 
+@pytest.mark.parametrize("other", [{"note": "另一件事"}, {"resident_id": None}, {"occurred_on": date(2026, 11, 2)}])
+def test_the_same_key_with_another_note_resident_or_day_is_refused(setup, other):
+    household, award, _, _ = setup
+    asked = {"rule_version": award, "note": "打扫村道", "resident_id": household.head.id,
+             "occurred_on": date(2026, 11, 3)}
+    first = post_entry(household.id, 20, EntrySource.MANUAL, "same", **asked)
+    # A retry that leaves the day to the posting answers the first, whichever day that was.
+    assert post_entry(household.id, 20, EntrySource.MANUAL, "same", **{**asked, "occurred_on": None}).id == first.id
+    with pytest.raises(DomainError) as refusal:
+        post_entry(household.id, 20, EntrySource.MANUAL, "same", **{**asked, **other})
+    assert refusal.value.code == "idempotency_key_reused" and balance_of(household) == 20
+
+
 def test_a_household_held_then_posted_to_is_locked_once_a_transaction(setup, statements):
     household, award, _, _ = setup
     db.session.commit()
@@ -114,7 +127,10 @@ def test_a_reversal_points_at_its_original_and_happens_once(setup):
     wrong = post_entry(household.id, -10, EntrySource.MANUAL, "p1", rule_version=penalty)
     reversal = reverse_entry(wrong.id, "rev-1", note="误扣")
     assert (reversal.amount, reversal.reverses_id, reversal.source) == (10, wrong.id, EntrySource.REVERSAL)
-    assert reverse_entry(wrong.id, "rev-1").id == reversal.id, "a retried reversal returns the first"
+    assert reverse_entry(wrong.id, "rev-1", note="误扣").id == reversal.id, "a retried reversal returns the first"
+    with pytest.raises(DomainError) as other_note:
+        reverse_entry(wrong.id, "rev-1", note="另一个理由")
+    assert other_note.value.code == "idempotency_key_reused"
     with pytest.raises(DomainError) as twice:
         reverse_entry(wrong.id, "rev-2")
     assert twice.value.code == "already_reversed"

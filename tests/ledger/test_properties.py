@@ -30,7 +30,7 @@ operations = st.lists(
 def test_balance_and_totals_equal_the_entries(village, steps):
     household = factories.gen_household(village.grids[0])
     award, penalty, _ = rule_versions(village)
-    posted = []  # (key, amount, source, rule_version, entry)
+    posted = []  # (key, amount, source, rule_version, resident, entry)
     start = date(2026, 12, 20)  # days around a new year and an ISO week 53
     for index, (kind, size, day) in enumerate(steps):
         key = f"{household.id}-{index}"
@@ -41,15 +41,17 @@ def test_balance_and_totals_equal_the_entries(village, steps):
                     "penalty": (-size, EntrySource.MANUAL, penalty),
                     "debit": (-size, EntrySource.REDEMPTION, None),
                 }[kind]
-                entry = post_entry(household.id, amount, source, key, rule_version=version,
-                                   resident_id=household.head.id if size % 2 else None,
+                resident = household.head.id if size % 2 else None
+                entry = post_entry(household.id, amount, source, key, rule_version=version, resident_id=resident,
                                    occurred_on=start + timedelta(days=day % 30), hours=size % 3 if amount > 0 else 0)
-                posted.append((key, amount, source, version, entry))
+                posted.append((key, amount, source, version, resident, entry))
             elif kind == "reverse" and posted:
-                reverse_entry(posted[size % len(posted)][4].id, key, voiding=True)  # a debit's void too
+                reverse_entry(posted[size % len(posted)][-1].id, key, voiding=True)  # a debit's void too
             elif kind == "retry" and posted:
-                old_key, amount, source, version, entry = posted[size % len(posted)]
-                assert post_entry(household.id, amount, source, old_key, rule_version=version).id == entry.id
+                # The same request again, but for its day: left to the posting, which a retry may do on another.
+                old_key, amount, source, version, resident, entry = posted[size % len(posted)]
+                assert post_entry(household.id, amount, source, old_key, rule_version=version,
+                                  resident_id=resident).id == entry.id
         except DomainError as refusal:
             assert refusal.code in {"insufficient_balance", "already_reversed", "cannot_reverse_reversal"}
         db.session.flush()
