@@ -62,8 +62,9 @@ STOCK = 100_000  # the most a shelf may hold: far more than a run takes
 RUNS = (("healthz", "TrivialUser"), ("checkin", "CheckinUser"), ("redemption", "RedemptionUser"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(runs=None, description: str = __doc__) -> None:
+    """The command line of this script, or of another (bench/floor.py) whose runs(url, args, folder) it passes."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="PostgreSQL (dropped and made afresh)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="county")
     parser.add_argument("--villages", type=int, default=40, help="villages whose people and shops take part")
@@ -81,7 +82,7 @@ def main() -> None:
         reset_postgres(url, create=True)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            run(url, args, Path(folder))
+            (runs or run)(url, args, Path(folder))
     finally:
         if not args.keep:
             reset_postgres(url, create=False)
@@ -206,11 +207,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(url: str, port: int, workers: int, threads: int, folder: Path) -> subprocess.Popen:
-    """gunicorn with the repository's gunicorn.conf.py, on its own port; waits until /healthz answers."""
+def start_server(url: str, port: int, workers: int, threads: int, folder: Path,
+                 app: str = "points:create_app()") -> subprocess.Popen:
+    """gunicorn serving app with the repository's gunicorn.conf.py, on its own port; waits until it listens."""
     environment = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", BIND=f"127.0.0.1:{port}",
                        WEB_CONCURRENCY=str(workers), WEB_THREADS=str(threads), ACCESS_LOG=str(folder / "access.log"))
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "points:create_app()"], cwd=ROOT, env=environment,
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", app], cwd=ROOT, env=environment,
                               stderr=open(folder / "gunicorn.log", "wb"))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -251,7 +253,9 @@ def load(name: str, user_class: str, port: int, args: argparse.Namespace, data_f
     stats = next(s for s in json.loads(Path(f"{prefix}.json").read_text()) if s["name"] == name)
     times = sorted((float(ms), n) for ms, n in stats["response_times"].items())
     return {"requests": stats["num_requests"], "failures": stats["num_failures"],
-            "rps": stats["num_requests"] / (stats["last_request_timestamp"] - stats["start_time"]),
+            # Answers that did what was asked, a second: a failure may be cheaper than the work.
+            "rps": (stats["num_requests"] - stats["num_failures"]) / (stats["last_request_timestamp"]
+                                                                      - stats["start_time"]),
             "p50": _percentile(times, 0.50), "p99": _percentile(times, 0.99)}
 
 
