@@ -1,5 +1,4 @@
 """Pages of claims (积分申报: submit, list, review, photos) and appeals (申诉: submit, list, decide)."""
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required

@@ -1,5 +1,4 @@
 """Points pages: 我的积分, a household's entries, manual award and penalty, the batch form, and 冲正."""
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
