@@ -13,11 +13,12 @@ see left out but the token's, the code's and the caller's scope.
   checked and lowered by one guarded `UPDATE`; the redemption; the stock, its movement and the line; the ledger's
   entry; the redemption's entry; the audit event; the commit: 11 statements. The app writes one audit event more,
   the ledger's of the entry.
+- POST /bench/redemption-in-one: the same reads, then every write of a one-line basket in one statement of
+  data-modifying CTEs (PostgreSQL alone): what is left when the write moves into the database.
 
-Five runs one after the other on the same server: `healthz` (the ceiling), `checkin` and `redemption` (the app's, as
-load.py's) and each one's floor, with its share of the ceiling. What a floor reaches bounds what an implementation
-of that write in Flask and SQLAlchemy reaches on this machine, short of moving it into the database (one statement
-of data-modifying CTEs, or a function, for PostgreSQL alone).
+Six runs one after the other on the same server: `healthz` (the ceiling), `checkin` and `redemption` (the app's, as
+load.py's) and the floors, each with its share of the ceiling. What a floor reaches bounds what an implementation of
+that write in Flask and SQLAlchemy reaches on this machine.
 
     python bench/floor.py --database-url postgresql://postgres@127.0.0.1/points_load --reuse   # load.py --keep's
 
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the app
@@ -53,7 +54,8 @@ from points.shop.models import Product, Redemption, RedemptionLine, Shop, StockC
 from points.timeutil import local_today, utcnow  # noqa: E402
 
 RUNS = (("healthz", "TrivialUser"), ("checkin", "CheckinUser"), ("checkin-floor", "FloorCheckinUser"),
-        ("redemption", "RedemptionUser"), ("redemption-floor", "FloorRedemptionUser"))
+        ("redemption", "RedemptionUser"), ("redemption-floor", "FloorRedemptionUser"),
+        ("redemption-in-one", "InOneRedemptionUser"))
 
 bp = Blueprint("bench_floor", __name__)
 
@@ -191,6 +193,76 @@ def floor_redemption():
                    balance_after=balance, created_at=now.isoformat()), 201
 
 
+# The whole write of a one-line basket in one statement (PostgreSQL): the balance taken, then the stock, then the
+# rows, each only if the step before it took; the foreign keys are checked at the statement's end.
+REDEEM_IN_ONE = text("""
+WITH spend AS (
+    UPDATE household_balances SET balance = balance - :total
+    WHERE household_id = :household AND balance >= :total RETURNING balance),
+take AS (
+    UPDATE products SET stock = stock - :quantity
+    WHERE id = :product AND stock >= :quantity AND EXISTS (SELECT FROM spend) RETURNING id),
+ids AS (
+    SELECT nextval('redemptions_id_seq') AS redemption, nextval('ledger_entries_id_seq') AS entry FROM take),
+entry AS (
+    INSERT INTO ledger_entries (id, household_id, amount, source, actor_id, occurred_on, created_at, note, hours,
+                                idempotency_key)
+    SELECT entry, :household, -:total, 'redemption', :clerk, :today, :now,
+           :shop || ' DH' || lpad(redemption::text, 8, '0'), 0, 'redemption:' || redemption FROM ids),
+made AS (
+    INSERT INTO redemptions (id, shop_id, household_id, total, entry_id, clerk_id, client_key, fingerprint, created_at)
+    SELECT redemption, :shop_id, :household, :total, entry, :clerk, :key, :fingerprint, :now FROM ids),
+moved AS (
+    INSERT INTO stock_movements (product_id, quantity, kind, reason, redemption_id, actor_id, created_at)
+    SELECT :product, -:quantity, 'redemption', '', redemption, :clerk, :now FROM ids),
+line AS (
+    INSERT INTO redemption_lines (redemption_id, product_id, name, unit, price, quantity)
+    SELECT redemption, :product, :name, :unit, :price, :quantity FROM ids),
+audit AS (
+    INSERT INTO audit_events (created_at, actor_id, action, subject_type, subject_id, node_id, after)
+    SELECT :now, :clerk, 'redemption.made', 'redemption', redemption, :grid, CAST(:after AS json) FROM ids)
+SELECT (SELECT balance FROM spend) AS balance, redemption, entry FROM (SELECT 1) AS one LEFT JOIN ids ON true
+""")
+
+
+@bp.post("/bench/redemption-in-one")
+def floor_redemption_in_one():
+    """The redemption's floor with its writes in one statement (a one-line basket, PostgreSQL): the clerk and their
+    roles, the shop's product, the household, then one statement."""
+    token = request.headers.get("Authorization", "").partition(" ")[2]
+    body = request.get_json()
+    now = utcnow()
+    connection = db.session.connection()
+    roles = connection.execute(CLERK, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).all()
+    clerk = roles[0] if roles else None
+    if clerk is None or clerk.expires_at < now or not clerk.active or clerk.token_version != clerk.session_version:
+        return _refused("invalid_token", 401)
+    [line] = body["lines"]
+    product = connection.execute(SHELF, {"shop_id": body["shop_id"], "product_ids": [line["product_id"]]}).first()
+    if product is None or not product.active:
+        return _refused("unknown_product", 400)
+    if not any(r.role is Role.SHOP_CLERK and r.node_id == product.village_id for r in roles):
+        return _refused("forbidden", 403)
+    household = connection.execute(CUSTOMER, {"id": body["household_id"]}).first()
+    if household is None or household.village_id != product.village_id:
+        return _refused("not_found", 404)
+    total = product.price * line["quantity"]
+    basket = [body["shop_id"], body["household_id"], [[product.id, line["quantity"]]]]
+    done = connection.execute(REDEEM_IN_ONE, dict(
+        total=total, household=body["household_id"], product=product.id, quantity=line["quantity"], clerk=clerk.id,
+        today=local_today(), now=now, shop=product.shop, shop_id=body["shop_id"],
+        key=f"api:{request.headers['Idempotency-Key']}",
+        fingerprint=hashlib.sha256(json.dumps(basket).encode()).hexdigest(), name=product.name, unit=product.unit,
+        price=product.price, grid=household.grid_id,
+        after=json.dumps({"household": household.number, "total": total, "lines": {product.name: line["quantity"]}},
+                         ensure_ascii=False))).first()
+    if done.redemption is None:
+        return _refused("insufficient_balance" if done.balance is None else "insufficient_stock", 409)
+    db.session.commit()
+    return jsonify(id=done.redemption, household_id=body["household_id"], total=total, entry_id=done.entry,
+                   balance_after=done.balance, created_at=now.isoformat()), 201
+
+
 def create_app(config: dict | None = None):
     """gunicorn's app: the app of load.py (configured by the environment), with the floor's routes."""
     app = create_points_app(config)
@@ -225,8 +297,8 @@ def run(url: str, args: argparse.Namespace, folder: Path) -> None:
         stop_server(server)
     with app.app_context():
         after = counts()
-        answered = {kind: sum(results[n]["requests"] - results[n]["failures"] for n in (kind, f"{kind}-floor"))
-                    for kind in ("checkin", "redemption")}
+        answered = {kind: sum(row["requests"] - row["failures"] for name, row in results.items()
+                              if name.startswith(kind)) for kind in ("checkin", "redemption")}
         print(f"answered 201 / stored: check-ins {answered['checkin']} / "
               f"{after['attendances'] - before['attendances']}, redemptions {answered['redemption']} / "
               f"{after['redemptions'] - before['redemptions']}")

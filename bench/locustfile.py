@@ -83,3 +83,9 @@ class FloorRedemptionUser(RedemptionUser):
     """bench/floor.py's redemption: the statements of 兑换 alone, through SQLAlchemy Core."""
 
     path, name = "/bench/redemption", "redemption-floor"
+
+
+class InOneRedemptionUser(RedemptionUser):
+    """bench/floor.py's redemption with its writes in one statement (PostgreSQL)."""
+
+    path, name = "/bench/redemption-in-one", "redemption-in-one"
