@@ -134,19 +134,26 @@ TAKE = (update(Product).where(Product.id == bindparam("product_id"), Product.sto
 SPENT = update(Redemption).where(Redemption.id == bindparam("redemption_id")).values(entry_id=bindparam("entry"))
 
 
+def _clerk_roles(connection, now) -> list:
+    """The bearer token's user with each of their roles, a row each; none for a token that is not good now."""
+    token = request.headers.get("Authorization", "").partition(" ")[2]
+    roles = connection.execute(CLERK, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).all()
+    user = roles[0] if roles else None
+    if user is None or user.expires_at < now or not user.active or user.token_version != user.session_version:
+        return []
+    return roles
+
+
 @bp.post("/bench/redemption")
 def floor_redemption():
     """A redemption's statements and nothing else the database need not see: the clerk and their roles, the shop's
     products, the household, its balance taken (locked, checked and lowered by one guarded UPDATE), the redemption,
     each line's stock, movement and line, the ledger's entry, the redemption's entry, the audit event."""
-    token = request.headers.get("Authorization", "").partition(" ")[2]
-    body = request.get_json()
-    now = utcnow()
-    connection = db.session.connection()
-    roles = connection.execute(CLERK, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).all()
-    clerk = roles[0] if roles else None
-    if clerk is None or clerk.expires_at < now or not clerk.active or clerk.token_version != clerk.session_version:
+    body, now, connection = request.get_json(), utcnow(), db.session.connection()
+    roles = _clerk_roles(connection, now)
+    if not roles:
         return _refused("invalid_token", 401)
+    clerk = roles[0]
     basket = {line["product_id"]: line["quantity"] for line in body["lines"]}
     products = {p.id: p for p in connection.execute(SHELF, {"shop_id": body["shop_id"], "product_ids": list(basket)})}
     if len(products) < len(basket) or not all(p.active for p in products.values()):
@@ -229,14 +236,11 @@ SELECT (SELECT balance FROM spend) AS balance, redemption, entry FROM (SELECT 1)
 def floor_redemption_in_one():
     """The redemption's floor with its writes in one statement (a one-line basket, PostgreSQL): the clerk and their
     roles, the shop's product, the household, then one statement."""
-    token = request.headers.get("Authorization", "").partition(" ")[2]
-    body = request.get_json()
-    now = utcnow()
-    connection = db.session.connection()
-    roles = connection.execute(CLERK, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).all()
-    clerk = roles[0] if roles else None
-    if clerk is None or clerk.expires_at < now or not clerk.active or clerk.token_version != clerk.session_version:
+    body, now, connection = request.get_json(), utcnow(), db.session.connection()
+    roles = _clerk_roles(connection, now)
+    if not roles:
         return _refused("invalid_token", 401)
+    clerk = roles[0]
     [line] = body["lines"]
     product = connection.execute(SHELF, {"shop_id": body["shop_id"], "product_ids": [line["product_id"]]}).first()
     if product is None or not product.active:
