@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 import enum
+import functools
 
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,14 @@ class Base(DeclarativeBase):
 def conflict_insert(dialect: str):
     """The insert() of dialect ("postgresql" or "sqlite", the two the app runs on): the one with ON CONFLICT."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@functools.cache
+def insert_unless_taken(model, dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row, as an object of model: nothing when one of its unique keys
+    is taken (a twin transaction writing the same key is waited for, and its row is there to read when the insert
+    returns). Built once per model and dialect."""
+    return conflict_insert(dialect)(model).on_conflict_do_nothing().returning(model)
 
 
 def value_enum(enum_class: type[enum.Enum], name: str, length: int = 24) -> Enum:

@@ -1,7 +1,6 @@
 """志愿活动 and 户卡: create and repeat events, sign their check-in codes, check people in and out, close an event
 into the ledger, and issue household cards. Functions flush and never commit."""
 import calendar
-import functools
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +14,7 @@ from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import conflict_insert, db
+from ..extensions import db, insert_unless_taken
 from ..grids.models import GridNode, NodeKind
 from ..ledger.models import EntrySource
 from ..ledger.services import MAX_QUANTITY, post_entry
@@ -310,10 +309,11 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
             return keyed
         raise DomainError("not_resident_here", status=403)
     refusal = _why_not_open(event, now)
-    attendance = None if refusal else db.session.scalar(_attendance_insert(db.engine.dialect.name), [dict(
-        event_id=event.id, resident_id=resident.id, household_id=household.id, method=method,
-        recorded_by_id=actor.id, checked_in_at=now, client_key=client_key or None,
-        request_digest=digest if client_key else None)])
+    attendance = None if refusal else db.session.scalar(
+        insert_unless_taken(Attendance, db.engine.dialect.name),
+        [dict(event_id=event.id, resident_id=resident.id, household_id=household.id, method=method,
+              recorded_by_id=actor.id, checked_in_at=now, client_key=client_key or None,
+              request_digest=digest if client_key else None)])
     if attendance is None:  # not open, or checked in before: the check-in made then answers
         repeat = _repeat_check_in(event, resident, actor, client_key, digest)
         if repeat is not None:
@@ -336,13 +336,6 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
     record(actor, "event.checked_in", "event", event.id, household.grid_id,
            after={"household": household.number, "method": method.value})
     return CheckIn(attendance, False)
-
-
-@functools.cache
-def _attendance_insert(dialect: str):
-    """An attendance, returned as an object; nothing when the person or the key has one already (the insert then
-    waits for a twin request that is writing it, and the row is there to read when it returns)."""
-    return conflict_insert(dialect)(Attendance).on_conflict_do_nothing().returning(Attendance)
 
 
 def _repeat_check_in(event: Event, resident: Resident, actor: User, client_key: str | None,

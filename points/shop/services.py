@@ -6,7 +6,6 @@ takes its locks in the same order (household, then products by id), so no two tr
 refusal rolls the whole of it back. The clerk's Idempotency-Key is unique per account: a retried basket finds the
 first one and answers with it. Functions flush and never commit.
 """
-import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -23,7 +22,7 @@ from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
 from ..events.models import HouseholdCard
 from ..events.services import card_of_household, household_of_card
-from ..extensions import conflict_insert, db
+from ..extensions import db, insert_unless_taken
 from ..grids.models import GridNode, NodeKind
 from ..ledger.models import EntrySource
 from ..ledger.services import hold, post_entry, reverse_entry
@@ -263,7 +262,7 @@ def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str |
     fingerprint = _fingerprint(shop.id, household.id, sorted(basket.items()))
     # The household first, then the stock, as a void does.
     balance = hold(household.id)
-    redemption = db.session.scalar(_redemption_insert(db.engine.dialect.name), [dict(
+    redemption = db.session.scalar(insert_unless_taken(Redemption, db.engine.dialect.name), [dict(
         shop_id=shop.id, household_id=household.id, card_id=shown.id if shown else None,
         total=sum(products[p].price * q for p, q in basket.items()), clerk_id=actor.id,
         client_key=client_key or None, fingerprint=fingerprint)])
@@ -308,12 +307,6 @@ def _basket(lines: list[tuple[int, int]]) -> dict[int, int]:
         if merged[product_id] > MAX_QUANTITY:
             raise DomainError("basket_quantity", limit=MAX_QUANTITY)
     return dict(sorted(merged.items()))
-
-
-@functools.cache
-def _redemption_insert(dialect: str):
-    """A redemption, returned as an object; nothing when the clerk's key has one already."""
-    return conflict_insert(dialect)(Redemption).on_conflict_do_nothing().returning(Redemption)
 
 
 def _by_key(actor: User, client_key: str) -> Redemption | None:
