@@ -63,10 +63,13 @@ def load_demo() -> str:
             raise DomainError("demo_needs_empty_database")
         village = _build_village()
     _ensure_users(village)
-    if not db.session.scalar(select(LedgerEntry.id).join(Household).where(Household.village_id == village.id).limit(1)):
-        _build_activity(village)
+    # The events before the other postings: their attendees are paid in full, and a posting that would pass a
+    # rule's cap on a day of an event is the one left out.
     if not db.session.scalar(select(Event.id).where(Event.village_id == village.id).limit(1)):
         _build_events(village)
+    if not db.session.scalar(select(LedgerEntry.id).join(Household).where(
+            Household.village_id == village.id, LedgerEntry.source == EntrySource.MANUAL).limit(1)):
+        _build_activity(village)
     if not db.session.scalar(select(Shop.id).where(Shop.village_id == village.id).limit(1)):
         _build_shop(village)
     if db.session.get(BoardSettings, village.id) is None:  # a 红榜 of 10 and a 黑榜 of 5, to show both
@@ -216,7 +219,8 @@ WEEKLY_ACTIVITY = (
 
 def _build_activity(village: GridNode) -> None:
     """Four weeks of postings by the demo's staff (each under a rule their role may apply), and the claims and
-    appeals of villager1…3, so that every page has something to show."""
+    appeals of villager1…3, so that every page has something to show. The first posting of each kind in each grid
+    is today's: whatever day the demo is loaded on (a Monday, the 1st), this week and this month have points."""
     rng = random.Random(47)
     today = local_today()
     grids = list(db.session.scalars(select(GridNode).where(GridNode.parent_id == village.id).order_by(GridNode.id)))
@@ -231,8 +235,9 @@ def _build_activity(village: GridNode) -> None:
                 select(Household).where(Household.grid_id == grid.id, Household.kind == HouseholdKind.REGISTERED)
                 .order_by(Household.number)))
             for code, per_week, (low, high) in WEEKLY_ACTIVITY:
-                for household in rng.sample(households, per_week):
-                    day = today - timedelta(days=7 * week + rng.randint(0, 6))
+                for index, household in enumerate(rng.sample(households, per_week)):
+                    days_back = 7 * week + rng.randint(0, 6)
+                    day = today if week == index == 0 else today - timedelta(days=days_back)
                     _post(staff, household, rules[code], day, rng.randint(low, high), f"demo:{week}:{code}:{household.id}")
     _demo_claims_and_appeals(rules, staff)
     _demo_inspections(village, staff[0], rng)
@@ -277,14 +282,16 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
 
 
 def _post(staff: list[User], household: Household, rule: Rule, day: date, quantity: int, key: str) -> None:
-    """Post as the first demo account whose role may apply the rule here; a cap reached is simply skipped."""
+    """Post as the first demo account whose role may apply the rule here, naming the head of the household (the
+    个人 board ranks residents); a cap reached is simply skipped."""
     version = rule.versions[-1]
     actor = next((u for u in staff if policy.can_apply_rule(u, version.role_set, household)), None)
     if actor is None:
         return
     try:
         with db.session.begin_nested():
-            apply_rule(actor, household.id, rule.id, key, quantity=quantity, occurred_on=day)
+            apply_rule(actor, household.id, rule.id, key, quantity=quantity, resident_id=household.head_id,
+                       occurred_on=day)
     except DomainError:
         pass
 
