@@ -1,13 +1,16 @@
 """Test harness: one database per run, built by the migrations, emptied after each test.
 
 SQLite in a temporary folder by default; PostgreSQL when TEST_DATABASE_URL is set (the database named there is
-dropped and created afresh).
+dropped and created afresh). `--clock 2027-01-01T00:30` runs the tests as if that were the local time in Asia/Shanghai
+(the clock ticks on from there): `.ci/run` runs the tests of periods on the calendar's hard days this way.
 """
 import os
 import re
+from datetime import datetime
 from functools import partial
 
 import pytest
+import time_machine
 from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -19,8 +22,28 @@ from points import create_app
 from points.auth import services as auth_services
 from points.config import database_url
 from points.extensions import db
+from points.timeutil import LOCAL
 
 from . import factories
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock", metavar="YYYY-MM-DDTHH:MM",
+                     help="run as if this were the local time (Asia/Shanghai); the clock ticks on from it")
+
+
+def pytest_configure(config):
+    """Starts the clock before anything is collected: module-level periods (LAST_WEEK) are read from it too."""
+    moment = config.getoption("clock")
+    if moment:
+        traveller = time_machine.travel(datetime.fromisoformat(moment).replace(tzinfo=LOCAL))
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config):
+    moment = config.getoption("clock")
+    return f"clock: {moment} Asia/Shanghai, ticking" if moment else None
 
 
 def _fresh_postgres(url: str) -> None:

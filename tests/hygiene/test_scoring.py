@@ -108,11 +108,13 @@ def test_nobody_scores_their_own_household():
     # A villager of the inspected grid who is also a leader of the inspecting one.
     leader = create_user(factories.unique("leader"), factories.PASSWORD, resident=home.head)
     assign_role(None, leader, Role.GRID_LEADER, scene.village.grids[0])
-    admin = create_user(factories.unique("admin"), factories.PASSWORD, resident=scene.households[1][0].head)
+    # A village admin living in the third grid (which grid grid 0 inspects rotates with the week).
+    admins_home = scene.households[3 - target][0]
+    admin = create_user(factories.unique("admin"), factories.PASSWORD, resident=admins_home.head)
     assign_role(None, admin, Role.VILLAGE_ADMIN, scene.village.village)
     error = refused("own_household", services.save_score, leader, round_, home.id, {})
     assert error.status == 403
-    refused("own_household", services.save_score, admin, round_, scene.households[1][0].id, {})
+    refused("own_household", services.save_score, admin, round_, admins_home.id, {})
     assert services.save_score(leader, round_, scene.households[target][1].id, {}).scored_by_id == leader.id
     assert db.session.scalar(select(func.count()).select_from(Score)) == 1
 
