@@ -241,7 +241,7 @@ def test_the_same_key_for_a_different_posting_is_a_409(api, ledger):
     before = snapshot()
 
     for household, body in ((ledger["home"], {"quantity": 2}), (ledger["other"], {}),
-                            (ledger["home"], {"note": "另一件事"}), (ledger["home"], {"occurred_on": "2026-11-02"})):
+                            (ledger["home"], {"note": "另一件事"}), (ledger["home"], {"occurred_on": (local_today() - timedelta(days=3)).isoformat()})):
         response = award(api, worker, household, ledger["award"], headers={"Idempotency-Key": "tap-2"}, **body)
         assert error_of(response, 409, "idempotency_key_reused")["message"] == "该幂等键已用于另一个不同的请求"
     assert snapshot() == before

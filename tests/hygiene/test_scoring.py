@@ -77,7 +77,7 @@ def test_a_grid_worker_of_the_inspecting_grid_scores_and_the_inspected_grids_own
 
 def test_the_village_admin_scores_any_grid_in_any_round_even_after_the_month_is_published():
     scene = gen_scene(grids=3, per_grid=1)
-    round_ = scene.round()
+    round_ = scene.round(week_ago(1))  # a week of a month begun, which can be published
     services.publish_month(scene.admin, scene.village.village, round_.month)
     for grid in scene.households:
         assert services.save_score(scene.admin, round_, grid[0].id, {}).revision == 1
@@ -87,7 +87,7 @@ def test_the_village_admin_scores_any_grid_in_any_round_even_after_the_month_is_
 
 def test_inspectors_are_refused_once_the_months_summary_is_published():
     scene = gen_scene(grids=3, per_grid=2)
-    round_ = scene.round()
+    round_ = scene.round(week_ago(1))  # a week of a month begun, which can be published
     target = inspected_by(scene, round_, 0)
     household = scene.households[target][0]
     services.save_score(scene.leaders[0], round_, household.id, {})
