@@ -1,4 +1,4 @@
-"""The command line: flask --app points demo | create-user | import-households | backup | verify."""
+"""The command line: flask --app points init-town | demo | create-user | import-households | backup | verify."""
 import os
 from collections.abc import Callable, Iterable
 
@@ -14,6 +14,7 @@ from .errors import DomainError
 from .extensions import db
 from .grids.models import GridNode
 from .grids.queries import village_by_code
+from .grids.services import create_town
 from .ledger.queries import (BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size,
                              total_mismatches)
 from .people.imports import import_households
@@ -22,11 +23,33 @@ from .timeutil import utcnow
 
 
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_town_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_households_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(verify_command)
+
+
+@click.command("init-town")
+@click.argument("name")
+@click.option("--code", required=True, help="The town's code, e.g. qingxi: letters, digits, - and _.")
+@click.option("--admin", "admin_username", required=True, help="The username of the town's first admin.")
+@click.option("--password-file", type=click.File(encoding="utf-8"),
+              help="Read the admin's password from the first line of this file (- for stdin) instead of asking.")
+def init_town_command(name, code, admin_username, password_file):
+    """Start a real deployment: on an empty database, create the town (镇/街道) and its first town admin."""
+    try:
+        town = create_town(name, code)  # refused before the password is asked for, on a database that has a town
+        password = password_file.readline().rstrip("\r\n") if password_file else \
+            click.prompt("镇管理员的密码", hide_input=True, confirmation_prompt=True)
+        admin = auth_services.create_user(admin_username, password)
+        auth_services.assign_role(None, admin, Role.TOWN_ADMIN, town)
+    except DomainError as refusal:
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from refusal
+    db.session.commit()
+    click.echo(f"已创建 {town.name}（编码 {town.code}）和镇管理员 {admin.username}：用这个账号登录，再建村和网格")
 
 
 @click.command("demo")

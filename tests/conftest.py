@@ -208,3 +208,12 @@ def village():
     result = factories.gen_village()
     db.session.commit()
     return result
+
+
+@pytest.fixture
+def villages(village):
+    """The village fixture, a neighbour of two grids in its town, and a village of one grid in another town."""
+    neighbour = factories.gen_village(grids=2, town=village.town)
+    elsewhere = factories.gen_village(grids=1)
+    db.session.commit()
+    return village, neighbour, elsewhere

@@ -1,10 +1,68 @@
-"""The command line refuses to run where it would do harm."""
+"""The command line: a real deployment starts with init-town, and the commands refuse to run where they would do harm."""
+import pytest
 from sqlalchemy import func, select
 
-from points.auth.models import User
+from points.audit.models import AuditEvent
+from points.auth.models import Role, RoleAssignment, User
 from points.extensions import db
+from points.grids.models import GridNode, NodeKind
 
 from . import factories
+
+PASSWORD = "qingxi-2026"
+
+
+def counts() -> tuple[int, int]:
+    return (db.session.scalar(select(func.count()).select_from(GridNode)),
+            db.session.scalar(select(func.count()).select_from(User)))
+
+
+def test_init_town_makes_the_town_and_its_first_admin_who_can_log_in(runner, client, tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    result = runner.invoke(args=["init-town", "清溪镇", "--code", "qingxi", "--admin", "zhangsan",
+                                 "--password-file", str(secret)])
+    assert result.exit_code == 0, result.output
+    assert "清溪镇" in result.output and "zhangsan" in result.output
+    town = db.session.scalar(select(GridNode))
+    assert (town.name, town.code, town.kind, town.parent_id) == ("清溪镇", "qingxi", NodeKind.TOWN, None)
+    assignment = db.session.scalar(select(RoleAssignment))
+    assert (assignment.user.username, assignment.role, assignment.node_id) == ("zhangsan", Role.TOWN_ADMIN, town.id)
+    assert {e.action for e in db.session.scalars(select(AuditEvent))} == {"node.created", "role.assigned"}
+    answer = client.post("/login", data={"username": "zhangsan", "password": PASSWORD})
+    assert answer.status_code == 302
+    assert "清溪镇" in client.get(answer.headers["Location"], follow_redirects=True).get_data(as_text=True)
+
+
+def test_init_town_asks_for_the_password_twice(runner):
+    result = runner.invoke(args=["init-town", "清溪镇", "--code", "qingxi", "--admin", "zhangsan"],
+                           input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert counts() == (1, 1)
+
+
+def test_init_town_refuses_a_database_that_has_a_town_before_asking_anything(runner):
+    village = factories.gen_village()
+    db.session.commit()
+    before = counts()
+    result = runner.invoke(args=["init-town", "清溪镇", "--code", "qingxi", "--admin", "zhangsan"])
+    assert result.exit_code != 0
+    assert f"数据库里已有镇（街道）{village.town.name}" in result.output and "密码" not in result.output
+    assert counts() == before
+
+
+@pytest.mark.parametrize("args, password, message", [
+    (["清溪镇", "--code", "qingxi", "--admin", "zhangsan"], "short", "密码至少需要 8 位"),
+    (["清溪镇", "--code", "清溪", "--admin", "zhangsan"], PASSWORD, "编码“清溪”不可用"),
+    (["清溪镇", "--code", "qing xi", "--admin", "zhangsan"], PASSWORD, "编码“qing xi”不可用"),
+    (["  ", "--code", "qingxi", "--admin", "zhangsan"], PASSWORD, "请填写名称"),
+    (["清溪镇", "--code", "qingxi", "--admin", " "], PASSWORD, "用户名不能为空"),
+])
+def test_init_town_refuses_bad_input_in_chinese_and_writes_nothing(runner, args, password, message):
+    result = runner.invoke(args=["init-town", *args], input=f"{password}\n{password}\n")
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert counts() == (0, 0)
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
 def test_demo_refuses_a_database_with_real_data(runner):

@@ -10,6 +10,9 @@ from ..extensions import db
 from .models import AuditEvent
 
 ACTIONS = {
+    "node.created": _l("新增网格"),
+    "node.changed": _l("修改网格"),
+    "node.retired": _l("撤销网格"),
     "entry.posted": _l("记积分"),
     "entry.reversed": _l("冲正"),
     "rule.created": _l("新增细则"),
@@ -61,6 +64,7 @@ FIELD_LABELS = {
     "reverses": _l("冲正的记录"),
     "note": _l("备注"),
     "code": _l("编码"),
+    "parent": _l("上级"),
     "name": _l("名称"),
     "category": _l("类别"),
     "points": _l("分值"),

@@ -19,6 +19,7 @@ from .models import Role, RoleAssignment, User
 
 class Permission(enum.Enum):
     VIEW_GRIDS = "view_grids"  # the overview and tree of a node
+    MANAGE_GRIDS = "manage_grids"  # add, rename, re-code, move and retire the nodes below one's own
     VIEW_HOUSEHOLDS = "view_households"  # household and resident pages, full names and phones
     VIEW_CARE_TAGS = "view_care_tags"  # 低保, 残疾 …: staff who visit
     VIEW_ID_NUMBERS = "view_id_numbers"  # the whole 身份证号 rather than a masked one
@@ -231,6 +232,25 @@ def can_run_event(user: User | None, village_id: int, organizer_id: int | None) 
     return organizer_id is not None and user is not None and getattr(user, "id", None) == organizer_id and user.active
 
 
+def can_add_node_under(user: User | None, parent: GridNode) -> bool:
+    """An admin adds villages and grids anywhere in their scope: a town admin under the town, a village admin
+    inside the village."""
+    return can(user, Permission.MANAGE_GRIDS, parent.id)
+
+
+def can_manage_node(user: User | None, node: GridNode) -> bool:
+    """An admin renames, re-codes, moves and retires the nodes below their own (a village admin's grids, not the
+    village itself)."""
+    return node.parent_id is not None and can(user, Permission.MANAGE_GRIDS, node.parent_id)
+
+
+def tree_keeping(user: User | None, nodes: list[GridNode]) -> tuple[set[int], set[int]]:
+    """Of nodes (a whole tree's), the ids of those user may add under and of those they may change, as
+    can_add_node_under and can_manage_node say, in one query."""
+    kept = {n.id for n in nodes_in_scope(user, Permission.MANAGE_GRIDS)}
+    return {n.id for n in nodes if n.id in kept}, {n.id for n in nodes if n.parent_id in kept}
+
+
 def can_assign(actor: User, role: Role, node: GridNode) -> bool:
     """An admin may grant roles on nodes inside their own scope; the node must be of the role's kind."""
     return ROLE_NODE_KINDS[role] is node.kind and can(actor, Permission.MANAGE_USERS, node.id)
@@ -265,8 +285,9 @@ def require_manage_user(actor: User, user: User) -> None:
 
 
 def nodes_in_scope(user: User | None, permission: Permission, kind: NodeKind | None = None) -> list[GridNode]:
-    """Every node (of one kind, if given) in the user's scopes for permission, parents first, each once."""
-    query = select(GridNode).where(node_filter(user, permission, GridNode.id)).order_by(GridNode.depth, GridNode.id)
+    """Every node in use (of one kind, if given) in the user's scopes for permission, parents first, each once."""
+    query = select(GridNode).where(node_filter(user, permission, GridNode.id), GridNode.retired_at.is_(None)) \
+        .order_by(GridNode.depth, GridNode.id)
     if kind is not None:
         query = query.where(GridNode.kind == kind)
     return list(db.session.scalars(query))

@@ -4,7 +4,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from flask_babel import gettext as _
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,6 +13,7 @@ from ..audit.services import record
 from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..grids.models import GridNode
+from ..grids.services import blocks_retirement
 from ..people.models import Resident
 from ..timeutil import utcnow
 from . import policy
@@ -208,3 +210,11 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or user.session_version != int(version):
         return None
     return user
+
+
+@blocks_retirement
+def _staff_left(node_ids: Select) -> list[str]:
+    """A node is retired once nobody holds a role on it: their scope would be a node in no list."""
+    count = db.session.scalar(select(func.count()).select_from(RoleAssignment)
+                              .where(RoleAssignment.node_id.in_(node_ids)))
+    return [_("%(n)d 个角色分配", n=count)] if count else []

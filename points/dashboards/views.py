@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from flask import Blueprint, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..auth import policy
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.queries import ancestors
+from ..grids.queries import ancestors, children
 from ..leaderboards.queries import Period, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
 from ..timeutil import local_today
@@ -79,10 +78,6 @@ def _recent(kind: PeriodKind, count: int, chosen: Period) -> list[Period]:
     return periods
 
 
-def _children(node: GridNode) -> list[GridNode]:
-    return list(db.session.scalars(select(GridNode).where(GridNode.parent_id == node.id).order_by(GridNode.id)))
-
-
 @bp.get("/dashboards")
 @login_required
 def dashboard():
@@ -95,7 +90,7 @@ def dashboard():
     grids = queries.grid_comparison(node, choice.month)
     trail = [a for a in ancestors(node.id) if policy.can(current_user, VIEW, a.id)]
     return render_template(
-        "dashboards/dashboard.html", choice=choice, args=_args(choice), trail=trail, children=_children(node),
+        "dashboards/dashboard.html", choice=choice, args=_args(choice), trail=trail, children=children(node.id),
         months_offered=_recent(PeriodKind.MONTH, MONTH_CHOICES, choice.month),
         weeks_offered=_recent(PeriodKind.WEEK, WEEK_CHOICES, choice.week), value=_value,
         weeks=weeks, categories=categories, participation=months, grids=grids,

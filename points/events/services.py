@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
@@ -16,6 +17,7 @@ from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, insert_unless_taken
 from ..grids.models import GridNode, NodeKind
+from ..grids.services import blocks_retirement
 from ..ledger.models import EntrySource
 from ..ledger.services import MAX_QUANTITY, post_entry
 from ..people.models import Household, Resident
@@ -559,3 +561,10 @@ def event_window(event: Event) -> tuple[datetime, datetime]:
     """When check-in is open, in local time."""
     return utc_to_local(event.starts_at - OPENS_BEFORE), utc_to_local(event.ends_at)
 
+
+@blocks_retirement
+def _events_left(node_ids: Select) -> list[str]:
+    """A village or grid is retired once its events are closed (or were never for it)."""
+    count = db.session.scalar(select(func.count()).select_from(Event).where(
+        or_(Event.village_id.in_(node_ids), Event.grid_id.in_(node_ids)), Event.closed_at.is_(None)))
+    return [_("%(n)d 个未结束的活动", n=count)] if count else []

@@ -1,5 +1,6 @@
 """The grid tree: nodes with a parent, and a closure table for cheap subtree queries."""
 import enum
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +32,8 @@ class GridNode(db.Model):
     depth: Mapped[int] = mapped_column(default=0)
     # The village this node belongs to (itself for a village, None for a town).
     village_id: Mapped[int | None] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    # 撤销: a node no longer in use stays for the history that names it, out of every list and choice.
+    retired_at: Mapped[datetime | None]
 
     parent: Mapped["GridNode | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
 

@@ -40,15 +40,21 @@ def ancestors(node_id: int) -> list[GridNode]:
 
 
 def subtree(node_id: int) -> list[GridNode]:
-    """node_id and all below it, by depth and then in order of creation."""
+    """node_id and all below it that is in use (not retired), by depth and then in order of creation."""
     return list(
         db.session.scalars(
             select(GridNode)
             .join(GridPath, GridPath.descendant_id == GridNode.id)
-            .where(GridPath.ancestor_id == node_id)
+            .where(GridPath.ancestor_id == node_id, GridNode.retired_at.is_(None))
             .order_by(GridNode.depth, GridNode.id)
         )
     )
+
+
+def children(node_id: int) -> list[GridNode]:
+    """The nodes right below node_id that are in use, in order of creation."""
+    return list(db.session.scalars(
+        select(GridNode).where(GridNode.parent_id == node_id, GridNode.retired_at.is_(None)).order_by(GridNode.id)))
 
 
 def get_node(node_id: int) -> GridNode:
@@ -67,11 +73,11 @@ def village_by_code(code: str) -> GridNode:
 
 
 def grids_of_village(village_id: int) -> list[GridNode]:
-    """Every grid node of a village (any level), by depth then creation."""
+    """Every grid node of a village (any level) in use, by depth then creation."""
     return list(
         db.session.scalars(
             select(GridNode)
-            .where(GridNode.village_id == village_id, GridNode.kind == NodeKind.GRID)
+            .where(GridNode.village_id == village_id, GridNode.kind == NodeKind.GRID, GridNode.retired_at.is_(None))
             .order_by(GridNode.depth, GridNode.id)
         )
     )

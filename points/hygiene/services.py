@@ -5,7 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, false, func, insert, select, union, update
+from flask_babel import gettext
+from sqlalchemy import Select, delete, false, func, insert, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -15,6 +16,7 @@ from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..grids.services import blocks_retirement
 from ..ledger.models import EntrySource
 from ..ledger.services import Movement, post_entries, reversal_of
 from ..people.models import Household
@@ -703,3 +705,12 @@ def publish_month(actor: User, village: GridNode, month: str, client_key: str | 
     _publication(actor, client_key, village.id, period, None, posted, reversed_,
                  subject=("monthly_summary", summary.id), grids=len(by_grid))
     return summary
+
+
+@blocks_retirement
+def _rounds_left(node_ids: Select) -> list[str]:
+    """A grid is retired once no round waits for its results, as the inspected grid or the inspecting one."""
+    count = db.session.scalar(select(func.count(func.distinct(Assignment.round_id))).where(
+        or_(Assignment.grid_id.in_(node_ids), Assignment.inspector_grid_id.in_(node_ids)),
+        Assignment.published_at.is_(None)))
+    return [gettext("%(n)d 轮未发布的卫生评比", n=count)] if count else []

@@ -4,13 +4,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
-from ..grids.models import GridNode, NodeKind
-from ..grids.queries import ancestors, get_node, is_within
+from ..grids.models import NodeKind
+from ..grids.queries import ancestors, children, get_node, is_within
 from ..people.models import Household
 from ..rules.labels import CATEGORY_LABELS
 from ..rules.models import RuleCategory
@@ -76,9 +75,9 @@ def board(node_id: int):
     else:
         order = GridOrder.TOTAL if request.args.get("order") == "total" else GridOrder.AVERAGE
         grids = queries.grid_board(node, period, category, order)
-    children = db.session.scalars(select(GridNode).where(GridNode.parent_id == node.id).order_by(GridNode.id)).all()
+    below = children(node.id)
     return render_template(
-        "leaderboards/board.html", node=node, path=ancestors(node.id), children=children, subject=subject,
+        "leaderboards/board.html", node=node, path=ancestors(node.id), children=below, subject=subject,
         subjects=SUBJECTS, period=period, category=category, kinds=PERIOD_KIND_LABELS, categories=CATEGORY_LABELS,
         red=red, black=black, residents=residents, grids=grids, own=own, own_id=household.id if own else None,
         order=request.args.get("order") if request.args.get("order") in ORDERS else None,

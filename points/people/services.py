@@ -2,13 +2,15 @@
 import re
 import unicodedata
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from ..audit.services import record
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..grids.services import blocks_retirement
 from .models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -158,3 +160,10 @@ def move_household(household: Household, grid: GridNode, actor=None) -> Househol
     record(actor, "household.moved", "household", household.id, grid.id,
            before={"grid": before}, after={"number": household.number, "grid": grid.name})
     return household
+
+
+@blocks_retirement
+def _households_left(node_ids: Select) -> list[str]:
+    """A grid is retired once its households are moved elsewhere."""
+    count = db.session.scalar(select(func.count()).select_from(Household).where(Household.grid_id.in_(node_ids)))
+    return [_("%(n)d 户", n=count)] if count else []

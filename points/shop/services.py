@@ -12,7 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,6 +25,7 @@ from ..events.models import HouseholdCard
 from ..events.services import card_of_household, household_of_card
 from ..extensions import db, insert_unless_taken
 from ..grids.models import GridNode, NodeKind
+from ..grids.services import blocks_retirement
 from ..ledger.models import EntrySource
 from ..ledger.services import hold, post_entry, reverse_entry
 from ..limits import MAX_ID
@@ -451,3 +453,10 @@ def shop_of(shop_id: int) -> Shop:
     if shop is None:
         raise NotFound()
     return shop
+
+
+@blocks_retirement
+def _shops_left(node_ids: Select) -> list[str]:
+    """A village keeps its 积分超市 (and the points spent there) while it has one."""
+    count = db.session.scalar(select(func.count()).select_from(Shop).where(Shop.village_id.in_(node_ids)))
+    return [_("%(n)d 个积分超市", n=count)] if count else []

@@ -288,6 +288,8 @@ NOT_MOVING = {
     "api_hygiene.open_round": "opens a week's round, idempotent by village and week",
     "api_hygiene.save_score": "a score sheet moves points only when the round is published",
     "api_shop.update_product": "name, unit, price, on offer: the stock changes only by movements",
+    "api_grids.create_grid": "adds a node to the grid tree; a second try is refused by its code",
+    "api_grids.change_grid": "renames, moves or retires a node: the same change again changes nothing",
 }
 
 

@@ -81,7 +81,7 @@ def expected(role: str, endpoint: str, where: str) -> str:
         allowed = role in GRID_VIEWERS
     elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "users", "user_detail", "audit"):
+    elif endpoint in ("import", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire"):
         allowed = role in ADMINS
     elif endpoint in ("award", "batch_award"):
         allowed = role in STAFF
@@ -128,6 +128,9 @@ def test_authorization_matrix(role, client):
         urls = {
             "grid_overview": f"/grids/{grid.id}",
             "grid_tree": f"/grids/{grid.id}/tree",
+            "grid_new": f"/grids/{grid.id}/new",
+            "grid_edit": f"/grids/{grid.id}/edit",
+            "grid_retire": f"/grids/{grid.id}/retire",
             "household": f"/households/{household.id}",
             "resident": f"/residents/{resident.id}",
             "import": "/import",
