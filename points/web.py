@@ -11,7 +11,7 @@ from .auth.models import ROLE_LABELS
 from .claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from .extensions import db
 from .people.privacy import mask_id_number, mask_name, mask_phone
-from .people.services import CARE_TAG_LABELS, KIND_LABELS
+from .people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
 
 bp = Blueprint("web", __name__)
 
@@ -70,6 +70,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         KIND_LABELS=KIND_LABELS,
         CARE_TAG_LABELS=CARE_TAG_LABELS,
+        CLOSURE_LABELS=CLOSURE_LABELS,
+        DEPARTURE_LABELS=DEPARTURE_LABELS,
         ROLE_LABELS=ROLE_LABELS,
         CLAIM_STATUS_LABELS=CLAIM_STATUS_LABELS,
         APPEAL_STATUS_LABELS=APPEAL_STATUS_LABELS,

@@ -1,17 +1,39 @@
 """/api/v1/grids: the grid nodes within the caller's scope; admins add, change and retire the nodes below theirs."""
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from ..auth import policy, tree
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.queries import get_node, subtree
-from ..grids.schemas import GridNodeSchema, NodeArgs, NodePatchArgs
+from ..grids.schemas import GridNodeSchema
+from ..grids.services import NAME_LIMIT
+from ..limits import MAX_ID
 from .auth import api_user, authenticate_request
-from .schemas import ErrorSchema, PageArgs, page_of, page_schema
+from .schemas import ErrorSchema, PageArgs, Text, page_of, page_schema
 
 bp = Blueprint("api_grids", __name__, description="网格：镇、村、网格树")
 bp.before_request(authenticate_request)
 GridPage = page_schema(GridNodeSchema, "GridPage")
+
+
+class NodeArgs(Schema):
+    """新增: a village under a town, a grid under a village or a grid."""
+
+    parent_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    name = Text(required=True, validate=validate.Length(min=1, max=NAME_LIMIT))
+    code = Text(required=True, validate=validate.Length(min=1, max=32),
+                metadata={"description": "Letters, digits, - and _; unique in the whole deployment"})
+
+
+class NodePatchArgs(Schema):
+    """What is sent changes; retired: true retires the node (it cannot be undone)."""
+
+    name = Text(validate=validate.Length(min=1, max=NAME_LIMIT))
+    code = Text(validate=validate.Length(min=1, max=32))
+    parent_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID),
+                               metadata={"description": "Move under it"})
+    retired = fields.Boolean(validate=validate.Equal(True), metadata={"description": "true: 撤销, only on its own"})
 
 @bp.get("/grids")
 @bp.arguments(PageArgs, location="query")

@@ -301,10 +301,13 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
     raised by a guarded UPDATE, which keeps the capacity under concurrency and serializes check-ins to the event; a
     refusal there leaves the attendance to the caller's rollback, as after any DomainError.
 
-    Raises DomainError("event_closed" | "event_not_started" | "event_over" | "not_resident_here" |
-    "attendance_removed" | "event_full" | "idempotency_key_reused")."""
+    Raises DomainError("household_closed" | "resident_left" | "event_closed" | "event_not_started" | "event_over" |
+    "not_resident_here" | "attendance_removed" | "event_full" | "idempotency_key_reused")."""
     now = now or utcnow()
     household = resident.household
+    if household.closed_on is not None or resident.left_on is not None:
+        raise DomainError("household_closed", status=409, number=household.number) if household.closed_on else \
+            DomainError("resident_left", status=409)
     if household.village_id != event.village_id or (event.grid_id is not None and household.grid_id != event.grid_id):
         keyed = _keyed_check_in(actor, client_key, digest)  # a retry answers even once the household has moved
         if keyed is not None:
@@ -430,10 +433,14 @@ def hours_of(event: Event, attendance: Attendance) -> int:
     return min(max(int(span.total_seconds() // 3600), 1), MAX_QUANTITY[RuleUnit.HOUR])
 
 
+# The ledger's refusals that leave one attendance unpaid (and say why) rather than the event unclosed.
+UNPAID_REFUSALS = frozenset({"cap_exceeded", "household_closed", "resident_left"})
+
+
 def close_event(actor: User, event: Event) -> Event:
     """结束活动: each attendance earns the rule's points (per event, or per hour) through the ledger, once. One whose
-    household the rule does not apply to, or whose caps are full, gets nothing and says why. Closing again changes
-    nothing. Raises Forbidden, DomainError("event_not_over")."""
+    household the rule does not apply to, whose caps are full, or who has left the register since, gets nothing and
+    says why. Closing again changes nothing. Raises Forbidden, DomainError("event_not_over")."""
     require_check_in(actor, event)
     # The write that serializes closing with check-ins and with another close.
     db.session.execute(update(Event).where(Event.id == event.id).values(attendees=Event.attendees))
@@ -464,9 +471,9 @@ def close_event(actor: User, event: Event) -> Event:
                                    rule_version=version, resident_id=attendance.resident_id,
                                    note=event.title[:60], occurred_on=day, hours=hours_of(event, attendance))
         except DomainError as refusal:
-            if refusal.code != "cap_exceeded":
+            if refusal.code not in UNPAID_REFUSALS:
                 raise
-            attendance.unpaid_reason = "cap_exceeded"
+            attendance.unpaid_reason = refusal.code
             continue
         attendance.entry_id = entry.id
     event.closed_at, event.closed_by_id = now, actor.id

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -31,9 +32,11 @@ from .qr import qr_svg
 bp = Blueprint("events", __name__)
 MANAGE = policy.Permission.MANAGE_EVENTS
 UNPAID_LABELS = {
-    "rule_not_in_force": "该细则在活动当天不在有效期内",
-    "rule_not_for_household_kind": "该细则不适用于这一户的户籍类型",
-    "cap_exceeded": "已达细则的积分上限",
+    "rule_not_in_force": _l("该细则在活动当天不在有效期内"),
+    "rule_not_for_household_kind": _l("该细则不适用于这一户的户籍类型"),
+    "cap_exceeded": _l("已达细则的积分上限"),
+    "household_closed": _l("这一户已整户迁出"),
+    "resident_left": _l("此人已不在这一户"),
 }
 _XML_DECLARATION = re.compile(r"^<\?xml[^>]*\?>\s*")
 
@@ -377,7 +380,8 @@ def desk(event_id: int):
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         search = (select(Resident).join(Household, Resident.household_id == Household.id)
-                  .where(Household.village_id == event.village_id, Resident.name.like(pattern, escape="\\")))
+                  .where(Household.village_id == event.village_id, Resident.name.like(pattern, escape="\\"),
+                         Household.closed_on.is_(None), Resident.left_on.is_(None)))
         if event.grid_id is not None:
             search = search.where(Household.grid_id == event.grid_id)
         found = db.session.scalars(search.order_by(Household.number, Resident.id).limit(20)).all()

@@ -24,8 +24,8 @@ def progress(round_id: int) -> dict[int, tuple[int, int]]:
     scored = dict(db.session.execute(select(Score.grid_id, func.count()).where(Score.round_id == round_id)
                                      .group_by(Score.grid_id)).all())
     grids = select(Assignment.grid_id).where(Assignment.round_id == round_id)
-    sizes = dict(db.session.execute(select(Household.grid_id, func.count()).where(Household.grid_id.in_(grids))
-                                    .group_by(Household.grid_id)).all())
+    sizes = dict(db.session.execute(select(Household.grid_id, func.count()).where(
+        Household.grid_id.in_(grids), Household.closed_on.is_(None)).group_by(Household.grid_id)).all())
     return {grid_id: (scored.get(grid_id, 0), sizes.get(grid_id, 0)) for grid_id in set(sizes) | set(scored)}
 
 
@@ -37,14 +37,15 @@ class SheetRow:
 
 
 def sheet_rows(round_id: int, grid_id: int) -> list[SheetRow]:
-    """The households of a grid (now) by 户号, each with its score sheet of the round if it has one, and the
-    sheets saved in the grid for households that have since moved away."""
+    """The households of a grid on the register (now) by 户号, each with its score sheet of the round if it has one,
+    and the sheets saved in the grid for households that have since moved away."""
     scores = {s.household_id: s for s in db.session.scalars(
         select(Score).where(Score.round_id == round_id, Score.grid_id == grid_id)
         .options(selectinload(Score.items).selectinload(Deduction.item)))}
     rows = db.session.execute(
         select(Household, Resident.name).outerjoin(Resident, Household.head_id == Resident.id)
-        .where((Household.grid_id == grid_id) | Household.id.in_(list(scores))).order_by(Household.number)).all()
+        .where(((Household.grid_id == grid_id) & Household.closed_on.is_(None)) | Household.id.in_(list(scores)))
+        .order_by(Household.number)).all()
     return [SheetRow(household, name or "", scores.get(household.id)) for household, name in rows]
 
 

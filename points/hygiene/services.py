@@ -207,8 +207,10 @@ def parse_month(text: str) -> tuple[date, date]:
 
 
 def inspected_grids(village_id: int) -> list[GridNode]:
-    """The village's grids that hold households (at whatever level they sit), in the order they were made."""
-    holding = select(Household.grid_id).where(Household.village_id == village_id).distinct()
+    """The village's grids that hold households on the register (at whatever level they sit), in the order they were
+    made."""
+    holding = select(Household.grid_id).where(Household.village_id == village_id,
+                                              Household.closed_on.is_(None)).distinct()
     return list(db.session.scalars(
         select(GridNode).where(GridNode.kind == NodeKind.GRID, GridNode.village_id == village_id,
                                GridNode.id.in_(holding)).order_by(GridNode.id)))
@@ -348,6 +350,8 @@ def save_score(
         raise Forbidden()
     if household.id == policy.own_household_id(actor):
         raise DomainError("own_household", status=403)
+    if household.closed_on is not None:
+        raise DomainError("household_closed", status=409, number=household.number)
     items = {item.id: item for item in checklist(round_.village_id)}
     lines = {}
     for item_id, points in deductions.items():
@@ -533,24 +537,28 @@ def publish_round(
 
 
 def _placed(round_id: int, grid_ids: list[int]):
-    """A query of the households _sheets places in grid_ids: scored there, or living there without a sheet."""
+    """A query of the households _sheets places in grid_ids: scored there, or living there without a sheet; on the
+    register."""
     sheet_of = select(Score.id).where(Score.round_id == round_id, Score.household_id == Household.id).exists()
-    return union(select(Score.household_id).where(Score.round_id == round_id, Score.grid_id.in_(grid_ids)),
-                 select(Household.id).where(Household.grid_id.in_(grid_ids), ~sheet_of))
+    return union(select(Score.household_id).join(Household, Household.id == Score.household_id)
+                 .where(Score.round_id == round_id, Score.grid_id.in_(grid_ids), Household.closed_on.is_(None)),
+                 select(Household.id).where(Household.grid_id.in_(grid_ids), Household.closed_on.is_(None), ~sheet_of))
 
 
 def _sheets(round_: InspectionRound, grid_ids: list[int]) -> dict[int, list[Sheet]]:
-    """Per grid: the sheets inspected there this round, and the grid's households that have none."""
+    """Per grid: the sheets inspected there this round, and the grid's households that have none; a household that
+    left the register (整户迁出) is in no ranking made after it left."""
     sheets: dict[int, list[Sheet]] = {g: [] for g in grid_ids}
     scored = set()
-    for household_id, grid_id, deductions in db.session.execute(
-        select(Score.household_id, Score.grid_id, Score.deductions).where(Score.round_id == round_.id)
+    for household_id, grid_id, deductions, closed_on in db.session.execute(
+        select(Score.household_id, Score.grid_id, Score.deductions, Household.closed_on)
+        .join(Household, Household.id == Score.household_id).where(Score.round_id == round_.id)
     ):
         scored.add(household_id)
-        if grid_id in sheets:
+        if grid_id in sheets and closed_on is None:
             sheets[grid_id].append(Sheet(household_id, True, deductions))
     for household_id, grid_id in db.session.execute(
-        select(Household.id, Household.grid_id).where(Household.grid_id.in_(grid_ids))
+        select(Household.id, Household.grid_id).where(Household.grid_id.in_(grid_ids), Household.closed_on.is_(None))
     ):
         if household_id not in scored:
             sheets[grid_id].append(Sheet(household_id, False, 0))
@@ -579,11 +587,15 @@ def _settle(
         query = query.where(Posting.grid_id.in_(grid_ids) | placed)
     postings = list(db.session.scalars(query.options(joinedload(Posting.entry))
                                        .order_by(Posting.household_id, Posting.id)))
+    # What a household that has left the register was given stays with it: it is out of the rankings from then on,
+    # which takes nothing back.
+    closed = set(db.session.scalars(select(Household.id).where(
+        Household.id.in_({p.household_id for p in postings}), Household.closed_on.is_not(None)))) if postings else set()
     earlier = defaultdict(int)
     keep, withdraw = set(), []
     for posting in postings:
         earlier[(posting.household_id, posting.outcome)] += 1
-        if posting.reversal_id is not None:
+        if posting.reversal_id is not None or posting.household_id in closed:
             continue
         want = desired.get((posting.household_id, posting.outcome))
         entry = posting.entry
@@ -681,7 +693,8 @@ def publish_month(actor: User, village: GridNode, month: str, client_key: str | 
         select(Result.household_id, Household.grid_id, func.sum(Result.score), func.count(Result.rank))
         .join(InspectionRound, Result.round_id == InspectionRound.id)
         .join(Household, Result.household_id == Household.id)
-        .where(InspectionRound.village_id == village.id, InspectionRound.month == month, Result.rank.is_not(None))
+        .where(InspectionRound.village_id == village.id, InspectionRound.month == month, Result.rank.is_not(None),
+               Household.closed_on.is_(None))
         .group_by(Result.household_id, Household.grid_id)
     ).all()
     by_grid = defaultdict(list)

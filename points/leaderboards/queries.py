@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from ..errors import DomainError
@@ -170,7 +170,7 @@ def household_board(scope: GridNode, period: Period, limit: int = 20, category: 
     # Zero written out, not bound: the partial index of penalties serves only a query that says deducted > 0.
     where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
              PeriodTotal.resident_id == 0, column > literal_column("0")]
-    rows = _top([PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted], scope, where, column,
+    rows = _top([PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted], scope, period, where, column,
                 PeriodTotal.household_id, limit, walk=scope.kind is NodeKind.TOWN)
     ranks = _ranks([row.deducted if worst else row.total for row in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
@@ -179,9 +179,26 @@ def household_board(scope: GridNode, period: Period, limit: int = 20, category: 
             for rank, row in kept]
 
 
-def _top(columns: list, scope: GridNode, where: list, column, tiebreak, limit: int, walk: bool) -> list:
+def on_register(period: Period) -> ColumnElement[bool]:
+    """The households a board of period lists: those on the register, and those that left it (整户迁出) after the
+    period began."""
+    if period.first is None:
+        return Household.closed_on.is_(None)
+    return or_(Household.closed_on.is_(None), Household.closed_on >= period.first)
+
+
+def _still_here(period: Period) -> ColumnElement[bool]:
+    """The residents a board of period lists: not those who left their household (迁出, 死亡) before it began."""
+    gone = select(Resident.id).where(Resident.left_on.is_not(None))
+    if period.first is not None:
+        gone = gone.where(Resident.left_on < period.first)
+    return PeriodTotal.resident_id.not_in(gone)
+
+
+def _top(columns: list, scope: GridNode, period: Period, where: list, column, tiebreak, limit: int,
+         walk: bool) -> list:
     """The first limit + TIE_ROOM rows of columns (the household's id among them) under where, of the households of
-    scope's subtree, by column from the highest, then by tiebreak. The query takes tiebreak from the highest too, the
+    scope's subtree on the register in period, by column from the highest, then by tiebreak. The query takes tiebreak from the highest too, the
     direction of the indexes that end with it, so that a walk down one needs no sort of the ties; the rows come back
     with the ties in tiebreak's order.
 
@@ -194,7 +211,7 @@ def _top(columns: list, scope: GridNode, where: list, column, tiebreak, limit: i
     if walk:
         bound = db.session.scalar(select(column).where(*where).order_by(column.desc()).offset(WALK - 1).limit(1))
         inside = exists().where(Household.id == PeriodTotal.household_id, GridPath.descendant_id == Household.grid_id,
-                                GridPath.ancestor_id == scope.id)
+                                GridPath.ancestor_id == scope.id, on_register(period))
         rows = db.session.execute(
             select(*columns).where(*where, inside, *([] if bound is None else [column > bound]))
             .order_by(column.desc(), tiebreak.desc()).limit(wanted)).all()
@@ -205,7 +222,7 @@ def _top(columns: list, scope: GridNode, where: list, column, tiebreak, limit: i
         rows = db.session.execute(
             select(*columns).join(Household, Household.id == PeriodTotal.household_id)
             .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
-            .where(*where).order_by(column.desc(), tiebreak.desc()).limit(wanted)).all()
+            .where(*where, on_register(period)).order_by(column.desc(), tiebreak.desc()).limit(wanted)).all()
     return sorted(rows, key=lambda row: (-row._mapping[column.key], row._mapping[tiebreak.key]))
 
 
@@ -245,7 +262,7 @@ def household_place(household: Household, scope: GridNode, period: Period) -> Ow
         PeriodTotal.period == period.key, PeriodTotal.household_id == household.id, PeriodTotal.resident_id == 0,
         PeriodTotal.category == "")) or 0
     members = select(Household.id).join(GridPath, GridPath.descendant_id == Household.grid_id).where(
-        GridPath.ancestor_id == scope.id)
+        GridPath.ancestor_id == scope.id, on_register(period))
     size = db.session.scalar(select(func.count()).select_from(members.subquery()))
     if own <= 0:
         return OwnPlace(None, size, own)
@@ -283,10 +300,10 @@ def resident_board(scope: GridNode, period: Period, limit: int = 20,
     column = PeriodTotal.hours if order is ResidentOrder.HOURS else PeriodTotal.total
     # Written out, not bound: the partial index on residents' totals serves only a query that says resident_id > 0.
     where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
-             PeriodTotal.resident_id > literal_column("0"), column > literal_column("0")]
+             PeriodTotal.resident_id > literal_column("0"), column > literal_column("0"), _still_here(period)]
     walk = scope.kind is NodeKind.TOWN and order is ResidentOrder.POINTS  # no index orders residents by hours
     rows = _top([PeriodTotal.resident_id, PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.hours], scope,
-                where, column, PeriodTotal.resident_id, limit, walk)
+                period, where, column, PeriodTotal.resident_id, limit, walk)
     ranks = _ranks([row.hours if order is ResidentOrder.HOURS else row.total for row in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
     about = _households_about(list({row.household_id for _rank, row in kept}))
@@ -331,6 +348,7 @@ def grid_board(scope: GridNode, period: Period, category: RuleCategory | None = 
                func.coalesce(func.sum(totals.c.total), 0))
         .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
         .outerjoin(totals, totals.c.household_id == Household.id)
+        .where(on_register(period))
         .group_by(Household.grid_id)
     ).all()
     village = aliased(GridNode)

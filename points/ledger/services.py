@@ -94,7 +94,8 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
     The households are locked in id order, so that two batches never wait on each other in a circle. On a refusal
     the caller's rollback undoes what is flushed, as after any DomainError.
     Raises DomainError("invalid_amount" | "invalid_idempotency_key" | "note_too_long" | "insufficient_balance"
-    | "idempotency_key_reused" | "already_reversed" | "resident_not_in_household" | "cap_exceeded") or NotFound.
+    | "idempotency_key_reused" | "already_reversed" | "household_closed" | "resident_not_in_household" | "resident_left"
+    | "cap_exceeded") or NotFound.
     """
     if not movements:
         return []
@@ -116,8 +117,9 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
     reversed_ = set(_in_chunks(select(LedgerEntry.reverses_id), LedgerEntry.reverses_id,
                                [m.reverses.id for m in movements if m.reverses is not None]))
     residents = {m.resident_id for m in movements if m.resident_id is not None}
-    homes = dict(db.session.execute(select(Resident.id, Resident.household_id).where(Resident.id.in_(residents))
-                                    ).all()) if residents else {}
+    homes = {resident_id: (household_id, left_on) for resident_id, household_id, left_on in db.session.execute(
+        select(Resident.id, Resident.household_id, Resident.left_on).where(Resident.id.in_(residents)))
+             } if residents else {}
 
     opening = {household_id: balance.balance for household_id, balance in balances.items()}
     # Balances as the batch goes, kept apart from the rows until every movement has passed its checks.
@@ -133,8 +135,16 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             continue
         if movement.reverses is not None and movement.reverses.id in reversed_:
             raise DomainError("already_reversed", status=409)
-        if movement.resident_id is not None and homes.get(movement.resident_id) != household_id:
-            raise DomainError("resident_not_in_household")
+        # A household that left the register, or a resident who left it, earns, loses and spends no more; what was
+        # posted before may still be corrected.
+        if movement.reverses is None and households[household_id].closed_on is not None:
+            raise DomainError("household_closed", status=409, number=households[household_id].number)
+        if movement.resident_id is not None:
+            home, left_on = homes.get(movement.resident_id, (None, None))
+            if home != household_id:
+                raise DomainError("resident_not_in_household")
+            if left_on is not None and movement.reverses is None:
+                raise DomainError("resident_left", status=409)
         day = movement.occurred_on or local_today()
         if version is not None and movement.reverses is None:
             _check_caps(household_id, version, amount, day, new)

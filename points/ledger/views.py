@@ -127,7 +127,7 @@ def batch_award():
     grid_id = request.args.get("grid", type=int)
     shown = [g for g in grids if g.id == grid_id] or grids
     households = db.session.scalars(
-        select(Household).where(Household.grid_id.in_([g.id for g in shown]))
+        select(Household).where(Household.grid_id.in_([g.id for g in shown]), Household.closed_on.is_(None))
         .options(selectinload(Household.head)).order_by(Household.grid_id, Household.number)
     ).all()
     form = BatchAwardForm()

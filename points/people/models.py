@@ -1,6 +1,6 @@
 """Households (户) and residents (村民)."""
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -27,6 +27,23 @@ class CareTag(str, enum.Enum):
     LEFT_BEHIND_CHILD = "left_behind_child"  # 留守儿童
 
 
+class Closure(str, enum.Enum):
+    """Why a household left the register: it keeps its ledger and balance, and earns, redeems and ranks no more."""
+
+    MOVED_OUT = "moved_out"  # 整户迁出
+    RENTER_LEFT = "renter_left"  # 租户搬离
+    OTHER = "other"  # 其他
+
+
+class Departure(str, enum.Enum):
+    """Why a resident left the household: they keep their history and the entries that name them."""
+
+    MOVED_OUT = "moved_out"  # 迁出
+    DECEASED = "deceased"  # 死亡
+    MARRIED_OUT = "married_out"  # 婚嫁迁出
+    OTHER = "other"  # 其他
+
+
 class Household(db.Model):
     __tablename__ = "households"
     __table_args__ = (
@@ -45,6 +62,9 @@ class Household(db.Model):
         ForeignKey("residents.id", use_alter=True, name="fk_households_head_id_residents", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 整户迁出: the day it left (local), and why; None while it is on the register.
+    closed_on: Mapped[date | None]
+    closure: Mapped[Closure | None] = mapped_column(value_enum(Closure, "household_closure", 16))
 
     grid: Mapped[GridNode] = relationship(foreign_keys=[grid_id])
     village: Mapped[GridNode] = relationship(foreign_keys=[village_id])
@@ -84,5 +104,8 @@ class Resident(db.Model):
     # 身份证号: optional, 18 characters, unique across the system.
     id_number: Mapped[str | None] = mapped_column(String(18))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 迁出, 死亡, 婚嫁迁出: the day they left the household (local), and why; None while they live in it.
+    left_on: Mapped[date | None]
+    departure: Mapped[Departure | None] = mapped_column(value_enum(Departure, "resident_departure", 16))
 
     household: Mapped[Household] = relationship(back_populates="residents", foreign_keys=[household_id])

@@ -2,7 +2,7 @@
 disclosure (auth.policy), so one schema serves every role."""
 from marshmallow import Schema, fields
 
-from .models import CareTag, Household, HouseholdKind, Resident
+from .models import CareTag, Closure, Departure, Household, HouseholdKind, Resident
 from .privacy import mask_id_number, mask_name, mask_phone
 
 
@@ -13,6 +13,8 @@ class ResidentSchema(Schema):
     relation = fields.String(required=True)
     phone = fields.String(allow_none=True, metadata={"description": "Masked (138****5678) unless the caller may see it"})
     id_number = fields.String(allow_none=True, metadata={"description": "Masked unless the caller is an admin in scope"})
+    left_on = fields.Date(allow_none=True, metadata={"description": "The day they left the household; null: living in it"})
+    departure = fields.Enum(Departure, by_value=True, allow_none=True, metadata={"description": "Why they left"})
 
 
 class HouseholdSchema(Schema):
@@ -24,6 +26,9 @@ class HouseholdSchema(Schema):
     kind = fields.Enum(HouseholdKind, by_value=True, required=True)
     head_name = fields.String(allow_none=True, metadata={"description": "Masked (张*明)"})
     balance = fields.Integer(required=True, metadata={"description": "积分余额: the sum of the household's entries"})
+    closed_on = fields.Date(allow_none=True, metadata={
+        "description": "整户迁出: the day it left the register (it earns and redeems no more); null: on the register"})
+    closure = fields.Enum(Closure, by_value=True, allow_none=True, metadata={"description": "Why it left"})
 
 
 class HouseholdDetailSchema(HouseholdSchema):
@@ -42,6 +47,8 @@ def resident_view(resident: Resident, full_name: bool, phones: bool, id_numbers:
         "relation": resident.relation,
         "phone": resident.phone if phones else (mask_phone(resident.phone) or None),
         "id_number": resident.id_number if id_numbers else (mask_id_number(resident.id_number) or None),
+        "left_on": resident.left_on,
+        "departure": resident.departure,
     }
 
 
@@ -56,4 +63,6 @@ def household_view(household: Household, balance: int) -> dict:
         "kind": household.kind,
         "head_name": mask_name(household.head.name) if household.head else None,
         "balance": balance,
+        "closed_on": household.closed_on,
+        "closure": household.closure,
     }

@@ -1,6 +1,7 @@
 """Writes to households and residents, and the validation of the personal data they carry."""
 import re
 import unicodedata
+from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,7 +12,9 @@ from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import blocks_retirement
-from .models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident
+from ..timeutil import local_today
+from .models import CareTag, Closure, Departure, Household, HouseholdCareTag, HouseholdKind, Resident
+from .privacy import mask_id_number, mask_phone
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -27,6 +30,9 @@ CARE_TAG_LABELS = {
     CareTag.EMPTY_NEST: _l("空巢老人"),
     CareTag.LEFT_BEHIND_CHILD: _l("留守儿童"),
 }
+CLOSURE_LABELS = {Closure.MOVED_OUT: _l("整户迁出"), Closure.RENTER_LEFT: _l("租户搬离"), Closure.OTHER: _l("其他")}
+DEPARTURE_LABELS = {Departure.MOVED_OUT: _l("迁出"), Departure.DECEASED: _l("死亡"),
+                    Departure.MARRIED_OUT: _l("婚嫁迁出"), Departure.OTHER: _l("其他")}
 # The words a spreadsheet uses for the tags (imports.py parses them): Chinese whatever the reader's language.
 CARE_TAG_WORDS = {
     CareTag.LOW_INCOME: "低保",
@@ -160,6 +166,133 @@ def move_household(household: Household, grid: GridNode, actor=None) -> Househol
     record(actor, "household.moved", "household", household.id, grid.id,
            before={"grid": before}, after={"number": household.number, "grid": grid.name})
     return household
+
+
+def _valid_day(day: date) -> date:
+    """The day a household or resident left: not after today (the register may catch up with an earlier day)."""
+    if not isinstance(day, date):
+        raise DomainError("invalid_day")
+    if day > local_today():
+        raise DomainError("day_in_future")
+    return day
+
+
+def update_household(household: Household, address: str, kind: HouseholdKind, care_tags: list[CareTag],
+                     head: Resident, actor=None) -> Household:
+    """Edit a household: its address, 户籍 or 外来租住 (which selects its rule book), care tags and head (one of its
+    members); audited with what changed. Raises DomainError("missing_address" | "address_too_long" |
+    "head_not_member")."""
+    address = normalize_text(address)
+    if not address:
+        raise DomainError("missing_address")
+    if len(address) > Household.address.type.length:
+        raise DomainError("address_too_long", limit=Household.address.type.length)
+    if head.household_id != household.id or head.left_on is not None:
+        raise DomainError("head_not_member")
+    tags = sorted(dict.fromkeys(care_tags), key=lambda tag: tag.value)
+    before = _household_facts(household)
+    household.address, household.kind = address, kind
+    if [t.tag for t in household.care_tags] != tags:
+        household.care_tags = [HouseholdCareTag(tag=t) for t in tags]
+    if household.head_id != head.id:
+        if household.head is not None:
+            household.head.relation = "家庭成员"
+        household.head, head.relation = head, "户主"
+    db.session.flush()
+    after = _household_facts(household)
+    if after != before:
+        record(actor, "household.updated", "household", household.id, household.grid_id,
+               before={k: v for k, v in before.items() if after[k] != v},
+               after={"number": household.number, **{k: v for k, v in after.items() if before[k] != v}})
+    return household
+
+
+def _household_facts(household: Household) -> dict:
+    return {"address": household.address, "kind": household.kind.value, "head": household.head.name,
+            "care_tags": "、".join(CARE_TAG_WORDS[t.tag] for t in sorted(household.care_tags, key=lambda t: t.tag.value))}
+
+
+def close_household(household: Household, closure: Closure, on: date, actor=None) -> Household:
+    """整户迁出: the household leaves the register on a day. Its ledger, balance and history stay; it earns, loses and
+    redeems no more, and leaves the boards and 卫生评比 rounds from then on. Raises DomainError("household_closed" |
+    "invalid_day" | "day_in_future")."""
+    if household.closed_on is not None:
+        raise DomainError("household_closed", status=409, number=household.number)
+    household.closed_on = _valid_day(on)
+    household.closure = Closure(closure)
+    db.session.flush()
+    record(actor, "household.closed", "household", household.id, household.grid_id,
+           after={"number": household.number, "closure": household.closure.value,
+                  "closed_on": household.closed_on.isoformat()})
+    return household
+
+
+def reopen_household(household: Household, actor=None) -> Household:
+    """A household that left comes back (or was closed by mistake): on the register again from today.
+    Raises DomainError("household_open")."""
+    if household.closed_on is None:
+        raise DomainError("household_open", number=household.number)
+    before = {"closure": household.closure.value, "closed_on": household.closed_on.isoformat()}
+    household.closed_on, household.closure = None, None
+    db.session.flush()
+    record(actor, "household.reopened", "household", household.id, household.grid_id,
+           before=before, after={"number": household.number})
+    return household
+
+
+def update_resident(resident: Resident, name: str, relation: str, phone: str | None, id_number: str | None,
+                    actor=None) -> Resident:
+    """Edit a resident's name, relation to the head, phone and ID number, checked as an import checks them; audited
+    with what changed (phone and ID number only as changed, never their values). The head is chosen on the household.
+
+    Raises DomainError("missing_name" | "name_too_long" | "relation_invalid" | "invalid_phone" | "invalid_id_number" |
+    "id_number_taken" | "resident_left")."""
+    if resident.left_on is not None:
+        raise DomainError("resident_left", status=409)
+    name = normalize_text(name)
+    if not name:
+        raise DomainError("missing_name")
+    if len(name) > Resident.name.type.length:
+        raise DomainError("name_too_long", limit=Resident.name.type.length)
+    relation = normalize_text(relation) or resident.relation
+    if len(relation) > Resident.relation.type.length or (relation == "户主") != (resident.household.head_id == resident.id):
+        raise DomainError("relation_invalid")
+    phone, id_number = normalize_phone(phone), normalize_id_number(id_number)
+    if id_number and db.session.scalar(select(Resident.id).where(Resident.id_number == id_number,
+                                                                  Resident.id != resident.id)):
+        raise DomainError("id_number_taken")
+    before = _resident_facts(resident)
+    resident.name, resident.relation, resident.phone, resident.id_number = name, relation, phone, id_number
+    db.session.flush()
+    after = _resident_facts(resident)
+    if after != before:
+        record(actor, "resident.updated", "resident", resident.id, resident.household.grid_id,
+               before={k: v for k, v in before.items() if after[k] != v},
+               after={"household": resident.household.number, **{k: v for k, v in after.items() if before[k] != v}})
+    return resident
+
+
+def _resident_facts(resident: Resident) -> dict:
+    """What the log keeps of a resident: the phone and ID number masked, as any staff member may read the log."""
+    return {"name": resident.name, "relation": resident.relation, "phone": mask_phone(resident.phone),
+            "id_number": mask_id_number(resident.id_number)}
+
+
+def remove_resident(resident: Resident, departure: Departure, on: date, actor=None) -> Resident:
+    """迁出, 死亡, 婚嫁迁出: a resident leaves the household on a day and keeps their history and the entries that name
+    them; nothing is posted in their name from then on. The head leaves only after another member is made head (or
+    with the whole household). Raises DomainError("resident_left" | "head_cannot_leave" | the day's)."""
+    if resident.left_on is not None:
+        raise DomainError("resident_left", status=409)
+    if resident.household.head_id == resident.id:
+        raise DomainError("head_cannot_leave", name=resident.name)
+    resident.left_on = _valid_day(on)
+    resident.departure = Departure(departure)
+    db.session.flush()
+    record(actor, "resident.left", "resident", resident.id, resident.household.grid_id,
+           after={"household": resident.household.number, "name": resident.name,
+                  "departure": resident.departure.value, "left_on": resident.left_on.isoformat()})
+    return resident
 
 
 @blocks_retirement

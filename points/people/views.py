@@ -1,5 +1,8 @@
-"""Pages of households and residents, and the import of a village's 花名册."""
+"""Pages of households and residents, the import of a village's 花名册, and the admins' pages that keep the
+register: households added, edited, closed (整户迁出) and reopened; residents added, edited and leaving."""
 import io
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -7,18 +10,23 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
-from ..auth import policy
+from ..auth import policy, register
 from ..errors import DomainError, Forbidden, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import grids_of_village
 from ..hygiene.queries import household_flags
-from .forms import ImportForm
+from ..ledger.queries import balance_of
+from ..timeutil import local_today
+from .forms import (REFUSAL_FIELDS, ClosureForm, DepartureForm, EditHouseholdForm, ImportForm, NewHouseholdForm,
+                    ResidentForm)
 from .imports import import_households, template_workbook
+from .models import HouseholdKind
 from .queries import search_households
 from .services import move_household
 
 bp = Blueprint("people", __name__)
+T = TypeVar("T")
 
 
 @bp.get("/households")
@@ -33,7 +41,8 @@ def households():
         per_page=current_app.config["PER_PAGE"],
     )
     grid_choices = policy.nodes_in_scope(current_user, policy.Permission.VIEW_HOUSEHOLDS, NodeKind.GRID)
-    return render_template("people/households.html", page=page, grid_choices=grid_choices, grid_id=grid_id)
+    return render_template("people/households.html", page=page, grid_choices=grid_choices, grid_id=grid_id,
+                           may_add=policy.holds(current_user, register.KEEP))
 
 
 @bp.get("/households/<id:household_id>")
@@ -43,7 +52,7 @@ def household(household_id: int):
     movable = policy.can(current_user, policy.Permission.IMPORT_HOUSEHOLDS, household.grid_id)
     return render_template(
         "people/household.html", household=household, show=policy.disclosure(current_user, household),
-        flags=household_flags(household.id),
+        flags=household_flags(household.id), may_keep=register.may_keep(current_user, household),
         grids=[g for g in grids_of_village(household.village_id)
                if policy.can(current_user, policy.Permission.IMPORT_HOUSEHOLDS, g.id)] if movable else [],
     )
@@ -65,6 +74,138 @@ def move(household_id: int):
     return redirect(url_for("people.household", household_id=household.id))
 
 
+def _kept(form, write: Callable[[], T], said: Callable[[T], str], household_of: Callable[[T], int]):
+    """A register form sent and valid: write, commit, and back to the household page saying what was done; None when
+    the form is not sent, not valid, or refused (the refusal is shown under its field, else above the form)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        done = write()
+    except DomainError as refusal:
+        db.session.rollback()
+        field = getattr(form, REFUSAL_FIELDS.get(refusal.code, ""), None)
+        (field.errors if field is not None else form.form_errors).append(refusal.message)
+        return None
+    db.session.commit()
+    flash(said(done))
+    return redirect(url_for("people.household", household_id=household_of(done)))
+
+
+def _status(form) -> int:
+    return 422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/households/new", methods=["GET", "POST"])
+@login_required
+def new_household():
+    """新增户: in a grid the admin keeps, with its head; the next free 户号."""
+    grids = policy.nodes_in_scope(current_user, register.KEEP, NodeKind.GRID)
+    if not grids:
+        raise Forbidden()
+    form = NewHouseholdForm()
+    villages = {v.id: v.name for v in policy.nodes_in_scope(current_user, register.KEEP, NodeKind.VILLAGE)}
+    form.grid_id.choices = [SelectChoice(g.id, f"{villages.get(g.village_id, '')} · {g.name}" if len(villages) > 1
+                                         else g.name) for g in grids]
+    if request.method == "GET":
+        form.grid_id.data = request.args.get("grid", type=int)
+        form.kind.data = HouseholdKind.REGISTERED
+    done = _kept(form, lambda: register.add_household(
+        current_user, form.grid_id.data, form.address.data, form.kind.data, form.head_name.data, form.head_phone.data,
+        form.head_id_number.data, form.care_tags.data), lambda h: _("已新增户号 %(number)s", number=h.number),
+        lambda h: h.id)
+    if done:
+        return done
+    return render_template("people/household_form.html", form=form, household=None), _status(form)
+
+
+@bp.route("/households/<id:household_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_household(household_id: int):
+    """修改户信息: address, 户籍 or 外来, care tags, the head."""
+    household = register.kept_household(current_user, household_id)
+    form = EditHouseholdForm(obj=household)
+    form.head_id.choices = [SelectChoice(r.id, f"{r.name}（{r.relation}）") for r in household.residents
+                            if r.left_on is None]
+    if request.method == "GET":
+        form.care_tags.data = [t.tag for t in household.care_tags]
+    done = _kept(form, lambda: register.update_household(
+        current_user, household.id, address=form.address.data, kind=form.kind.data, care_tags=form.care_tags.data,
+        head_id=form.head_id.data), lambda h: _("已保存户号 %(number)s 的信息", number=h.number), lambda h: h.id)
+    if done:
+        return done
+    return render_template("people/household_form.html", form=form, household=household), _status(form)
+
+
+@bp.route("/households/<id:household_id>/close", methods=["GET", "POST"])
+@login_required
+def close(household_id: int):
+    """整户迁出, after a page that says what it means: the ledger and balance stay; no earning, redeeming or ranking."""
+    household = register.kept_household(current_user, household_id)
+    form = ClosureForm()
+    if request.method == "GET":
+        form.day.data = local_today()
+    done = _kept(form, lambda: register.close_household(current_user, household.id, form.reason.data, form.day.data),
+                 lambda h: _("户号 %(number)s 已整户迁出", number=h.number), lambda h: h.id)
+    if done:
+        return done
+    return render_template("people/close.html", form=form, household=household,
+                           balance=balance_of(household.id)), _status(form)
+
+
+@bp.post("/households/<id:household_id>/reopen")
+@login_required
+def reopen(household_id: int):
+    """恢复在册: a household that left comes back, or was closed by mistake."""
+    household = register.reopen_household(current_user, household_id)
+    db.session.commit()
+    flash(_("户号 %(number)s 已恢复在册", number=household.number))
+    return redirect(url_for("people.household", household_id=household.id))
+
+
+@bp.route("/households/<id:household_id>/residents/new", methods=["GET", "POST"])
+@login_required
+def new_resident(household_id: int):
+    """新增成员."""
+    household = register.kept_household(current_user, household_id)
+    form = ResidentForm()
+    done = _kept(form, lambda: register.add_resident(current_user, household.id, form.name.data, form.relation.data,
+                                                     form.phone.data, form.id_number.data),
+                 lambda r: _("已新增成员 %(name)s", name=r.name), lambda r: r.household_id)
+    if done:
+        return done
+    return render_template("people/resident_form.html", form=form, household=household, person=None), _status(form)
+
+
+@bp.route("/residents/<id:resident_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_resident(resident_id: int):
+    """修改成员信息: name, relation, phone, ID number."""
+    person = register.kept_resident(current_user, resident_id)
+    form = ResidentForm(obj=person)
+    done = _kept(form, lambda: register.update_resident(
+        current_user, person.id, name=form.name.data, relation=form.relation.data, phone=form.phone.data,
+        id_number=form.id_number.data), lambda r: _("已保存 %(name)s 的信息", name=r.name), lambda r: r.household_id)
+    if done:
+        return done
+    return render_template("people/resident_form.html", form=form, household=person.household,
+                           person=person), _status(form)
+
+
+@bp.route("/residents/<id:resident_id>/leave", methods=["GET", "POST"])
+@login_required
+def leave(resident_id: int):
+    """迁出, 死亡, 婚嫁迁出, after a page that says what it means."""
+    person = register.kept_resident(current_user, resident_id)
+    form = DepartureForm()
+    if request.method == "GET":
+        form.day.data = local_today()
+    done = _kept(form, lambda: register.remove_resident(current_user, person.id, form.reason.data, form.day.data),
+                 lambda r: _("已登记 %(name)s 离开这一户", name=r.name), lambda r: r.household_id)
+    if done:
+        return done
+    return render_template("people/leave.html", form=form, person=person, household=person.household), _status(form)
+
+
 @bp.get("/residents/<id:resident_id>")
 @login_required
 def resident(resident_id: int):
@@ -76,6 +217,7 @@ def resident(resident_id: int):
         household=household,
         show=policy.disclosure(current_user, household),
         can_manage=policy.can(current_user, policy.Permission.MANAGE_USERS, household.grid_id),
+        may_keep=register.may_keep(current_user, household),
     )
 
 

@@ -26,9 +26,9 @@ def test_an_unknown_api_path_is_a_json_404(api, admin, path):
 @pytest.mark.parametrize(
     "method, path, allowed",
     [
-        ("DELETE", "/api/v1/grids", {"GET"}),
-        ("POST", "/api/v1/households", {"GET"}),
-        ("PUT", "/api/v1/households/1", {"GET"}),
+        ("DELETE", "/api/v1/grids", {"GET", "POST"}),
+        ("DELETE", "/api/v1/households", {"GET", "POST"}),
+        ("PUT", "/api/v1/households/1", {"GET", "PATCH"}),
         ("GET", "/api/v1/tokens", {"POST"}),
     ],
 )

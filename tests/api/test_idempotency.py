@@ -290,6 +290,10 @@ NOT_MOVING = {
     "api_shop.update_product": "name, unit, price, on offer: the stock changes only by movements",
     "api_grids.create_grid": "adds a node to the grid tree; a second try is refused by its code",
     "api_grids.change_grid": "renames, moves or retires a node: the same change again changes nothing",
+    "api_people.create_household": "adds a household to the register; points come only by the ledger's writes",
+    "api_people.change_household": "edits, closes or reopens a household: its ledger and balance stay as they are",
+    "api_people.add_resident": "adds a member to a household",
+    "api_people.change_resident": "edits a resident, or records that they left: their entries stay",
 }
 
 

@@ -1,10 +1,12 @@
-"""GET /api/v1/households, /households/<id> and /residents/<id>: scope, paging, search and masking."""
+"""/api/v1/households, /households/<id> and /residents/<id>: scope, paging, search and masking; admins keep the
+register."""
 import pytest
 
 from points.auth.models import Role
 from points.extensions import db
 from points.people.models import CareTag
 from points.people.services import add_resident
+from points.timeutil import local_today
 
 from .. import factories
 from .conftest import error_of
@@ -62,6 +64,8 @@ def test_the_household_list_shape_and_masking(api, people):
         "kind": "registered",
         "head_name": "张*明",
         "balance": 0,
+        "closed_on": None,
+        "closure": None,
     }
     text = response.get_data(as_text=True)
     for secret in ("张三明", "13812345678", "李小红", home.head.id_number, "poor"):
@@ -202,6 +206,8 @@ def test_a_leader_sees_full_phones_masked_id_numbers_and_care_tags(api, people):
         "relation": "户主",
         "phone": "13812345678",
         "id_number": home.head.id_number[:3] + "*" * 11 + home.head.id_number[-4:],
+        "left_on": None,
+        "departure": None,
     }
     assert resident(detail, "李小红")["phone"] == "13900001111"
 
@@ -281,3 +287,78 @@ def test_a_resident_is_disclosed_like_on_the_household(api, people, who, id_numb
     assert (body["id_number"] == spouse.id_number) is id_number_full
     assert body["id_number"][-4:] == spouse.id_number[-4:]
     assert "care_tags" not in body
+
+
+# Keeping the register
+
+
+def patch(api, path: str, user, **body):
+    return api.request("PATCH", path, user, json=body)
+
+
+def test_an_admin_adds_a_household_and_a_member_edits_them_and_records_who_left(api, people):
+    admin, village = people["village_admin"], people["village"]
+    made = api.post("/api/v1/households", admin, json={
+        "grid_id": village.grids[1].id, "address": "瑶前村新街 1 号", "kind": "renter", "head_name": "王大山",
+        "head_phone": "13700009999", "care_tags": ["empty_nest"]})
+    assert made.status_code == 201, made.get_json()
+    household = made.get_json()
+    assert (household["kind"], household["closed_on"], household["care_tags"]) == ("renter", None, ["empty_nest"])
+    child = api.post(f"/api/v1/households/{household['id']}/residents", admin,
+                     json={"name": "王小山", "relation": "子女", "phone": None})
+    assert child.status_code == 201 and child.get_json()["relation"] == "子女"
+    edited = patch(api, f"/api/v1/households/{household['id']}", admin, address="瑶前村新街 2 号",
+                   head_id=child.get_json()["id"], kind="registered")
+    assert edited.status_code == 200
+    assert {r["name"]: r["relation"] for r in edited.get_json()["residents"]} == {"王大山": "家庭成员", "王小山": "户主"}
+    first_head = [r for r in edited.get_json()["residents"] if r["name"] == "王大山"][0]
+    left = patch(api, f"/api/v1/residents/{first_head['id']}", admin, left_on=local_today().isoformat(),
+                 departure="deceased")
+    assert left.status_code == 200 and (left.get_json()["departure"], left.get_json()["left_on"]) == (
+        "deceased", local_today().isoformat())
+
+
+def test_a_household_is_closed_and_reopened_and_keeps_its_balance(api, people):
+    admin, home = people["village_admin"], people["other"]
+    factories.gen_points(home, 30)
+    db.session.commit()
+    closed = patch(api, f"/api/v1/households/{home.id}", admin, closed_on=local_today().isoformat(),
+                   closure="moved_out")
+    assert closed.status_code == 200
+    assert (closed.get_json()["closed_on"], closed.get_json()["closure"], closed.get_json()["balance"]) == (
+        local_today().isoformat(), "moved_out", 30)
+    listed_again = api.get(f"/api/v1/households?q={home.number}", admin).get_json()["items"]
+    assert [h["closed_on"] for h in listed_again] == [local_today().isoformat()]  # still found, marked as left
+    error_of(patch(api, f"/api/v1/households/{home.id}", admin, address="x"), 409, "household_closed")
+    reopened = patch(api, f"/api/v1/households/{home.id}", admin, closed_on=None)
+    assert reopened.status_code == 200 and reopened.get_json()["closed_on"] is None
+
+
+@pytest.mark.parametrize("who, path, body, status, code", [
+    ("village_admin", "home", {"closed_on": "2999-01-01"}, 400, "day_in_future"),
+    ("village_admin", "home", {"closed_on": "2026-01-01", "address": "x"}, 400, "close_alone"),
+    ("village_admin", "home", {}, 400, "nothing_to_change"),
+    ("village_admin", "home", {"head_id": "far_head"}, 400, "head_not_member"),
+    ("village_admin", "far", {"address": "x"}, 403, "forbidden"),
+    ("leader", "home", {"address": "x"}, 403, "forbidden"),
+    ("villager", "home", {"address": "x"}, 403, "forbidden"),
+    ("village_admin", "head", {"left_on": "2026-01-01"}, 400, "head_cannot_leave"),
+    ("village_admin", "spouse", {"phone": "12345"}, 400, "invalid_phone"),
+    ("village_admin", "spouse", {"relation": "户主"}, 400, "relation_invalid"),
+])
+def test_a_change_to_the_register_is_refused_in_chinese(api, people, who, path, body, status, code):
+    paths = {"home": f"/api/v1/households/{people['home'].id}", "far": f"/api/v1/households/{people['far'].id}",
+             "head": f"/api/v1/residents/{people['home'].head_id}",
+             "spouse": f"/api/v1/residents/{people['spouse'].id}"}
+    if body.get("head_id") == "far_head":
+        body = {"head_id": people["far"].head_id}
+    error = error_of(patch(api, paths[path], people[who], **body), status, code)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), error
+
+
+def test_an_admin_living_in_the_household_cannot_keep_its_entry(api, people):
+    own = factories.auth_services.create_user("own-admin", factories.PASSWORD, resident=people["spouse"])
+    factories.auth_services.assign_role(None, own, Role.VILLAGE_ADMIN, people["village"].village)
+    db.session.commit()
+    error_of(patch(api, f"/api/v1/households/{people['home'].id}", own, closed_on=local_today().isoformat()),
+             403, "own_household")

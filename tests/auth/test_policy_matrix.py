@@ -70,7 +70,7 @@ GRID_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "sh
 HOUSEHOLD_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "villager"}
 ADMINS = {"town_admin", "village_admin"}
 STAFF = {"town_admin", "village_admin", "grid_leader", "grid_worker"}
-UNSCOPED = ("import", "users", "batch_award", "claims", "audit")  # pages that list what is in scope, never deny it
+UNSCOPED = ("import", "users", "batch_award", "claims", "audit", "household_new")  # pages that list what is in scope, never deny it
 
 
 def expected(role: str, endpoint: str, where: str) -> str:
@@ -81,7 +81,9 @@ def expected(role: str, endpoint: str, where: str) -> str:
         allowed = role in GRID_VIEWERS
     elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire"):
+    elif endpoint in ("import", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire",
+                      "household_new", "household_edit", "household_close", "resident_new", "resident_edit",
+                      "resident_leave"):
         allowed = role in ADMINS
     elif endpoint in ("award", "batch_award"):
         allowed = role in STAFF
@@ -140,6 +142,12 @@ def test_authorization_matrix(role, client):
             "api_household": f"/api/v1/households/{household.id}",
             "api_resident": f"/api/v1/residents/{resident.id}",
             "household_points": f"/households/{household.id}/points",
+            "household_new": "/households/new",
+            "household_edit": f"/households/{household.id}/edit",
+            "household_close": f"/households/{household.id}/close",
+            "resident_new": f"/households/{household.id}/residents/new",
+            "resident_edit": f"/residents/{resident.id}/edit",
+            "resident_leave": f"/residents/{resident.id}/leave",
             "award": f"/households/{household.id}/award",
             "batch_award": "/award",
             "claims": "/claims",

@@ -18,10 +18,10 @@ from points.events.qr import qr_png, qr_svg
 from points.events.services import EventTerms
 from points.extensions import db
 from points.ledger.models import HouseholdBalance
-from points.people.models import HouseholdKind
-from points.people.services import move_household
+from points.people.models import Closure, Departure, HouseholdKind
+from points.people.services import add_resident, close_household, move_household, remove_resident
 from points.rules.models import RuleCategory, RuleUnit
-from points.timeutil import utc_to_local, utcnow
+from points.timeutil import local_today, utc_to_local, utcnow
 
 from .. import factories
 
@@ -343,3 +343,26 @@ def test_a_scanned_rotating_code_carries_the_check_in_on_for_ten_minutes(world):
         services.event_of_token(scanned, now + services.SCAN_GRACE + timedelta(minutes=1))
     assert refused.value.code == "code_expired"
     assert services.scanned_token(services.static_token(event)) is None
+
+
+def test_a_household_or_resident_that_left_checks_in_no_more_and_closing_leaves_them_unpaid(world):
+    village, admin, _ = world
+    event = open_event(world)
+    stays, leaves, moves_out = villager(village), villager(village), villager(village)
+    for user in (stays, leaves):
+        services.check_in_self(user, services.rotating_token(event))
+    close_household(leaves.resident.household, Closure.RENTER_LEFT, local_today())
+    spouse = add_resident(moves_out.resident.household, "李小红", "配偶")
+    remove_resident(spouse, Departure.MOVED_OUT, local_today())
+    for refused_code, call in (
+        ("household_closed", lambda: services.check_in_resident(admin, event, leaves.resident_id)),
+        ("resident_left", lambda: services.check_in_resident(admin, event, spouse.id)),
+    ):
+        with pytest.raises(DomainError) as refused:
+            call()
+        assert refused.value.code == refused_code
+    event.ends_at = utcnow() - timedelta(minutes=1)
+    services.close_event(admin, event)
+    paid = {a.household_id: (a.entry_id is not None, a.unpaid_reason)
+            for a in db.session.scalars(select(Attendance).where(Attendance.event_id == event.id))}
+    assert paid == {stays.resident.household_id: (True, ""), leaves.resident.household_id: (False, "household_closed")}

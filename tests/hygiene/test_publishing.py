@@ -10,7 +10,9 @@ from points.hygiene import queries, services
 from points.hygiene.models import Outcome, Posting, Publication, Result, TiePolicy, UnscoredPolicy
 from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry
-from points.people.models import HouseholdKind
+from points.people.models import Closure, HouseholdKind
+from points.people.services import close_household
+from points.timeutil import local_today
 
 from .. import factories
 from ..ledger.helpers import assert_ledger_consistent
@@ -372,4 +374,27 @@ def test_the_shame_penalty_is_posted_only_with_a_rule_and_a_count_and_only_where
     assert Outcome.SHAME not in outcomes(round_, scene.village.grids[0]).values()
     assert [balance(h) for h in households] == [20, 0, 0, 0, 0, 0]
     for household in households:
+        assert_ledger_consistent(household.id)
+
+
+def test_a_household_that_left_the_register_is_ranked_no_more_and_keeps_what_it_was_given():
+    scene = gen_scene()
+    grid = scene.village.grids[0]
+    last = scene.round(week_ago(1))
+    score_all(scene, last, 0, [0, 1, 2, 3, 4])
+    services.publish_round(scene.admin, last)
+    gone, fourth = scene.households[0][0], scene.households[0][3]
+    assert balance(gone) == 20 and outcomes(last, grid)[gone.id] is Outcome.MODEL
+    close_household(gone, Closure.MOVED_OUT, local_today())
+    # A correction of last week moves the fourth household up; the one that left keeps its award, ranked no more.
+    services.save_score(scene.admin, last, fourth.id, {services.checklist(scene.village.village.id)[0].id: 0})
+    services.publish_round(scene.admin, last)
+    assert balance(gone) == 20 and gone.id not in outcomes(last, grid)
+    assert outcomes(last, grid)[fourth.id] is Outcome.MODEL
+    this_week = scene.round()
+    assert gone.id not in [row.household.id for row in queries.sheet_rows(this_week.id, grid.id)]
+    assert queries.progress(this_week.id)[grid.id] == (0, 4)
+    error = pytest.raises(DomainError, services.save_score, scene.admin, this_week, gone.id, {}).value
+    assert error.code == "household_closed"
+    for household in scene.households[0]:
         assert_ledger_consistent(household.id)

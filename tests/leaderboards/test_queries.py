@@ -16,8 +16,9 @@ from points.leaderboards import queries
 from points.leaderboards.queries import GridOrder, PeriodKind, ResidentOrder, parse_period, period_of
 from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import period_keys, post_entry, reverse_entry
-from points.people.models import Household, Resident
-from points.people.services import add_resident
+from points.grids.models import GridNode
+from points.people.models import Closure, Departure, Household, Resident
+from points.people.services import add_resident, close_household, remove_resident
 from points.rules.models import RuleCategory
 
 from .. import factories
@@ -277,3 +278,28 @@ def test_previous_and_next_periods_meet():
     assert parse_period("month:2026-12").next().text == "month:2027-01"
     assert parse_period("quarter:2026-Q1").previous().text == "quarter:2025-Q4"
     assert parse_period("all").previous() is None
+
+
+def test_a_household_that_left_the_register_is_on_the_boards_until_it_left(town):
+    """整户迁出 on 19 November: on November's boards still (it left during the month), on December's and all time's
+    no more, though an entry of December was posted before the register caught up; a resident who left likewise."""
+    first, _, households = town
+    home, neighbour = households[1], households[0]  # one grid; home has a second resident
+    member = [r for r in home.residents if r.id != home.head_id][0]
+    for day in (DAY, date(2026, 12, 2)):
+        post_entry(home.id, 50, EntrySource.MANUAL, f"home-{day}", occurred_on=day, resident_id=member.id,
+                   category=RuleCategory.VOLUNTEERING, hours=2)
+        post_entry(neighbour.id, 10, EntrySource.MANUAL, f"neighbour-{day}", occurred_on=day)
+    close_household(home, Closure.MOVED_OUT, DAY + timedelta(days=1))
+    remove_resident(member, Departure.MOVED_OUT, DAY + timedelta(days=1))
+    november, december = parse_period("month:2026-11"), parse_period("month:2026-12")
+    grid = db.session.get(GridNode, home.grid_id)
+    for scope in (grid, first.village, first.town):
+        assert [p.household_id for p in queries.household_board(scope, november)][:2] == [home.id, neighbour.id]
+        assert [p.resident_id for p in queries.resident_board(scope, november)] == [member.id]
+        for period in (december, parse_period("all")):
+            assert home.id not in [p.household_id for p in queries.household_board(scope, period)]
+            assert queries.resident_board(scope, period) == []
+    assert queries.household_place(neighbour, grid, december).households == 3
+    [place] = [p for p in queries.grid_board(grid, december)]
+    assert (place.households, place.active, place.total) == (3, 1, 10)

@@ -1,6 +1,12 @@
-"""The household list (search, grid filter, pages) and detail pages."""
+"""The household list (search, grid filter, pages) and detail pages, and the admins' pages that keep the register."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
 from points.auth.models import Role
 from points.extensions import db
+from points.people.models import Household, Resident
+from points.timeutil import local_today
 
 from .. import factories
 
@@ -42,3 +48,61 @@ def test_grid_filter_offers_only_grids_in_scope(client, login, village):
     page = client.get("/households").get_data(as_text=True)
     assert f'value="{village.grids[0].id}"' in page
     assert f'value="{village.grids[1].id}"' not in page
+
+
+# --------------------------------------------------------------------------------------------- keeping the register
+
+
+def test_an_admin_keeps_the_register_on_pages(client, login, village):
+    login(factories.gen_user(Role.VILLAGE_ADMIN, village.village))
+    made = client.post("/households/new", data={
+        "grid_id": village.grids[1].id, "address": "瑶前村新街 1 号", "kind": "renter", "head_name": "王大山",
+        "head_phone": "", "head_id_number": "", "care_tags": ["empty_nest"]})
+    assert made.status_code == 302, made.get_data(as_text=True)
+    household = db.session.scalar(select(Household).where(Household.address == "瑶前村新街 1 号"))
+    page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "已新增户号 0001" in page and "修改户信息" in page and "整户迁出" in page
+
+    child = client.post(f"/households/{household.id}/residents/new",
+                        data={"name": "王小山", "relation": "子女", "phone": "12345", "id_number": ""})
+    assert child.status_code == 422 and "手机号格式不正确" in child.get_data(as_text=True)
+    assert client.post(f"/households/{household.id}/residents/new",
+                       data={"name": "王小山", "relation": "子女", "phone": "", "id_number": ""}).status_code == 302
+    son = db.session.scalar(select(Resident).where(Resident.name == "王小山"))
+    edited = client.post(f"/households/{household.id}/edit", data={
+        "address": "瑶前村新街 2 号", "kind": "registered", "head_id": son.id, "care_tags": []})
+    assert edited.status_code == 302
+    db.session.refresh(household)
+    assert (household.address, household.kind.value, household.head_id, household.care_tags) == (
+        "瑶前村新街 2 号", "registered", son.id, [])
+
+    father = db.session.scalar(select(Resident).where(Resident.name == "王大山"))
+    leave = client.get(f"/residents/{father.id}/leave").get_data(as_text=True)
+    assert "确认登记 王大山 离开" in leave and "账号随之停用" in leave
+    assert client.post(f"/residents/{father.id}/leave",
+                       data={"reason": "deceased", "day": local_today().isoformat()}).status_code == 302
+    page = client.get(f"/households/{household.id}").get_data(as_text=True)
+    assert "已离开的成员" in page and "死亡" in page
+
+    close = client.get(f"/households/{household.id}/close").get_data(as_text=True)
+    assert "确认户号 0001 整户迁出" in close and "这一户的 0 分和所有记录照旧保留" in close
+    future = client.post(f"/households/{household.id}/close",
+                         data={"reason": "moved_out", "day": (local_today() + timedelta(days=1)).isoformat()})
+    assert future.status_code == 422 and "日期不能晚于今天" in future.get_data(as_text=True)
+    assert client.post(f"/households/{household.id}/close",
+                       data={"reason": "renter_left", "day": local_today().isoformat()}).status_code == 302
+    page = client.get(f"/households/{household.id}").get_data(as_text=True)
+    assert "租户搬离" in page and "恢复在册" in page and "修改户信息" not in page
+    assert "租户搬离" in client.get("/households").get_data(as_text=True)
+    assert client.post(f"/households/{household.id}/reopen").status_code == 302
+    assert db.session.get(Household, household.id).closed_on is None
+
+
+def test_grid_staff_see_the_register_but_do_not_keep_it(client, login, village):
+    household = factories.gen_household(village.grids[0])
+    login(factories.gen_user(Role.GRID_LEADER, village.grids[0]))
+    page = client.get(f"/households/{household.id}").get_data(as_text=True)
+    assert "整户迁出" not in page and "修改户信息" not in page
+    refused = client.get(f"/households/{household.id}/close")
+    assert refused.status_code == 403 and "您没有权限执行此操作" in refused.get_data(as_text=True)
+    assert client.post(f"/households/{household.id}/reopen").status_code == 403
