@@ -93,14 +93,16 @@ def create_user_command(username, password, role, node_code, display_name):
 @click.command("import-households")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--village", "village_code", required=True, help="The village code, e.g. yaoqian.")
-def import_households_command(file, village_code):
-    """Import households and residents from an .xlsx or .csv file: all rows or none."""
+@click.option("--preview", is_flag=True, help="Print what the file would add and change, and write nothing.")
+def import_households_command(file, village_code, preview):
+    """Import households and residents from an .xlsx or .csv file, all rows or none: new households are added and
+    those on the register (by 户号) are updated to what the file says."""
     try:
         village = village_by_code(village_code)
     except DomainError as refusal:
         raise click.ClickException(refusal.message) from refusal
     with open(file, "rb") as handle:
-        report = import_households(village, handle.read(), current_app.config["IMPORT_MAX_BYTES"])
+        report = import_households(village, handle.read(), current_app.config["IMPORT_MAX_BYTES"], apply=not preview)
     if not report.ok:
         db.session.rollback()
         for error in report.errors:
@@ -108,8 +110,20 @@ def import_households_command(file, village_code):
             column = f"【{error.column}】" if error.column else ""
             click.echo(f"{where}{column}：{error.message}", err=True)
         raise click.ClickException(f"共 {len(report.errors)} 处错误，未导入任何数据")
-    db.session.commit()
-    click.echo(f"已导入 {report.households} 户、{report.residents} 人")
+    for change in report.changes:
+        before = f"{change.before} → " if change.before else ""
+        click.echo(f"户号 {change.number} {change.name}【{change.column}】{before}{change.after or '（空）'}")
+    if report.unmentioned:
+        click.echo(f"文件中没有的户（未作改动）：{len(report.unmentioned)} 户")
+    if report.absent:
+        click.echo(f"文件中没有的成员（未作改动）：{len(report.absent)} 人")
+    summary = f"新增 {report.households} 户、{report.residents} 人，变更 {len(report.changes)} 处"
+    if preview:
+        db.session.rollback()
+        click.echo(f"预览：{summary}；未写入")
+    else:
+        db.session.commit()
+        click.echo(f"已导入：{summary}")
 
 
 @click.command("backup")

@@ -113,6 +113,7 @@ MESSAGES = {
     "unknown_encoding": _l("无法识别文件编码，请保存为 .xlsx 或 UTF-8 / GBK 编码的 CSV"),
     "bad_csv": _l("CSV 格式有误"),
     "empty_file": _l("文件是空的"),
+    "too_many_rows": _l("文件超过 %(limit)d 行，请分成几个文件导入"),
     "unknown_grid": _l("找不到网格“%(name)s”"),
     "ambiguous_grid": _l("网格名称“%(name)s”不唯一，请写完整路径（如 一级网格/%(name)s）"),
     "setting_out_of_range": _l("设置的数值必须是 %(low)d 到 %(high)d 之间的整数"),

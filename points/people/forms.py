@@ -1,7 +1,7 @@
 """The import form, and the forms that keep the register: a household, a resident, and who left when."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -18,6 +18,14 @@ def _choices(labels: dict) -> list[SelectChoice]:
 class ImportForm(Form):
     village_id = SelectField(_l("导入到"), coerce=int, choices=[])
     file = FileField(_l("选择文件（.xlsx 或 .csv）"), validators=[FileRequired(_l("请选择要导入的文件"))])
+
+
+class ConfirmImportForm(Form):
+    """Applies the file of a preview, as long as it would still do what the preview showed."""
+
+    village_id = IntegerField(validators=[InputRequired()])
+    upload = HiddenField(validators=[InputRequired()])
+    digest = HiddenField(validators=[InputRequired()])
 
 
 class HouseholdForm(Form):

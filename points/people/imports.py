@@ -3,7 +3,17 @@
 A row is a person. Rows with the same 户号 (or, without one, the same 所属网格, 门牌号 and 户主姓名) form one
 household. A row whose 姓名 is blank (or equals 户主姓名) describes the head; a household with only member
 rows gets its head from 户主姓名. So a file with one row per household needs only the household columns.
+
+The file also keeps the register current: a household whose 户号 is on the register (or, without a 户号, whose grid,
+address and head match one) is updated to what the file says, and its residents are matched by 身份证号, else by
+name. A column the file leaves out is left alone. Nothing is closed or removed by an import: the households and
+residents the file does not mention are listed, for people to deal with on their pages. The export writes the same
+workbook filled with the register, so that export, edit in Excel, import is the way to maintain it.
 """
+import hashlib
+import json
+import time
+from pathlib import Path
 import csv
 import io
 import re
@@ -22,12 +32,14 @@ from ..grids.models import GridNode
 from ..grids.queries import grids_of_village
 from ..timeutil import utcnow
 from .models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident
+from .privacy import mask_id_number, mask_phone
 from .services import CARE_TAG_WORDS, next_household_number, normalize_id_number, normalize_phone, normalize_text
 
 COLUMNS = ("户号", "户主姓名", "姓名", "与户主关系", "手机号", "身份证号", "所属网格", "门牌号", "户籍类型", "关爱标签")
 REQUIRED = ("户主姓名", "所属网格", "门牌号")
 HEAD_RELATION = "户主"
 
+KIND_LABELS = {HouseholdKind.REGISTERED: "户籍", HouseholdKind.RENTER: "外来租住"}
 KIND_WORDS = {
     "": HouseholdKind.REGISTERED,
     "户籍": HouseholdKind.REGISTERED,
@@ -47,8 +59,14 @@ MAX_LENGTHS = {
     "与户主关系": Resident.relation.type.length,
     "门牌号": Household.address.type.length,
 }
+# What a spreadsheet may hold: far more than a village's 花名册 (35,000 households are about 105,000 rows) or a rule
+# book needs, and little enough that a file of empty rows or cells cannot exhaust a worker's memory.
+MAX_ROWS = 300_000
+MAX_COLUMNS = 64
 _SPLIT = re.compile(r"[,，、;；/\s]+")
 _CHUNK = 500
+_UPLOAD = re.compile(r"[0-9a-f]{64}")
+_KEPT_SECONDS = 86400  # an uploaded file waits this long for its preview to be confirmed
 
 
 @dataclass(frozen=True)
@@ -58,16 +76,45 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class Change:
+    """One difference between the file and the register, as the preview shows it."""
+
+    row: int
+    number: str  # 户号
+    name: str  # the resident it is about, or the head for the household's own columns
+    column: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Unmentioned:
+    """A household on the register that the file does not mention, or a resident of a household it does."""
+
+    number: str
+    name: str
+    grid: str
+
+
 @dataclass
 class ImportReport:
-    households: int = 0
-    residents: int = 0
+    households: int = 0  # new households
+    residents: int = 0  # new residents, in new households and in households on the register
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    unmentioned: list[Unmentioned] = field(default_factory=list)  # households, never closed by an import
+    absent: list[Unmentioned] = field(default_factory=list)  # residents, never removed by an import
+    digest: str = ""  # of what applying the file would do: a confirmation applies what its preview showed
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def empty(self) -> bool:
+        return not (self.households or self.residents or self.changes)
 
 
 @dataclass
@@ -77,6 +124,7 @@ class _Person:
     relation: str
     phone: str | None
     id_number: str | None
+    match: "_KnownPerson | None" = None  # the resident on the register this row describes
 
 
 @dataclass
@@ -90,13 +138,59 @@ class _House:
     tags: list[CareTag]
     head: _Person | None = None
     members: list[_Person] = field(default_factory=list)
+    known: "_Known | None" = None  # the household on the register that the file updates
+
+    @property
+    def people(self) -> list[_Person]:
+        """The head first (every household has one once its rows are read), then the members."""
+        return [self.head] + self.members
+
+
+@dataclass
+class _KnownPerson:
+    id: int
+    name: str
+    relation: str
+    phone: str | None
+    id_number: str | None
+
+
+@dataclass
+class _Known:
+    """A household on the register, as far as an import compares it."""
+
+    id: int
+    number: str
+    grid_id: int
+    address: str
+    kind: HouseholdKind
+    head_id: int | None
+    closed: bool
+    tags: set[CareTag] = field(default_factory=set)
+    residents: list[_KnownPerson] = field(default_factory=list)
+
+    @property
+    def head_name(self) -> str:
+        return next((p.name for p in self.residents if p.id == self.head_id), "")
+
+
+@dataclass
+class _Update:
+    """What an import changes in one household on the register."""
+
+    house: _House
+    known: _Known
+    household: dict  # column → new value (grid_id, address, kind, tags)
+    people: list[tuple[_KnownPerson, dict]]  # resident → column → new value (name, relation, phone, id_number)
+    joining: list[_Person]  # new residents
+    head: _Person | _KnownPerson  # who is head after the import
 
 
 def read_table(data: bytes, max_bytes: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and the rows (numbered as in the file) of an .xlsx or .csv (UTF-8 or GBK).
 
-    Raises DomainError("import_too_large" | "old_excel_format" | "unreadable_xlsx" | "not_spreadsheet" |
-    "unknown_encoding" | "bad_csv" | "empty_file").
+    Raises DomainError("import_too_large" | "old_excel_format" | "unreadable_xlsx" | "too_many_rows" |
+    "not_spreadsheet" | "unknown_encoding" | "bad_csv" | "empty_file").
     """
     if len(data) > max_bytes:
         raise DomainError("import_too_large", size=len(data) / 1048576, limit=max_bytes // 1048576)
@@ -120,7 +214,15 @@ def _xlsx_rows(data: bytes):
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise DomainError("unreadable_xlsx") from error
     sheet = workbook.worksheets[0]
-    rows = [[_cell_text(c) for c in row] for row in sheet.iter_rows(values_only=True)]
+    # The size a workbook declares (<dimension ref="A1:XFD2000"/>) is not trusted: openpyxl would pad every row to it,
+    # gigabytes for a file of a few bytes. Only the cells present are read, up to MAX_COLUMNS a row.
+    sheet.reset_dimensions()
+    rows = []
+    for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+        if number > MAX_ROWS:
+            workbook.close()
+            raise DomainError("too_many_rows", limit=MAX_ROWS)
+        rows.append([_cell_text(c) for c in row] if any(c is not None for c in row) else [])
     workbook.close()
     return rows
 
@@ -150,10 +252,15 @@ def _csv_rows(data: bytes):
         raise DomainError("unknown_encoding")
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    rows = []
     try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+            if number > MAX_ROWS:
+                raise DomainError("too_many_rows", limit=MAX_ROWS)
+            rows.append(row[:MAX_COLUMNS])
     except csv.Error as error:
         raise DomainError("bad_csv") from error
+    return rows
 
 
 class _GridIndex:
@@ -163,13 +270,19 @@ class _GridIndex:
         grids = grids_of_village(village.id)
         by_id = {g.id: g for g in grids}
         self.by_key: dict[str, list[GridNode]] = defaultdict(list)
+        keys = {}
         for grid in grids:
             path, node = [grid.name], grid
             while node.parent_id in by_id:
                 node = by_id[node.parent_id]
                 path.insert(0, node.name)
-            for key in {grid.name, grid.code, "/".join(path)}:
+            keys[grid.id] = (grid.name, "/".join(path), grid.code)
+            for key in set(keys[grid.id]):
                 self.by_key[key].append(grid)
+        # How an export names each grid: its name, or where two grids share it, its path or its code.
+        self.labels = {
+            grid.id: next((k for k in keys[grid.id] if len(self.by_key[k]) == 1), grid.code) for grid in grids
+        }
 
     def find(self, text: str) -> GridNode:
         found = self.by_key.get(text.replace("／", "/").strip(), [])
@@ -180,8 +293,9 @@ class _GridIndex:
         return found[0]
 
 
-def import_households(village: GridNode, data: bytes, max_bytes: int, actor=None) -> ImportReport:
-    """Check every row; write households and residents only if no row has an error. Flushes, never commits."""
+def import_households(village: GridNode, data: bytes, max_bytes: int, actor=None, apply: bool = True) -> ImportReport:
+    """Check every row and compare the file with the register. With apply, write all of it (new households and
+    residents, and the changes) if no row has an error; without, write nothing: the preview. Flushes, never commits."""
     report = ImportReport()
     try:
         header, rows = read_table(data, max_bytes)
@@ -194,14 +308,21 @@ def import_households(village: GridNode, data: bytes, max_bytes: int, actor=None
         return report
     position = {name: header.index(name) for name in COLUMNS if name in header}
     report.rows = len(rows)
-    houses = _check_rows(village, rows, position, report.errors)
-    _check_against_database(village, houses, report.errors)
+    houses = list(_check_rows(village, rows, position, report.errors).values())
+    updates = _compare(village, houses, set(position), report)
+    _check_id_numbers(village, houses, report.errors)
     if report.errors:
         report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
         return report
-    report.households, report.residents = _write(village, list(houses.values()))
-    record(actor, "households.imported", "village", village.id, village.id,
-           after={"households": report.households, "residents": report.residents})
+    new = [h for h in houses if h.known is None]
+    report.households = len(new)
+    report.residents = sum(len(h.people) for h in new) + sum(len(u.joining) for u in updates)
+    report.digest = _digest(new, report.changes)
+    if apply and not report.empty:
+        _write(village, new)
+        _update(updates, actor)
+        record(actor, "households.imported", "village", village.id, village.id,
+               after={"households": report.households, "residents": report.residents, "changes": len(report.changes)})
     return report
 
 
@@ -290,27 +411,245 @@ def _check_rows(village, rows, position, errors) -> dict:
             house.head = person
         else:
             house.members.append(person)
+    for house in houses.values():
+        if house.head is None:  # only member rows: the head is known by 户主姓名 alone
+            house.head = _Person(house.row, house.head_name, HEAD_RELATION, None, None)
     return houses
 
 
-def _check_against_database(village, houses: dict, errors) -> None:
-    people = [p for h in houses.values() for p in ([h.head] if h.head else []) + h.members if p.id_number]
-    by_id = {p.id_number: p for p in people}
-    known = list(by_id)
-    for start in range(0, len(known), _CHUNK):
-        for taken in db.session.scalars(
-            select(Resident.id_number).where(Resident.id_number.in_(known[start:start + _CHUNK]))
+def _register(village: GridNode) -> dict[str, _Known]:
+    """The village's households by 户号, with their care tags and the residents who live in them: three queries."""
+    # Text as a file would give it (full-width letters and digits half-width), so that what was typed on a page and
+    # the same text read back from a file are not a change.
+    known = {
+        row.number: _Known(row.id, row.number, row.grid_id, normalize_text(row.address), row.kind, row.head_id,
+                           row.closed_on is not None)
+        for row in db.session.execute(
+            select(Household.id, Household.number, Household.grid_id, Household.address, Household.kind,
+                   Household.head_id, Household.closed_on).where(Household.village_id == village.id)
+        )
+    }
+    by_id = {k.id: k for k in known.values()}
+    for household_id, tag in db.session.execute(
+        select(HouseholdCareTag.household_id, HouseholdCareTag.tag)
+        .join(Household, Household.id == HouseholdCareTag.household_id)
+        .where(Household.village_id == village.id)
+    ):
+        by_id[household_id].tags.add(tag)
+    for row in db.session.execute(
+        select(Resident.id, Resident.household_id, Resident.name, Resident.relation, Resident.phone, Resident.id_number)
+        .join(Household, Household.id == Resident.household_id)
+        .where(Household.village_id == village.id, Resident.left_on.is_(None))
+        .order_by(Resident.id)
+    ):
+        by_id[row.household_id].residents.append(
+            _KnownPerson(row.id, normalize_text(row.name), normalize_text(row.relation), row.phone, row.id_number)
+        )
+    return known
+
+
+def _compare(village: GridNode, houses: list[_House], columns: set[str], report: ImportReport) -> list[_Update]:
+    """Match each household of the file with the register, by 户号 or else by grid, address and head, and list what
+    the file changes; the households it does not mention are listed too."""
+    known = _register(village)
+    grid_names = {g.id: g.name for g in grids_of_village(village.id)}
+    places: dict[tuple, _Known | None] = {}
+    for k in known.values():
+        if not k.closed:
+            place = (k.grid_id, k.address, k.head_name)
+            places[place] = None if place in places else k  # two alike: the file must give the 户号
+    mentioned: dict[str, _House] = {}
+    updates = []
+    for house in houses:
+        k = known.get(house.number) if house.number else places.get((house.grid.id, house.address, house.head_name))
+        if k is None:
+            continue
+        if k.closed:
+            report.errors.append(RowError(house.row, "户号", _(
+                "户号 %(number)s 已整户迁出，不能再导入；如已回到本村，请先在该户页面“恢复在册”", number=k.number)))
+            continue
+        if k.number in mentioned:
+            report.errors.append(RowError(house.row, "户号", _(
+                "与第 %(row)d 行是同一户（户号 %(number)s），请填写户号", row=mentioned[k.number].row, number=k.number)))
+            continue
+        mentioned[k.number] = house
+        house.known, house.number = k, k.number
+        update = _differences(house, k, columns, grid_names, report)
+        if update is not None:
+            updates.append(update)
+    report.unmentioned = [
+        Unmentioned(k.number, k.head_name, grid_names.get(k.grid_id, ""))
+        for k in sorted(known.values(), key=lambda k: k.number)
+        if not k.closed and k.number not in mentioned
+    ]
+    return updates
+
+
+def _differences(house: _House, k: _Known, columns: set[str], grid_names: dict, report: ImportReport) -> _Update | None:
+    """What the file says differently of one household on the register; its residents are matched by 身份证号, then by
+    name. Columns the file leaves out are not compared."""
+
+    def change(row: int, name: str, column: str, before: str, after: str) -> None:
+        report.changes.append(Change(row, k.number, name, column, before, after))
+
+    household: dict = {}
+    if house.grid.id != k.grid_id:
+        household["grid_id"] = house.grid.id
+        change(house.row, k.head_name, "所属网格", grid_names.get(k.grid_id, ""), house.grid.name)
+    if house.address != k.address:
+        household["address"] = house.address
+        change(house.row, k.head_name, "门牌号", k.address, house.address)
+    if "户籍类型" in columns and house.kind != k.kind:
+        household["kind"] = house.kind
+        change(house.row, k.head_name, "户籍类型", KIND_LABELS[k.kind], KIND_LABELS[house.kind])
+    if "关爱标签" in columns and set(house.tags) != k.tags:
+        household["tags"] = set(house.tags)
+        change(house.row, k.head_name, "关爱标签", _tag_words(k.tags), _tag_words(house.tags))
+
+    people = house.people
+    unmatched = list(k.residents)
+    for person in people:
+        same = next((r for r in unmatched if person.id_number and r.id_number == person.id_number), None)
+        if same is not None:
+            person.match = same
+            unmatched.remove(same)
+    for person in people:
+        if person.match is None:
+            person.match = next((r for r in unmatched if r.name == person.name), None)
+            if person.match is not None:
+                unmatched.remove(person.match)
+    head = people[0]
+    new_head = head.match is None or head.match.id != k.head_id
+    if new_head:
+        change(head.row, head.name, "户主", k.head_name, head.name)
+
+    changed = []
+    for person in people:
+        known_person = person.match
+        if known_person is None:
+            change(person.row, person.name, _("成员"), "", _("新增"))
+            continue
+        values = {}
+        if person.name != known_person.name:
+            values["name"] = person.name
+            change(person.row, person.name, "姓名", known_person.name, person.name)
+        if person is head:
+            relation = HEAD_RELATION
+        elif "与户主关系" in columns:
+            relation = person.relation
+        else:  # the file does not say: a member keeps theirs, a head who is no more one becomes a member
+            relation = "家庭成员" if known_person.relation == HEAD_RELATION else known_person.relation
+        if relation != known_person.relation:
+            values["relation"] = relation
+            change(person.row, person.name, "与户主关系", known_person.relation, relation)
+        # A blank phone or ID number leaves the registered one: an import adds and corrects, it does not erase.
+        if person.phone and person.phone != known_person.phone:
+            values["phone"] = person.phone
+            change(person.row, person.name, "手机号", mask_phone(known_person.phone), mask_phone(person.phone))
+        if person.id_number and person.id_number != known_person.id_number:
+            values["id_number"] = person.id_number
+            change(person.row, person.name, "身份证号", mask_id_number(known_person.id_number),
+                   mask_id_number(person.id_number))
+        if values:
+            changed.append((known_person, values))
+    for resident in unmatched:
+        report.absent.append(Unmentioned(k.number, resident.name, grid_names.get(k.grid_id, "")))
+    joining = [p for p in people if p.match is None]
+    if not (household or changed or joining or new_head):
+        return None
+    return _Update(house, k, household, changed, joining, head)
+
+
+def _tag_words(tags) -> str:
+    return "、".join(CARE_TAG_WORDS[t] for t in CareTag if t in tags)
+
+
+def _check_id_numbers(village: GridNode, houses: list[_House], errors: list[RowError]) -> None:
+    """A 身份证号 the file gives someone must not belong to anyone else on the register (including those who left)."""
+    given = {
+        p.id_number: p
+        for h in houses
+        for p in h.people
+        if p.id_number and (p.match is None or p.match.id_number != p.id_number)
+    }
+    wanted = list(given)
+    for start in range(0, len(wanted), _CHUNK):
+        for id_number, number, village_id in db.session.execute(
+            select(Resident.id_number, Household.number, Household.village_id)
+            .join(Household, Household.id == Resident.household_id)
+            .where(Resident.id_number.in_(wanted[start:start + _CHUNK]))
         ):
-            errors.append(RowError(by_id[taken].row, "身份证号", _("该身份证号已登记在系统中")))
-    numbers = [h.number for h in houses.values() if h.number]
-    for start in range(0, len(numbers), _CHUNK):
-        for taken in db.session.scalars(
-            select(Household.number).where(
-                Household.village_id == village.id, Household.number.in_(numbers[start:start + _CHUNK])
-            )
-        ):
-            house = houses[("number", taken)]
-            errors.append(RowError(house.row, "户号", _("户号 %(number)s 已存在", number=taken)))
+            if village_id == village.id:
+                message = _("该身份证号已登记在本村户号 %(number)s", number=number)
+            else:
+                message = _("该身份证号已登记在系统中")
+            errors.append(RowError(given[id_number].row, "身份证号", message))
+
+
+def _digest(new: list[_House], changes: list[Change]) -> str:
+    """What applying the file would do, in a few bytes: the confirmation of a preview applies the same."""
+    facts = [[h.number, h.head_name, h.grid.id, h.address, len(h.people)] for h in new]
+    facts += [[c.number, c.name, c.column, c.before, c.after] for c in changes]
+    return hashlib.sha256(json.dumps(facts, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _update(updates: list[_Update], actor) -> None:
+    """Apply the changes of households on the register, each audited as an edit on its page is."""
+    ids = [u.known.id for u in updates]
+    households = {}
+    for start in range(0, len(ids), _CHUNK):
+        households.update(
+            (h.id, h) for h in db.session.scalars(select(Household).where(Household.id.in_(ids[start:start + _CHUNK])))
+        )
+    grids = {g.id: g for g in db.session.scalars(select(GridNode).where(
+        GridNode.id.in_({u.household["grid_id"] for u in updates if "grid_id" in u.household})))}
+    now = utcnow()
+    for planned in updates:
+        household = households[planned.known.id]
+        residents = {r.id: r for r in household.residents}
+        before, after = {}, {}
+        if "grid_id" in planned.household:
+            before["grid"], after["grid"] = household.grid.name, grids[planned.household["grid_id"]].name
+            household.grid = grids[planned.household["grid_id"]]
+        if "address" in planned.household:
+            before["address"], after["address"] = household.address, planned.household["address"]
+            household.address = planned.household["address"]
+        if "kind" in planned.household:
+            before["kind"], after["kind"] = household.kind.value, planned.household["kind"].value
+            household.kind = planned.household["kind"]
+        if "tags" in planned.household:
+            before["care_tags"], after["care_tags"] = _tag_words(planned.known.tags), _tag_words(planned.household["tags"])
+            household.care_tags = [HouseholdCareTag(tag=t) for t in sorted(planned.household["tags"], key=lambda t: t.value)]
+        for known_person, values in planned.people:
+            resident = residents[known_person.id]
+            facts = {k: getattr(resident, k) for k in values}
+            for column, value in values.items():
+                setattr(resident, column, value)
+            record(actor, "resident.updated", "resident", resident.id, household.grid_id,
+                   before=_masked(facts), after={"household": household.number, **_masked(values)})
+        for person in planned.joining:
+            resident = Resident(household=household, name=person.name, relation=person.relation, phone=person.phone,
+                                id_number=person.id_number, created_at=now)
+            db.session.add(resident)
+            db.session.flush()
+            person.match = _KnownPerson(resident.id, resident.name, resident.relation, None, None)
+            residents[resident.id] = resident
+            record(actor, "resident.added", "resident", resident.id, household.grid_id,
+                   after={"household": household.number, "name": resident.name, "relation": resident.relation})
+        head = residents[planned.head.match.id]
+        if household.head_id != head.id:
+            before["head"], after["head"] = planned.known.head_name, head.name
+            household.head = head
+        db.session.flush()
+        if after:
+            record(actor, "household.updated", "household", household.id, household.grid_id,
+                   before=before, after={"number": household.number, **after})
+
+
+def _masked(values: dict) -> dict:
+    """A resident's changed facts as the log keeps them: phone and ID number masked."""
+    masks = {"phone": mask_phone, "id_number": mask_id_number}
+    return {k: masks[k](v) if k in masks else v for k, v in values.items()}
 
 
 def _write(village: GridNode, houses: list[_House]) -> tuple[int, int]:
@@ -341,7 +680,7 @@ def _write(village: GridNode, houses: list[_House]) -> tuple[int, int]:
             created_at=now,
         )
         for house in houses
-        for person in [house.head or _Person(house.row, house.head_name, HEAD_RELATION, None, None)] + house.members
+        for person in house.people
     ]
     # render_nulls: the ORM otherwise leaves out None columns, so rows with and without a phone or ID number
     # would go to the database as thousands of separate statements.
@@ -393,14 +732,42 @@ def _set_heads(household_ids: list[int]) -> None:
         )
 
 
-def template_workbook(village: GridNode) -> bytes:
-    """The import template: a sheet with only the header (an example left in it would be imported as a real
-    household), and a sheet explaining each column, the village's grids and an example household."""
+def register_rows(village: GridNode) -> list[list[str]]:
+    """The village's register as import rows: each household on it, head first, then the residents who live in it.
+    Importing them back changes nothing."""
+    known = _register(village)
+    grids = _GridIndex(village)
+    rows = []
+    for k in sorted((k for k in known.values() if not k.closed), key=lambda k: k.number):
+        grid = grids.labels[k.grid_id]
+        people = sorted(k.residents, key=lambda r: r.id != k.head_id)
+        for i, resident in enumerate(people):
+            rows.append([
+                k.number, k.head_name, resident.name, resident.relation, resident.phone or "", resident.id_number or "",
+                grid, k.address, KIND_LABELS[k.kind], _tag_words(k.tags) if i == 0 else "",
+            ])
+    return rows
+
+
+def export_register(village: GridNode, actor=None) -> bytes:
+    """导出花名册: the import workbook filled with the register; audited, as it holds phone and ID numbers."""
+    rows = register_rows(village)
+    record(actor, "households.exported", "village", village.id, village.id,
+           after={"households": len({row[0] for row in rows}), "residents": len(rows)})
+    return template_workbook(village, rows)
+
+
+def template_workbook(village: GridNode, rows: list[list[str]] = ()) -> bytes:
+    """The import template: a sheet with the header and the given rows (none for a blank template: an example left
+    in it would be imported as a real household), and a sheet explaining each column, the village's grids and an
+    example household."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "户籍花名册"
     header = [f"{c}*" if c in REQUIRED else c for c in COLUMNS]
     sheet.append(header)
+    for row in rows:
+        sheet.append(row)
     for column, width in zip("ABCDEFGHIJ", (10, 12, 12, 12, 16, 22, 14, 18, 12, 16)):
         sheet.column_dimensions[column].width = width
         sheet.column_dimensions[column].number_format = "@"  # text, so that Excel keeps phone and ID numbers whole
@@ -409,12 +776,13 @@ def template_workbook(village: GridNode) -> bytes:
     notes = workbook.create_sheet("填写说明")
     notes.append(["列", "说明"])
     for row in (
-        ("户号", "可空；同一户的每一行填同一个户号。留空时按 所属网格+门牌号+户主姓名 归户，并自动编号"),
+        ("户号", "可空；同一户的每一行填同一个户号。已在册的户号会按文件更新这一户；留空时按 所属网格+门牌号+户主姓名 "
+                 "归户：与在册的一户相同就更新它，否则新增并自动编号"),
         ("户主姓名", "必填"),
         ("姓名", "家庭成员的姓名；留空表示这一行就是户主本人"),
         ("与户主关系", "户主、配偶、子女、父母……"),
-        ("手机号", "11 位手机号，可空；全角数字会自动转换"),
-        ("身份证号", "18 位，可空；不能与已登记的重复"),
+        ("手机号", "11 位手机号，可空；全角数字会自动转换。留空不会清除已登记的号码"),
+        ("身份证号", "18 位，可空；不能与别人已登记的重复。在册的村民先按身份证号、再按姓名对应；留空不会清除已登记的号码"),
         ("所属网格", "必填；本村的网格：" + "、".join(g.name for g in grids)),
         ("门牌号", "必填"),
         ("户籍类型", "户籍 或 外来租住；留空为户籍"),
@@ -422,6 +790,8 @@ def template_workbook(village: GridNode) -> bytes:
     ):
         notes.append(list(row))
     notes.append([])
+    notes.append(["更新", "导出的花名册改好后再导入即可更新：先预览每一处变更，确认后一次写入。文件中没有的列不会改动；"
+                          "文件中没有的户和村民只列出，不会迁出或删除，请到户页面办理"])
     notes.append(["示例", "一户两人：户主一行，配偶一行（请在“户籍花名册”表中填写，不要填在这里）"])
     notes.append(header)
     notes.append(["0001", "张三明", "", "户主", "13812345678", "", example_grid, "瑶前村1号", "户籍", ""])
@@ -431,3 +801,29 @@ def template_workbook(village: GridNode) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def keep_upload(folder: str, data: bytes) -> str:
+    """Keep an uploaded file between its preview and the confirmation; returns its name (its SHA-256). Files kept
+    longer than a day are deleted on the way."""
+    kept = Path(folder) / "imports"
+    kept.mkdir(parents=True, exist_ok=True)
+    for old in kept.glob("*.upload"):
+        if old.stat().st_mtime < time.time() - _KEPT_SECONDS:
+            old.unlink(missing_ok=True)
+    name = hashlib.sha256(data).hexdigest()
+    (kept / f"{name}.upload").write_bytes(data)
+    return name
+
+
+def kept_upload(folder: str, name: str) -> bytes | None:
+    """The file kept under that name, or None (deleted, expired or never kept)."""
+    path = Path(folder) / "imports" / f"{name}.upload"
+    if not _UPLOAD.fullmatch(name or "") or not path.exists() or path.stat().st_mtime < time.time() - _KEPT_SECONDS:
+        return None
+    return path.read_bytes()
+
+
+def drop_upload(folder: str, name: str) -> None:
+    if _UPLOAD.fullmatch(name or ""):
+        (Path(folder) / "imports" / f"{name}.upload").unlink(missing_ok=True)

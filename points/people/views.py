@@ -18,15 +18,16 @@ from ..grids.queries import grids_of_village
 from ..hygiene.queries import household_flags
 from ..ledger.queries import balance_of
 from ..timeutil import local_today
-from .forms import (REFUSAL_FIELDS, ClosureForm, DepartureForm, EditHouseholdForm, ImportForm, NewHouseholdForm,
-                    ResidentForm)
-from .imports import import_households, template_workbook
+from .forms import (REFUSAL_FIELDS, ClosureForm, ConfirmImportForm, DepartureForm, EditHouseholdForm, ImportForm,
+                    NewHouseholdForm, ResidentForm)
+from .imports import drop_upload, export_register, import_households, keep_upload, kept_upload, template_workbook
 from .models import HouseholdKind
 from .queries import search_households
 from .services import move_household
 
 bp = Blueprint("people", __name__)
 T = TypeVar("T")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/households")
@@ -237,20 +238,54 @@ def _import_form(villages: list[GridNode], read_request: bool = True) -> ImportF
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 def import_page():
+    """Upload a 花名册: the preview of what it adds and changes (nothing written), or the report of its errors."""
     villages = _import_villages()
     form = _import_form(villages)
-    report = None
-    if form.validate_on_submit():
-        village = next(v for v in villages if v.id == form.village_id.data)
-        report = import_households(
-            village, form.file.data.read(), current_app.config["IMPORT_MAX_BYTES"], current_user
-        )
-        if report.ok:
-            db.session.commit()
-        else:
-            db.session.rollback()
-    status = 422 if report is not None and not report.ok else 200
-    return render_template("people/import.html", form=form, report=report, max_errors=200), status
+    if not form.validate_on_submit():
+        return render_template("people/import.html", form=form, villages=villages)
+    village = next(v for v in villages if v.id == form.village_id.data)
+    data = form.file.data.read()
+    report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], apply=False)
+    db.session.rollback()
+    return _preview(form, villages, village, report, data)
+
+
+def _preview(form: ImportForm, villages: list[GridNode], village: GridNode, report, data: bytes, notice: str = ""):
+    confirm = None
+    if report.ok and not report.empty:
+        confirm = ConfirmImportForm(formdata=None, village_id=village.id, digest=report.digest,
+                                    upload=keep_upload(current_app.config["UPLOAD_FOLDER"], data))
+    return render_template("people/import.html", form=form, villages=villages, village=village, report=report,
+                           confirm=confirm, notice=notice, max_errors=200, max_listed=300), 200 if report.ok else 422
+
+
+@bp.post("/import/confirm")
+@login_required
+def import_confirm():
+    """Apply the previewed file in one transaction, if it still does what its preview showed; else preview again."""
+    villages = _import_villages()
+    confirm = ConfirmImportForm()
+    folder = current_app.config["UPLOAD_FOLDER"]
+    data = kept_upload(folder, confirm.upload.data) if confirm.validate_on_submit() else None
+    village = next((v for v in villages if v.id == confirm.village_id.data), None)
+    if data is not None and village is None:
+        raise Forbidden()
+    if data is None:
+        flash(_("预览已过期，请重新上传文件"), "error")
+        return redirect(url_for("people.import_page"))
+    report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], current_user)
+    form = _import_form(villages, read_request=False)
+    form.village_id.data = village.id
+    if not report.ok or report.digest != confirm.digest.data:
+        db.session.rollback()
+        report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], apply=False)
+        db.session.rollback()
+        return _preview(form, villages, village, report, data,
+                        notice=_("花名册在预览之后有了变动，下面是按现在的花名册重新生成的预览，请核对后再确认。"))
+    db.session.commit()
+    drop_upload(folder, confirm.upload.data)
+    return render_template("people/import.html", form=form, villages=villages, village=village, report=report,
+                           applied=True, max_errors=200, max_listed=300)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -260,19 +295,41 @@ def upload_too_large(error):
     limit = _("文件太大，上限为 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)
     if not policy.holds(current_user, policy.Permission.IMPORT_HOUSEHOLDS):
         return error_response("file_too_large", limit, 413)
-    form = _import_form(_import_villages(), read_request=False)
+    villages = _import_villages()
+    form = _import_form(villages, read_request=False)
     form.file.errors = [limit]
-    return render_template("people/import.html", form=form, report=None), 413
+    return render_template("people/import.html", form=form, villages=villages), 413
+
+
+@bp.get("/import/register.xlsx")
+@login_required
+def export_page():
+    """导出花名册: the import workbook filled with the village's register, to edit in Excel and import back."""
+    village = _chosen_village(_import_villages())
+    data = export_register(village, current_user)
+    db.session.commit()
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
+                     download_name=f"{village.name}花名册{local_today():%Y%m%d}.xlsx")
+
+
+def _chosen_village(villages: list[GridNode]) -> GridNode:
+    """The village of ?village=ID, which must be one the user imports into; the first of them without it."""
+    chosen = request.args.get("village", type=int)
+    if chosen is None:
+        return villages[0]
+    village = next((v for v in villages if v.id == chosen), None)
+    if village is None:
+        raise Forbidden()
+    return village
 
 
 @bp.get("/import/template.xlsx")
 @login_required
 def import_template():
-    villages = _import_villages()
-    village = next((v for v in villages if v.id == request.args.get("village", type=int)), villages[0])
+    village = _chosen_village(_import_villages())
     return send_file(
         io.BytesIO(template_workbook(village)),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mimetype=XLSX,
         as_attachment=True,
         download_name="户籍花名册导入模板.xlsx",
     )

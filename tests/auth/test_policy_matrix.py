@@ -81,7 +81,7 @@ def expected(role: str, endpoint: str, where: str) -> str:
         allowed = role in GRID_VIEWERS
     elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire",
+    elif endpoint in ("import", "export", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire",
                       "household_new", "household_edit", "household_close", "resident_new", "resident_edit",
                       "resident_leave"):
         allowed = role in ADMINS
@@ -136,6 +136,7 @@ def test_authorization_matrix(role, client):
             "household": f"/households/{household.id}",
             "resident": f"/residents/{resident.id}",
             "import": "/import",
+            "export": f"/import/register.xlsx?village={grid.village_id}",
             "users": "/admin/users",
             "user_detail": f"/admin/users/{user.id}",
             "api_grid": f"/api/v1/grids/{grid.id}",

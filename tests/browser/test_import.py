@@ -1,5 +1,9 @@
-"""Importing a 花名册 on a phone: a file with mistakes is refused whole, with a report row by row in Chinese."""
+"""Importing a 花名册 on a phone: a file with mistakes is refused whole, with a report row by row in Chinese; the
+exported register, edited, is previewed change by change and applied on confirmation."""
+import io
 import re
+
+import openpyxl
 
 import pytest
 from playwright.sync_api import expect
@@ -39,7 +43,7 @@ def test_import_with_errors_shows_the_report_and_changes_nothing(phone, live_ser
     phone.page.get_by_label("选择文件").set_input_files(
         files=[{"name": "花名册.csv", "mimeType": "text/csv", "buffer": BAD_FILE}]
     )
-    phone.page.get_by_role("button", name="开始导入").click()
+    phone.page.get_by_role("button", name="上传并预览").click()
 
     report = phone.page.locator("#report")
     expect(report.get_by_role("alert")).to_have_text("发现 2 处错误，未导入任何数据。请修改后重新上传。")
@@ -61,12 +65,49 @@ def test_import_without_a_file_is_stopped_by_the_phone(phone):
     phone.open("/import")
     file_input = phone.page.get_by_label("选择文件")
 
-    phone.page.get_by_role("button", name="开始导入").click()
+    phone.page.get_by_role("button", name="上传并预览").click()
 
     # The file input is required, so the browser itself asks for a file and nothing is sent.
     assert file_input.evaluate("input => input.validity.valueMissing")
     expect(phone.page.locator("#report")).to_have_count(0)
     phone.check("no-file")
+
+
+def test_the_exported_register_edited_in_a_spreadsheet_is_previewed_then_applied(phone, live_server):
+    phone.log_in("cunwei")
+    phone.open("/import")
+    with phone.page.expect_download() as download:
+        phone.page.get_by_role("link", name="导出瑶前村花名册").click()
+    workbook = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    sheet = workbook.worksheets[0]
+    last = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)][-1]
+    number, old_address = last[0], last[7]
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value == number:
+            row[7].value = old_address + "之二"
+    sheet.append([number, last[1], "林新苗", "孙子女", "", "", last[6], old_address + "之二", last[8], ""])
+    edited = io.BytesIO()
+    workbook.save(edited)
+
+    before = _counts(live_server)
+    phone.page.get_by_label("选择文件").set_input_files(
+        files=[{"name": "花名册.xlsx", "mimeType": "application/octet-stream", "buffer": edited.getvalue()}]
+    )
+    phone.page.get_by_role("button", name="上传并预览").click()
+    report = phone.page.locator("#report")
+    expect(report.get_by_role("status")).to_have_text("新增 0 户、1 人，变更 2 处。尚未写入，请核对后确认。")
+    changes = report.locator("ul.changes li")
+    expect(changes.nth(0)).to_contain_text(f"户号 {number}")
+    expect(changes.nth(0)).to_contain_text(f"门牌号：{old_address} → {old_address}之二")
+    expect(changes.nth(1)).to_contain_text("林新苗")
+    expect(changes.nth(1)).to_contain_text("成员：新增")
+    phone.check("preview")
+    assert _counts(live_server) == before, "the preview writes nothing"
+
+    phone.page.get_by_role("button", name="确认导入：新增 0 户、1 人，变更 2 处").click()
+    expect(phone.page.locator("#report").get_by_role("status")).to_have_text("导入成功：新增 0 户、1 人，变更 2 处。")
+    phone.check("applied")
+    assert _counts(live_server) == (before[0], before[1] + 1)
 
 
 def test_grid_leader_has_no_import(phone):

@@ -7,8 +7,20 @@ def test_a_good_file_is_imported(runner, village, tmp_path):
     path.write_bytes(xlsx([person(户号="0001"), person(户号="0001", 姓名="李秀英", 与户主关系="配偶"), person(户号="0002", 门牌号="前街2号")]))
     result = runner.invoke(args=["import-households", str(path), "--village", village.village.code])
     assert result.exit_code == 0, result.output
-    assert "已导入 2 户、3 人" in result.output
+    assert "已导入：新增 2 户、3 人，变更 0 处" in result.output
     assert counts() == (2, 3)
+
+
+def test_a_preview_prints_the_changes_and_writes_nothing(runner, village, tmp_path):
+    path = tmp_path / "花名册.xlsx"
+    path.write_bytes(xlsx([person(户号="0001")]))
+    runner.invoke(args=["import-households", str(path), "--village", village.village.code])
+    path.write_bytes(xlsx([person(户号="0001", 门牌号="后街5号"), person(户号="0002", 门牌号="前街2号")]))
+    result = runner.invoke(args=["import-households", str(path), "--village", village.village.code, "--preview"])
+    assert result.exit_code == 0, result.output
+    assert "户号 0001 张三明【门牌号】前街1号 → 后街5号" in result.output
+    assert "预览：新增 1 户、1 人，变更 1 处；未写入" in result.output
+    assert counts() == (1, 1)
 
 
 def test_a_bad_file_lists_its_errors_and_imports_nothing(runner, village, tmp_path):

@@ -61,12 +61,62 @@ def test_a_bad_file_is_answered_with_the_report_and_imports_nothing(client, vill
     assert counts() == (0, 0)
 
 
-def test_a_good_file_is_imported(client, village, admin):
+def confirm_fields(html: str) -> dict:
+    """The hidden fields of the preview's confirmation form."""
+    form = html.split('action="/import/confirm"', 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'name="(village_id|upload|digest)"[^>]*value="([^"]*)"', form))
+
+
+def test_a_good_file_is_previewed_then_imported_on_confirmation(client, village, admin):
     rows = [person(户号="0001"), person(户号="0001", 姓名="李秀英", 与户主关系="配偶"), person(户号="0002", 门牌号="前街2号")]
     response = upload(client, village, xlsx(rows))
+    html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "导入成功：2 户、3 人。" in response.get_data(as_text=True)
+    assert "新增 2 户、3 人，变更 0 处。尚未写入" in html and "确认导入：新增 2 户、3 人，变更 0 处" in html
+    assert counts() == (0, 0), "the preview writes nothing"
+    response = client.post("/import/confirm", data=confirm_fields(html))
+    assert "导入成功：新增 2 户、3 人，变更 0 处。" in response.get_data(as_text=True)
     assert counts() == (2, 3)
+    again = client.post("/import/confirm", data=confirm_fields(html), follow_redirects=True)
+    assert "预览已过期，请重新上传文件" in again.get_data(as_text=True) and counts() == (2, 3)
+
+
+def test_a_changed_household_is_listed_with_before_and_after(client, village, admin):
+    factories.gen_household(village.grids[0])  # 户号 0001
+    db.session.commit()
+    html = upload(client, village, xlsx([person(户号="0001", 门牌号="后街5号")])).get_data(as_text=True)
+    assert "变更 1 处" in html
+    assert re.search(r"门牌号：<del>门牌\d+</del> → <strong>后街5号</strong>", html)
+
+
+def test_a_register_changed_after_the_preview_is_previewed_again(client, village, admin):
+    html = upload(client, village, xlsx([person(户号="0001")])).get_data(as_text=True)
+    factories.gen_household(village.grids[0], head_name="李四")  # 户号 0001 taken meanwhile
+    db.session.commit()
+    response = client.post("/import/confirm", data=confirm_fields(html))
+    html = response.get_data(as_text=True)
+    assert "花名册在预览之后有了变动" in html and "户主：<del>李四</del> → <strong>张三明</strong>" in html
+    assert counts() == (1, 1)
+
+
+def test_the_same_file_twice_shows_nothing_to_change(client, village, admin):
+    data = xlsx([person(户号="0001")])
+    client.post("/import/confirm", data=confirm_fields(upload(client, village, data).get_data(as_text=True)))
+    html = upload(client, village, data).get_data(as_text=True)
+    assert "文件与花名册一致，没有要新增或变更的内容。" in html and "/import/confirm" not in html
+
+
+def test_the_export_is_the_register_in_the_import_workbook(client, village, admin):
+    factories.gen_household(village.grids[0], id_number=factories.gen_id_number())
+    db.session.commit()
+    response = client.get(f"/import/register.xlsx?village={village.village.id}")
+    assert response.status_code == 200 and response.mimetype == XLSX_TYPE
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
+    assert [c.value for c in sheet[2]][:4] == ["0001", "张三明", "张三明", "户主"]
+    html = upload(client, village, response.data).get_data(as_text=True)
+    assert "文件与花名册一致" in html
+    log = client.get("/audit").get_data(as_text=True)
+    assert "导出花名册" in log
 
 
 def test_a_file_over_the_import_limit_is_reported_on_the_page(client, village, admin, app):
@@ -115,7 +165,9 @@ def test_a_grid_leader_may_not_import(client, village, login):
     login(leader)
     assert client.get("/import").status_code == 403
     assert client.get("/import/template.xlsx").status_code == 403
+    assert client.get("/import/register.xlsx").status_code == 403
     assert upload(client, village, xlsx([person()])).status_code == 403
+    assert client.post("/import/confirm", data={"village_id": village.village.id}).status_code == 403
     assert counts() == (0, 0)
 
 
@@ -128,3 +180,10 @@ def test_an_admin_of_another_village_may_not_import_into_this_one(client, villag
     assert response.status_code == 200
     assert "导入成功" not in response.get_data(as_text=True)
     assert counts() == (0, 0)
+    factories.gen_household(village.grids[0], head_name="李四")
+    db.session.commit()
+    assert client.get(f"/import/register.xlsx?village={village.village.id}").status_code == 403
+    own = upload(client, other, xlsx([person(所属网格="第1网格")])).get_data(as_text=True)
+    fields = {**confirm_fields(own), "village_id": village.village.id}
+    assert client.post("/import/confirm", data=fields).status_code == 403
+    assert counts() == (1, 1)
