@@ -32,6 +32,9 @@ class Config:
     # How many reverse proxies in front set X-Forwarded-For / -Proto (0: none, the app faces clients).
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
 
+    # How many days an activation slip (激活单) of a villager account is valid from its printing.
+    SLIP_DAYS = int(os.environ.get("SLIP_DAYS", "14"))
+
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")

@@ -19,7 +19,7 @@ from ..auth.models import User
 from ..errors import Forbidden, NotFound
 from ..events import services
 from ..events.models import Attendance, CheckinMethod, CheckinMode, Event
-from ..events.qr import qr_png, qr_svg
+from ..qr import qr_png, qr_svg
 from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID

@@ -1,14 +1,14 @@
 """Forms of the login and account pages (Flask-WTF: every POST carries a CSRF token)."""
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from ..forms import Form
 from ..limits import MAX_ID
 
 
 class LoginForm(Form):
-    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名"))])
+    username = StringField(_l("用户名或手机号"), validators=[DataRequired(_l("请输入用户名或手机号"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
     remember = BooleanField(_l("在这台手机上保持登录"), default=True)
 
@@ -40,3 +40,16 @@ class ResetPasswordForm(Form):
 
 class ConfirmForm(Form):
     """A button that only needs a CSRF token."""
+
+
+class ActivateForm(Form):
+    password = PasswordField(_l("设置密码（至少 8 位）"), validators=[
+        DataRequired(_l("请输入密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
+    again = PasswordField(_l("再输入一次"), validators=[
+        DataRequired(_l("请再输入一次密码")), EqualTo("password", _l("两次输入的密码不一样"))])
+
+
+class OpenAccountsForm(Form):
+    node_id = SelectField(_l("为哪里的村民开通"), coerce=int, choices=[])
+    min_age = IntegerField(_l("只开通年满几岁的（可不填）"), validators=[
+        Optional(), NumberRange(0, 120, _l("年龄应在 0 到 120 之间"))])

@@ -32,6 +32,10 @@ ROLE_LABELS = {
 }
 
 
+# The password hash of an account that has none yet: no password checks against it.
+NO_PASSWORD = "!"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -48,12 +52,19 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on a password change: every session and remember-me cookie issued before it stops working.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Bumped when an activation slip is used or reissued: every slip printed before it is void.
+    slip_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     resident: Mapped[Resident | None] = relationship()
     assignments: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id"
     )
+
+    @property
+    def activated(self) -> bool:
+        """An account opened in bulk has no password until its villager sets one from the activation slip."""
+        return self.password_hash != NO_PASSWORD
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from ..errors import Forbidden, NotFound
+from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, GridPath, NodeKind
 from ..grids.queries import is_within
@@ -282,6 +282,35 @@ def require_manage_user(actor: User, user: User) -> None:
     """Raises NotFound unless actor may manage user (out of scope looks the same as absent)."""
     if not can_manage_user(actor, user):
         raise NotFound()
+
+
+def require_reissue_slip(actor: User, user: User) -> None:
+    """补发激活单: grid staff and admins where the villager lives (those who print household cards), never for their
+    own household, and only for a villager's account: a slip sets the password, so an account with a role is not
+    one a grid worker may take over. Raises NotFound or DomainError("own_household_account" | "not_villager_account" |
+    "account_disabled")."""
+    if user.resident is None:
+        raise NotFound()
+    household = user.resident.household
+    if not can(actor, Permission.MANAGE_CARDS, household.grid_id):
+        raise NotFound()
+    if household.id == own_household_id(actor):
+        raise DomainError("own_household_account", status=403)
+    if db.session.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == user.id).limit(1)):
+        raise DomainError("not_villager_account", status=403)
+    if not user.active:
+        raise DomainError("account_disabled", status=409)
+
+
+def may_reissue_slip(actor: User, user: User | None) -> bool:
+    """Whether to offer 补发激活单 for this account (the refusal says why when it is asked anyway)."""
+    if user is None:
+        return False
+    try:
+        require_reissue_slip(actor, user)
+    except (NotFound, DomainError):
+        return False
+    return True
 
 
 def nodes_in_scope(user: User | None, permission: Permission, kind: NodeKind | None = None) -> list[GridNode]:

@@ -15,9 +15,10 @@ from ..extensions import db
 from ..grids.models import GridNode
 from ..grids.services import blocks_retirement
 from ..people.models import Resident
+from ..people.services import normalize_phone
 from ..timeutil import utcnow
 from . import policy
-from .models import ApiToken, Role, RoleAssignment, User
+from .models import NO_PASSWORD, ApiToken, Role, RoleAssignment, User
 
 MIN_PASSWORD = 8
 # Verified against when a username is unknown, so that a wrong name and a wrong password take the same time.
@@ -51,16 +52,38 @@ def _check_password(password: str) -> None:
 
 
 def authenticate(username: str, password: str) -> User:
-    """The user with these credentials. Raises DomainError("invalid_credentials" | "account_disabled")."""
+    """The user with these credentials: a username, or a villager's mobile number (when several villagers share
+    one, the one whose password it is). Raises DomainError("invalid_credentials" | "account_not_activated" |
+    "account_disabled")."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        user = _villager_by_phone(username, password)
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         raise DomainError("invalid_credentials", status=401)
+    if not user.activated:
+        raise DomainError("account_not_activated", status=401)
     if not check_password_hash(user.password_hash, password or ""):
         raise DomainError("invalid_credentials", status=401)
     if not user.active:
         raise DomainError("account_disabled", status=403)
     return user
+
+
+def _villager_by_phone(text: str, password: str) -> User | None:
+    """The villager account whose resident has this mobile number and whose password this is, if any."""
+    try:
+        phone = normalize_phone(text)
+    except DomainError:
+        return None
+    if phone is None:
+        return None
+    users = db.session.scalars(
+        select(User).join(Resident, Resident.id == User.resident_id)
+        .where(Resident.phone == phone, Resident.left_on.is_(None), User.password_hash != NO_PASSWORD)
+        .order_by(User.id).limit(5)
+    ).all()
+    return next((u for u in users if check_password_hash(u.password_hash, password or "")), users[0] if users else None)
 
 
 def set_password(user: User, password: str) -> None:

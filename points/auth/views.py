@@ -9,11 +9,13 @@ from wtforms.fields.choices import SelectChoice
 
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, limiter
-from ..grids.models import GridNode
+from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
+from ..qr import inline_svg
 from ..web import safe_next
-from . import policy, services
-from .forms import AssignRoleForm, ConfirmForm, LoginForm, NewUserForm, PasswordForm, ResetPasswordForm
+from . import policy, services, slips
+from .forms import (ActivateForm, AssignRoleForm, ConfirmForm, LoginForm, NewUserForm, OpenAccountsForm, PasswordForm,
+                    ResetPasswordForm)
 from .models import ROLE_LABELS, Role, RoleAssignment, User
 
 bp = Blueprint("auth", __name__)
@@ -201,3 +203,85 @@ def revoke(assignment_id: int):
         db.session.commit()
         flash(_("已撤销角色"))
     return redirect(url_for("auth.user_detail", user_id=assignment.user_id))
+
+
+# ------------------------------------------------------------------------------------- villager accounts at scale
+
+
+def _slip_days() -> int:
+    return min(max(request.args.get("days", slips.slip_days(), type=int), 1), slips.MAX_DAYS)
+
+
+@bp.route("/admin/accounts", methods=["GET", "POST"])
+@login_required
+def open_accounts():
+    """批量开通村民账号: choose a village or grid (and an age), see how many accounts that is, then open them all and
+    print their activation slips."""
+    nodes = policy.nodes_in_scope(current_user, policy.Permission.MANAGE_USERS)
+    nodes = [n for n in nodes if n.kind in (NodeKind.VILLAGE, NodeKind.GRID)]
+    if not nodes:
+        raise Forbidden()
+    # The count is asked for by GET (no CSRF token in the address), the opening by POST.
+    form = OpenAccountsForm(request.args, meta={"csrf": False}) if request.method == "GET" else OpenAccountsForm()
+    form.node_id.choices = _node_choices(nodes)
+    found = None
+    if request.method == "POST" and form.validate_on_submit():
+        opened = slips.open_accounts(current_user, form.node_id.data, form.min_age.data)
+        db.session.commit()
+        flash(_("已开通 %(n)d 个村民账号，请打印激活单", n=opened))
+        return redirect(url_for("auth.print_slips", node=form.node_id.data))
+    if request.method == "GET" and "node_id" in request.args and form.validate():
+        found = slips.candidates(current_user, form.node_id.data, form.min_age.data)
+    return render_template("auth/open_accounts.html", form=form, found=found, nodes=nodes)
+
+
+@bp.get("/admin/accounts/slips")
+@login_required
+def print_slips():
+    """The activation slips of the accounts not yet activated below a node, eight to an A4 page."""
+    node_id = request.args.get("node", type=int)
+    if node_id is None:
+        raise NotFound()
+    days = _slip_days()
+    return render_template("auth/slips.html", node=db.session.get(GridNode, node_id), days=days,
+                           slips=slips.pending_slips(current_user, node_id, days), url=_slip_url, svg=inline_svg)
+
+
+@bp.post("/admin/users/<id:user_id>/slip")
+@login_required
+def reissue_slip(user_id: int):
+    """补发激活单: the old slip is void; the new one is shown for printing."""
+    if not ConfirmForm().validate_on_submit():
+        raise DomainError("validation_error")
+    slip = slips.reissue_slip(current_user, user_id, slips.slip_days())
+    db.session.commit()
+    return render_template("auth/slips.html", node=None, days=slips.slip_days(), slips=[slip], url=_slip_url,
+                           svg=inline_svg, reissued=True)
+
+
+def _slip_url(slip) -> str:
+    return url_for("auth.activate", token=slip.token, _external=True)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"])
+def activate(token: str):
+    """The page a slip's QR opens: set a password, and be logged in on this phone."""
+    token = token[:500]
+    try:
+        user = slips.user_of_slip(token)
+    except DomainError as refusal:
+        return render_template("auth/activate.html", refusal=refusal.message, form=None), refusal.status
+    form = ActivateForm()
+    if form.validate_on_submit():
+        try:
+            user = slips.activate(token, form.password.data)
+        except DomainError as refusal:
+            db.session.rollback()
+            form.password.errors.append(refusal.message)
+        else:
+            db.session.commit()
+            login_user(user, remember=True)
+            flash(_("密码已设置，欢迎使用村务积分"))
+            return redirect(url_for("web.home"))
+    return render_template("auth/activate.html", form=form, user=user, refusal=None), 422 if form.errors else 200

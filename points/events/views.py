@@ -2,7 +2,6 @@
 with its attendance list and its edit form, the TV display of the rotating code and the printable static code, the
 villager's check-in by scanning, the staff's check-in desk (USB scanner or a name), and the household cards of a
 grid with the button that issues the missing ones."""
-import re
 from datetime import datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -10,13 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy
+from ..auth.forms import LoginForm
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import db, limiter, login_manager
+from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import get_node
 from ..people.models import Household, Resident
@@ -27,7 +26,7 @@ from ..timeutil import local_today, utc_to_local, utcnow
 from . import services
 from .forms import NTH_LABELS, WEEKDAY_LABELS, EventForm, EventTermsForm, SeriesForm
 from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
-from .qr import qr_svg
+from ..qr import inline_svg
 
 bp = Blueprint("events", __name__)
 MANAGE = policy.Permission.MANAGE_EVENTS
@@ -38,21 +37,12 @@ UNPAID_LABELS = {
     "household_closed": _l("这一户已整户迁出"),
     "resident_left": _l("此人已不在这一户"),
 }
-_XML_DECLARATION = re.compile(r"^<\?xml[^>]*\?>\s*")
 
 
 @bp.context_processor
 def _template_helpers() -> dict:
     return dict(MODE_LABELS=MODE_LABELS, METHOD_LABELS=METHOD_LABELS, CheckinMode=CheckinMode, svg=inline_svg,
                 UNPAID_LABELS=UNPAID_LABELS)
-
-
-def inline_svg(text: str) -> Markup:
-    """The QR of text as an <svg> element to put in the page (sized by CSS: the fixed mm size is dropped)."""
-    svg = _XML_DECLARATION.sub("", qr_svg(text).decode())
-    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', svg, count=1)
-    svg = re.sub(r' id="[^"]*"', "", svg)  # one id per page would repeat on the cards sheet
-    return Markup(svg)  # noqa: S704  made by the qrcode package from our own text
 
 
 def _event(event_id: int) -> Event:
@@ -323,7 +313,9 @@ def checkin(token: str):
     if scanned is not None:
         return redirect(url_for("events.checkin", token=scanned))
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        # The login form, under the event it is for: after logging in the villager is back here to check in.
+        return render_template("auth/login.html", form=LoginForm(), error=None, event=event,
+                               action=url_for("auth.login", next=request.path))
     if request.method == "GET":
         return render_template("events/checkin.html", event=event, token=token, attendance=_own_attendance(event),
                                window=services.event_window(event))

@@ -7,10 +7,12 @@ from typing import TypeVar
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy, register
+from ..auth.models import User
 from ..errors import DomainError, Forbidden, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
@@ -212,6 +214,7 @@ def leave(resident_id: int):
 def resident(resident_id: int):
     person = policy.visible_resident(current_user, resident_id)
     household = person.household
+    account = db.session.scalar(select(User).where(User.resident_id == person.id))
     return render_template(
         "people/resident.html",
         person=person,
@@ -219,6 +222,8 @@ def resident(resident_id: int):
         show=policy.disclosure(current_user, household),
         can_manage=policy.can(current_user, policy.Permission.MANAGE_USERS, household.grid_id),
         may_keep=register.may_keep(current_user, household),
+        account=account,
+        may_reissue=policy.may_reissue_slip(current_user, account),
     )
 
 

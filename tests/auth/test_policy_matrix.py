@@ -70,7 +70,7 @@ GRID_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "sh
 HOUSEHOLD_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "villager"}
 ADMINS = {"town_admin", "village_admin"}
 STAFF = {"town_admin", "village_admin", "grid_leader", "grid_worker"}
-UNSCOPED = ("import", "users", "batch_award", "claims", "audit", "household_new")  # pages that list what is in scope, never deny it
+UNSCOPED = ("import", "open_accounts", "users", "batch_award", "claims", "audit", "household_new")  # pages that list what is in scope, never deny it
 
 
 def expected(role: str, endpoint: str, where: str) -> str:
@@ -81,7 +81,7 @@ def expected(role: str, endpoint: str, where: str) -> str:
         allowed = role in GRID_VIEWERS
     elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "export", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire",
+    elif endpoint in ("import", "export", "open_accounts", "slips", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire",
                       "household_new", "household_edit", "household_close", "resident_new", "resident_edit",
                       "resident_leave"):
         allowed = role in ADMINS
@@ -137,6 +137,8 @@ def test_authorization_matrix(role, client):
             "resident": f"/residents/{resident.id}",
             "import": "/import",
             "export": f"/import/register.xlsx?village={grid.village_id}",
+            "open_accounts": "/admin/accounts",
+            "slips": f"/admin/accounts/slips?node={grid.id}",
             "users": "/admin/users",
             "user_detail": f"/admin/users/{user.id}",
             "api_grid": f"/api/v1/grids/{grid.id}",

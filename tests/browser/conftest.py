@@ -149,7 +149,7 @@ class Phone:
     def log_in(self, username: str, password: str = "demo12345") -> None:
         self.page.context.clear_cookies()  # whoever was signed in before is gone
         self.open("/login")
-        self.page.get_by_label("用户名", exact=True).fill(username)
+        self.page.get_by_label("用户名或手机号", exact=True).fill(username)
         self.page.get_by_label("密码", exact=True).fill(password)
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="登录", exact=True).click()

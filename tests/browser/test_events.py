@@ -14,7 +14,7 @@ from sqlalchemy import select
 from points.auth.models import User
 from points.events import services
 from points.events.models import Attendance, CheckinMethod, Event
-from points.events.qr import qr_png
+from points.qr import qr_png
 from points.extensions import db
 from points.grids.models import GridNode
 from points.ledger.queries import balance_of
@@ -69,11 +69,12 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phon
     phone.open(f"/villages/{village_id}/events")
     expect(phone.page.locator("ul.list").first).to_contain_text("清理河道（浏览器）")
 
-    # The villager's phone camera opens the TV's code; not logged in, they log in and land back on the check-in.
+    # The villager's phone camera opens the TV's code; not logged in, they see which event and log in there, and land
+    # back on the check-in.
     phone.page.context.clear_cookies()
     phone.open(f"/c/{token}")
-    expect(phone.page).to_have_url(re.compile(r"/login"))
-    phone.page.get_by_label("用户名", exact=True).fill("villager5")
+    expect(phone.page.locator(".event-login")).to_have_text("清理河道（浏览器）登录后即可签到")
+    phone.page.get_by_label("用户名或手机号", exact=True).fill("villager5")
     phone.page.get_by_label("密码", exact=True).fill("demo12345")
     with phone.page.expect_navigation():
         phone.page.get_by_role("button", name="登录", exact=True).click()

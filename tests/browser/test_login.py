@@ -3,6 +3,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
+
+from points.auth import slips
+from points.auth.models import NO_PASSWORD, User
+from points.extensions import db
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +51,7 @@ def test_empty_login_form_says_what_is_missing(phone):
     phone.open("/login")
     phone.page.get_by_role("button", name="登录", exact=True).click()
 
-    expect(phone.page.locator(".field-error")).to_have_text(["请输入用户名", "请输入密码"])
+    expect(phone.page.locator(".field-error")).to_have_text(["请输入用户名或手机号", "请输入密码"])
     phone.check("empty-form")
 
 
@@ -90,3 +95,39 @@ def test_villager_cannot_open_a_neighbours_household(phone, live_server):
 
     assert response.status == 403
     expect(phone.page.get_by_role("heading", level=1)).to_have_text("您没有权限执行此操作")
+
+
+def test_accounts_opened_in_bulk_and_a_villager_activates_hers_from_the_slip(phone, live_server):
+    phone.log_in("cunwei")
+    phone.open("/admin/accounts")
+    phone.page.get_by_label("只开通年满几岁的（可不填）").fill("86")
+    phone.page.get_by_role("button", name="看看有多少人").click()
+    summary = phone.page.locator("#found").get_by_role("status")
+    expect(summary).to_have_text(re.compile(r"^将为 \d+ 位村民开通账号。$"))
+    count = int(re.search(r"\d+", summary.inner_text()).group())
+    phone.check("count")
+    phone.page.get_by_role("button", name=f"开通 {count} 个账号并打印激活单").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text(re.compile(rf"激活单（{count} 张）"))
+    expect(phone.page.locator(".slip svg.qr")).to_have_count(count)
+    phone.check("slips")
+
+    with live_server.app.app_context():  # what the slip's QR holds: the address of its activation page
+        user = db.session.scalars(select(User).where(User.password_hash == NO_PASSWORD).order_by(User.id)).first()
+        address, username = slips.slip_of(user, 14).token, user.username
+    phone.page.context.clear_cookies()
+    phone.open(f"/activate/{address}")
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("激活账号")
+    expect(phone.page.get_by_text(f"用户名：{username}", exact=False)).to_be_visible()
+    phone.page.get_by_label("设置密码（至少 8 位）").fill("我的新密码2026")
+    phone.page.get_by_label("再输入一次").fill("我的新密码2026")
+    phone.page.get_by_role("button", name="设置密码并登录").click()
+    expect(phone.page).to_have_url(re.compile(r"/my/points$"))
+    expect(phone.page.get_by_role("status").first).to_have_text("密码已设置，欢迎使用村务积分")
+    phone.check("activated")
+
+    phone.page.context.clear_cookies()
+    response = phone.open(f"/activate/{address}")
+    assert response.status == 410
+    expect(phone.page.get_by_role("alert")).to_have_text("这张激活单已经用过或已作废；如忘记密码，请找网格员补发")
+    phone.log_in(username, "我的新密码2026")
+    expect(phone.page).to_have_url(re.compile(r"/my/points$"))

@@ -14,7 +14,7 @@ from points.auth.models import Role, User
 from points.errors import DomainError, Forbidden
 from points.events import services
 from points.events.models import Attendance, CheckinMode, Event, HouseholdCard
-from points.events.qr import qr_png, qr_svg
+from points.qr import qr_png, qr_svg
 from points.events.services import EventTerms
 from points.extensions import db
 from points.ledger.models import HouseholdBalance

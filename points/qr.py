@@ -1,9 +1,13 @@
-"""QR images of check-in URLs and household cards, as PNG or SVG, made with the qrcode package."""
+"""QR images of check-in URLs, household cards and activation slips, as PNG or SVG, made with the qrcode package."""
 import io
+import re
 
 import qrcode
 import qrcode.image.svg
+from markupsafe import Markup
 from qrcode.constants import ERROR_CORRECT_M
+
+_XML_DECLARATION = re.compile(r"^<\?xml[^>]*\?>\s*")
 
 
 def qr_png(text: str, box_size: int = 10) -> bytes:
@@ -21,3 +25,11 @@ def qr_svg(text: str) -> bytes:
     out = io.BytesIO()
     image.save(out)
     return out.getvalue()
+
+
+def inline_svg(text: str) -> Markup:
+    """The QR of text as an <svg> element to put in the page (sized by CSS: the fixed mm size is dropped)."""
+    svg = _XML_DECLARATION.sub("", qr_svg(text).decode())
+    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', svg, count=1)
+    svg = re.sub(r' id="[^"]*"', "", svg)  # one id per page would repeat on a sheet of cards
+    return Markup(svg)  # noqa: S704  made by the qrcode package from our own text

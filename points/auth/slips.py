@@ -1,0 +1,194 @@
+"""Villager accounts at scale: opened for a whole village or grid in one action, each activated by its villager
+from a printed slip (激活单), whose QR opens a page that sets the password and logs them in.
+
+A slip holds a signed token of the account's id, its slip version and how many days it is valid: nothing personal.
+Setting the password from a slip, or reissuing it (a forgotten password), bumps the version, which voids every slip
+printed before.
+"""
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import exists, insert, select
+
+from ..audit.services import record
+from ..errors import DomainError, NotFound
+from ..extensions import db
+from ..grids.models import GridNode, GridPath
+from ..people.models import Household, Resident
+from ..timeutil import local_today, utcnow
+from . import policy
+from .models import NO_PASSWORD, User
+from .services import set_password
+
+MAX_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Who opening accounts on a node would reach."""
+
+    residents: list[Resident]
+    without_age: int  # left out because an age was asked and their ID number does not give one
+
+
+@dataclass(frozen=True)
+class Slip:
+    user: User
+    resident: Resident
+    token: str
+    valid_until: date
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="activation-slip")
+
+
+def _node_for_accounts(actor: User, node_id: int) -> GridNode:
+    node = db.session.get(GridNode, node_id)
+    if node is None or node.retired_at is not None:
+        raise NotFound()
+    policy.require(actor, policy.Permission.MANAGE_USERS, node.id)
+    return node
+
+
+def age_on(id_number: str | None, day: date) -> int | None:
+    """Age in whole years on day, from the birth date in an 18-character 身份证号; None without one."""
+    if not id_number:
+        return None
+    try:
+        born = datetime.strptime(id_number[6:14], "%Y%m%d").date()
+    except ValueError:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def candidates(actor: User, node_id: int, min_age: int | None = None) -> Candidates:
+    """Residents living in the node's subtree, in households on the register, who have no account yet; with min_age,
+    those at least that old. Raises NotFound or Forbidden."""
+    node = _node_for_accounts(actor, node_id)
+    residents = db.session.scalars(
+        select(Resident)
+        .join(Household, Household.id == Resident.household_id)
+        .where(
+            Household.grid_id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id == node.id)),
+            Household.closed_on.is_(None),
+            Resident.left_on.is_(None),
+            ~exists().where(User.resident_id == Resident.id),
+        )
+        .order_by(Household.number, Resident.id)
+    ).all()
+    if min_age is None:
+        return Candidates(residents, 0)
+    today = local_today()
+    ages = [(r, age_on(r.id_number, today)) for r in residents]
+    return Candidates([r for r, age in ages if age is not None and age >= min_age],
+                      sum(1 for _, age in ages if age is None))
+
+
+def open_accounts(actor: User, node_id: int, min_age: int | None = None) -> int:
+    """开通账号: an account, without a password, for each of candidates(); their slips are printed next. Returns how
+    many were opened. Raises NotFound or Forbidden."""
+    node = _node_for_accounts(actor, node_id)
+    residents = candidates(actor, node_id, min_age).residents
+    if not residents:
+        return 0
+    # The username printed on the slip: the village's code and the resident's number, e.g. yaoqian-1024.
+    village_codes = dict(db.session.execute(
+        select(Household.id, GridNode.code).join(GridNode, GridNode.id == Household.village_id)
+        .where(Household.id.in_({r.household_id for r in residents}))
+    ).all())
+    wanted = {r.id: f"{village_codes[r.household_id]}-{r.id}" for r in residents}
+    taken = set(db.session.scalars(select(User.username).where(User.username.in_(list(wanted.values())))))
+    now = utcnow()
+    db.session.execute(insert(User), [
+        dict(username=name if name not in taken else f"{name}-{secrets.token_hex(2)}", display_name=resident.name,
+             password_hash=NO_PASSWORD, resident_id=resident.id, active=True, session_version=1, slip_version=0,
+             created_at=now)
+        for resident in residents
+        for name in [wanted[resident.id]]
+    ])
+    record(actor, "accounts.opened", "node", node.id, node.id,
+           after={"node": node.name, "accounts": len(residents), "min_age": min_age})
+    return len(residents)
+
+
+def slip_days() -> int:
+    """How long a slip printed now is valid (SLIP_DAYS, at most MAX_DAYS)."""
+    return min(max(current_app.config["SLIP_DAYS"], 1), MAX_DAYS)
+
+
+def slip_of(user: User, days: int) -> Slip:
+    token = _serializer().dumps({"u": user.id, "v": user.slip_version, "d": days})
+    return Slip(user, user.resident, token, local_today() + timedelta(days=days))
+
+
+def pending_slips(actor: User, node_id: int, days: int) -> list[Slip]:
+    """The slips of the villager accounts in the node's subtree that nobody has activated yet. Raises NotFound or
+    Forbidden."""
+    node = _node_for_accounts(actor, node_id)
+    users = db.session.scalars(
+        select(User)
+        .join(Resident, Resident.id == User.resident_id)
+        .join(Household, Household.id == Resident.household_id)
+        .where(
+            Household.grid_id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id == node.id)),
+            Household.closed_on.is_(None),
+            Resident.left_on.is_(None),
+            User.password_hash == NO_PASSWORD,
+            User.active.is_(True),
+        )
+        .order_by(Household.number, Resident.id)
+    ).all()
+    return [slip_of(user, days) for user in users]
+
+
+def reissue_slip(actor: User, user_id: int, days: int) -> Slip:
+    """补发激活单 for a forgotten password or a lost slip: every slip before it is void; the password, if any, works
+    until the new slip is used. Raises what policy.require_reissue_slip raises."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    policy.require_reissue_slip(actor, user)
+    household = user.resident.household
+    user.slip_version += 1
+    db.session.flush()
+    record(actor, "slip.reissued", "user", user.id, household.grid_id,
+           after={"username": user.username, "household": household.number})
+    return slip_of(user, days)
+
+
+def user_of_slip(token: str) -> User:
+    """The account a slip is for, if the slip still holds. Raises DomainError("slip_invalid" | "slip_expired" |
+    "slip_used" | "account_disabled")."""
+    try:
+        claims, signed_at = _serializer().loads(token, max_age=MAX_DAYS * 86400, return_timestamp=True)
+        user = db.session.get(User, int(claims["u"]))
+        version, days = int(claims["v"]), int(claims["d"])
+    except SignatureExpired as error:
+        raise DomainError("slip_expired", status=410) from error
+    except (BadSignature, KeyError, TypeError, ValueError) as error:
+        raise DomainError("slip_invalid", status=400) from error
+    if user is None or user.resident is None:
+        raise DomainError("slip_invalid", status=400)
+    if version != user.slip_version:
+        raise DomainError("slip_used", status=410)
+    if utcnow() - signed_at.replace(tzinfo=None) > timedelta(days=days):
+        raise DomainError("slip_expired", status=410)
+    if not user.active or user.resident.left_on is not None or user.resident.household.closed_on is not None:
+        raise DomainError("account_disabled", status=403)
+    return user
+
+
+def activate(token: str, password: str) -> User:
+    """The villager sets their password from the slip, which is then void. Raises what user_of_slip raises, or
+    DomainError("weak_password")."""
+    user = user_of_slip(token)
+    set_password(user, password)
+    user.slip_version += 1
+    db.session.flush()
+    record(None, "account.activated", "user", user.id, user.resident.household.grid_id,
+           after={"username": user.username})
+    return user
