@@ -5,6 +5,7 @@ import sqlite3
 import time
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,9 +16,24 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate, select
 from .limits import IdConverter
 
 
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but a body nested deeper than the decoder's recursion allows ("[" * 1000) is bad JSON, answered
+    400 like any other, rather than a RecursionError and a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("JSON nested too deeply") from error
+
+
+class _App(Flask):
+    json_provider_class = _JSONProvider
+
+
 def create_app(config: dict | None = None) -> Flask:
     """The app, configured from the environment (Config) and then from config, e.g. a test's."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app = _App(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
     app.config.from_object(Config)
     if config:
         app.config.update(config)

@@ -18,6 +18,7 @@ from .grids.services import create_town
 from .ledger.queries import (BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size,
                              total_mismatches)
 from .people.imports import import_households
+from .events.queries import AttendanceMismatch, attendance_mismatches, event_count
 from .shop.queries import StockMismatch, product_count, stock_mismatches
 from .timeutil import utcnow
 
@@ -149,13 +150,14 @@ def verify_command():
         _report("户余额与积分明细不符", balance_mismatches(), _balance_line),
         _report("期间合计与积分明细不符", total_mismatches(), _total_line),
         _report("商品库存与出入库记录不符", stock_mismatches(), _stock_line),
+        _report("活动人数与签到记录或人数上限不符", attendance_mismatches(), _attendance_line),
     ]
     if any(failed):
         click.echo("核对未通过")
         raise SystemExit(1)
     size = ledger_size()
     click.echo(f"核对通过：{size.balances} 户余额、{size.totals} 条期间合计与 {size.entries} 条积分明细一致，"
-               f"{product_count()} 种商品库存与出入库记录一致")
+               f"{product_count()} 种商品库存与出入库记录一致，{event_count()} 场活动的人数与签到记录一致且未超上限")
 
 
 def _report(title: str, mismatches: Iterable, describe: Callable[..., str]) -> int:
@@ -169,6 +171,11 @@ def _report(title: str, mismatches: Iterable, describe: Callable[..., str]) -> i
     if count:
         click.echo(f"  共 {count} 处")
     return count
+
+
+def _attendance_line(mismatch: AttendanceMismatch) -> str:
+    capacity = "不限" if mismatch.capacity is None else mismatch.capacity
+    return f"活动 #{mismatch.event_id}：记为 {mismatch.attendees} 人，签到记录 {mismatch.rows} 条，上限 {capacity}"
 
 
 def _balance_line(mismatch: BalanceMismatch) -> str:

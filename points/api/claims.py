@@ -1,10 +1,8 @@
 """/api/v1 claims (积分申报: a villager asks for points with photos, a grid worker decides) and appeals (申诉: a
 villager contests a deduction, the village admin decides)."""
 from flask import Request, current_app, send_file, url_for
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
-from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
@@ -16,15 +14,16 @@ from ..claims.queries import appeals_in_scope, claims_in_scope
 from ..extensions import db
 from ..limits import MAX_ID
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint, Parser
 from .schemas import (
     IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_schema, utc,
 )
 
 
-class _MultipartParser(FlaskParser):
+class _MultipartParser(Parser):
     """Reads a multipart/form-data body whole: its text fields and its files through one schema."""
 
-    __location_map__ = dict(form_and_files="load_form_and_files", **FlaskParser.__location_map__)
+    __location_map__ = dict(form_and_files="load_form_and_files", **Parser.__location_map__)
 
     def load_form_and_files(self, req: Request, schema: Schema) -> MultiDictProxy:
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)

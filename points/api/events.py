@@ -10,7 +10,6 @@ import json
 from datetime import date, datetime
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, or_, select
 
@@ -19,14 +18,15 @@ from ..auth.models import User
 from ..errors import Forbidden, NotFound
 from ..events import services
 from ..events.models import Attendance, CheckinMethod, CheckinMode, Event
-from ..qr import qr_png, qr_svg
 from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
+from ..qr import qr_png, qr_svg
 from ..timeutil import LOCAL, utc_to_local
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_schema, utc
 
 bp = Blueprint("api_events", __name__, description="志愿活动：发布活动、签到二维码、签到（扫码、户卡、登记）、结束活动记分")

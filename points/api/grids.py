@@ -1,5 +1,4 @@
 """/api/v1/grids: the grid nodes within the caller's scope; admins add, change and retire the nodes below theirs."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import policy, tree
@@ -10,6 +9,7 @@ from ..grids.schemas import GridNodeSchema
 from ..grids.services import NAME_LIMIT
 from ..limits import MAX_ID
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import ErrorSchema, PageArgs, Text, page_of, page_schema
 
 bp = Blueprint("api_grids", __name__, description="网格：镇、村、网格树")

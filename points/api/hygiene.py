@@ -4,7 +4,6 @@ monthly-summaries (每月汇总 and its 流动红旗).
 Publishing moves points and honours the Idempotency-Key header: a retry with the same key answers as the first time
 and posts nothing. Names of households' heads are masked (张*明); phones and ID numbers are never sent.
 """
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
@@ -19,6 +18,7 @@ from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import (
     IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_of, page_schema, utc,
 )

@@ -8,7 +8,6 @@ Ranks are standard competition ranks (1, 2, 2, 4); households or residents tied 
 a board may hold a few more items than limit. A board is a top, not a list to page through: it takes limit (at most
 100), not page and per_page, and answers no total.
 """
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..auth import policy
@@ -24,6 +23,7 @@ from ..people.models import Household
 from ..rules.models import RuleCategory
 from ..timeutil import local_today
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import ErrorSchema, Text
 
 

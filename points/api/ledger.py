@@ -3,7 +3,6 @@
 Every POST here moves points and honours the Idempotency-Key header: a retry with the same key answers 201 with
 the entries posted the first time and posts nothing.
 """
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import policy
@@ -13,9 +12,9 @@ from ..ledger import services
 from ..ledger.models import EntrySource, LedgerEntry
 from ..ledger.queries import household_entries
 from ..limits import MAX_ID
-from ..people.models import Household
 from ..rules.models import RuleCategory
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import (
     IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, commit_keyed, ledger_key, page_schema, utc,
 )
@@ -186,9 +185,5 @@ def reverse_entry(args, entry_id: int):
     """冲正: an entry of the opposite amount that points at this one. Each entry is reversed at most once."""
     user = api_user()
     key = ledger_key(user)
-    entry = db.session.get(LedgerEntry, entry_id)
-    if entry is None:
-        raise NotFound()
-    policy.require(user, policy.Permission.REVERSE_ENTRIES, db.session.get(Household, entry.household_id).grid_id)
-    reversal = commit_keyed(lambda: services.reverse_entry(entry.id, key, user, args["note"].strip()))
+    reversal = commit_keyed(lambda: services.reverse_by_admin(user, entry_id, key, args["note"].strip()))
     return entry_view(reversal)

@@ -1,6 +1,5 @@
 """/api/v1/households and /api/v1/residents, within the caller's scope and disclosure; admins keep the register
 (花名册): households added, edited, closed (整户迁出) and reopened, residents added, edited and leaving."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import policy, register
@@ -12,6 +11,7 @@ from ..people.models import CareTag, Closure, Departure, Household, HouseholdKin
 from ..people.queries import search_households
 from ..people.schemas import HouseholdDetailSchema, HouseholdSchema, ResidentSchema, household_view, resident_view
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import ErrorSchema, PageArgs, Text, page_schema
 
 bp = Blueprint("api_people", __name__, description="户与村民：个人信息按权限脱敏")

@@ -1,5 +1,4 @@
 """GET /api/v1/rules: a village's rule book (积分细则) as it stands on a day, and one rule with every version."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import policy
@@ -12,6 +11,7 @@ from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import rule_book, version_in_force
 from ..timeutil import local_today
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import ErrorSchema, PageArgs, page_of, page_schema
 
 bp = Blueprint("api_rules", __name__, description="积分细则：按日期生效的加分、扣分规则")

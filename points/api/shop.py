@@ -9,7 +9,6 @@ or corrects nothing more and answers with the product as it is now.
 """
 from datetime import date, datetime, time, timedelta
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, or_, select
 
@@ -24,6 +23,7 @@ from ..shop import services
 from ..shop.models import Product, Redemption, Shop
 from ..timeutil import local_to_utc
 from .auth import api_user, authenticate_request
+from .blueprint import Blueprint
 from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_schema, utc
 
 bp = Blueprint("api_shop", __name__, description="积分超市：商品与库存、兑换、作废")

@@ -2,11 +2,11 @@
 from datetime import UTC
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import services
 from ..extensions import db, limiter
+from .blueprint import Blueprint
 from .schemas import ErrorSchema, Text
 
 bp = Blueprint("api_tokens", __name__, description="令牌：用户名和密码换取 Bearer 令牌")

@@ -102,6 +102,14 @@ def own_household_id(user: User | None) -> int | None:
     return user.resident.household_id
 
 
+def refuse_own_household(actor: User | None, household_id: int, code: str = "own_household") -> None:
+    """Nobody decides anything about points, claims, appeals, reversals, hygiene scores, redemptions or voids of their
+    own household: a staff account linked to a resident leaves those to a colleague. Every such decision asks this,
+    on every door. Raises DomainError(code), 403."""
+    if household_id == own_household_id(actor):
+        raise DomainError(code, status=403)
+
+
 def household_filter(user: User | None, permission: Permission = Permission.VIEW_HOUSEHOLDS) -> ColumnElement[bool]:
     """Households the user may see (or, given another permission, whose claims or appeals they see): those in
     the user's scope for permission, and a villager's own."""

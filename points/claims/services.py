@@ -151,7 +151,8 @@ def _reviewable_claim(reviewer: User, claim_id: int) -> Claim:
     if claim is None:
         raise NotFound()
     policy.require(reviewer, policy.Permission.REVIEW_CLAIMS, claim.household.grid_id)
-    if claim.household_id == policy.own_household_id(reviewer) or claim.claimant_id == reviewer.id:
+    policy.refuse_own_household(reviewer, claim.household_id, "own_claim")
+    if claim.claimant_id == reviewer.id:
         raise DomainError("own_claim", status=403)
     return claim
 
@@ -272,11 +273,12 @@ def decide_appeal(admin: User, appeal_id: int, reverse: bool, note: str = "", re
     """The village admin upholds the deduction (维持) or reverses it (撤销: a reversal entry restores the points).
     retry: the request may be a resent one (it carries an idempotency key), so an appeal this admin decided already
     the same way with the same note is returned unchanged.
-    Raises DomainError("appeal_already_decided" | "note_too_long"), NotFound or Forbidden."""
+    Raises DomainError("appeal_already_decided" | "note_too_long" | "own_appeal"), NotFound or Forbidden."""
     appeal = db.session.get(Appeal, appeal_id)
     if appeal is None:
         raise NotFound()
     policy.require(admin, policy.Permission.DECIDE_APPEALS, appeal.household.grid_id)
+    policy.refuse_own_household(admin, appeal.household_id, "own_appeal")
     note = _text(note, MAX_NOTE, "note_too_long")
     decided = AppealStatus.REVERSED if reverse else AppealStatus.UPHELD
     if not _decide(Appeal, appeal.id, AppealStatus.PENDING, decided):

@@ -68,6 +68,7 @@ def update_event(actor: User, event: Event, terms: EventTerms) -> Event:
     """Raises what create_event raises, and DomainError("event_closed" | "capacity_below_attendees" |
     "event_series_clash")."""
     policy.require(actor, policy.Permission.MANAGE_EVENTS, event.village_id)
+    _lock(event)
     if event.closed_at is not None:
         raise DomainError("event_closed", status=409)
     before = _summary(event)
@@ -83,6 +84,19 @@ def update_event(actor: User, event: Event, terms: EventTerms) -> Event:
     record(actor, "event.updated", "event", event.id, event.grid_id or event.village_id, before=before,
            after=_summary(event))
     return event
+
+
+def _lock(event: Event) -> None:
+    """The event's row locked until the transaction ends, and its count and state read under the lock: an UPDATE that
+    writes the count as it is (on SQLite a write takes the database's write lock before anything is read; on
+    PostgreSQL the row is locked). A check-in racing an edit then either counts before the edit reads the count, or
+    waits and meets the new capacity in its guarded UPDATE."""
+    attendees, closed_at = db.session.execute(
+        update(Event).where(Event.id == event.id).values(attendees=Event.attendees)
+        .returning(Event.attendees, Event.closed_at)
+    ).one()
+    set_committed_value(event, "attendees", attendees)
+    set_committed_value(event, "closed_at", closed_at)
 
 
 def _apply_terms(event: Event, village: GridNode, terms: EventTerms) -> None:
@@ -255,6 +269,7 @@ def check_in_card(actor: User, event: Event, card_text: str, resident_id: int | 
     resident = db.session.get(Resident, resident_id) if resident_id is not None else household.head
     if resident is None or resident.household_id != household.id:
         raise DomainError("resident_not_in_household")
+    policy.refuse_own_household(actor, household.id, "own_check_in")
     return _check_in(event, resident, CheckinMethod.CARD, actor, now, client_key, digest)
 
 
@@ -269,6 +284,7 @@ def check_in_resident(actor: User, event: Event, resident_id: int, now: datetime
     resident = db.session.get(Resident, resident_id) if isinstance(resident_id, int) else None
     if resident is None:
         raise NotFound()
+    policy.refuse_own_household(actor, resident.household_id, "own_check_in")
     return _check_in(event, resident, CheckinMethod.MANUAL, actor, now, client_key, digest)
 
 

@@ -348,8 +348,7 @@ def save_score(
         if policy.can_score(actor, round_.village_id, assignment.inspector_grid_id):
             raise DomainError("month_closed", status=409, month=round_.month)
         raise Forbidden()
-    if household.id == policy.own_household_id(actor):
-        raise DomainError("own_household", status=403)
+    policy.refuse_own_household(actor, household.id)
     if household.closed_on is not None:
         raise DomainError("household_closed", status=409, number=household.number)
     items = {item.id: item for item in checklist(round_.village_id)}

@@ -222,8 +222,7 @@ def apply_rule(
     household = db.session.get(Household, household_id)
     if household is None:
         raise NotFound()
-    if household.id == policy.own_household_id(actor):
-        raise DomainError("own_household", status=403)
+    policy.refuse_own_household(actor, household.id)
     day = occurred_on or local_today()
     if day > local_today():
         raise DomainError("day_in_future")
@@ -378,6 +377,18 @@ def reverse_entry(
 ) -> LedgerEntry:
     """Post reversal_of(entry_id). Raises what reversal_of and post_entries raise."""
     return post_entries([reversal_of(entry_id, idempotency_key, note, correction, voiding)], actor)[0]
+
+
+def reverse_by_admin(actor: User, entry_id: int, idempotency_key: str, note: str) -> LedgerEntry:
+    """冲正 by an admin, through the page or the API: whoever may reverse entries where the household lives, never
+    an entry of their own household. Raises NotFound, Forbidden, DomainError("own_reversal" | reverse_entry's)."""
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        raise NotFound()
+    household = db.session.get(Household, entry.household_id)
+    policy.require(actor, policy.Permission.REVERSE_ENTRIES, household.grid_id)
+    policy.refuse_own_household(actor, household.id, "own_reversal")
+    return reverse_entry(entry.id, idempotency_key, actor, note)
 
 
 def _in_chunks(query, column, values: list, size: int = 5000):

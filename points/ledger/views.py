@@ -38,7 +38,7 @@ def _points_page(household: Household):
     own = household.id == policy.own_household_id(current_user)
     appealed = appealed_entry_ids([e.id for e in page.items]) if own else set()
     reverse_form = None
-    if policy.can(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id):
+    if not own and policy.can(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id):
         reverse_form = ReverseForm(formdata=None)
     return render_template(
         "ledger/points.html",
@@ -170,8 +170,7 @@ def reverse(entry_id: int):
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
         raise NotFound()
-    household = db.session.get(Household, entry.household_id)
-    policy.require(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id)
+    household = policy.visible_household(current_user, entry.household_id)
     form = ReverseForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -179,7 +178,9 @@ def reverse(entry_id: int):
         return redirect(url_for("ledger.household_points", household_id=household.id))
     try:
         # One key per entry: an entry is reversed once, so a resent or second form can never reverse another one.
-        services.reverse_entry(entry.id, f"reverse:{entry.id}", current_user, form.note.data.strip())
+        services.reverse_by_admin(current_user, entry.id, f"reverse:{entry.id}", form.note.data.strip())
+    except (Forbidden, NotFound):
+        raise  # answered by the error page: not theirs to reverse
     except DomainError as refusal:
         db.session.rollback()
         # The entry's key with another note: another form (another admin's) reversed it first.

@@ -31,6 +31,7 @@ from ..extensions import db
 from ..grids.models import GridNode
 from ..grids.queries import grids_of_village
 from ..timeutil import utcnow
+from ..xlsx import append_row
 from .models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident
 from .privacy import mask_id_number, mask_phone
 from .services import CARE_TAG_WORDS, next_household_number, normalize_id_number, normalize_phone, normalize_text
@@ -767,7 +768,7 @@ def template_workbook(village: GridNode, rows: list[list[str]] = ()) -> bytes:
     header = [f"{c}*" if c in REQUIRED else c for c in COLUMNS]
     sheet.append(header)
     for row in rows:
-        sheet.append(row)
+        append_row(sheet, row)
     for column, width in zip("ABCDEFGHIJ", (10, 12, 12, 12, 16, 22, 14, 18, 12, 16)):
         sheet.column_dimensions[column].width = width
         sheet.column_dimensions[column].number_format = "@"  # text, so that Excel keeps phone and ID numbers whole

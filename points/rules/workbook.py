@@ -26,6 +26,7 @@ from ..grids.models import GridNode
 from ..people.imports import RowError, read_table
 from ..people.services import normalize_text
 from ..timeutil import local_today
+from ..xlsx import append_row
 from .labels import CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS, YEARS_AHEAD
 from .models import Rule, RuleCategory, RuleUnit, RuleVersion
 from .services import CAPS, RuleTerms, create_rule, revise_rule
@@ -94,7 +95,7 @@ def export_workbook(versions: list[RuleVersion]) -> bytes:
         cell.font = Font(bold=True)
     order = list(RuleCategory)
     for version in sorted(versions, key=lambda v: (order.index(v.category), v.rule.code)):
-        sheet.append([
+        append_row(sheet, [
             version.rule.code,
             version.name,
             categories[version.category],

@@ -237,6 +237,7 @@ def customer(actor: User, shop: Shop, *, card: str | None = None, number: str | 
         household = db.session.get(Household, household_id) if _row_id(household_id) else None
         if household is None or household.village_id != shop.village_id:
             raise NotFound()
+    policy.refuse_own_household(actor, household.id, "own_redemption")
     return household, shown
 
 
@@ -351,6 +352,7 @@ def void(actor: User, redemption: Redemption, reason: str) -> Redemption:
     Raises Forbidden, DomainError("reason_required" | "reason_too_long")."""
     if not may_void(actor, redemption):
         raise Forbidden()
+    policy.refuse_own_household(actor, redemption.household_id, "own_redemption")
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("reason_required")

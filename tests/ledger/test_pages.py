@@ -145,6 +145,18 @@ def test_an_admin_reverses_an_entry_once(world, client, login):
     assert balance_of(world["homes"][0].id) == 0 and entries() == 2
 
 
+def test_an_admin_does_not_reverse_their_own_households_entry(world, client, login):
+    home = world["homes"][1]
+    entry = apply_rule(world["worker"], home.id, world["pile"].id, "p")
+    world["admin"].resident = home.head
+    db.session.commit()
+    login(world["admin"])
+    assert "确认冲正" not in client.get(f"/households/{home.id}/points").get_data(as_text=True)
+    response = client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"}, follow_redirects=True)
+    assert "不能冲正自己家的积分记录，请由其他管理员处理" in response.get_data(as_text=True)
+    assert balance_of(home.id) == -10 and entries() == 1
+
+
 def test_a_reversal_form_sent_for_two_entries_reverses_both(world, client, login):
     """Each entry has its own reversal key: a page's form reused for a second entry still reverses that one."""
     first = apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "p1")
