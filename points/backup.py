@@ -41,9 +41,14 @@ def back_up(url: URL, upload_folder: str | None, dest: str, now: datetime) -> li
         path = os.path.join(dest, f"uploads-{stamp}.tar.gz")
         with _writing(path) as partial:
             with tarfile.open(partial, "w:gz") as archive:
-                archive.add(upload_folder, arcname=".")  # untarred into UPLOAD_FOLDER as it stands
+                # Untarred into UPLOAD_FOLDER as it stands; a 花名册 waiting for its preview's confirmation is not kept.
+                archive.add(upload_folder, arcname=".", filter=_without_waiting_imports)
         written.append(path)
     return written
+
+
+def _without_waiting_imports(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return None if member.name == "./imports" or member.name.startswith("./imports/") else member
 
 
 @contextmanager

@@ -8,7 +8,10 @@ MAX_PAGE = 1_000_000
 
 
 class IdConverter(IntegerConverter):
-    """<id:name> in a route: a row id from 1 to MAX_ID; anything else is a 404."""
+    """<id:name> in a route: a row id from 1 to MAX_ID, in ASCII digits (\\d would take ١٢ or １２ too); anything
+    else is a 404."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):
         super().__init__(map, min=1, max=MAX_ID)

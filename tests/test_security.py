@@ -5,6 +5,8 @@ import importlib
 import io
 import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -573,3 +575,48 @@ def test_exported_workbooks_keep_text_that_looks_like_a_formula_as_text(village)
     db.session.commit()
     assert _cells(export_workbook(rule_book(village.village.id, local_today()))) == [(FORMULA, "s")]
     assert _cells(export_register(village.village)) == [(FORMULA, "s")]
+
+
+def _cookies(client) -> dict:
+    return {cookie.key: cookie.value for cookie in client._cookies.values()}
+
+
+def test_logging_out_ends_the_login_on_the_server(app, village):
+    """After POST /logout the old session cookie and the old remember-me cookie (60 days) both opened /me."""
+    user = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    db.session.commit()
+    phone = app.test_client()
+    assert phone.post("/login", data={"username": user.username, "password": factories.PASSWORD,
+                                      "remember": "y"}).status_code == 302
+    copied = _cookies(phone)
+    assert {"session", app.config["REMEMBER_COOKIE_NAME"]} <= set(copied)
+    other_device = app.test_client()
+    other_device.post("/login", data={"username": user.username, "password": factories.PASSWORD})
+    assert phone.get("/me").status_code == 200
+    phone.post("/logout")
+    for name in ("session", app.config["REMEMBER_COOKIE_NAME"]):
+        thief = app.test_client()
+        thief.set_cookie(name, copied[name])
+        assert thief.get("/me").status_code == 302, f"the copied {name} cookie still opens /me"
+    assert other_device.get("/me").status_code == 200, "the login on another device goes on"
+
+
+def test_gunicorn_refuses_several_workers_that_would_each_keep_their_own_limits(tmp_path):
+    """With the limits in memory, 2 workers let 20 wrong passwords through at a limit of 10 a minute."""
+    environment = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path}/points.db", SECRET_KEY="test",
+                       RATELIMIT_STORAGE_URI="memory://", RATELIMIT_ENABLED="true", WEB_CONCURRENCY="2",
+                       BIND="127.0.0.1:0")
+    started = subprocess.run([sys.executable, "-m", "gunicorn", "points:create_app()"], env=environment,
+                             cwd=os.path.dirname(os.path.dirname(points.__file__)), capture_output=True, text=True,
+                             timeout=60)
+    assert started.returncode != 0
+    assert "RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379" in started.stderr + started.stdout
+
+
+@pytest.mark.parametrize("digits", ["١", "１", "𝟏"])
+def test_ids_are_ascii_digits(client, village, digits):
+    """/households/１ once resolved to household 1."""
+    user = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    token, _ = auth_services.issue_token(user, 1)
+    db.session.commit()
+    assert client.get(f"/api/v1/grids/{digits}", headers={"Authorization": f"Bearer {token}"}).status_code == 404

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 
 from ..auth import policy
 from ..auth.models import User
-from ..errors import Forbidden, NotFound
+from ..errors import DomainError, Forbidden, NotFound
 from ..events import services
 from ..events.models import Attendance, CheckinMethod, CheckinMode, Event
 from ..extensions import db, limiter
@@ -305,7 +305,7 @@ def list_events(args):
 @bp.post("/events")
 @bp.arguments(EventCreateArgs)
 @bp.response(201, EventDetailSchema)
-@bp.alt_response(400, schema=ErrorSchema, description="名称、地点、时间、细则、网格或组织者有误")
+@bp.alt_response(400, schema=ErrorSchema, description="名称、地点、时间、细则、网格或组织者有误，或没有要修改的内容")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有村管理员和活动组织者可以发布活动")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
@@ -343,6 +343,8 @@ def update_event(args, event_id: int):
     """修改活动: the fields sent replace the event's; the others keep their value."""
     user = api_user()
     event = _event(user, event_id)
+    if not args:
+        raise DomainError("nothing_to_change")
     current = {
         "title": event.title, "place": event.place, "starts": utc_to_local(event.starts_at),
         "ends": utc_to_local(event.ends_at), "rule_id": event.rule_id, "mode": event.mode,

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 
 from ..auth import policy
 from ..auth.models import User
-from ..errors import Forbidden, NotFound
+from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..ledger.models import LedgerEntry
 from ..limits import MAX_ID
@@ -342,7 +342,7 @@ def get_product(product_id: int):
 @bp.patch("/products/<id:product_id>")
 @bp.arguments(ProductPatchArgs)
 @bp.response(200, ProductSchema)
-@bp.alt_response(400, schema=ErrorSchema, description="名称、单位或兑换积分有误")
+@bp.alt_response(400, schema=ErrorSchema, description="名称、单位或兑换积分有误，或没有要修改的内容")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有本村的店员和村管理员可以修改商品")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该商品")
@@ -350,6 +350,8 @@ def update_product(args, product_id: int):
     """修改商品 or 下架 (active: false): the fields sent replace the product's; the others keep their value."""
     user = api_user()
     product = _product(product_id)
+    if not args:
+        raise DomainError("nothing_to_change")
     current = {"name": product.name, "unit": product.unit, "price": product.price, "active": product.active}
     merged = {**current, **args}
     terms = services.ProductTerms(merged["name"], merged["unit"], merged["price"], merged["active"])

@@ -70,8 +70,13 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    # The login this object was loaded for, or begun by (auth.services.begin_login): one per device that logged in.
+    login_id = None  # a str once loaded or begun; not a column
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What the session and the remember-me cookie hold: the account, its session version (a new password ends
+        every login) and the login (logging out ends that one, on the server)."""
+        return f"{self.id}:{self.session_version}:{self.login_id}" if self.login_id else f"{self.id}:{self.session_version}"
 
 
 class RoleAssignment(db.Model):
@@ -88,6 +93,16 @@ class RoleAssignment(db.Model):
 
     user: Mapped[User] = relationship(back_populates="assignments")
     node: Mapped[GridNode] = relationship()
+
+
+class EndedLogin(db.Model):
+    """A login ended by logging out: its session and remember-me cookies open nothing more, even if copied. Kept as
+    long as a remember-me cookie lives."""
+
+    __tablename__ = "ended_logins"
+
+    login_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class ApiToken(db.Model):

@@ -38,6 +38,16 @@ def _open(actor: User, household_id: int) -> Household:
     return household
 
 
+def move_household(actor: User, household_id: int, grid_id: int) -> Household:
+    """调整网格: a household on the register the actor keeps, to another grid of its village in their scope.
+    Raises NotFound, Forbidden, DomainError("own_household" | "household_closed" | "invalid_grid" | "same_grid")."""
+    household = _open(actor, household_id)
+    grid = db.session.get(GridNode, grid_id) if isinstance(grid_id, int) else None
+    if grid is None or not policy.can(actor, KEEP, grid.id):
+        raise DomainError("invalid_grid")
+    return services.move_household(household, grid, actor)
+
+
 def kept_resident(actor: User, resident_id: int) -> Resident:
     """A resident of a household on the register that the actor keeps. Raises NotFound, Forbidden, DomainError."""
     resident = policy.visible_resident(actor, resident_id)

@@ -1,11 +1,14 @@
 """Accounts, passwords, role assignments and API tokens."""
 import functools
 import hashlib
+import re
 import secrets
+import time
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,9 +21,10 @@ from ..people.models import Resident
 from ..people.services import normalize_phone
 from ..timeutil import utcnow
 from . import policy
-from .models import NO_PASSWORD, ApiToken, Role, RoleAssignment, User
+from .models import NO_PASSWORD, ApiToken, EndedLogin, Role, RoleAssignment, User
 
 MIN_PASSWORD = 8
+_LOGIN_BEGAN = re.compile(r"[0-9a-f]{1,12}")
 # Verified against when a username is unknown, so that a wrong name and a wrong password take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-password")
 
@@ -57,13 +61,12 @@ def authenticate(username: str, password: str) -> User:
     "account_disabled")."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
-        user = _villager_by_phone(username, password)
+        user = _villager_by_phone(username, password or "")
+    elif not check_password_hash(user.password_hash if user.activated else _DUMMY_HASH, password or ""):
+        # One hash checked whatever the account: its state shows only to whoever could have logged in, or to a
+        # villager whose account waits for its slip.
+        raise DomainError("invalid_credentials" if user.activated else "account_not_activated", status=401)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        raise DomainError("invalid_credentials", status=401)
-    if not user.activated:
-        raise DomainError("account_not_activated", status=401)
-    if not check_password_hash(user.password_hash, password or ""):
         raise DomainError("invalid_credentials", status=401)
     if not user.active:
         raise DomainError("account_disabled", status=403)
@@ -71,26 +74,30 @@ def authenticate(username: str, password: str) -> User:
 
 
 def _villager_by_phone(text: str, password: str) -> User | None:
-    """The villager account whose resident has this mobile number and whose password this is, if any."""
+    """The villager account whose resident has this mobile number and whose password this is (several villagers may
+    share a phone), if any; one hash checked at least, as for an unknown username."""
     try:
         phone = normalize_phone(text)
     except DomainError:
-        return None
-    if phone is None:
-        return None
+        phone = None
     users = db.session.scalars(
         select(User).join(Resident, Resident.id == User.resident_id)
         .where(Resident.phone == phone, Resident.left_on.is_(None), User.password_hash != NO_PASSWORD)
         .order_by(User.id).limit(5)
-    ).all()
-    return next((u for u in users if check_password_hash(u.password_hash, password or "")), users[0] if users else None)
+    ).all() if phone else []
+    found = next((u for u in users if check_password_hash(u.password_hash, password)), None)
+    if not users:
+        check_password_hash(_DUMMY_HASH, password)
+    return found
 
 
 def set_password(user: User, password: str) -> None:
-    """A new password; every session, remember-me cookie and API token issued before it stops working."""
+    """A new password; every session, remember-me cookie and API token issued before it stops working, and every
+    activation slip printed before it (a slip would set another)."""
     _check_password(password)
     user.password_hash = generate_password_hash(password)
     user.session_version += 1
+    user.slip_version += 1
     db.session.flush()
 
 
@@ -169,6 +176,7 @@ def assign_role(actor: User | None, user: User, role: Role, node: GridNode) -> R
     if exists:
         raise DomainError("duplicate_assignment")
     assignment = RoleAssignment(user=user, role=role, node_id=node.id)
+    user.slip_version += 1  # a slip sets a villager's password: none printed before holds for a member of staff
     db.session.add(assignment)
     db.session.flush()
     record(actor, "role.assigned", "user", user.id, node.id,
@@ -225,14 +233,39 @@ def _token_query():
 
 
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: "id:version", refused when the password changed since."""
-    user_id, _, version = (session_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """Flask-Login's loader: "id:version:login", refused when the password changed since, when that login ended (its
+    device logged out) or began longer ago than a remember-me cookie lives. An id without a login (made before
+    logins could be ended) is refused too: its holder logs in again."""
+    user_id, version, login_id = ((session_id or "").split(":") + ["", ""])[:3]
+    began, _, _ = login_id.partition(".")
+    if not user_id.isdigit() or not version.isdigit() or not _LOGIN_BEGAN.fullmatch(began):
+        return None
+    if time.time() - int(began, 16) > current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds():
         return None
     user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version):
         return None
+    if db.session.get(EndedLogin, login_id) is not None:
+        return None
+    user.login_id = login_id
     return user
+
+
+def begin_login(user: User) -> User:
+    """A new login on this device (when it began, and a random part), to be ended by end_login when it logs out."""
+    user.login_id = f"{int(time.time()):x}.{secrets.token_urlsafe(12)}"
+    return user
+
+
+def end_login(user: User) -> None:
+    """Logging out: this login's session and remember-me cookies open nothing more, wherever they were copied. A login
+    begun longer ago than a remember-me cookie lives is refused anyway: those ended so long ago are forgotten."""
+    if not user.login_id:
+        return
+    oldest = utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]
+    db.session.execute(delete(EndedLogin).where(EndedLogin.ended_at < oldest))
+    db.session.add(EndedLogin(login_id=user.login_id))
+    db.session.flush()
 
 
 @blocks_retirement

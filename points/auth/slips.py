@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, insert, select, update
 
 from ..audit.services import record
 from ..errors import DomainError, NotFound
@@ -20,7 +20,7 @@ from ..grids.models import GridNode, GridPath
 from ..people.models import Household, Resident
 from ..timeutil import local_today, utcnow
 from . import policy
-from .models import NO_PASSWORD, User
+from .models import NO_PASSWORD, RoleAssignment, User
 from .services import set_password
 
 MAX_DAYS = 90
@@ -160,9 +160,24 @@ def reissue_slip(actor: User, user_id: int, days: int) -> Slip:
     return slip_of(user, days)
 
 
+def current_slip(actor: User, user_id: int, days: int) -> Slip:
+    """The slip of the account's current version, for whoever may reissue it: printed again, it voids nothing.
+    Raises what policy.require_reissue_slip raises."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    policy.require_reissue_slip(actor, user)
+    return slip_of(user, days)
+
+
 def user_of_slip(token: str) -> User:
     """The account a slip is for, if the slip still holds. Raises DomainError("slip_invalid" | "slip_expired" |
-    "slip_used" | "account_disabled")."""
+    "slip_used" | "not_villager_account" | "account_disabled")."""
+    return _slip(token)[0]
+
+
+def _slip(token: str) -> tuple[User, int]:
+    """The account and the slip version of a slip that still holds."""
     try:
         claims, signed_at = _serializer().loads(token, max_age=MAX_DAYS * 86400, return_timestamp=True)
         user = db.session.get(User, int(claims["u"]))
@@ -177,18 +192,26 @@ def user_of_slip(token: str) -> User:
         raise DomainError("slip_used", status=410)
     if utcnow() - signed_at.replace(tzinfo=None) > timedelta(days=days):
         raise DomainError("slip_expired", status=410)
+    if db.session.scalar(select(exists().where(RoleAssignment.user_id == user.id))):
+        raise DomainError("not_villager_account", status=403)
     if not user.active or user.resident.left_on is not None or user.resident.household.closed_on is not None:
         raise DomainError("account_disabled", status=403)
-    return user
+    return user, version
 
 
 def activate(token: str, password: str) -> User:
-    """The villager sets their password from the slip, which is then void. Raises what user_of_slip raises, or
+    """The villager sets their password from the slip, which is then void: the version is moved on by one guarded
+    UPDATE, so that of two uses of one slip at once only one sets a password. Raises what user_of_slip raises, or
     DomainError("weak_password")."""
-    user = user_of_slip(token)
+    user, version = _slip(token)
+    claimed = db.session.execute(
+        update(User).where(User.id == user.id, User.slip_version == version).values(slip_version=version + 1),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if claimed != 1:
+        raise DomainError("slip_used", status=410)
+    db.session.expire(user, ["slip_version"])
     set_password(user, password)
-    user.slip_version += 1
-    db.session.flush()
     record(None, "account.activated", "user", user.id, user.resident.household.grid_id,
            after={"username": user.username})
     return user

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -49,7 +50,7 @@ def login():
         except DomainError as refusal:
             error = refusal.message
         else:
-            login_user(user, remember=form.remember.data)
+            login_user(services.begin_login(user), remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")))
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
@@ -59,6 +60,8 @@ def login():
 @login_required
 def logout():
     if ConfirmForm().validate_on_submit():
+        services.end_login(current_user)
+        db.session.commit()
         logout_user()
     return redirect(url_for("auth.login"))
 
@@ -226,8 +229,12 @@ def open_accounts():
     form.node_id.choices = _node_choices(nodes)
     found = None
     if request.method == "POST" and form.validate_on_submit():
-        opened = slips.open_accounts(current_user, form.node_id.data, form.min_age.data)
-        db.session.commit()
+        try:
+            opened = slips.open_accounts(current_user, form.node_id.data, form.min_age.data)
+            db.session.commit()
+        except IntegrityError:  # the same button sent twice: the other request opened them
+            db.session.rollback()
+            opened = 0
         flash(_("已开通 %(n)d 个村民账号，请打印激活单", n=opened))
         return redirect(url_for("auth.print_slips", node=form.node_id.data))
     if request.method == "GET" and "node_id" in request.args and form.validate():
@@ -250,11 +257,19 @@ def print_slips():
 @bp.post("/admin/users/<id:user_id>/slip")
 @login_required
 def reissue_slip(user_id: int):
-    """补发激活单: the old slip is void; the new one is shown for printing."""
+    """补发激活单: the old slip is void; the new one is shown for printing (on its own page, which a reload only
+    shows again)."""
     if not ConfirmForm().validate_on_submit():
         raise DomainError("validation_error")
-    slip = slips.reissue_slip(current_user, user_id, slips.slip_days())
+    slips.reissue_slip(current_user, user_id, slips.slip_days())
     db.session.commit()
+    return redirect(url_for("auth.reissued_slip", user_id=user_id))
+
+
+@bp.get("/admin/users/<id:user_id>/slip")
+@login_required
+def reissued_slip(user_id: int):
+    slip = slips.current_slip(current_user, user_id, slips.slip_days())
     return render_template("auth/slips.html", node=None, days=slips.slip_days(), slips=[slip], url=_slip_url,
                            svg=inline_svg, reissued=True)
 
@@ -281,7 +296,7 @@ def activate(token: str):
             form.password.errors.append(refusal.message)
         else:
             db.session.commit()
-            login_user(user, remember=True)
+            login_user(services.begin_login(user), remember=True)
             flash(_("密码已设置，欢迎使用村务积分"))
             return redirect(url_for("web.home"))
     return render_template("auth/activate.html", form=form, user=user, refusal=None), 422 if form.errors else 200

@@ -13,13 +13,15 @@ from .models import Attendance, Event
 class AttendanceMismatch:
     event_id: int
     attendees: int  # the count the event keeps
-    rows: int  # its attendance rows
+    rows: int  # its attendance rows, less those removed
     capacity: int | None
 
 
 def attendance_mismatches() -> Iterator[AttendanceMismatch]:
-    """Every event whose count disagrees with its attendance rows, or which holds more than its capacity, by id."""
-    rows = (select(Attendance.event_id, func.count().label("rows")).group_by(Attendance.event_id).subquery())
+    """Every event whose count disagrees with its attendance rows (those the organizer has not removed), or which
+    holds more than its capacity, by id."""
+    rows = (select(Attendance.event_id, func.count().label("rows")).where(Attendance.removed_at.is_(None))
+            .group_by(Attendance.event_id).subquery())
     counted = func.coalesce(rows.c.rows, 0)
     found = db.session.execute(
         select(Event.id, Event.attendees, counted, Event.capacity)

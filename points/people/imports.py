@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from ..audit.services import record
+from ..auth import policy
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode
@@ -243,6 +244,8 @@ def _csv_rows(data: bytes):
         raise DomainError("not_spreadsheet")
     else:
         encodings = ("utf-8-sig", "gb18030")
+    if data.count(b"\n") > MAX_ROWS:  # a row takes a line at least: refused before decoding megabytes of them
+        raise DomainError("too_many_rows", limit=MAX_ROWS)
     for encoding in encodings:
         try:
             text = data.decode(encoding)
@@ -310,7 +313,7 @@ def import_households(village: GridNode, data: bytes, max_bytes: int, actor=None
     position = {name: header.index(name) for name in COLUMNS if name in header}
     report.rows = len(rows)
     houses = list(_check_rows(village, rows, position, report.errors).values())
-    updates = _compare(village, houses, set(position), report)
+    updates = _compare(village, houses, set(position), report, policy.own_household_id(actor))
     _check_id_numbers(village, houses, report.errors)
     if report.errors:
         report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
@@ -449,9 +452,11 @@ def _register(village: GridNode) -> dict[str, _Known]:
     return known
 
 
-def _compare(village: GridNode, houses: list[_House], columns: set[str], report: ImportReport) -> list[_Update]:
+def _compare(village: GridNode, houses: list[_House], columns: set[str], report: ImportReport,
+             own_household_id: int | None) -> list[_Update]:
     """Match each household of the file with the register, by 户号 or else by grid, address and head, and list what
-    the file changes; the households it does not mention are listed too."""
+    the file changes; the households it does not mention are listed too. Nobody changes their own household: a
+    change to it is an error of its row (the same row unchanged is not)."""
     known = _register(village)
     grid_names = {g.id: g.name for g in grids_of_village(village.id)}
     places: dict[tuple, _Known | None] = {}
@@ -476,7 +481,10 @@ def _compare(village: GridNode, houses: list[_House], columns: set[str], report:
         mentioned[k.number] = house
         house.known, house.number = k, k.number
         update = _differences(house, k, columns, grid_names, report)
-        if update is not None:
+        if update is not None and k.id == own_household_id:
+            report.errors.append(RowError(house.row, "户号", _(
+                "户号 %(number)s 是您自己家，不能由您修改，请由其他管理员导入", number=k.number)))
+        elif update is not None:
             updates.append(update)
     report.unmentioned = [
         Unmentioned(k.number, k.head_name, grid_names.get(k.grid_id, ""))
@@ -640,6 +648,9 @@ def _update(updates: list[_Update], actor) -> None:
         head = residents[planned.head.match.id]
         if household.head_id != head.id:
             before["head"], after["head"] = planned.known.head_name, head.name
+            former = residents.get(household.head_id)
+            if former is not None and former.relation == HEAD_RELATION:  # not in the file: a member from now on
+                former.relation = "家庭成员"
             household.head = head
         db.session.flush()
         if after:
@@ -808,21 +819,25 @@ def keep_upload(folder: str, data: bytes) -> str:
     """Keep an uploaded file between its preview and the confirmation; returns its name (its SHA-256). Files kept
     longer than a day are deleted on the way."""
     kept = Path(folder) / "imports"
-    kept.mkdir(parents=True, exist_ok=True)
+    kept.mkdir(mode=0o700, parents=True, exist_ok=True)
     for old in kept.glob("*.upload"):
         if old.stat().st_mtime < time.time() - _KEPT_SECONDS:
             old.unlink(missing_ok=True)
     name = hashlib.sha256(data).hexdigest()
-    (kept / f"{name}.upload").write_bytes(data)
+    path = kept / f"{name}.upload"
+    path.touch(mode=0o600)  # readable by the app's user only: a 花名册 holds phone and ID numbers
+    path.write_bytes(data)
     return name
 
 
 def kept_upload(folder: str, name: str) -> bytes | None:
     """The file kept under that name, or None (deleted, expired or never kept)."""
-    path = Path(folder) / "imports" / f"{name}.upload"
-    if not _UPLOAD.fullmatch(name or "") or not path.exists() or path.stat().st_mtime < time.time() - _KEPT_SECONDS:
+    if not _UPLOAD.fullmatch(name or ""):
         return None
-    return path.read_bytes()
+    path = Path(folder) / "imports" / f"{name}.upload"
+    if path.exists() and path.stat().st_mtime < time.time() - _KEPT_SECONDS:
+        path.unlink(missing_ok=True)
+    return path.read_bytes() if path.exists() else None
 
 
 def drop_upload(folder: str, name: str) -> None:

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth import policy, register
 from ..auth.models import User
-from ..errors import DomainError, Forbidden, error_response
+from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import grids_of_village
@@ -25,7 +25,6 @@ from .forms import (REFUSAL_FIELDS, ClosureForm, ConfirmImportForm, DepartureFor
 from .imports import drop_upload, export_register, import_households, keep_upload, kept_upload, template_workbook
 from .models import HouseholdKind
 from .queries import search_households
-from .services import move_household
 
 bp = Blueprint("people", __name__)
 T = TypeVar("T")
@@ -52,7 +51,7 @@ def households():
 @login_required
 def household(household_id: int):
     household = policy.visible_household(current_user, household_id)
-    movable = policy.can(current_user, policy.Permission.IMPORT_HOUSEHOLDS, household.grid_id)
+    movable = register.may_keep(current_user, household) and household.closed_on is None
     return render_template(
         "people/household.html", household=household, show=policy.disclosure(current_user, household),
         flags=household_flags(household.id), may_keep=register.may_keep(current_user, household),
@@ -65,15 +64,16 @@ def household(household_id: int):
 @login_required
 def move(household_id: int):
     """调整网格: an admin moves a household to another grid of its village (both within their scope)."""
-    household = policy.visible_household(current_user, household_id)
-    grid = db.session.get(GridNode, request.form.get("grid_id", 0, type=int))
-    policy.require(current_user, policy.Permission.IMPORT_HOUSEHOLDS, household.grid_id)
-    if grid is None:
-        raise DomainError("invalid_grid")
-    policy.require(current_user, policy.Permission.IMPORT_HOUSEHOLDS, grid.id)
-    move_household(household, grid, current_user)
+    try:
+        household = register.move_household(current_user, household_id, request.form.get("grid_id", 0, type=int))
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for("people.household", household_id=household_id))
     db.session.commit()
-    flash(_("已调整到 %(grid)s", grid=grid.name))
+    flash(_("已调整到 %(grid)s", grid=household.grid.name))
     return redirect(url_for("people.household", household_id=household.id))
 
 
@@ -250,7 +250,7 @@ def import_page():
         return render_template("people/import.html", form=form, villages=villages)
     village = next(v for v in villages if v.id == form.village_id.data)
     data = form.file.data.read()
-    report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], apply=False)
+    report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], current_user, apply=False)
     db.session.rollback()
     return _preview(form, villages, village, report, data)
 
@@ -283,7 +283,7 @@ def import_confirm():
     form.village_id.data = village.id
     if not report.ok or report.digest != confirm.digest.data:
         db.session.rollback()
-        report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], apply=False)
+        report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], current_user, apply=False)
         db.session.rollback()
         return _preview(form, villages, village, report, data,
                         notice=_("花名册在预览之后有了变动，下面是按现在的花名册重新生成的预览，请核对后再确认。"))

@@ -480,3 +480,10 @@ def test_a_time_beyond_the_calendar_is_a_422_not_a_server_error(api, scene, star
     error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, json={"starts": starts, "ends": ends}),
              422, "validation_error")
     assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+@pytest.mark.parametrize("body", [{}, None])
+def test_an_edit_without_a_body_or_with_nothing_in_it_is_refused(api, scene, body):
+    event = new_event(api, scene)
+    kwargs = {"json": body} if body is not None else {}
+    error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, **kwargs), 400, "nothing_to_change")

@@ -537,3 +537,9 @@ def test_the_document_lists_the_shop_and_documents_the_redemption_key(openapi_sp
             "balance_after"} <= set(schemas["RedemptionDetail"]["required"])
     assert set(schemas["ProductPage"]["required"]) == {"items", "total"}
     assert {"page", "per_page"} <= {p["name"] for p in paths["/api/v1/shops/{shop_id}/products"]["get"]["parameters"]}
+
+
+@pytest.mark.parametrize("body", [{}, None])
+def test_a_product_edit_without_a_body_or_with_nothing_in_it_is_refused(api, shop, body):
+    kwargs = {"json": body} if body is not None else {}
+    error_of(api.request("PATCH", f"/api/v1/products/{shop.soap.id}", shop.clerk, **kwargs), 400, "nothing_to_change")

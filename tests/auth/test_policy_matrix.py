@@ -85,6 +85,8 @@ def expected(role: str, endpoint: str, where: str) -> str:
                       "household_new", "household_edit", "household_close", "resident_new", "resident_edit",
                       "resident_leave"):
         allowed = role in ADMINS
+    elif endpoint == "user_slip":  # a slip is only for a villager's account: these are staff accounts
+        allowed = False
     elif endpoint in ("award", "batch_award"):
         allowed = role in STAFF
     elif endpoint == "claims":  # a villager's own claims, a reviewer's queue
@@ -138,6 +140,7 @@ def test_authorization_matrix(role, client):
             "import": "/import",
             "export": f"/import/register.xlsx?village={grid.village_id}",
             "open_accounts": "/admin/accounts",
+            "user_slip": f"/admin/users/{user.id}/slip",
             "slips": f"/admin/accounts/slips?node={grid.id}",
             "users": "/admin/users",
             "user_detail": f"/admin/users/{user.id}",

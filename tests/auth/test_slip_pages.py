@@ -30,6 +30,7 @@ def test_the_admin_sees_how_many_then_opens_them_and_gets_the_slips(client, logi
     assert "将为 3 位村民开通账号" in page and "开通 3 个账号并打印激活单" in page
     opened = client.post("/admin/accounts", data={"node_id": village.village.id})
     assert opened.status_code == 302 and opened.headers["Location"] == f"/admin/accounts/slips?node={village.village.id}"
+    assert client.post("/admin/accounts", data={"node_id": village.village.id}).status_code == 302, "sent twice"
     sheet = client.get(opened.headers["Location"]).get_data(as_text=True)
     assert "激活单（3 张）" in sheet and sheet.count('<svg class="qr"') == 3
     assert "张*明" in sheet and "李*红" in sheet and "张三明" not in sheet and "13900001111" not in sheet
@@ -89,9 +90,13 @@ def test_a_grid_worker_reissues_a_slip_from_the_residents_page(client, login, sc
     page = client.get(f"/residents/{home.head_id}").get_data(as_text=True)
     assert f"村民账号：{villager.username}" in page and "补发激活单" in page
     action = re.search(r'action="(/admin/users/\d+/slip)"', page).group(1)
-    reissued = client.post(action)
+    reissued = client.post(action, follow_redirects=True)
     assert reissued.status_code == 200
     assert "已补发激活单" in reissued.get_data(as_text=True) and '<svg class="qr"' in reissued.get_data(as_text=True)
+    version = db.session.get(type(villager), villager.id).slip_version
+    assert client.get(action).status_code == 200, "a reload shows the slip again"
+    db.session.expire_all()
+    assert db.session.get(type(villager), villager.id).slip_version == version, "and voids nothing"
 
 
 def test_a_grid_worker_of_another_grid_gets_no_slip(client, login, scene):

@@ -208,3 +208,23 @@ def test_someone_who_left_no_longer_logs_in_by_phone(scene):
     db.session.commit()
     with pytest.raises(DomainError):
         auth_services.authenticate("13900001111", "配偶的密码123")
+
+
+def test_a_password_set_otherwise_or_a_role_voids_the_slips_printed_before(scene):
+    village, admin, worker, home, other = scene
+    slip = opened_slip(admin, village)
+    auth_services.reset_password(admin, slip.user, "管理员设的密码1")
+    db.session.commit()
+    with pytest.raises(DomainError) as after_reset:
+        slips.activate(slip.token, PASSWORD)
+    assert after_reset.value.code == "slip_used"
+    again = slips.slip_of(slip.user, 14)
+    auth_services.assign_role(None, slip.user, Role.GRID_WORKER, village.grids[0])
+    db.session.commit()
+    with pytest.raises(DomainError) as staff:
+        slips.activate(again.token, PASSWORD)
+    assert staff.value.code == "slip_used"
+    with pytest.raises(DomainError) as still_staff:
+        slips.activate(slips.slip_of(slip.user, 14).token, PASSWORD)
+    assert still_staff.value.code == "not_villager_account"
+    assert auth_services.authenticate(slip.user.username, "管理员设的密码1") == slip.user

@@ -88,11 +88,13 @@ def test_verify_reports_an_event_over_its_capacity_or_off_its_rows(village):
         "环境整治日", "村委会广场", starts, starts + timedelta(hours=2), rule.id, CheckinMode.IN, 3))
     for resident_id in people:
         services.check_in_resident(admin, event, resident_id)
+    services.remove_attendance(admin, db.session.scalars(select(Attendance).where(Attendance.event_id == event.id))
+                               .first())
     db.session.commit()
-    assert list(attendance_mismatches()) == []
-    event.capacity = 2  # as the race once left it
+    assert list(attendance_mismatches()) == [], "a removed attendance counts no more"
+    event.capacity = 1  # as the race once left it
     db.session.commit()
-    assert [(m.event_id, m.attendees, m.rows, m.capacity) for m in attendance_mismatches()] == [(event.id, 3, 3, 2)]
-    event.capacity, event.attendees = 3, 4
+    assert [(m.event_id, m.attendees, m.rows, m.capacity) for m in attendance_mismatches()] == [(event.id, 2, 2, 1)]
+    event.capacity, event.attendees = 3, 3
     db.session.commit()
-    assert [(m.attendees, m.rows) for m in attendance_mismatches()] == [(4, 3)]
+    assert [(m.attendees, m.rows) for m in attendance_mismatches()] == [(3, 2)]

@@ -7,6 +7,7 @@ import openpyxl
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
+from points.auth.models import Role
 from points.extensions import db
 from points.ledger.queries import balance_of
 from points.people.imports import COLUMNS, import_households, register_rows, template_workbook
@@ -240,3 +241,28 @@ def test_text_typed_with_full_width_characters_is_not_a_change(village):
     first.address = "前街１号（出租屋 ２ 室）"
     db.session.commit()
     assert preview(village, exported(village)).empty
+
+
+def test_a_new_head_the_old_one_missing_from_the_file_leaves_the_old_one_a_member(village):
+    two_households(village)
+    rows = [row for row in exported(village) if row["姓名"] != "张三明"]
+    rows = [{**row, "户主姓名": "李秀英", "与户主关系": "户主"} if row["姓名"] == "李秀英" else row for row in rows]
+    applied(village, rows)
+    first = household(village, "0001")
+    assert [(r.name, r.relation) for r in first.residents] == [("张三明", "家庭成员"), ("李秀英", "户主")]
+    assert preview(village, exported(village)).empty, "and the export imports back"
+
+
+def test_an_admin_does_not_change_their_own_household_by_import(village):
+    first = two_households(village)
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    admin.resident = first.residents[1]
+    db.session.commit()
+    rows = exported(village)
+    unchanged = import_households(village.village, xlsx(rows), MAX_BYTES, admin, apply=False)
+    assert unchanged.ok, "their household's rows, unchanged, are no error"
+    rows[0]["门牌号"] = rows[1]["门牌号"] = "新街8号"
+    rows[2]["门牌号"] = "后街9号"
+    report = import_households(village.village, xlsx(rows), MAX_BYTES, admin)
+    assert [(e.row, e.message) for e in report.errors] == [(2, "户号 0001 是您自己家，不能由您修改，请由其他管理员导入")]
+    assert household(village, "0002").address != "后街9号", "all or nothing"
