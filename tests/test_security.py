@@ -620,3 +620,23 @@ def test_ids_are_ascii_digits(client, village, digits):
     token, _ = auth_services.issue_token(user, 1)
     db.session.commit()
     assert client.get(f"/api/v1/grids/{digits}", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+
+
+def test_a_forwarded_check_in_link_asks_to_scan_the_code_where_it_is_shown(app, open_event):
+    """The 10-minute pass a scanned rotating code gives was forwarded; another villager opened it at home 75 s later
+    and was checked in."""
+    first, second = open_event.villagers
+    at_the_event = sign_in(app, first)
+    scanned = at_the_event.get(f"/c/{event_services.rotating_token(open_event.event)}")
+    link = scanned.headers["Location"]
+    assert at_the_event.post(link, data={"action": "in"}).status_code == 200
+    at_home = sign_in(app, second)
+    for answer in (at_home.get(link), at_home.post(link, data={"action": "in"})):
+        assert answer.status_code == 403
+        assert "这个签到链接只能在扫码的手机上使用" in answer.get_data(as_text=True)
+    token = link.removeprefix("/c/")
+    api = app.test_client().post("/api/v1/checkins", json={"event_id": open_event.event.id, "token": token},
+                                 headers=bearer(second))
+    assert api.status_code == 403 and api.get_json()["error"]["code"] == "scan_here"
+    db.session.expire_all()
+    assert db.session.get(type(open_event.event), open_event.event.id).attendees == 1

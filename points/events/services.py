@@ -2,6 +2,7 @@
 into the ledger, and issue household cards. Functions flush and never commit."""
 import calendar
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -206,6 +207,18 @@ def scanned_token(token: str, now: datetime | None = None) -> str | None:
     return _serializer().dumps([event.id, "g", _slot(now or utcnow())])
 
 
+def require_scanned_here(token: str, passes: Collection[str]) -> None:
+    """The pass a scanned rotating code is exchanged for opens check-in only where the code was scanned (passes: the
+    ones this browser was given): forwarded to someone at home, it asks them to scan the screen. Codes themselves
+    (rotating and printed) are not bound. Raises DomainError("scan_here")."""
+    try:
+        kind = _serializer().loads(token)[1]
+    except (BadSignature, ValueError, TypeError, IndexError):
+        return  # event_of_token answers it
+    if kind == "g" and token not in passes:
+        raise DomainError("scan_here", status=403)
+
+
 def event_of_token(token: str, now: datetime | None = None) -> Event:
     """The event a scanned code is for. Raises DomainError("invalid_code" | "code_expired") or NotFound."""
     try:
@@ -235,14 +248,18 @@ class CheckIn:
 
 
 def check_in_self(user: User, token: str, event_id: int | None = None, now: datetime | None = None, *,
-                  client_key: str | None = None, digest: str = "") -> CheckIn:
-    """A villager scanned the event's code. event_id, where the client names one, must be the code's.
+                  client_key: str | None = None, digest: str = "", passes: Collection[str] = ()) -> CheckIn:
+    """A villager scanned the event's code. event_id, where the client names one, must be the code's. passes: the
+    passes this browser was given when it scanned (require_scanned_here); the API, whose clients send the code
+    itself, has none.
 
     client_key (within the account) and digest (a fingerprint of the request): a retry with the key answers the
     attendance made the first time as new (already false), even once the code has expired.
-    Raises DomainError("not_a_villager" | "invalid_code" | "code_expired" | "code_of_other_event" | …check_in's)."""
+    Raises DomainError("not_a_villager" | "scan_here" | "invalid_code" | "code_expired" | "code_of_other_event" |
+    …check_in's)."""
     if user.resident_id is None:
         raise DomainError("not_a_villager", status=403)
+    require_scanned_here(token, passes)
     try:
         event = event_of_token(token, now)
     except DomainError:  # the code has expired since: a retry of a check-in made in time still answers
@@ -390,9 +407,11 @@ def _why_not_open(event: Event, now: datetime) -> DomainError | None:
     return None
 
 
-def check_out_self(user: User, token: str, now: datetime | None = None) -> Attendance:
+def check_out_self(user: User, token: str, now: datetime | None = None,
+                   passes: Collection[str] = ()) -> Attendance:
     """签退: the villager scans the code again after checking in. Raises check_in_self's DomainErrors and
     DomainError("not_checked_in")."""
+    require_scanned_here(token, passes)
     event = event_of_token(token, now)
     if user.resident_id is None:
         raise DomainError("not_a_villager", status=403)

@@ -4,7 +4,7 @@ villager's check-in by scanning, the staff's check-in desk (USB scanner or a nam
 grid with the button that issues the missing ones."""
 from datetime import datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
@@ -29,6 +29,8 @@ from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
 from ..qr import inline_svg
 
 bp = Blueprint("events", __name__)
+PASSES = "checkin_passes"  # in the session: the passes this browser was given for the codes it scanned
+MAX_PASSES = 5
 MANAGE = policy.Permission.MANAGE_EVENTS
 UNPAID_LABELS = {
     "rule_not_in_force": _l("该细则在活动当天不在有效期内"),
@@ -311,7 +313,14 @@ def checkin(token: str):
         return render_template("events/result.html", event=None, ok=False, message=refusal.message,
                                token=token, attendance=None), refusal.status
     if scanned is not None:
+        # The pass is this browser's: kept in its (signed) session, it opens the page here and nowhere else.
+        session[PASSES] = [scanned] + [p for p in session.get(PASSES, []) if p != scanned][:MAX_PASSES - 1]
         return redirect(url_for("events.checkin", token=scanned))
+    try:
+        services.require_scanned_here(token, session.get(PASSES, []))
+    except DomainError as refusal:
+        return render_template("events/result.html", event=event, ok=False, message=refusal.message,
+                               token=token, attendance=None), refusal.status
     if not current_user.is_authenticated:
         # The login form, under the event it is for: after logging in the villager is back here to check in.
         return render_template("auth/login.html", form=LoginForm(), error=None, event=event,
@@ -322,10 +331,10 @@ def checkin(token: str):
     action = request.form.get("action", "in")
     try:
         if action == "out":
-            attendance = services.check_out_self(current_user, token)
+            attendance = services.check_out_self(current_user, token, passes=session.get(PASSES, []))
             message, already = _("签退成功"), False
         else:
-            done = services.check_in_self(current_user, token)
+            done = services.check_in_self(current_user, token, passes=session.get(PASSES, []))
             attendance, already = done.attendance, done.already
             message = _("您已签到过") if done.already else _("签到成功")
     except DomainError as refusal:

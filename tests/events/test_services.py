@@ -338,11 +338,24 @@ def test_a_scanned_rotating_code_carries_the_check_in_on_for_ten_minutes(world):
     now = utcnow()
     scanned = services.scanned_token(services.rotating_token(event, now), now)
     later = now + services.SCAN_GRACE - timedelta(seconds=services.ROTATION_SECONDS)
-    assert services.check_in_self(villager(world[0]), scanned, now=later).already is False
+    assert services.check_in_self(villager(world[0]), scanned, now=later, passes=[scanned]).already is False
     with pytest.raises(DomainError) as refused:
         services.event_of_token(scanned, now + services.SCAN_GRACE + timedelta(minutes=1))
     assert refused.value.code == "code_expired"
     assert services.scanned_token(services.static_token(event)) is None
+
+
+def test_a_pass_opens_check_in_only_where_the_code_was_scanned(world):
+    """A forwarded link: another villager at home opened it 75 s later and was checked in."""
+    event = open_event(world)
+    scanned = services.scanned_token(services.rotating_token(event))
+    at_home = villager(world[0])
+    for passes in ((), ["another-pass"]):
+        with pytest.raises(DomainError) as refused:
+            services.check_in_self(at_home, scanned, passes=passes)
+        assert refused.value.code == "scan_here"
+    services.require_scanned_here(services.rotating_token(event), ())  # the codes themselves are not bound
+    services.require_scanned_here(services.static_token(event), ())
 
 
 def test_a_household_or_resident_that_left_checks_in_no_more_and_closing_leaves_them_unpaid(world):
