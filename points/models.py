@@ -10,6 +10,6 @@ from .hygiene.models import (  # noqa: F401
     Assignment, ChecklistItem, Deduction, HygieneSettings, InspectionRound, MonthlyResult, MonthlySummary, Posting,
     Publication, Result, Score,
 )
-from .events.models import Attendance, Event, EventSeries, HouseholdCard  # noqa: F401
+from .events.models import Attendance, Event, EventSeries, EventSettings, HouseholdCard  # noqa: F401
 from .shop.models import Product, Redemption, RedemptionLine, Shop, StockMovement  # noqa: F401
 from .leaderboards.models import BoardSettings  # noqa: F401

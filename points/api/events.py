@@ -73,6 +73,8 @@ class EventSchema(Schema):
     mode = fields.Enum(CheckinMode, by_value=True, required=True,
                        metadata={"description": "in: check-in only; in_out: check-in and check-out"})
     series_id = fields.Integer(required=True, allow_none=True, metadata={"description": "The recurring event it is of"})
+    latitude = fields.Float(required=True, allow_none=True, metadata={"description": "Where it takes place; null: unset"})
+    longitude = fields.Float(required=True, allow_none=True)
     attendees = fields.Integer(required=True, metadata={"description": "Attendances not removed"})
     checkin_opens = fields.DateTime(required=True, metadata={"description": "Check-in opens (local, with offset)"})
     created_at = fields.DateTime(required=True)
@@ -129,6 +131,10 @@ class EventTermsArgs(Schema):
 
 class EventCreateArgs(EventTermsArgs):
     village_id = _row_id(required=True)
+    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90),
+                            metadata={"description": "Where it takes place (WGS-84), with longitude; with the village's "
+                                                     "fence, a villager's own check-in must be near"})
+    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
 
 
 class EventPatchArgs(Schema):
@@ -143,6 +149,10 @@ class EventPatchArgs(Schema):
     capacity = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=100_000))
     grid_id = _row_id(allow_none=True)
     organizer_id = _row_id(allow_none=True)
+    latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90),
+                            metadata={"description": "Where it takes place (WGS-84), with longitude; with the village's "
+                                                     "fence, a villager's own check-in must be near"})
+    longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
 
 
 class QrArgs(Schema):
@@ -161,6 +171,9 @@ class CheckinArgs(Schema):
     card = Text(validate=validate.Length(min=1, max=200), metadata={"description": "扫户卡: the text of the card's QR"})
     resident_id = _row_id(metadata={"description": "工作人员登记: the person; with card: a member of the card's "
                                                    "household rather than its head"})
+    latitude = fields.Float(validate=validate.Range(min=-90, max=90),
+                            metadata={"description": "With token: where the phone is, which a fenced event asks for"})
+    longitude = fields.Float(validate=validate.Range(min=-180, max=180))
 
     @validates_schema
     def _one_way(self, data, **kwargs):
@@ -199,6 +212,8 @@ def event_view(event: Event) -> dict:
         "rule_id": event.rule_id,
         "mode": event.mode,
         "series_id": event.series_id,
+        "latitude": event.latitude,
+        "longitude": event.longitude,
         "attendees": event.attendees,
         "checkin_opens": opens.replace(tzinfo=LOCAL),
         "created_at": utc(event.created_at),
@@ -277,7 +292,7 @@ def _terms(args: dict) -> services.EventTerms:
     return services.EventTerms(
         title=args["title"], place=args["place"], starts=_as_local(args["starts"]), ends=_as_local(args["ends"]),
         rule_id=args["rule_id"], mode=args["mode"], capacity=args["capacity"], grid_id=args["grid_id"],
-        organizer_id=args["organizer_id"],
+        organizer_id=args["organizer_id"], latitude=args.get("latitude"), longitude=args.get("longitude"),
     )
 
 
@@ -349,6 +364,7 @@ def update_event(args, event_id: int):
         "title": event.title, "place": event.place, "starts": utc_to_local(event.starts_at),
         "ends": utc_to_local(event.ends_at), "rule_id": event.rule_id, "mode": event.mode,
         "capacity": event.capacity, "grid_id": event.grid_id, "organizer_id": event.organizer_id,
+        "latitude": event.latitude, "longitude": event.longitude,
     }
     event = services.update_event(user, event, _terms({**current, **args}))
     db.session.commit()
@@ -426,7 +442,9 @@ def create_checkin(args):
 
     def check_in() -> services.CheckIn:
         if "token" in args:
-            return services.check_in_self(user, args["token"], args["event_id"], client_key=key, digest=digest)
+            position = (args["latitude"], args["longitude"]) if "latitude" in args and "longitude" in args else None
+            return services.check_in_self(user, args["token"], args["event_id"], client_key=key, digest=digest,
+                                          position=position)
         event = _event(user, args["event_id"])
         if "card" in args:
             return services.check_in_card(user, event, args["card"], args.get("resident_id"), client_key=key,

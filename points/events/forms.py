@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, IntegerField, MonthField, SelectField, StringField, TimeField
+from wtforms import DateTimeLocalField, FloatField, IntegerField, MonthField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -36,6 +36,14 @@ class EventForm(EventTermsForm):
     starts = DateTimeLocalField(_l("开始时间"), format=_FORMATS,
                                 validators=[InputRequired(_l("请填写开始时间"))])
     ends = DateTimeLocalField(_l("结束时间"), format=_FORMATS, validators=[InputRequired(_l("请填写结束时间"))])
+    # The event's place on the map, filled by the organizer's phone (static/location.js); hidden fields.
+    latitude = FloatField(validators=[Optional(), NumberRange(-90, 90)])
+    longitude = FloatField(validators=[Optional(), NumberRange(-180, 180)])
+
+
+class FenceForm(Form):
+    fence = IntegerField(_l("签到须在活动地点多少米之内（不限请留空）"), validators=[
+        Optional(), NumberRange(min=10, max=100_000, message=_l("应为 10 到 100000 之间的整数"))])
 
 
 class SeriesForm(EventTermsForm):

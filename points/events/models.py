@@ -32,6 +32,16 @@ class CheckinMethod(str, enum.Enum):
 METHOD_LABELS = {CheckinMethod.SELF: _l("本人扫码"), CheckinMethod.CARD: _l("扫户卡"), CheckinMethod.MANUAL: _l("工作人员登记")}
 
 
+class EventSettings(db.Model):
+    """A village's settings of its events: how near the event's place a villager's own check-in must be made (the
+    browser's location), None for anywhere (the default)."""
+
+    __tablename__ = "event_settings"
+
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="CASCADE"), primary_key=True)
+    fence_meters: Mapped[int | None]
+
+
 class EventSeries(db.Model):
     """A recurring event (环境整治日): the nth weekday of every month (nth -1: the last), from a first month to a last."""
 
@@ -85,6 +95,9 @@ class Event(db.Model):
     series_id: Mapped[int | None] = mapped_column(ForeignKey("event_series.id", ondelete="SET NULL"))
     # Attendances not removed: kept here, and raised by a guarded UPDATE, so that capacity holds under concurrency.
     attendees: Mapped[int] = mapped_column(default=0)
+    # Where it takes place (WGS-84, as a phone's browser gives it): with the village's fence, self check-in must be near.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     # Part of what the printed (static) code signs: a new one invalidates codes printed before.
     code_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,7 @@
 """志愿活动 and 户卡: create and repeat events, sign their check-in codes, check people in and out, close an event
 into the ledger, and issue household cards. Functions flush and never commit."""
 import calendar
+import math
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,11 +26,12 @@ from ..people.models import Household, Resident
 from ..rules.models import Rule, RuleUnit
 from ..rules.queries import version_in_force
 from ..timeutil import local_to_utc, utc_to_local, utcnow
-from .models import Attendance, CheckinMethod, CheckinMode, Event, EventSeries, HouseholdCard
+from .models import Attendance, CheckinMethod, CheckinMode, Event, EventSeries, EventSettings, HouseholdCard
 
 OPENS_BEFORE = timedelta(minutes=30)  # check-in opens this long before the start, and closes at the end
 ROTATION_SECONDS = 30  # the display page's code changes this often; the code before it stays valid too
 SCAN_GRACE = timedelta(minutes=10)  # a scanned rotating code carries the check-in page on this long
+MAX_FENCE = 100_000  # metres: a village's fence is at most this wide
 MISSING_CHECKOUT_HOURS = 1  # per-hour points for someone who checked in but never out: this many hours
 MAX_SERIES_MONTHS = 24
 CARD_PREFIX = "HC"
@@ -48,6 +50,8 @@ class EventTerms:
     capacity: int | None = None
     grid_id: int | None = None
     organizer_id: int | None = None
+    latitude: float | None = None  # where it takes place, as a phone gives it; both or neither
+    longitude: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------------- events
@@ -124,6 +128,10 @@ def _apply_terms(event: Event, village: GridNode, terms: EventTerms) -> None:
             raise DomainError("invalid_grid")
     if terms.organizer_id is not None and db.session.get(User, terms.organizer_id) is None:
         raise DomainError("unknown_organizer")
+    if (terms.latitude is None) != (terms.longitude is None) or (terms.latitude is not None and not (
+            -90 <= terms.latitude <= 90 and -180 <= terms.longitude <= 180)):
+        raise DomainError("invalid_location")
+    event.latitude, event.longitude = terms.latitude, terms.longitude
     event.title, event.place, event.rule_id, event.mode = title, place, rule.id, terms.mode
     event.starts_at, event.ends_at = local_to_utc(terms.starts), local_to_utc(terms.ends)
     event.capacity, event.grid_id, event.organizer_id = terms.capacity, terms.grid_id, terms.organizer_id
@@ -132,7 +140,7 @@ def _apply_terms(event: Event, village: GridNode, terms: EventTerms) -> None:
 def _summary(event: Event) -> dict:
     return {"title": event.title, "place": event.place, "starts_at": event.starts_at.isoformat(),
             "ends_at": event.ends_at.isoformat(), "capacity": event.capacity, "mode": event.mode.value,
-            "rule": event.rule_id, "grid": event.grid_id}
+            "rule": event.rule_id, "grid": event.grid_id, "located": event.latitude is not None}
 
 
 def create_series(actor: User, village: GridNode, terms: EventTerms, nth: int, weekday: int, first_month: date,
@@ -207,6 +215,50 @@ def scanned_token(token: str, now: datetime | None = None) -> str | None:
     return _serializer().dumps([event.id, "g", _slot(now or utcnow())])
 
 
+def fence_of(village_id: int) -> int | None:
+    """How near the event's place, in metres, a villager's own check-in must be made in this village; None: anywhere
+    (the default)."""
+    return db.session.scalar(select(EventSettings.fence_meters).where(EventSettings.village_id == village_id))
+
+
+def set_fence(actor: User, village: GridNode, meters: int | None) -> None:
+    """The village's fence (None: off). Raises Forbidden, DomainError("invalid_fence")."""
+    policy.require(actor, policy.Permission.MANAGE_EVENTS, village.id)
+    if meters is not None and not (isinstance(meters, int) and 10 <= meters <= MAX_FENCE):
+        raise DomainError("invalid_fence", limit=MAX_FENCE)
+    settings = db.session.get(EventSettings, village.id) or EventSettings(village_id=village.id)
+    before = settings.fence_meters
+    settings.fence_meters = meters
+    db.session.add(settings)
+    db.session.flush()
+    record(actor, "events.fence", "village", village.id, village.id, before={"fence": before}, after={"fence": meters})
+
+
+def fenced(event: Event) -> int | None:
+    """The fence a villager's own check-in at the event must be made within, if any: the village's, when the event
+    has a place on the map."""
+    return fence_of(event.village_id) if event.latitude is not None else None
+
+
+def meters_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two (latitude, longitude) points, in metres."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _require_near(event: Event, position: tuple[float, float] | None) -> None:
+    """Raises DomainError("location_needed" | "too_far") when the village fences its events and this one has a place."""
+    fence = fenced(event)
+    if fence is None:
+        return
+    if position is None:
+        raise DomainError("location_needed", status=403)
+    distance = meters_between(position, (event.latitude, event.longitude))
+    if distance > fence:
+        raise DomainError("too_far", status=403, distance=round(distance), fence=fence)
+
+
 def require_scanned_here(token: str, passes: Collection[str]) -> None:
     """The pass a scanned rotating code is exchanged for opens check-in only where the code was scanned (passes: the
     ones this browser was given): forwarded to someone at home, it asks them to scan the screen. Codes themselves
@@ -248,15 +300,16 @@ class CheckIn:
 
 
 def check_in_self(user: User, token: str, event_id: int | None = None, now: datetime | None = None, *,
-                  client_key: str | None = None, digest: str = "", passes: Collection[str] = ()) -> CheckIn:
+                  client_key: str | None = None, digest: str = "", passes: Collection[str] = (),
+                  position: tuple[float, float] | None = None) -> CheckIn:
     """A villager scanned the event's code. event_id, where the client names one, must be the code's. passes: the
     passes this browser was given when it scanned (require_scanned_here); the API, whose clients send the code
-    itself, has none.
+    itself, has none. position: where the phone is, which a fenced event asks for (_require_near).
 
     client_key (within the account) and digest (a fingerprint of the request): a retry with the key answers the
     attendance made the first time as new (already false), even once the code has expired.
     Raises DomainError("not_a_villager" | "scan_here" | "invalid_code" | "code_expired" | "code_of_other_event" |
-    …check_in's)."""
+    "location_needed" | "too_far" | …check_in's)."""
     if user.resident_id is None:
         raise DomainError("not_a_villager", status=403)
     require_scanned_here(token, passes)
@@ -269,6 +322,7 @@ def check_in_self(user: User, token: str, event_id: int | None = None, now: date
         raise
     if event_id is not None and event_id != event.id:
         raise DomainError("code_of_other_event")
+    _require_near(event, position)
     return _check_in(event, user.resident, CheckinMethod.SELF, user, now, client_key, digest)
 
 

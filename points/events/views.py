@@ -20,13 +20,13 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import get_node
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
+from ..qr import inline_svg
 from ..rules.models import Rule
 from ..rules.queries import version_in_force
 from ..timeutil import local_today, utc_to_local, utcnow
 from . import services
-from .forms import NTH_LABELS, WEEKDAY_LABELS, EventForm, EventTermsForm, SeriesForm
+from .forms import NTH_LABELS, WEEKDAY_LABELS, EventForm, EventTermsForm, FenceForm, SeriesForm
 from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
-from ..qr import inline_svg
 
 bp = Blueprint("events", __name__)
 PASSES = "checkin_passes"  # in the session: the passes this browser was given for the codes it scanned
@@ -120,9 +120,12 @@ def _fill_choices(form: EventTermsForm, village_id: int, current_rule: Rule | No
 
 
 def _terms(form: EventTermsForm, starts: datetime, ends: datetime, organizer_id: int | None) -> services.EventTerms:
+    located = getattr(form, "latitude", None)  # a series has no place on the map
     return services.EventTerms(title=form.title.data, place=form.place.data, starts=starts, ends=ends,
                                rule_id=form.rule_id.data, mode=form.mode.data, capacity=form.capacity.data,
-                               grid_id=form.grid_id.data or None, organizer_id=organizer_id)
+                               grid_id=form.grid_id.data or None, organizer_id=organizer_id,
+                               latitude=located.data if located else None,
+                               longitude=form.longitude.data if located else None)
 
 
 @bp.route("/villages/<id:village_id>/events", methods=["GET", "POST"])
@@ -151,8 +154,24 @@ def village_events(village_id: int):
         else:
             status = 422
     upcoming, past = _visible_events(village.id)
+    fence = FenceForm(formdata=None, fence=services.fence_of(village.id)) if manager else None
     return render_template("events/village.html", village=village, upcoming=upcoming, past=past, form=form,
-                           error=error), status
+                           error=error, fence=fence), status
+
+
+@bp.post("/villages/<id:village_id>/events/fence")
+@login_required
+def set_fence(village_id: int):
+    """签到范围: how near the event's place a villager's own check-in must be (events with a place on the map)."""
+    village = policy.visible_village(current_user, village_id)
+    form = FenceForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return redirect(url_for("events.village_events", village_id=village.id))
+    services.set_fence(current_user, village, form.fence.data)
+    db.session.commit()
+    flash(_("签到须在活动地点 %(m)d 米之内", m=form.fence.data) if form.fence.data else _("签到不限地点"))
+    return redirect(url_for("events.village_events", village_id=village.id))
 
 
 @bp.get("/events/<id:event_id>")
@@ -205,7 +224,8 @@ def edit(event_id: int):
 def _terms_of(event: Event) -> dict:
     return {"title": event.title, "place": event.place, "starts": utc_to_local(event.starts_at),
             "ends": utc_to_local(event.ends_at), "rule_id": event.rule_id, "mode": event.mode.value,
-            "capacity": event.capacity, "grid_id": event.grid_id or 0}
+            "capacity": event.capacity, "grid_id": event.grid_id or 0, "latitude": event.latitude,
+            "longitude": event.longitude}
 
 
 @bp.route("/villages/<id:village_id>/series", methods=["GET", "POST"])
@@ -291,6 +311,14 @@ def _account() -> str:
     return str(current_user.id) if current_user.is_authenticated else get_remote_address()
 
 
+def _position() -> tuple[float, float] | None:
+    """Where the phone is, as static/location.js put it in the check-in form; None when it could not say."""
+    latitude, longitude = request.form.get("latitude", type=float), request.form.get("longitude", type=float)
+    if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude
+
+
 def _own_attendance(event: Event) -> Attendance | None:
     if current_user.resident_id is None:
         return None
@@ -327,6 +355,7 @@ def checkin(token: str):
                                action=url_for("auth.login", next=request.path))
     if request.method == "GET":
         return render_template("events/checkin.html", event=event, token=token, attendance=_own_attendance(event),
+                               fence=services.fenced(event),
                                window=services.event_window(event))
     action = request.form.get("action", "in")
     try:
@@ -334,7 +363,8 @@ def checkin(token: str):
             attendance = services.check_out_self(current_user, token, passes=session.get(PASSES, []))
             message, already = _("签退成功"), False
         else:
-            done = services.check_in_self(current_user, token, passes=session.get(PASSES, []))
+            done = services.check_in_self(current_user, token, passes=session.get(PASSES, []),
+                                          position=_position())
             attendance, already = done.attendance, done.already
             message = _("您已签到过") if done.already else _("签到成功")
     except DomainError as refusal:

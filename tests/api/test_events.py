@@ -487,3 +487,20 @@ def test_an_edit_without_a_body_or_with_nothing_in_it_is_refused(api, scene, bod
     event = new_event(api, scene)
     kwargs = {"json": body} if body is not None else {}
     error_of(api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, **kwargs), 400, "nothing_to_change")
+
+
+def test_an_events_place_and_a_check_ins_position_through_the_api(api, scene):
+    """签到范围 set by the village: a villager's own check-in sends where the phone is."""
+    services.set_fence(scene.admin, scene.village.village, 200)
+    db.session.commit()
+    event = new_event(api, scene, latitude=24.7812, longitude=118.5523)
+    assert (event["latitude"], event["longitude"]) == (24.7812, 118.5523)
+    token = services.rotating_token(event_row(event))
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token), 403, "location_needed")
+    error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token, latitude=24.79, longitude=118.56),
+             403, "too_far")
+    near = checkin(api, scene.villagers[0], event_id=event["id"], token=token, latitude=24.7815, longitude=118.5525)
+    assert near.status_code == 201, near.get_json()
+    cleared = api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, json={"latitude": None,
+                                                                                       "longitude": None})
+    assert cleared.get_json()["latitude"] is None

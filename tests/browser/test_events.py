@@ -14,11 +14,11 @@ from sqlalchemy import select
 from points.auth.models import User
 from points.events import services
 from points.events.models import Attendance, CheckinMethod, Event
-from points.qr import qr_png
 from points.extensions import db
 from points.grids.models import GridNode
 from points.ledger.queries import balance_of
 from points.people.models import Household
+from points.qr import qr_png
 from points.rules.models import Rule
 from points.timeutil import local_now
 
@@ -47,7 +47,7 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phon
     expect(phone.page.get_by_role("heading", level=1)).to_contain_text("志愿活动")
     phone.page.get_by_text("新建活动", exact=True).first.click()
     phone.page.get_by_label("活动名称").fill("清理河道（浏览器）")
-    phone.page.get_by_label("地点").fill("村委会门口")
+    phone.page.get_by_label("地点", exact=True).fill("村委会门口")
     phone.page.get_by_label("开始时间").fill((now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"))
     phone.page.get_by_label("结束时间").fill((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     phone.check("new-event")

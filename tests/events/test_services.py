@@ -14,12 +14,12 @@ from points.auth.models import Role, User
 from points.errors import DomainError, Forbidden
 from points.events import services
 from points.events.models import Attendance, CheckinMode, Event, HouseholdCard
-from points.qr import qr_png, qr_svg
 from points.events.services import EventTerms
 from points.extensions import db
 from points.ledger.models import HouseholdBalance
 from points.people.models import Closure, Departure, HouseholdKind
 from points.people.services import add_resident, close_household, move_household, remove_resident
+from points.qr import qr_png, qr_svg
 from points.rules.models import RuleCategory, RuleUnit
 from points.timeutil import local_today, utc_to_local, utcnow
 
