@@ -3,6 +3,7 @@ text is never taken for a formula."""
 import io
 
 import openpyxl
+from openpyxl.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -32,10 +33,15 @@ def add_sheet(book, title: str, header: tuple[str, ...], rows: list[tuple], widt
 def append_row(sheet, row) -> None:
     """Append a row of values; text that starts with "=" (a product's name, a rule's, an address) stays text, never
     a formula that Excel would run. Every workbook the app writes appends its rows here."""
-    sheet.append(row)
-    for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":
-            cell.data_type = "s"
+    sheet.append([_as_text(sheet, value) if isinstance(value, str) and value.startswith("=") else value
+                  for value in row])
+
+
+def _as_text(sheet, value: str) -> Cell:
+    """A cell holding value as text: openpyxl would store it as a formula."""
+    cell = Cell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def book_bytes(book) -> bytes:

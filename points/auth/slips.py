@@ -12,12 +12,14 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, insert, select, update
+from sqlalchemy.orm import contains_eager
 
 from ..audit.services import record
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..grids.models import GridNode, GridPath
+from ..grids.models import GridNode
 from ..people.models import Household, Resident
+from ..people.queries import living_under
 from ..timeutil import local_today, utcnow
 from . import policy
 from .models import NO_PASSWORD, RoleAssignment, User
@@ -72,12 +74,7 @@ def candidates(actor: User, node_id: int, min_age: int | None = None) -> Candida
     residents = db.session.scalars(
         select(Resident)
         .join(Household, Household.id == Resident.household_id)
-        .where(
-            Household.grid_id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id == node.id)),
-            Household.closed_on.is_(None),
-            Resident.left_on.is_(None),
-            ~exists().where(User.resident_id == Resident.id),
-        )
+        .where(*living_under(node.id), ~exists().where(User.resident_id == Resident.id))
         .order_by(Household.number, Resident.id)
     ).all()
     if min_age is None:
@@ -133,25 +130,26 @@ def pending_slips(actor: User, node_id: int, days: int) -> list[Slip]:
         select(User)
         .join(Resident, Resident.id == User.resident_id)
         .join(Household, Household.id == Resident.household_id)
-        .where(
-            Household.grid_id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id == node.id)),
-            Household.closed_on.is_(None),
-            Resident.left_on.is_(None),
-            User.password_hash == NO_PASSWORD,
-            User.active.is_(True),
-        )
+        .where(*living_under(node.id), User.password_hash == NO_PASSWORD, User.active.is_(True))
         .order_by(Household.number, Resident.id)
+        .options(contains_eager(User.resident).contains_eager(Resident.household))  # the sheet names both
     ).all()
     return [slip_of(user, days) for user in users]
 
 
-def reissue_slip(actor: User, user_id: int, days: int) -> Slip:
-    """补发激活单 for a forgotten password or a lost slip: every slip before it is void; the password, if any, works
-    until the new slip is used. Raises what policy.require_reissue_slip raises."""
+def _reissuable(actor: User, user_id: int) -> User:
+    """The account whose slip actor may reissue. Raises NotFound or what policy.require_reissue_slip raises."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
     policy.require_reissue_slip(actor, user)
+    return user
+
+
+def reissue_slip(actor: User, user_id: int, days: int) -> Slip:
+    """补发激活单 for a forgotten password or a lost slip: every slip before it is void; the password, if any, works
+    until the new slip is used. Raises what _reissuable raises."""
+    user = _reissuable(actor, user_id)
     household = user.resident.household
     user.slip_version += 1
     db.session.flush()
@@ -162,12 +160,8 @@ def reissue_slip(actor: User, user_id: int, days: int) -> Slip:
 
 def current_slip(actor: User, user_id: int, days: int) -> Slip:
     """The slip of the account's current version, for whoever may reissue it: printed again, it voids nothing.
-    Raises what policy.require_reissue_slip raises."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    policy.require_reissue_slip(actor, user)
-    return slip_of(user, days)
+    Raises what _reissuable raises."""
+    return slip_of(_reissuable(actor, user_id), days)
 
 
 def user_of_slip(token: str) -> User:

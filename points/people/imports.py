@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import openpyxl
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from ..audit.services import record
 from ..auth import policy
@@ -607,9 +608,10 @@ def _update(updates: list[_Update], actor) -> None:
     ids = [u.known.id for u in updates]
     households = {}
     for start in range(0, len(ids), _CHUNK):
-        households.update(
-            (h.id, h) for h in db.session.scalars(select(Household).where(Household.id.in_(ids[start:start + _CHUNK])))
-        )
+        households.update((h.id, h) for h in db.session.scalars(
+            select(Household).where(Household.id.in_(ids[start:start + _CHUNK]))
+            .options(selectinload(Household.residents), selectinload(Household.care_tags), selectinload(Household.grid))
+        ))
     grids = {g.id: g for g in db.session.scalars(select(GridNode).where(
         GridNode.id.in_({u.household["grid_id"] for u in updates if "grid_id" in u.household})))}
     now = utcnow()

@@ -58,6 +58,13 @@ def search_households(
     return Page(list(items), total, page, per_page)
 
 
+def living_under(node_id: int) -> tuple[ColumnElement[bool], ...]:
+    """WHERE conditions (on Resident joined with Household) keeping the residents who live, on the register, in the
+    node's subtree."""
+    return (Household.grid_id.in_(select(GridPath.descendant_id).where(GridPath.ancestor_id == node_id)),
+            Household.closed_on.is_(None), Resident.left_on.is_(None))
+
+
 def household_counts(node_ids: list[int]) -> dict[int, tuple[int, int]]:
     """For each node, (households, residents) in its subtree."""
     result = {}
