@@ -1,4 +1,5 @@
-"""The command line: flask --app points init-town | demo | create-user | import-households | backup | verify."""
+"""The command line: flask --app points init-town | import-grids | demo | create-user | import-households | backup |
+verify."""
 import os
 from collections.abc import Callable, Iterable
 
@@ -9,10 +10,11 @@ from sqlalchemy import select
 
 from .auth import services as auth_services
 from .auth.models import Role
+from .auth.tree_workbook import import_tree
 from .backup import BackupError, back_up
 from .errors import DomainError
 from .extensions import db
-from .grids.models import GridNode
+from .grids.models import GridNode, NodeKind
 from .grids.queries import village_by_code
 from .grids.services import create_town
 from .ledger.queries import (BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size,
@@ -25,6 +27,7 @@ from .timeutil import utcnow
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(init_town_command)
+    app.cli.add_command(import_grids_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(import_households_command)
@@ -51,6 +54,42 @@ def init_town_command(name, code, admin_username, password_file):
         raise click.ClickException(refusal.message) from refusal
     db.session.commit()
     click.echo(f"已创建 {town.name}（编码 {town.code}）和镇管理员 {admin.username}：用这个账号登录，再建村和网格")
+
+
+@click.command("import-grids")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--town", "town_code", required=True, help="The town's code, as given to init-town.")
+@click.option("--preview", is_flag=True, help="Print what the file would add, and write nothing.")
+def import_grids_command(file, town_code, preview):
+    """Import villages, grids and their staff (村管理员, 网格长, 网格员) from the tree workbook, all rows or none;
+    new staff accounts get activation slips, printed from 网格管理."""
+    town = db.session.scalar(select(GridNode).where(GridNode.code == town_code, GridNode.kind == NodeKind.TOWN))
+    if town is None:
+        raise click.ClickException(f"找不到编码为 {town_code} 的镇（街道）")
+    with open(file, "rb") as handle:
+        report = import_tree(None, town, handle.read(), current_app.config["IMPORT_MAX_BYTES"], apply=not preview)
+    if not report.ok:
+        db.session.rollback()
+        _echo_errors(report.errors)
+    summary = (f"新增 {report.count(NodeKind.VILLAGE)} 个村（社区）、{report.count(NodeKind.GRID)} 个网格，"
+               f"开通 {len(report.accounts)} 个账号，分配 {report.roles} 项职务；已有 {report.kept} 个网格不变")
+    if preview:
+        db.session.rollback()
+        click.echo(f"预览：{summary}；未写入")
+        return
+    db.session.commit()
+    click.echo(f"已导入：{summary}")
+    if report.accounts:
+        click.echo(f"新账号的激活单：用镇管理员登录，在 网格管理 › {town.name} 打印")
+
+
+def _echo_errors(errors) -> None:
+    """The report of a refused file, row by row; exits with an error."""
+    for error in errors:
+        where = f"第 {error.row} 行" if error.row else "文件"
+        column = f"【{error.column}】" if error.column else ""
+        click.echo(f"{where}{column}：{error.message}", err=True)
+    raise click.ClickException(f"共 {len(errors)} 处错误，未导入任何数据")
 
 
 @click.command("demo")
@@ -106,11 +145,7 @@ def import_households_command(file, village_code, preview):
         report = import_households(village, handle.read(), current_app.config["IMPORT_MAX_BYTES"], apply=not preview)
     if not report.ok:
         db.session.rollback()
-        for error in report.errors:
-            where = f"第 {error.row} 行" if error.row else "文件"
-            column = f"【{error.column}】" if error.column else ""
-            click.echo(f"{where}{column}：{error.message}", err=True)
-        raise click.ClickException(f"共 {len(report.errors)} 处错误，未导入任何数据")
+        _echo_errors(report.errors)
     for change in report.changes:
         before = f"{change.before} → " if change.before else ""
         click.echo(f"户号 {change.number} {change.name}【{change.column}】{before}{change.after or '（空）'}")

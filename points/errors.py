@@ -82,7 +82,7 @@ MESSAGES = {
     "rule_not_for_role": _l("您的角色不能在这一户使用该细则"),
     "invalid_quantity": _l("次数或小时数必须是 1 到 %(limit)d 之间的整数"),
     "cap_exceeded": _l("超过细则“%(rule)s”的每%(period)s上限 %(cap)d 分（已有 %(used)d 分）"),
-    "rule_book_is_per_village": _l("积分细则只能建在村（社区）上"),
+    "rule_book_is_per_village": _l("积分细则只能建在村（社区）上，或作为镇的模板"),
     "rule_code_required": _l("请填写细则编码"),
     "rule_code_taken": _l("细则编码 %(rule_code)s 已存在"),
     "rule_name_required": _l("请填写细则名称"),

@@ -10,6 +10,7 @@ from .auth import policy
 from .auth.models import ROLE_LABELS
 from .claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from .extensions import db
+from .grids.models import NodeKind
 from .people.privacy import mask_id_number, mask_name, mask_phone
 from .people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
 
@@ -28,8 +29,9 @@ def home():
 @bp.get("/manage")
 @login_required
 def manage():
-    """管理: the admin pages that do not fit the top bar of a phone."""
-    return render_template("manage.html")
+    """管理: the admin pages that do not fit the top bar of a phone; for a town admin, the town's templates too."""
+    towns = policy.nodes_in_scope(current_user, policy.Permission.MANAGE_RULES, NodeKind.TOWN)
+    return render_template("manage.html", towns=towns)
 
 
 @bp.get("/healthz")

@@ -8,6 +8,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 _BOLD = Font(bold=True)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the mimetype of what the pages send
 
 
 def new_book() -> openpyxl.Workbook:

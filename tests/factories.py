@@ -1,8 +1,11 @@
 """Builders of test data through the services: gen_village, gen_household, gen_user, gen_villager, gen_rule,
-gen_shop, gen_product, gen_points."""
+gen_shop, gen_product, gen_points; and gen_workbook, the spreadsheet a clerk would upload."""
+import io
 import itertools
 from dataclasses import dataclass
 from datetime import date
+
+import openpyxl
 
 from points.auth import services as auth_services
 from points.auth.models import Role, User
@@ -130,3 +133,14 @@ def forged(signed: str) -> str:
     character's lowest bits are padding, so changing it may change nothing)."""
     value, signature = signed.rsplit(".", 1)
     return f"{value}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+
+
+def gen_workbook(header, rows) -> bytes:
+    """An .xlsx of one sheet: the header row over the rows, as a clerk fills in a template."""
+    book = openpyxl.Workbook()
+    book.active.append(list(header))
+    for row in rows:
+        book.active.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

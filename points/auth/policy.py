@@ -208,6 +208,17 @@ def visible_village(user: User | None, village_id: int) -> GridNode:
     return village
 
 
+def village_or_template(user: User | None, node_id: int, permission: Permission) -> GridNode:
+    """A village, for a page of it; or a town, for a page of its template (the rule book, hygiene checklist and
+    settings new villages start from), to whoever holds permission there. Raises NotFound, Forbidden."""
+    node = db.session.get(GridNode, node_id)
+    if node is not None and node.kind is NodeKind.TOWN:
+        if not can(user, permission, node.id):
+            raise NotFound()
+        return node
+    return visible_village(user, node_id)
+
+
 INSPECTING_ROLES = frozenset({Role.GRID_LEADER, Role.GRID_WORKER})
 
 

@@ -122,11 +122,11 @@ def set_active(actor: User, user: User, active: bool) -> None:
     if not active:
         user.session_version += 1
     db.session.flush()
-    record(actor, "account.enabled" if active else "account.disabled", "user", user.id, _account_node(user),
+    record(actor, "account.enabled" if active else "account.disabled", "user", user.id, account_node(user),
            before={"active": before}, after={"active": active, "username": user.username})
 
 
-def _account_node(user: User) -> int | None:
+def account_node(user: User) -> int | None:
     """The node an account's audit events belong to: its first role's, or a villager's grid."""
     if user.assignments:
         return user.assignments[0].node_id

@@ -1,5 +1,7 @@
 """Villager accounts at scale: opened for a whole village or grid in one action, each activated by its villager
-from a printed slip (激活单), whose QR opens a page that sets the password and logs them in.
+from a printed slip (激活单), whose QR opens a page that sets the password and logs them in. Staff accounts opened by
+the tree workbook (auth.tree_workbook) are activated the same way, once: a slip never sets the password of a member of
+staff who has one.
 
 A slip holds a signed token of the account's id, its slip version and how many days it is valid: nothing personal.
 Setting the password from a slip, or reissuing it (a forgotten password), bumps the version, which voids every slip
@@ -12,18 +14,19 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import exists, insert, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..audit.services import record
 from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..grids.models import GridNode
+from ..grids.queries import subtree_ids
 from ..people.models import Household, Resident
 from ..people.queries import living_under
 from ..timeutil import local_today, utcnow
 from . import policy
 from .models import NO_PASSWORD, RoleAssignment, User
-from .services import set_password
+from .services import account_node, set_password
 
 MAX_DAYS = 90
 
@@ -39,7 +42,7 @@ class Candidates:
 @dataclass(frozen=True)
 class Slip:
     user: User
-    resident: Resident
+    resident: Resident | None  # None for a member of staff
     token: str
     valid_until: date
 
@@ -123,9 +126,17 @@ def slip_of(user: User, days: int) -> Slip:
 
 
 def pending_slips(actor: User, node_id: int, days: int) -> list[Slip]:
-    """The slips of the villager accounts in the node's subtree that nobody has activated yet. Raises NotFound or
-    Forbidden."""
+    """The slips of the accounts in the node's subtree that nobody has activated yet: staff with a role there that the
+    actor manages, then villagers living there. Raises NotFound or Forbidden."""
     node = _node_for_accounts(actor, node_id)
+    staff = db.session.scalars(
+        select(User)
+        .where(User.resident_id.is_(None), User.password_hash == NO_PASSWORD, User.active.is_(True),
+               exists().where(RoleAssignment.user_id == User.id, RoleAssignment.node_id.in_(subtree_ids(node.id))),
+               policy.user_filter(actor))
+        .order_by(User.id)
+        .options(selectinload(User.assignments).joinedload(RoleAssignment.node))  # the slip names the roles
+    ).all()
     users = db.session.scalars(
         select(User)
         .join(Resident, Resident.id == User.resident_id)
@@ -134,7 +145,7 @@ def pending_slips(actor: User, node_id: int, days: int) -> list[Slip]:
         .order_by(Household.number, Resident.id)
         .options(contains_eager(User.resident).contains_eager(Resident.household))  # the sheet names both
     ).all()
-    return [slip_of(user, days) for user in users]
+    return [slip_of(user, days) for user in [*staff, *users]]
 
 
 def _reissuable(actor: User, user_id: int) -> User:
@@ -180,15 +191,19 @@ def _slip(token: str) -> tuple[User, int]:
         raise DomainError("slip_expired", status=410) from error
     except (BadSignature, KeyError, TypeError, ValueError) as error:
         raise DomainError("slip_invalid", status=400) from error
-    if user is None or user.resident is None:
+    if user is None:
         raise DomainError("slip_invalid", status=400)
     if version != user.slip_version:
         raise DomainError("slip_used", status=410)
     if utcnow() - signed_at.replace(tzinfo=None) > timedelta(days=days):
         raise DomainError("slip_expired", status=410)
-    if db.session.scalar(select(exists().where(RoleAssignment.user_id == user.id))):
+    staff = db.session.scalar(select(exists().where(RoleAssignment.user_id == user.id)))
+    if staff and (user.resident is not None or user.activated):  # a slip never takes over a staff member's account
         raise DomainError("not_villager_account", status=403)
-    if not user.active or user.resident.left_on is not None or user.resident.household.closed_on is not None:
+    if not staff and user.resident is None:
+        raise DomainError("slip_invalid", status=400)
+    if not user.active or (user.resident is not None and (user.resident.left_on is not None
+                                                          or user.resident.household.closed_on is not None)):
         raise DomainError("account_disabled", status=403)
     return user, version
 
@@ -206,6 +221,5 @@ def activate(token: str, password: str) -> User:
         raise DomainError("slip_used", status=410)
     db.session.expire(user, ["slip_version"])
     set_password(user, password)
-    record(None, "account.activated", "user", user.id, user.resident.household.grid_id,
-           after={"username": user.username})
+    record(None, "account.activated", "user", user.id, account_node(user), after={"username": user.username})
     return user

@@ -251,7 +251,8 @@ def print_slips():
         raise NotFound()
     days = _slip_days()
     return render_template("auth/slips.html", node=db.session.get(GridNode, node_id), days=days,
-                           slips=slips.pending_slips(current_user, node_id, days), url=_slip_url, svg=inline_svg)
+                           slips=slips.pending_slips(current_user, node_id, days), url=_slip_url, svg=inline_svg,
+                           role_labels=ROLE_LABELS)
 
 
 @bp.post("/admin/users/<id:user_id>/slip")
@@ -271,7 +272,7 @@ def reissue_slip(user_id: int):
 def reissued_slip(user_id: int):
     slip = slips.current_slip(current_user, user_id, slips.slip_days())
     return render_template("auth/slips.html", node=None, days=slips.slip_days(), slips=[slip], url=_slip_url,
-                           svg=inline_svg, reissued=True)
+                           svg=inline_svg, reissued=True, role_labels=ROLE_LABELS)
 
 
 def _slip_url(slip) -> str:

@@ -15,11 +15,11 @@ from ..grids.queries import ancestors, children
 from ..leaderboards.queries import Period, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
 from ..timeutil import local_today
+from ..xlsx import XLSX
 from . import queries
 from .workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook
 
 bp = Blueprint("dashboards", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEW = policy.Permission.VIEW_DASHBOARDS
 MONTH_CHOICES = 24  # how far back the picker offers months
 WEEK_CHOICES = 26  # and the weekly window's last week

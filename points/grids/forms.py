@@ -1,6 +1,7 @@
 """Forms of the grid tree: a new node, and a node renamed, re-coded or moved."""
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from ..forms import Form
@@ -16,6 +17,17 @@ class NodeForm(Form):
 
 class ChangeNodeForm(NodeForm):
     parent_id = SelectField(_l("上级"), coerce=int)
+
+
+class TreeImportForm(Form):
+    file = FileField(_l("选择文件（.xlsx 或 .csv）"), validators=[FileRequired(_l("请选择要导入的文件"))])
+
+
+class ConfirmTreeImportForm(Form):
+    """Applies the file of a preview, as long as it would still do what the preview showed."""
+
+    upload = HiddenField(validators=[InputRequired()])
+    digest = HiddenField(validators=[InputRequired()])
 
 
 # The field a refusal of the tree's services is shown under.

@@ -72,7 +72,23 @@ def create_node(name: str, code: str, kind: NodeKind, parent: GridNode | None = 
         + [GridPath(ancestor_id=a, descendant_id=node.id, distance=d + 1) for a, d in ancestors]
     )
     db.session.flush()
+    if kind is NodeKind.VILLAGE and parent is not None:
+        for _order, start in sorted(village_starters, key=lambda s: s[0]):
+            start(node, parent)
     return node
+
+
+# What a new village starts with from its town's template, registered by each domain that keeps one (the rule book,
+# the hygiene checklist and settings): given the new village and its town, copy what the town keeps. Run in order.
+VillageStarter = Callable[[GridNode, GridNode], None]
+village_starters: list[tuple[int, VillageStarter]] = []
+
+
+def starts_villages(order: int) -> Callable[[VillageStarter], VillageStarter]:
+    def register(start: VillageStarter) -> VillageStarter:
+        village_starters.append((order, start))
+        return start
+    return register
 
 
 def _valid_name(name: str) -> str:

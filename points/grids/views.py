@@ -1,17 +1,22 @@
 """Pages of the grid tree: a node's overview (the village overview for a village), its whole tree, and the admins'
 pages that add, change and retire the nodes below theirs."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..auth import policy
 from ..auth.tree import add_node, change_node, managed_node, retire_node
+from ..auth.tree_workbook import import_tree, importable_root, template_workbook
 from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..hygiene.queries import flag_holders
 from ..people.queries import household_counts, renter_count
-from .forms import REFUSAL_FIELDS, ChangeNodeForm, NodeForm
+from ..people.imports import drop_upload, keep_upload, kept_upload
+from ..xlsx import XLSX
+from .forms import REFUSAL_FIELDS, ChangeNodeForm, ConfirmTreeImportForm, NodeForm, TreeImportForm
 from .models import GridNode, NodeKind
 from .queries import ancestors, get_node, nest, subtree
 from .services import ALLOWED_PARENTS, child_kind, retirement_refusal
@@ -148,3 +153,60 @@ def retire(node_id: int):
             return _back_to_tree(node)
     return render_template("grids/retire.html", node=node, kind=KIND_WORDS[node.kind],
                            refusal=retirement_refusal(node)), status
+
+
+@bp.route("/<id:node_id>/import", methods=["GET", "POST"])
+@login_required
+def import_page(node_id: int):
+    """导入网格和工作人员: upload the workbook, see what it adds (nothing written) or the report of its errors."""
+    root = importable_root(current_user, node_id)
+    form = TreeImportForm()
+    if not form.validate_on_submit():
+        return render_template("grids/import.html", root=root, form=form), 422 if form.errors else 200
+    data = form.file.data.read()
+    report = import_tree(current_user, root, data, current_app.config["IMPORT_MAX_BYTES"], apply=False)
+    db.session.rollback()
+    return _tree_preview(root, form, report, data)
+
+
+def _tree_preview(root: GridNode, form: TreeImportForm, report, data: bytes, notice: str = ""):
+    confirm = None
+    if report.ok and not report.empty:
+        confirm = ConfirmTreeImportForm(formdata=None, digest=report.digest,
+                                        upload=keep_upload(current_app.config["UPLOAD_FOLDER"], data))
+    return render_template("grids/import.html", root=root, form=form, report=report, confirm=confirm, notice=notice,
+                           kinds=NodeKind, max_listed=300), 200 if report.ok else 422
+
+
+@bp.post("/<id:node_id>/import/confirm")
+@login_required
+def import_confirm(node_id: int):
+    """Apply the previewed file in one transaction, if it still does what its preview showed; else preview again."""
+    root = importable_root(current_user, node_id)
+    confirm = ConfirmTreeImportForm()
+    folder = current_app.config["UPLOAD_FOLDER"]
+    data = kept_upload(folder, confirm.upload.data) if confirm.validate_on_submit() else None
+    if data is None:
+        flash(_("预览已过期，请重新上传文件"), "error")
+        return redirect(url_for("grids.import_page", node_id=root.id))
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    report = import_tree(current_user, root, data, limit)
+    form = TreeImportForm(formdata=None)
+    if not report.ok or report.digest != confirm.digest.data:
+        db.session.rollback()
+        report = import_tree(current_user, root, data, limit, apply=False)
+        db.session.rollback()
+        return _tree_preview(root, form, report, data,
+                             notice=_("网格或账号在预览之后有了变动，下面是按现在的情况重新生成的预览，请核对后再确认。"))
+    db.session.commit()
+    drop_upload(folder, confirm.upload.data)
+    return render_template("grids/import.html", root=root, form=form, report=report, applied=True, kinds=NodeKind,
+                           max_listed=300)
+
+
+@bp.get("/<id:node_id>/import/template.xlsx")
+@login_required
+def import_template(node_id: int):
+    root = importable_root(current_user, node_id)
+    return send_file(io.BytesIO(template_workbook(root)), mimetype=XLSX, as_attachment=True,
+                     download_name=f"{root.name}网格导入模板.xlsx")

@@ -16,7 +16,7 @@ from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.services import blocks_retirement
+from ..grids.services import blocks_retirement, starts_villages
 from ..ledger.models import EntrySource
 from ..ledger.services import Movement, post_entries, reversal_of
 from ..people.models import Household
@@ -113,6 +113,25 @@ def checklist(village_id: int, with_retired: bool = False) -> list[ChecklistItem
         return items
     return [ChecklistItem(village_id=village_id, name=name, max_deduction=most, position=position, active=True)
             for position, (name, most) in enumerate(DEFAULT_CHECKLIST)]
+
+
+@starts_villages(order=2)
+def copy_template(village: GridNode, town: GridNode) -> None:
+    """A new village's checklist and settings start as its town's template, if the town saved one; the penalty rule
+    of 晾晒 becomes the village's rule of the same code (copied from the template by the rule book's starter)."""
+    items = db.session.scalars(select(ChecklistItem).where(ChecklistItem.village_id == town.id, ChecklistItem.active)
+                               .order_by(ChecklistItem.position, ChecklistItem.id)).all()
+    db.session.add_all([ChecklistItem(village_id=village.id, name=i.name, max_deduction=i.max_deduction,
+                                      position=i.position, active=True) for i in items])
+    model = db.session.get(HygieneSettings, town.id)
+    if model is not None:
+        penalty = None
+        if model.penalty_rule is not None:
+            penalty = db.session.scalar(select(Rule.id).where(Rule.village_id == village.id,
+                                                              Rule.code == model.penalty_rule.code))
+        db.session.add(HygieneSettings(village_id=village.id, penalty_rule_id=penalty, ties=model.ties,
+                                       unscored=model.unscored, **{n: getattr(model, n) for n in SETTING_NUMBERS}))
+    db.session.flush()
 
 
 def ensure_checklist(village_id: int) -> list[ChecklistItem]:

@@ -18,13 +18,13 @@ from ..people.models import Household
 from ..rules.models import Rule
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
+from ..xlsx import XLSX
 from . import queries, services
 from .forms import SettingsForm
 from .models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Score
 from .workbook import month_workbook, week_workbook
 
 bp = Blueprint("hygiene", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MANAGE = policy.Permission.MANAGE_HYGIENE
 
 
@@ -234,7 +234,7 @@ def assignment(round_id: int):
 @login_required
 def settings(village_id: int):
     """The village admin's numbers (示范户, 晾晒, ties, unscored households, 流动红旗) and checklist."""
-    village = policy.visible_village(current_user, village_id)
+    village = policy.village_or_template(current_user, village_id, MANAGE)
     policy.require(current_user, MANAGE, village.id)
     current = services.settings_of(village.id)
     form = SettingsForm(obj=current)
@@ -267,6 +267,8 @@ def settings(village_id: int):
         else:
             db.session.commit()
             flash(_("评比设置已保存"))
+            if village.kind is NodeKind.TOWN:  # the template: no week of its own
+                return redirect(url_for("hygiene.settings", village_id=village.id))
             return redirect(url_for("hygiene.week", village_id=village.id))
         items = services.checklist(village.id)
     elif request.method == "POST":

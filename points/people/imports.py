@@ -211,6 +211,22 @@ def read_table(data: bytes, max_bytes: int) -> tuple[list[str], list[tuple[int, 
     return [h.replace("*", "").strip() for h in header], numbered[1:]
 
 
+def read_columns(data: bytes, max_bytes: int, columns: tuple[str, ...], required: tuple[str, ...],
+                 errors: list[RowError]) -> tuple[dict[str, int], list[tuple[int, list[str]]]] | None:
+    """Where each of a template's columns is in the file (those it has), and its rows; None, with the reason in errors,
+    for a file that cannot be read or lacks a required column."""
+    try:
+        header, rows = read_table(data, max_bytes)
+    except DomainError as refusal:
+        errors.append(RowError(0, "", refusal.message))
+        return None
+    missing = [c for c in required if c not in header]
+    if missing:
+        errors.append(RowError(1, "", _("缺少必填列：%(columns)s（请使用导入模板）", columns="、".join(missing))))
+        return None
+    return {name: header.index(name) for name in columns if name in header}, rows
+
+
 def _xlsx_rows(data: bytes):
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -302,16 +318,10 @@ def import_households(village: GridNode, data: bytes, max_bytes: int, actor=None
     """Check every row and compare the file with the register. With apply, write all of it (new households and
     residents, and the changes) if no row has an error; without, write nothing: the preview. Flushes, never commits."""
     report = ImportReport()
-    try:
-        header, rows = read_table(data, max_bytes)
-    except DomainError as refusal:
-        report.errors.append(RowError(0, "", refusal.message))
+    table = read_columns(data, max_bytes, COLUMNS, REQUIRED, report.errors)
+    if table is None:
         return report
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        report.errors.append(RowError(1, "", _("缺少必填列：%(columns)s（请使用导入模板）", columns="、".join(missing))))
-        return report
-    position = {name: header.index(name) for name in COLUMNS if name in header}
+    position, rows = table
     report.rows = len(rows)
     houses = list(_check_rows(village, rows, position, report.errors).values())
     updates = _compare(village, houses, set(position), report, policy.own_household_id(actor))

@@ -20,6 +20,7 @@ from ..grids.queries import grids_of_village
 from ..hygiene.queries import household_flags
 from ..ledger.queries import balance_of
 from ..timeutil import local_today
+from ..xlsx import XLSX
 from .forms import (REFUSAL_FIELDS, ClosureForm, ConfirmImportForm, DepartureForm, EditHouseholdForm, ImportForm,
                     NewHouseholdForm, ResidentForm)
 from .imports import drop_upload, export_register, import_households, keep_upload, kept_upload, template_workbook
@@ -28,7 +29,6 @@ from .queries import search_households
 
 bp = Blueprint("people", __name__)
 T = TypeVar("T")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/households")

@@ -1,4 +1,5 @@
 """Read-only queries on the rule book."""
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, or_, select
@@ -46,3 +47,40 @@ def upcoming_versions(village_id: int, day: date) -> list[RuleVersion]:
             .order_by(RuleVersion.effective_from, Rule.code)
         )
     )
+
+
+# What a village may change of a template's rule, as the comparison names it.
+COMPARED = ("name", "category", "points", "unit", "for_registered", "for_renters", "cap_day", "cap_week", "cap_month",
+            "cap_year", "evidence_required", "self_claimable", "role_set")
+
+
+@dataclass
+class TemplateComparison:
+    """A village's rule book today against its town's template today, rule by rule (matched by code)."""
+
+    same: int = 0
+    changed: list[tuple[RuleVersion, RuleVersion, list[str]]] = field(default_factory=list)  # (village's, template's, fields)
+    added: list[RuleVersion] = field(default_factory=list)  # the village's own rules
+    missing: list[RuleVersion] = field(default_factory=list)  # template rules the village does not have
+
+
+def compare_with_template(village_id: int, town_id: int, day: date) -> TemplateComparison | None:
+    """How the village's book differs from the town's template; None when the town keeps no template."""
+    template = {v.rule.code: v for v in rule_book(town_id, day)}
+    if not template:
+        return None
+    comparison = TemplateComparison()
+    mine = rule_book(village_id, day)
+    for version in mine:
+        model = template.get(version.rule.code)
+        if model is None:
+            comparison.added.append(version)
+            continue
+        fields = [name for name in COMPARED if getattr(version, name) != getattr(model, name)]
+        if fields:
+            comparison.changed.append((version, model, fields))
+        else:
+            comparison.same += 1
+    codes = {v.rule.code for v in mine}
+    comparison.missing = [v for code, v in template.items() if code not in codes]
+    return comparison

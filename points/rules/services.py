@@ -1,4 +1,6 @@
-"""Writes to the rule book. An edit never changes a version that may have entries: it makes a new one."""
+"""Writes to the rule book. An edit never changes a version that may have entries: it makes a new one.
+
+A town keeps a rule book too: the template (模板) each new village's book starts as a copy of, to adapt."""
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -9,7 +11,10 @@ from ..auth.models import Role, User
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..grids.services import starts_villages
+from ..timeutil import local_today
 from .models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole
+from .queries import rule_book
 
 CAPS = ("cap_day", "cap_week", "cap_month", "cap_year")
 
@@ -73,9 +78,9 @@ def create_rule(
     effective_until: date | None = None,
     actor: User | None = None,
 ) -> Rule:
-    """A new rule in a village's rule book, in force from effective_from. Raises DomainError."""
+    """A new rule in a village's rule book (or a town's template), in force from effective_from. Raises DomainError."""
     code = code.strip().upper()
-    if village.kind is not NodeKind.VILLAGE:
+    if village.kind is NodeKind.GRID:
         raise DomainError("rule_book_is_per_village")
     if not code:
         raise DomainError("rule_code_required")
@@ -118,3 +123,20 @@ def _audit_terms(terms: RuleTerms, effective_from: date, effective_until: date |
                   effective_from=effective_from.isoformat(),
                   effective_until=effective_until.isoformat() if effective_until else None)
     return values
+
+
+@starts_villages(order=1)
+def copy_template(village: GridNode, town: GridNode) -> None:
+    """A new village's rule book starts as the rules of its town's template in force today, from today; audited as one
+    event. The penalty rule of the hygiene settings is matched by code (hygiene's starter runs after this one)."""
+    today = local_today()
+    copied = []
+    for version in rule_book(town.id, today):
+        rule = Rule(village_id=village.id, code=version.rule.code)
+        db.session.add(rule)
+        _version(rule, 1, RuleTerms.of(version), today, None, None)
+        copied.append(rule.code)
+    if copied:
+        db.session.flush()
+        record(None, "rules.from_template", "village", village.id, village.id,
+               after={"town": town.name, "rules": len(copied)})

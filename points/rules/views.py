@@ -13,16 +13,16 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
 from ..timeutil import local_today
+from ..xlsx import XLSX
 from .forms import ImportForm, NewRuleForm, ReviseRuleForm, RuleTermsForm, tomorrow
-from .labels import CAP_LABELS, CATEGORY_LABELS, UNIT_LABELS, by_category, signed
+from .labels import CAP_LABELS, CATEGORY_LABELS, FIELD_LABELS, UNIT_LABELS, by_category, signed
 from .models import Rule
-from .queries import rule_book, upcoming_versions
+from .queries import compare_with_template, rule_book, upcoming_versions
 from .services import RuleTerms, create_rule, revise_rule
 from .workbook import export_workbook, import_rules
 
 bp = Blueprint("rules", __name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MANAGE = policy.Permission.MANAGE_RULES
 # The form field that shows a refusal the form's own checks cannot foresee; any other is shown above the form.
 REFUSAL_FIELDS = {
@@ -38,11 +38,8 @@ def rule_words() -> dict:
 
 
 def _village(village_id: int) -> GridNode:
-    """The village with this id. Raises NotFound for any other id, a grid's or a town's included."""
-    village = db.session.get(GridNode, village_id)
-    if village is None or village.kind is not NodeKind.VILLAGE:
-        raise NotFound()
-    return village
+    """The village with this id, or the town whose template book the user keeps. Raises NotFound, Forbidden."""
+    return policy.village_or_template(current_user, village_id, MANAGE)
 
 
 def _own_village_id() -> int | None:
@@ -85,8 +82,6 @@ def index():
 @login_required
 def book(village_id: int):
     village = _village(village_id)
-    if not policy.can_see_village(current_user, village.id):
-        raise Forbidden()
     today = local_today()
     return render_template(
         "rules/book.html",
@@ -95,6 +90,8 @@ def book(village_id: int):
         groups=by_category(rule_book(village.id, today)),
         upcoming=upcoming_versions(village.id, today),
         can_manage=policy.can(current_user, MANAGE, village.id),
+        template=compare_with_template(village.id, village.parent_id, today) if village.kind is NodeKind.VILLAGE else None,
+        FIELD_LABELS=FIELD_LABELS,
     )
 
 

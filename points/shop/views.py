@@ -20,6 +20,7 @@ from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
 from ..people.models import Household
 from ..timeutil import local_today
+from ..xlsx import XLSX
 from . import services
 from .forms import CountForm, NewProductForm, ProductForm, RestockForm, VoidForm
 from .models import CHANGE_LABELS, Product, Redemption, Shop
@@ -29,7 +30,6 @@ from .workbook import report_workbook
 
 bp = Blueprint("shop", __name__)
 RUN_SHOP = policy.Permission.RUN_SHOP
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PHOTO_ERRORS = {"photo_too_large", "not_an_image"}
 QUANTITY = re.compile(r"[0-9]{1,6}")
 PRODUCT_FIELD = re.compile(r"qty-([0-9]{1,9})")

@@ -81,7 +81,7 @@ def expected(role: str, endpoint: str, where: str) -> str:
         allowed = role in GRID_VIEWERS
     elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "export", "open_accounts", "slips", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire",
+    elif endpoint in ("import", "export", "open_accounts", "slips", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire", "grid_import", "grid_import_template",
                       "household_new", "household_edit", "household_close", "resident_new", "resident_edit",
                       "resident_leave"):
         allowed = role in ADMINS
@@ -135,6 +135,8 @@ def test_authorization_matrix(role, client):
             "grid_new": f"/grids/{grid.id}/new",
             "grid_edit": f"/grids/{grid.id}/edit",
             "grid_retire": f"/grids/{grid.id}/retire",
+            "grid_import": f"/grids/{grid.id}/import",
+            "grid_import_template": f"/grids/{grid.id}/import/template.xlsx",
             "household": f"/households/{household.id}",
             "resident": f"/residents/{resident.id}",
             "import": "/import",

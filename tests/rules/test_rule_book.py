@@ -88,7 +88,7 @@ def test_a_revision_cannot_be_backdated(village):
     assert len(rule.versions) == 1
 
 
-def test_rule_books_belong_to_villages(village):
+def test_rule_books_belong_to_villages_and_town_templates(village):
     with pytest.raises(DomainError) as refusal:
         create_rule(village.grids[0], "X", PILE, JAN)
     assert refusal.value.code == "rule_book_is_per_village"
