@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import openpyxl
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from ..audit.services import Change, record, record_all
 from ..errors import DomainError, Forbidden, NotFound
@@ -115,7 +115,7 @@ def import_tree(actor: User | None, root: GridNode, data: bytes, max_bytes: int,
     report.rows = len(table)
     rows = _read_rows(table, position, report.errors)
     _place(root, rows, report.errors)
-    accounts, assignments = _staff(rows, report.errors)
+    accounts, assignments = _staff(actor, rows, report.errors)
     if report.errors:
         report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else -1))
         return report
@@ -270,9 +270,12 @@ def _kind_word(kind: NodeKind) -> str:
     return _("镇（街道）") if kind is NodeKind.TOWN else KIND_WORDS[kind]
 
 
-def _staff(rows: dict[str, _Row], errors: list[RowError]) -> tuple[dict[str, str], set[tuple[str, Role, str]]]:
+def _staff(actor: User | None, rows: dict[str, _Row],
+           errors: list[RowError]) -> tuple[dict[str, str], set[tuple[str, Role, str]]]:
     """The accounts to open (phone → name) and the role assignments to add (phone, role, node code), checked against
-    each other and against the accounts and roles there are."""
+    each other and against the accounts and roles there are. An account that exists gets a role only from an admin
+    who manages it (policy.user_filter: never their own, nor one with a role beyond their scope), and is named only
+    to them."""
     names: dict[str, tuple[str, int, str]] = {}  # phone → (name, first row, its column)
     wanted: set[tuple[str, Role, str]] = set()
     for row in rows.values():
@@ -292,9 +295,18 @@ def _staff(rows: dict[str, _Row], errors: list[RowError]) -> tuple[dict[str, str
     phones = list(names)
     for i in range(0, len(phones), 500):
         users.update({u.username: u for u in db.session.scalars(select(User).where(User.username.in_(phones[i:i + 500])))})
-    for phone, user in users.items():
-        name, row, column = names[phone]
-        if user.display_name != name:
+    managed = set()
+    if users and actor is not None:
+        managed = set(db.session.scalars(select(User.id).where(User.id.in_([u.id for u in users.values()]),
+                                                               policy.user_filter(actor))))
+    for phone, (name, row, column) in names.items():  # in the file's order
+        user = users.get(phone)
+        if user is None:
+            continue
+        if actor is not None and user.id not in managed:
+            errors.append(RowError(row, column, _("手机号 %(phone)s 已是一个您管理范围以外的账号，不能在这里给它分配职务；"
+                                                  "请找镇管理员办理", phone=phone)))
+        elif user.display_name != name:
             errors.append(RowError(row, column, _("手机号 %(phone)s 已是%(name)s的账号", phone=phone, name=user.display_name)))
         elif not user.active:
             errors.append(RowError(row, column, _("%(name)s（%(phone)s）的账号已停用", name=name, phone=phone)))
@@ -319,6 +331,10 @@ def _write(actor: User | None, root: GridNode, rows: dict[str, _Row], new_rows: 
         for row in ready:
             nodes[row.code] = create_node(row.name, row.code, row.kind, nodes[row.parent_code])
         pending = [r for r in pending if r.code not in nodes]
+    existing = [phone for phone in {phone for phone, _role, _code in assignments} if phone not in accounts]
+    if existing:  # as assign_role does: a slip printed before a role was granted sets no password after it
+        db.session.execute(update(User).where(User.username.in_(existing))
+                           .values(slip_version=User.slip_version + 1).execution_options(synchronize_session=False))
     ordered = sorted(assignments, key=lambda a: (nodes[a[2]].depth, a[2], a[1].value, a[0]))
     first_node = {}  # each account's first role's node; accounts are opened in that order, as their slips print
     for phone, _role, code in ordered:

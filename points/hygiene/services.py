@@ -123,14 +123,20 @@ def copy_template(village: GridNode, town: GridNode) -> None:
                                .order_by(ChecklistItem.position, ChecklistItem.id)).all()
     db.session.add_all([ChecklistItem(village_id=village.id, name=i.name, max_deduction=i.max_deduction,
                                       position=i.position, active=True) for i in items])
+    if items:
+        record(None, "hygiene.checklist", "village", village.id, village.id,
+               after={"from": town.name, "items": [(i.name, i.max_deduction) for i in items]})
     model = db.session.get(HygieneSettings, town.id)
     if model is not None:
         penalty = None
         if model.penalty_rule is not None:
             penalty = db.session.scalar(select(Rule.id).where(Rule.village_id == village.id,
                                                               Rule.code == model.penalty_rule.code))
-        db.session.add(HygieneSettings(village_id=village.id, penalty_rule_id=penalty, ties=model.ties,
-                                       unscored=model.unscored, **{n: getattr(model, n) for n in SETTING_NUMBERS}))
+        settings = HygieneSettings(village_id=village.id, penalty_rule_id=penalty, ties=model.ties,
+                                   unscored=model.unscored, **{n: getattr(model, n) for n in SETTING_NUMBERS})
+        db.session.add(settings)
+        record(None, "hygiene.settings", "village", village.id, village.id,
+               after={"from": town.name} | _settings_dict(settings))
     db.session.flush()
 
 

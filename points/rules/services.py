@@ -134,7 +134,7 @@ def copy_template(village: GridNode, town: GridNode) -> None:
     for version in rule_book(town.id, today):
         rule = Rule(village_id=village.id, code=version.rule.code)
         db.session.add(rule)
-        _version(rule, 1, RuleTerms.of(version), today, None, None)
+        _version(rule, 1, RuleTerms.of(version), today, version.effective_until, None)
         copied.append(rule.code)
     if copied:
         db.session.flush()

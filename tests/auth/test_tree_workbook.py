@@ -128,7 +128,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(town, villages):
 
 def test_a_number_that_is_someone_elses_account_is_refused(town):
     town, admin = town
-    factories.gen_user(username="13800000002")  # display name 13800000002, not 李四海
+    factories.gen_user(Role.TOWN_ADMIN, town, username="13800000002")  # a colleague; display name 13800000002
     db.session.commit()
     report = import_tree(admin, town, book(*TREE), LIMIT)
     assert refusals(report) == [(4, "网格长", "手机号 13800000002 已是13800000002的账号")]
@@ -136,13 +136,13 @@ def test_a_number_that_is_someone_elses_account_is_refused(town):
 
 def test_an_account_with_that_name_and_number_is_given_the_role(town):
     town, admin = town
-    existing = factories.gen_user(username="13800000002")
+    existing = factories.gen_user(Role.TOWN_ADMIN, town, username="13800000002")
     existing.display_name = "李四海"
     db.session.commit()
     report = import_tree(admin, town, book(*TREE), LIMIT)
     db.session.commit()
     assert report.ok and "李四海" not in [a.name for a in report.accounts]
-    assert [a.role for a in existing.assignments] == [Role.GRID_LEADER]
+    assert [a.role for a in existing.assignments] == [Role.TOWN_ADMIN, Role.GRID_LEADER]
 
 
 def test_files_that_are_not_a_tree_are_refused(town):
@@ -226,7 +226,7 @@ def test_a_changed_tree_between_preview_and_confirm_previews_again(town, client,
                        content_type="multipart/form-data").get_data(as_text=True)
     upload = text.split('name="upload" type="hidden" value="')[1].split('"')[0]
     digest = text.split('name="digest" type="hidden" value="')[1].split('"')[0]
-    factories.gen_user(username="13800000001").display_name = "张立新"  # someone opened 张立新's account meanwhile
+    factories.gen_user(Role.TOWN_ADMIN, town, username="13800000001").display_name = "张立新"  # opened meanwhile
     db.session.commit()
     again = client.post(f"/grids/{town.id}/import/confirm", data={"upload": upload, "digest": digest})
     assert "重新生成的预览" in again.get_data(as_text=True)
@@ -247,3 +247,36 @@ def test_the_command_line_imports_a_towns_tree(town, runner, tmp_path):
     path.write_bytes(book(("nowhere", "x", "X", "", "", "", "")))
     result = runner.invoke(args=["import-grids", str(path), "--town", "qx"])
     assert result.exit_code == 1 and "第 2 行【上级编码】" in result.output
+
+
+def test_an_account_beyond_the_importers_reach_is_neither_given_a_role_nor_named(town):
+    town, admin = town
+    import_tree(admin, town, book(("qx", "dc", "东村", "", "", "", ""), ("dc", "dc-1", "东一", "", "", "", "王建国 13800000003"),
+                                  ("qx", "xc", "西村", "", "", "", ""), ("xc", "xc-1", "西一", "", "", "", "李红 13900001111")),
+                LIMIT)
+    east = factories.gen_user(Role.VILLAGE_ADMIN, db.session.scalar(select(GridNode).where(GridNode.code == "dc")),
+                              username="13700000007")
+    east.display_name = "东村村委"
+    db.session.commit()
+    before = counts()
+    report = import_tree(east, db.session.scalar(select(GridNode).where(GridNode.code == "dc")), book(
+        ("dc", "dc-1", "东一", "", "", "", "李红 13900001111、东村村委 13700000007")), LIMIT)
+    assert counts() == before
+    assert [(e.column, e.message) for e in report.errors] == [
+        ("网格员", "手机号 13900001111 已是一个您管理范围以外的账号，不能在这里给它分配职务；请找镇管理员办理"),
+        ("网格员", "手机号 13700000007 已是一个您管理范围以外的账号，不能在这里给它分配职务；请找镇管理员办理"),
+    ], "西村's worker and the importer's own account; neither named"
+
+
+def test_a_role_granted_by_an_import_voids_the_slips_printed_before(town):
+    town, admin = town
+    import_tree(admin, town, book(*TREE), LIMIT)
+    db.session.commit()
+    slip = next(s for s in slips.pending_slips(admin, town.id, 14) if s.user.display_name == "赵小红")
+    report = import_tree(admin, town, book(("dc-1", "dc-1-2", "2号微网格", "", "", "", "赵小红 13800000004")), LIMIT)
+    db.session.commit()
+    assert report.ok and report.roles == 1
+    with pytest.raises(DomainError) as refused:
+        slips.user_of_slip(slip.token)
+    assert refused.value.code == "slip_used"
+    assert [s.user.display_name for s in slips.pending_slips(admin, town.id, 14)].count("赵小红") == 1, "a new one prints"

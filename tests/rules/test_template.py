@@ -98,3 +98,6 @@ def test_the_pages_show_the_template_to_the_town_admin_and_the_differences_to_th
     assert client.get(f"/villages/{town.id}/hygiene/settings").status_code == 404
     page = client.get(f"/villages/{village.id}/rules").get_data(as_text=True)
     assert "与镇模板的不同" in page and "模板有、本村没有" in page and "PB-1" in page
+    login(factories.gen_villager(factories.gen_household(create_node("东一", "dc-1", NodeKind.GRID, village))))
+    page = client.get(f"/villages/{village.id}/rules").get_data(as_text=True)
+    assert "乱堆乱放" in page and "与镇模板的不同" not in page and "PB-1" not in page, "the template is the admins'"
