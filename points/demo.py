@@ -261,7 +261,7 @@ INSPECTED_WEEKS = (4, 1)  # rounds published, weeks before this one: a week of l
 def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> None:
     """Two weeks of 卫生评比, each household scored and the rounds published; the summary of the month before this
     one with its 流动红旗; this week's round begun, a grid half scored."""
-    hygiene.update_settings(admin, village, shame_count=2)
+    hygiene.update_settings(admin, village, shame_count=2, shame_max=4)
     items = hygiene.ensure_checklist(village.id)
     households = list(db.session.scalars(select(Household).where(Household.village_id == village.id)
                                          .order_by(Household.id)))
@@ -277,7 +277,7 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
         if weeks_ago:
             hygiene.publish_round(admin, round_)
     earliest = hygiene.month_of_week(this_monday - timedelta(weeks=INSPECTED_WEEKS[0]))
-    if earliest != hygiene.month_of_week(this_monday):  # a month over: this month's stays open to inspectors
+    if hygiene.month_refusal(village.id, earliest) is None:  # a month over, its weeks published
         hygiene.publish_month(admin, village, earliest)
 
 

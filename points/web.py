@@ -13,6 +13,7 @@ from .extensions import db
 from .grids.models import NodeKind
 from .people.privacy import mask_id_number, mask_name, mask_phone
 from .people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
+from .timeutil import day_label, month_label, week_label
 
 bp = Blueprint("web", __name__)
 
@@ -81,6 +82,9 @@ def register_template_helpers(app: Flask) -> None:
         can=policy.can,
         holds=policy.holds,
         get_locale=get_locale,
+        week_label=week_label,
+        month_label=month_label,
+        day_label=day_label,
     )
 
     @app.after_request

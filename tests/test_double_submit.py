@@ -92,7 +92,7 @@ def test_a_publish_form_sent_twice_publishes_once(client, login):
     key = _key(page)
 
     for _ in range(2):
-        assert client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": key}).status_code == 302
+        assert client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": key, "confirmed": "1"}).status_code == 302
 
     assert _count(Publication) == 1
     assert [balance(h) for h in scene.households[0]] == [20, 20, 20, 0, 0]
@@ -113,7 +113,7 @@ def test_a_month_publish_form_sent_twice_publishes_once(client, login):
 
     for _ in range(2):
         assert client.post(f"/villages/{scene.village.village.id}/hygiene/months/{month}/publish",
-                           data={"key": key}).status_code == 302
+                           data={"key": key, "confirmed": "1"}).status_code == 302
 
     assert _count(Publication, Publication.period == "M" + month) == 1
     assert _count(LedgerEntry) == entries + 1 and balance(scene.households[0][0]) == 70

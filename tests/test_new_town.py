@@ -239,7 +239,7 @@ def test_a_new_town_from_an_empty_database(app, client, runner, tmp_path):
         assert done.status_code == 200 and "签到成功" in done.get_data(as_text=True)
         assert "您已签到" in page(villager, f"/events/{event_id}")
         assert "签到名单（1 人）" in page(admin, f"/events/{event_id}")
-        assert admin.post(f"/events/{event_id}/close").status_code == 302
+        assert admin.post(f"/events/{event_id}/close", data={"confirmed": "1"}).status_code == 302
         assert "已得 10 分" in page(villager, f"/events/{event_id}")
         assert balance(villager) == 10
 
@@ -268,7 +268,9 @@ def test_a_new_town_from_an_empty_database(app, client, runner, tmp_path):
             if grid != SMALL_GRID:
                 for deduction, household_id in enumerate(sheet_households(cunwei, round_id, grid_ids[grid])[:4]):
                     score(cunwei, round_id, household_id, deduction)
-        response = cunwei.post(f"/hygiene/rounds/{round_id}/publish", data={"key": uuid.uuid4().hex})
+        # The week is not over and the grids are not fully scored: the 村管理员 chooses 提前发布 and confirms it.
+        response = cunwei.post(f"/hygiene/rounds/{round_id}/publish",
+                               data={"key": uuid.uuid4().hex, "early": "1", "confirmed": "1"})
         assert response.status_code == 302
         published = page(cunwei, f"/villages/{village_a}/hygiene?week=2027-W10")
         assert published.count("卫生保洁示范户</h3>") == 4 and published.count("已发布 ") == 4

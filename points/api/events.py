@@ -97,6 +97,11 @@ class CheckinResultSchema(Schema):
     attendance = fields.Nested(AttendanceSchema, required=True)
 
 
+class CheckoutResultSchema(Schema):
+    event_id = fields.Integer(required=True)
+    attendance = fields.Nested(AttendanceSchema, required=True)
+
+
 EventPage = page_schema(EventSchema, "EventPage")
 
 
@@ -181,6 +186,29 @@ class CheckinArgs(Schema):
             raise ValidationError("A token is a villager's own check-in: send neither card nor resident_id with it.")
         if not any(name in data for name in ("token", "card", "resident_id")):
             raise ValidationError("Send token (self check-in), card or resident_id.")
+
+
+class CheckoutArgs(Schema):
+    event_id = _row_id(required=True)
+    token = Text(validate=validate.Length(min=1, max=500),
+                 metadata={"description": "本人扫码: the code of the event's QR (the last part of its URL)"})
+    card = Text(validate=validate.Length(min=1, max=200),
+                metadata={"description": "扫户卡: the text of the card's QR; the one of its household who is checked in"})
+    resident_id = _row_id(metadata={"description": "工作人员登记: the person"})
+    early = fields.Boolean(load_default=False, metadata={"description": (
+        "true: check out before the village's wait since check-in (a village setting, 30 minutes unless set); "
+        "without it such a check-out is refused (checkout_too_soon, saying how long they have been there)")})
+
+    @validates_schema
+    def _one_way(self, data, **kwargs):
+        if sum(name in data for name in ("token", "card", "resident_id")) != 1:
+            raise ValidationError("Send one of token (own check-out), card or resident_id.")
+
+
+class CloseArgs(Schema):
+    early = fields.Boolean(load_default=False, metadata={"description": (
+        "true: close before the event's end (nobody can check in after, and it cannot be undone); without it an "
+        "event not yet ended is refused (event_not_ended, saying how long is left)")})
 
 
 # Views
@@ -411,11 +439,18 @@ def _request_digest(args: dict) -> str:
     return hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()
 
 
+def _scan_limits(view):
+    """The limits shared by check-in and check-out: a villager's own scans (CHECKIN_RATE_LIMIT) and the desk's
+    (CHECKIN_DESK_RATE_LIMIT), one count for both moves."""
+    own = limiter.shared_limit(lambda: current_app.config["CHECKIN_RATE_LIMIT"], "checkin", key_func=_caller,
+                               exempt_when=_at_desk)
+    desk = limiter.shared_limit(lambda: current_app.config["CHECKIN_DESK_RATE_LIMIT"], "checkin-desk",
+                                key_func=_caller, exempt_when=lambda: not _at_desk())
+    return own(desk(view))
+
+
 @bp.post("/checkins")
-@limiter.shared_limit(lambda: current_app.config["CHECKIN_RATE_LIMIT"], "checkin", key_func=_caller,
-                      exempt_when=_at_desk)
-@limiter.shared_limit(lambda: current_app.config["CHECKIN_DESK_RATE_LIMIT"], "checkin-desk", key_func=_caller,
-                      exempt_when=lambda: not _at_desk())
+@_scan_limits
 @bp.arguments(CheckinArgs)
 @bp.response(201, CheckinResultSchema, description="Checked in now, or a retry with the same Idempotency-Key")
 @bp.alt_response(200, schema=CheckinResultSchema, description="已经签到过：原样返回（already: true）")
@@ -461,19 +496,51 @@ def create_checkin(args):
     return commit_keyed(answer)
 
 
+@bp.post("/checkouts")
+@_scan_limits
+@bp.arguments(CheckoutArgs)
+@bp.response(200, CheckoutResultSchema)
+@bp.alt_response(400, schema=ErrorSchema, description="二维码或户卡无效（invalid_code, code_of_other_event, invalid_card）")
+@bp.alt_response(401, schema=ErrorSchema, description="未登录")
+@bp.alt_response(403, schema=ErrorSchema, description="不是村民账号，或无权为他人签退")
+@bp.alt_response(404, schema=ErrorSchema, description="找不到该活动")
+@bp.alt_response(409, schema=ErrorSchema, description="签到不满村里设的时间（checkout_too_soon：提前签退须写明 early: "
+                                                      "true）、还没有签到（not_checked_in）、户卡已作废或活动已结束")
+@bp.alt_response(410, schema=ErrorSchema, description="二维码已过期（code_expired）")
+@bp.alt_response(429, schema=ErrorSchema, description="太频繁")
+def create_checkout(args):
+    """签退 (签到并签退 events): a villager's own scan of the event's code again (token), or staff scanning the
+    household card (card) or picking the person (resident_id). Once: checking out again answers the first. Before the
+    village's wait since check-in only with early: true. Points post when the event is closed."""
+    user = api_user()
+    if "token" in args:
+        attendance = services.check_out_self(user, args["token"], event_id=args["event_id"], early=args["early"])
+    elif "card" in args:
+        attendance = services.check_out_card(user, _event(user, args["event_id"]), args["card"], early=args["early"])
+    else:
+        attendance = services.check_out_resident(user, _event(user, args["event_id"]), args["resident_id"],
+                                                 early=args["early"])
+    body = {"event_id": attendance.event_id, "attendance": attendance_view(attendance)}
+    db.session.commit()
+    return body
+
+
 @bp.post("/events/<id:event_id>/close")
+@bp.arguments(CloseArgs, required=False)
 @bp.response(200, EventDetailSchema)
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.alt_response(400, schema=ErrorSchema, description="活动还没开始（event_not_over）")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有活动的组织者和村管理员可以结束活动")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该活动")
-def close_event(event_id: int):
+@bp.alt_response(409, schema=ErrorSchema, description="活动还没到结束时间：提前结束须在请求中写明 early: true（event_not_ended）")
+def close_event(args, event_id: int):
     """结束活动: each attendance earns the rule's points once (per event, or per hour); an attendance that earns
-    none says why. Closing again (with the same Idempotency-Key or not) changes nothing and answers the same."""
+    none says why. Before the event's end only with early: true. Closing again (with the same Idempotency-Key or
+    not) changes nothing and answers the same."""
     user = api_user()
     client_key()  # a malformed header is refused before anything changes
     event = _event(user, event_id)
-    event = services.close_event(user, event)
+    event = services.close_event(user, event, early=args["early"])
     db.session.commit()
     return event_detail(user, event)

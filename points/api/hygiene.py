@@ -85,7 +85,9 @@ class PublishedGridSchema(Schema):
     published_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "null: no score sheet "
                                                                              "yet, so not published"})
     models = fields.List(fields.Integer(), required=True, metadata={"description": "卫生保洁示范户: household ids"})
-    shamed = fields.List(fields.Integer(), required=True, metadata={"description": "Listed for 晾晒: household ids"})
+    shamed = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Listed for 晾晒, the most deductions first: household ids (one whose penalty is under a "
+                       "pending appeal is left off until the appeal is decided)"})
     unscored = fields.List(fields.Integer(), required=True,
                            metadata={"description": "Households without a score sheet: household ids"})
 
@@ -116,7 +118,8 @@ class ResultLineSchema(Schema):
     score = fields.Integer(required=True, metadata={"description": "The full score less deductions; 0 if left out"})
     scored = fields.Boolean(required=True)
     outcome = fields.Enum(Outcome, by_value=True, required=True, allow_none=True,
-                          metadata={"description": "model: 卫生保洁示范户; shame: 晾晒; null: neither"})
+                          metadata={"description": "model: 卫生保洁示范户; shame: 晾晒; null: neither (or 晾晒 whose "
+                                                   "penalty is under a pending appeal, until it is decided)"})
     items = fields.List(fields.Nested(ResultItemSchema), required=True)
 
 
@@ -216,6 +219,14 @@ class PublishArgs(Schema):
     grid_id = _row_id(strict=True, load_default=None, allow_none=True,
                       metadata={"description": "One grid (its inspecting grid's leader may); absent: every grid "
                                                "(the village admin)"})
+    early = fields.Boolean(
+        load_default=False,
+        metadata={"description": "提前发布: before the week is over, a grid is published only when every household "
+                                 "in it is scored; true publishes it anyway (the village admin only), counting the "
+                                 "unscored households as the village's setting says, and the audit log records the "
+                                 "override with the unscored counts. Without it such a publication is refused (409 "
+                                 "week_not_over, naming the grids and how many households are unscored)"},
+    )
 
 
 class SummaryArgs(Schema):
@@ -453,9 +464,11 @@ def list_scores(args, round_id: int):
 @bp.response(200, ScoreSheetSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="检查项目不存在、扣分超出范围或说明太长")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
-@bp.alt_response(403, schema=ErrorSchema, description="本周不是您的网格检查这一户，或这是您自己家")
+@bp.alt_response(403, schema=ErrorSchema, description="本周不是您的网格检查这一户（说明您负责检查哪个网格），"
+                                                      "或这是您自己家")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该评比，或这一户不在本周评比中")
-@bp.alt_response(409, schema=ErrorSchema, description="这一户刚被别人保存过评分（score_changed），或本月已汇总")
+@bp.alt_response(409, schema=ErrorSchema, description="这一户刚被别人保存过评分（score_changed），或本周该网格的"
+                                                      "评分已发布（round_published），或本月已汇总（month_closed）")
 def save_score(args, round_id: int, household_id: int):
     """评分: save a household's score sheet, item by item. Send back the revision you last saw, so that a sheet
     another inspector saved meanwhile is not overwritten."""
@@ -474,16 +487,20 @@ def save_score(args, round_id: int, household_id: int):
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @bp.alt_response(400, schema=ErrorSchema, description="请求有误")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
-@bp.alt_response(403, schema=ErrorSchema, description="只有村管理员或负责检查该网格的网格长可以发布")
+@bp.alt_response(403, schema=ErrorSchema, description="只有村管理员或负责检查该网格的网格长可以发布；"
+                                                      "提前发布只有村管理员可以（early_admin_only）")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该评比，或该网格不在本周评比中")
-@bp.alt_response(409, schema=ErrorSchema, description="该幂等键已用于另一次发布")
+@bp.alt_response(409, schema=ErrorSchema, description="本周还没结束且还有户没有评分，没有选择提前发布"
+                                                      "（week_not_over）；或该幂等键已用于另一次发布")
 def publish_round(args, round_id: int):
     """发布: rank the grid (or every grid), post the 示范户 awards and 晾晒 penalties once; publishing again after a
-    correction reverses and re-posts only what changed. A grid without a score sheet stays unpublished."""
+    correction reverses and re-posts only what changed. A grid without a score sheet stays unpublished. Before the
+    week is over, only grids fully scored are published, unless `early` is true."""
     user = api_user()
     round_ = _round(user, round_id)
     key = _api_key()
-    publication = commit_keyed(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key))
+    publication = commit_keyed(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key,
+                                                              early=args.get("early", False)))
     return publication_view(publication, round_)
 
 
@@ -524,7 +541,9 @@ def list_summaries(args):
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有村管理员可以汇总")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
-@bp.alt_response(409, schema=ErrorSchema, description="该幂等键已用于另一次发布")
+@bp.alt_response(409, schema=ErrorSchema, description="这个月还没结束（month_not_over），或本月还有周没有发布"
+                                                      "（month_weeks_unpublished，说明是哪几周、哪些网格）；"
+                                                      "或该幂等键已用于另一次发布")
 def publish_summary(args):
     """每月汇总: each household's monthly total of its published weekly scores; per grid the highest holds the
     流动红旗 and gets the monthly award. Publishing again after a correction reverses and re-posts only what changed."""

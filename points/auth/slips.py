@@ -157,15 +157,20 @@ def _reissuable(actor: User, user_id: int) -> User:
     return user
 
 
-def reissue_slip(actor: User, user_id: int, days: int) -> Slip:
+def reissue_slip(actor: User, user_id: int, days: int, replacing: int | None = None) -> Slip | None:
     """补发激活单 for a forgotten password or a lost slip: every slip before it is void; the password, if any, works
-    until the new slip is used. Raises what _reissuable raises."""
+    until the new slip is used. With replacing, the slip version the page showed: once it has been replaced (a
+    second tap, a page sent again) nothing more is voided and None is returned. Raises what _reissuable raises."""
     user = _reissuable(actor, user_id)
-    household = user.resident.household
-    user.slip_version += 1
-    db.session.flush()
-    record(actor, "slip.reissued", "user", user.id, household.grid_id,
-           after={"username": user.username, "household": household.number})
+    bump = update(User).where(User.id == user.id)
+    if replacing is not None:
+        bump = bump.where(User.slip_version == replacing)
+    # The row lock of this update makes a twin request wait, then find the version moved on.
+    if not db.session.execute(bump.values(slip_version=User.slip_version + 1)).rowcount:
+        return None
+    db.session.refresh(user)
+    record(actor, "slip.reissued", "user", user.id, user.resident.household.grid_id,
+           after={"username": user.username, "household": user.resident.household.number})
     return slip_of(user, days)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from .. import confirm
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
@@ -177,9 +178,17 @@ def user_detail(user_id: int):
             elif action == "password" and password_form.validate_on_submit():
                 services.reset_password(current_user, user, password_form.password.data)
                 done = _("密码已重置")
-            elif action == "toggle" and ConfirmForm().validate_on_submit():
-                services.set_active(current_user, user, not user.active)
+            elif action == "active" and request.form.get("active") in ("0", "1") and ConfirmForm().validate_on_submit():
+                # The state asked for, not a toggle: a second tap on 确认停用 leaves the account disabled.
+                services.set_active(current_user, user, request.form["active"] == "1")
                 done = _("账号已启用") if user.active else _("账号已停用")
+                if not user.active and not confirm.confirmed():
+                    db.session.rollback()
+                    return confirm.ask(
+                        _("确认停用账号"), _("停用 %(username)s（%(name)s）的账号", username=user.username,
+                                           name=user.display_name),
+                        button=_("确认停用"), back=url_for("auth.user_detail", user_id=user.id),
+                        details=[_("停用后不能再登录，已登录的手机也会马上退出；以后可以再启用。")])
             else:
                 raise DomainError("validation_error")
         except DomainError as refusal:
@@ -202,7 +211,14 @@ def revoke(assignment_id: int):
         raise NotFound()
     policy.require_manage_user(current_user, assignment.user)
     if ConfirmForm().validate_on_submit():
+        role = _("%(role)s · %(node)s", role=ROLE_LABELS[assignment.role], node=assignment.node.name)
+        user_id, username = assignment.user_id, assignment.user.username
         services.revoke_role(current_user, assignment)
+        if not confirm.confirmed():
+            db.session.rollback()
+            return confirm.ask(_("确认撤销角色"), _("撤销 %(username)s 的角色：%(role)s", username=username, role=role),
+                               button=_("确认撤销"), back=url_for("auth.user_detail", user_id=user_id),
+                               details=[_("撤销后，该账号不能再做这个角色的工作；需要时可以重新分配。")])
         db.session.commit()
         flash(_("已撤销角色"))
     return redirect(url_for("auth.user_detail", user_id=assignment.user_id))
@@ -262,7 +278,16 @@ def reissue_slip(user_id: int):
     shows again)."""
     if not ConfirmForm().validate_on_submit():
         raise DomainError("validation_error")
-    slips.reissue_slip(current_user, user_id, slips.slip_days())
+    if slips.reissue_slip(current_user, user_id, slips.slip_days(), request.form.get("slip_version", type=int)) is None:
+        flash(_("已经补发过了，下面是现在有效的激活单"))  # the form sent twice: the slip printed stays good
+        return redirect(url_for("auth.reissued_slip", user_id=user_id))
+    if not confirm.confirmed():
+        user = db.session.get(User, user_id)
+        name, resident_id = user.display_name, user.resident_id
+        db.session.rollback()
+        return confirm.ask(_("确认补发激活单"), _("为 %(name)s 补发激活单", name=name),
+                           button=_("确认补发"), back=url_for("people.resident", resident_id=resident_id),
+                           details=[_("补发后，手里的旧激活单马上作废，不能再用来设置密码。")])
     db.session.commit()
     return redirect(url_for("auth.reissued_slip", user_id=user_id))
 

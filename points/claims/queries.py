@@ -1,7 +1,7 @@
 """Read-only queries on claims and appeals: a household's own, and the queues of reviewers and admins."""
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -16,6 +16,11 @@ from .models import Appeal, AppealStatus, Claim, ClaimStatus
 def claimable_rules(household: Household, day: date) -> list[RuleVersion]:
     """The rules in force on day that the household's villagers may claim themselves."""
     return [v for v in rule_book(household.village_id, day) if v.self_claimable and v.applies_to(household.kind)]
+
+
+def under_appeal() -> Select:
+    """The ids of ledger entries whose appeal is still pending: kept off the public 黑榜 and 晾晒 until decided."""
+    return select(Appeal.entry_id).where(Appeal.status == AppealStatus.PENDING)
 
 
 def _page(model, where: list, order, page: int, per_page: int, *options) -> Page:

@@ -1,9 +1,14 @@
 """Pages of claims (积分申报: submit, list, review, photos) and appeals (申诉: submit, list, decide)."""
+import re
+import uuid
+from functools import partial
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .. import confirm
 from ..auth import policy
 from ..errors import DomainError, NotFound, error_response
 from ..extensions import db
@@ -11,7 +16,7 @@ from ..forms import fresh_key, refusal_message
 from ..ledger.models import SOURCE_LABELS, LedgerEntry
 from ..people.models import Household
 from ..rules.labels import rule_choices
-from ..timeutil import local_today
+from ..timeutil import day_label, local_today
 from . import services
 from .forms import AppealForm, ClaimForm, DecisionForm, RejectForm
 from .models import AppealStatus, ClaimStatus
@@ -19,6 +24,7 @@ from .queries import appeals_in_scope, claimable_rules, claims_in_scope, househo
 
 bp = Blueprint("claims", __name__)
 PHOTO_ERRORS = {"photo_required", "too_many_photos", "photo_too_large", "not_an_image"}
+KEY = re.compile("[0-9a-f]{32}")
 
 
 def _claim_form(household: Household, read_request: bool = True) -> ClaimForm:
@@ -56,8 +62,12 @@ def new_claim():
     elif request.method == "POST":
         status = 422
     else:
-        form.occurred_on.data = local_today()
-        fresh_key(form)
+        # The key lives in the address, so the Back button or a reload shows the form with the key it was sent
+        # with, even when the browser fetches the page again: sending it once more returns the claim made then.
+        key = request.args.get("key", "")
+        if not KEY.fullmatch(key):
+            return redirect(url_for("claims.new_claim", key=uuid.uuid4().hex))
+        form.occurred_on.data, form.key.data = local_today(), key
     return render_template("claims/new_claim.html", form=form), status
 
 
@@ -116,9 +126,10 @@ def photo(claim_id: int, position: int):
     return response
 
 
-def _decision(decide, said, back: str):
+def _decision(decide, said, back: str, question=None):
     """Run one decision (approve, reject, decide an appeal), flash what said(result) says, and go back to its
-    page; a refusal is shown there, except a 403 or 404, which is the page's answer."""
+    page; a refusal is shown there, except a 403 or 404, which is the page's answer. With question, a post not yet
+    confirmed is undone and answered with question(result), the confirmation naming what it did."""
     try:
         result = decide()
     except DomainError as refusal:
@@ -126,9 +137,13 @@ def _decision(decide, said, back: str):
         if refusal.status in (403, 404):
             raise
         flash(refusal.message, "error")
-    else:
-        db.session.commit()
-        flash(said(result))
+        return redirect(back)
+    if question is not None and not confirm.confirmed():
+        asked = question(result)
+        db.session.rollback()
+        return asked
+    db.session.commit()
+    flash(said(result))
     return redirect(back)
 
 
@@ -223,4 +238,30 @@ def decide(appeal_id: int):
         return redirect(back)
     reverse = form.decision.data == "reverse"
     return _decision(lambda: services.decide_appeal(current_user, appeal_id, reverse, form.note.data or ""),
-                     lambda _appeal: _("已处理"), back)
+                     _decided, back, partial(_decision_question, back=back))
+
+
+def _decided(appeal) -> str:
+    if appeal.status is AppealStatus.REVERSED:
+        return _("已撤销扣分，该户记 %(given)+d 分", given=db.session.get(LedgerEntry, appeal.reversal_id).amount)
+    return _("已维持扣分")
+
+
+def _decision_question(appeal, back: str):
+    """The confirmation of an appeal's decision, made but not committed: the household, the entry, its points."""
+    entry = appeal.entry
+    what = entry.rule_version.name if entry.rule_version else SOURCE_LABELS[entry.source]
+    deduction = _("户号 %(number)s 在 %(day)s 的扣分 %(amount)d 分（%(what)s）", number=appeal.household.number,
+                  day=day_label(entry.occurred_on),
+                  amount=entry.amount, what=what)
+    details = [_("申诉理由：%(reason)s", reason=appeal.reason)]
+    if appeal.decision_note:
+        details.append(_("处理说明：%(note)s", note=appeal.decision_note))
+    details.append(_("处理后不能更改，申诉人会看到处理结果。"))
+    if appeal.status is AppealStatus.REVERSED:
+        given = db.session.get(LedgerEntry, appeal.reversal_id).amount
+        return confirm.ask(_("确认撤销扣分"),
+                           _("撤销%(deduction)s：将为该户记 %(given)+d 分", deduction=deduction, given=given),
+                           button=_("确认撤销，记 %(given)+d 分", given=given), back=back, details=details)
+    return confirm.ask(_("确认维持扣分"), _("维持%(deduction)s：该户积分不变", deduction=deduction),
+                       button=_("确认维持扣分"), back=back, details=details)

@@ -14,7 +14,7 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import ancestors, children
 from ..leaderboards.queries import Period, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
-from ..timeutil import local_today
+from ..timeutil import local_today, week_label
 from ..xlsx import XLSX
 from . import queries
 from .workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook
@@ -130,12 +130,8 @@ def _category_label(figures: queries.CategoryFigures) -> str:
     return str(CATEGORY_LABELS[figures.category]) if figures.category else _("未分类")
 
 
-def _week_label(period: Period) -> str:
-    return _("第%(week)d周", week=period.first.isocalendar()[1])
-
-
 def _weekly_chart(weeks: list[queries.WeekFigures]) -> dict:
-    return dict(kind="bar", labels=[_week_label(w.period) for w in weeks],
+    return dict(kind="bar", labels=[week_label(w.period.first) for w in weeks],
                 titles=[w.period.label for w in weeks],
                 series=[dict(name=_("发放"), color=AWARDED, data=[w.awarded for w in weeks]),
                         dict(name=_("扣减"), color=DEDUCTED, data=[w.deducted for w in weeks]),

@@ -15,6 +15,11 @@ NTH_LABELS = {1: _l("第 1 个"), 2: _l("第 2 个"), 3: _l("第 3 个"), 4: _l(
 WEEKDAY_LABELS = [_l("星期一"), _l("星期二"), _l("星期三"), _l("星期四"), _l("星期五"), _l("星期六"), _l("星期日")]
 
 
+def _id_or_none(value) -> int | None:
+    """A choice's id; the empty first choice ("请选择…") is None."""
+    return None if value in ("", None) else int(value)
+
+
 def _next_month():
     return (local_today().replace(day=1) + timedelta(days=32)).replace(day=1)
 
@@ -24,7 +29,9 @@ class EventTermsForm(Form):
 
     title = StringField(_l("活动名称"), validators=[DataRequired(_l("请填写活动名称")), Length(max=60)])
     place = StringField(_l("地点"), validators=[DataRequired(_l("请填写活动地点")), Length(max=100)])
-    rule_id = SelectField(_l("积分细则"), coerce=int, choices=[])
+    # No default: the organizer picks the rule the attendees are paid under (the view puts "请选择…" first).
+    rule_id = SelectField(_l("积分细则"), coerce=_id_or_none, choices=[],
+                          validators=[InputRequired(_l("请选择本活动按哪条积分细则记分"))])
     mode = SelectField(_l("签到方式"), choices=[SelectChoice(m.value, MODE_LABELS[m]) for m in CheckinMode],
                        coerce=CheckinMode, default=CheckinMode.IN.value)
     capacity = IntegerField(_l("人数上限（不限请留空）"), validators=[
@@ -44,6 +51,11 @@ class EventForm(EventTermsForm):
 class FenceForm(Form):
     fence = IntegerField(_l("签到须在活动地点多少米之内（不限请留空）"), validators=[
         Optional(), NumberRange(min=10, max=100_000, message=_l("应为 10 到 100000 之间的整数"))])
+
+
+class CheckoutAfterForm(Form):
+    minutes = IntegerField(_l("签到后多少分钟可以签退"), validators=[
+        InputRequired(_l("请填写分钟数")), NumberRange(min=1, max=720, message=_l("应为 1 到 720 之间的整数"))])
 
 
 class SeriesForm(EventTermsForm):

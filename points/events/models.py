@@ -32,14 +32,21 @@ class CheckinMethod(str, enum.Enum):
 METHOD_LABELS = {CheckinMethod.SELF: _l("本人扫码"), CheckinMethod.CARD: _l("扫户卡"), CheckinMethod.MANUAL: _l("工作人员登记")}
 
 
+CHECKOUT_AFTER_MINUTES = 30  # a village without settings: 签退 is offered this long after check-in
+
+
 class EventSettings(db.Model):
     """A village's settings of its events: how near the event's place a villager's own check-in must be made (the
-    browser's location), None for anywhere (the default)."""
+    browser's location), None for anywhere (the default); how long after checking in 签退 is offered (before it, a
+    check-out is confirmed first)."""
 
     __tablename__ = "event_settings"
+    __table_args__ = (CheckConstraint("checkout_after_minutes > 0", name="checkout_after_positive"),)
 
     village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="CASCADE"), primary_key=True)
     fence_meters: Mapped[int | None]
+    checkout_after_minutes: Mapped[int] = mapped_column(default=CHECKOUT_AFTER_MINUTES,
+                                                        server_default=str(CHECKOUT_AFTER_MINUTES))
 
 
 class EventSeries(db.Model):

@@ -23,16 +23,18 @@ from ..grids.services import blocks_retirement
 from ..ledger.models import EntrySource
 from ..ledger.services import MAX_QUANTITY, post_entry
 from ..people.models import Household, Resident
-from ..rules.models import Rule, RuleUnit
+from ..rules.models import Rule, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_to_utc, utc_to_local, utcnow
-from .models import Attendance, CheckinMethod, CheckinMode, Event, EventSeries, EventSettings, HouseholdCard
+from .models import (CHECKOUT_AFTER_MINUTES, Attendance, CheckinMethod, CheckinMode, Event, EventSeries, EventSettings,
+                     HouseholdCard)
 
 OPENS_BEFORE = timedelta(minutes=30)  # check-in opens this long before the start, and closes at the end
 ROTATION_SECONDS = 30  # the display page's code changes this often; the code before it stays valid too
 SCAN_GRACE = timedelta(minutes=10)  # a scanned rotating code carries the check-in page on this long
 MAX_FENCE = 100_000  # metres: a village's fence is at most this wide
 MISSING_CHECKOUT_HOURS = 1  # per-hour points for someone who checked in but never out: this many hours
+MAX_CHECKOUT_AFTER = 720  # minutes: a village offers 签退 at most this long after check-in
 MAX_SERIES_MONTHS = 24
 CARD_PREFIX = "HC"
 
@@ -59,7 +61,7 @@ class EventTerms:
 
 def create_event(actor: User, village: GridNode, terms: EventTerms, series: EventSeries | None = None) -> Event:
     """Raises Forbidden, DomainError("event_title_required" | "event_ends_before_start" | "invalid_capacity" |
-    "unknown_rule" | "rule_not_an_award" | "invalid_grid" | "unknown_organizer")."""
+    "event_rule_required" | "unknown_rule" | "rule_not_an_award" | "invalid_grid" | "unknown_organizer")."""
     policy.require(actor, policy.Permission.MANAGE_EVENTS, village.id)
     event = Event(village_id=village.id, series_id=series.id if series else None)
     _apply_terms(event, village, terms)
@@ -116,6 +118,8 @@ def _apply_terms(event: Event, village: GridNode, terms: EventTerms) -> None:
         raise DomainError("event_too_long", hours=MAX_QUANTITY[RuleUnit.HOUR])
     if terms.capacity is not None and not 1 <= terms.capacity <= 100_000:
         raise DomainError("invalid_capacity")
+    if terms.rule_id is None:
+        raise DomainError("event_rule_required")
     rule = db.session.get(Rule, terms.rule_id) if isinstance(terms.rule_id, int) else None
     if rule is None or rule.village_id != village.id:
         raise DomainError("unknown_rule")
@@ -135,6 +139,17 @@ def _apply_terms(event: Event, village: GridNode, terms: EventTerms) -> None:
     event.title, event.place, event.rule_id, event.mode = title, place, rule.id, terms.mode
     event.starts_at, event.ends_at = local_to_utc(terms.starts), local_to_utc(terms.ends)
     event.capacity, event.grid_id, event.organizer_id = terms.capacity, terms.grid_id, terms.organizer_id
+
+
+def rule_of(event: Event) -> RuleVersion | None:
+    """The version of the event's rule that pays it: the one in force on the event's (local) day."""
+    return version_in_force(event.rule_id, utc_to_local(event.starts_at).date())
+
+
+def how_long(span: timedelta) -> str:
+    """A span as people say it: "2 小时 55 分", "25 分钟" (whole minutes, rounded down)."""
+    hours, minutes = divmod(max(int(span.total_seconds() // 60), 0), 60)
+    return _("%(h)d 小时 %(m)d 分", h=hours, m=minutes) if hours else _("%(m)d 分钟", m=minutes)
 
 
 def _summary(event: Event) -> dict:
@@ -232,6 +247,26 @@ def set_fence(actor: User, village: GridNode, meters: int | None) -> None:
     db.session.add(settings)
     db.session.flush()
     record(actor, "events.fence", "village", village.id, village.id, before={"fence": before}, after={"fence": meters})
+
+
+def checkout_after(village_id: int) -> int:
+    """How many minutes after checking in 签退 is offered in this village; before it a check-out is confirmed first."""
+    return db.session.scalar(select(EventSettings.checkout_after_minutes)
+                             .where(EventSettings.village_id == village_id)) or CHECKOUT_AFTER_MINUTES
+
+
+def set_checkout_after(actor: User, village: GridNode, minutes: int) -> None:
+    """How long after checking in 签退 is offered. Raises Forbidden, DomainError("invalid_checkout_after")."""
+    policy.require(actor, policy.Permission.MANAGE_EVENTS, village.id)
+    if not (isinstance(minutes, int) and 1 <= minutes <= MAX_CHECKOUT_AFTER):
+        raise DomainError("invalid_checkout_after", limit=MAX_CHECKOUT_AFTER)
+    settings = db.session.get(EventSettings, village.id) or EventSettings(village_id=village.id)
+    before = checkout_after(village.id)
+    settings.checkout_after_minutes = minutes
+    db.session.add(settings)
+    db.session.flush()
+    record(actor, "events.checkout_after", "village", village.id, village.id, before={"checkout_after": before},
+           after={"checkout_after": minutes})
 
 
 def fenced(event: Event) -> int | None:
@@ -461,33 +496,67 @@ def _why_not_open(event: Event, now: datetime) -> DomainError | None:
     return None
 
 
-def check_out_self(user: User, token: str, now: datetime | None = None,
-                   passes: Collection[str] = ()) -> Attendance:
-    """签退: the villager scans the code again after checking in. Raises check_in_self's DomainErrors and
-    DomainError("not_checked_in")."""
+def check_out_self(user: User, token: str, now: datetime | None = None, passes: Collection[str] = (), *,
+                   event_id: int | None = None, early: bool = False) -> Attendance:
+    """签退: the villager scans the code again after checking in. early: the villager confirmed leaving before the
+    village's checkout_after. event_id, where the client names one, must be the code's. Raises check_in_self's
+    DomainErrors and _check_out's."""
     require_scanned_here(token, passes)
     event = event_of_token(token, now)
+    if event_id is not None and event_id != event.id:
+        raise DomainError("code_of_other_event")
     if user.resident_id is None:
         raise DomainError("not_a_villager", status=403)
-    return _check_out(event, user.resident_id, user, now)
+    return _check_out(event, user.resident_id, user, now, early)
 
 
-def check_out_resident(actor: User, event: Event, resident_id: int, now: datetime | None = None) -> Attendance:
+def check_out_resident(actor: User, event: Event, resident_id: int, now: datetime | None = None, *,
+                       early: bool = False) -> Attendance:
+    """Staff check a person out by name. Raises Forbidden and _check_out's DomainErrors."""
     require_check_in(actor, event)
-    return _check_out(event, resident_id, actor, now)
+    return _check_out(event, resident_id, actor, now, early, desk=True)
 
 
-def _check_out(event: Event, resident_id: int, actor: User, now: datetime | None) -> Attendance:
+def check_out_card(actor: User, event: Event, card_text: str, now: datetime | None = None, *,
+                   early: bool = False) -> Attendance:
+    """Staff scanned a household card to check out: the one of its household who is checked in (its head first).
+    Raises Forbidden, DomainError("invalid_card" | "card_revoked") and _check_out's."""
+    require_check_in(actor, event)
+    household = household_of_card(card_text)
+    present = db.session.scalars(select(Attendance.resident_id).where(
+        Attendance.event_id == event.id, Attendance.household_id == household.id, Attendance.removed_at.is_(None),
+        Attendance.checked_out_at.is_(None))).all()
+    resident_id = household.head_id if household.head_id in present or not present else present[0]
+    return _check_out(event, resident_id, actor, now, early, desk=True)
+
+
+def _check_out(event: Event, resident_id: int, actor: User, now: datetime | None, early: bool,
+               desk: bool = False) -> Attendance:
+    """签退, once: a check-out before the village's checkout_after (a second tap right after 签到) only when early;
+    at the desk (staff, by card or name) never for the staff's own household, themselves included, as at check-in.
+    Raises DomainError("not_checked_in" | "event_closed" | "own_check_out" | "checkout_too_soon")."""
     now = now or utcnow()
     attendance = _attendance(event.id, resident_id)
     if attendance is None or attendance.removed_at is not None:
         raise DomainError("not_checked_in", status=409)
     if event.closed_at is not None:
         raise DomainError("event_closed", status=409)
+    if desk:
+        policy.refuse_own_household(actor, attendance.household_id, "own_check_out")
     if attendance.checked_out_at is None:
+        stayed, minutes = now - attendance.checked_in_at, checkout_after(event.village_id)
+        if stayed < timedelta(minutes=minutes) and not early:
+            raise DomainError("checkout_too_soon", status=409, stayed=how_long(stayed), minutes=minutes)
         attendance.checked_out_at = min(max(now, attendance.checked_in_at), event.ends_at)
         db.session.flush()
+        record(actor, "event.checked_out", "event", event.id, attendance.household.grid_id,
+               after={"household": attendance.household.number, "early": stayed < timedelta(minutes=minutes)})
     return attendance
+
+
+def checkout_opens(attendance: Attendance) -> datetime:
+    """When 签退 is offered to someone checked in (UTC): the village's checkout_after from their check-in."""
+    return attendance.checked_in_at + timedelta(minutes=checkout_after(attendance.event.village_id))
 
 
 def remove_attendance(actor: User, attendance: Attendance) -> None:
@@ -522,14 +591,22 @@ def hours_of(event: Event, attendance: Attendance) -> int:
     return min(max(int(span.total_seconds() // 3600), 1), MAX_QUANTITY[RuleUnit.HOUR])
 
 
+def points_of(event: Event, version: RuleVersion | None, attendance: Attendance) -> int:
+    """What the rule's version pays an attendance as it stands (before caps): per event, or per hour."""
+    if version is None:
+        return 0
+    return version.points * (hours_of(event, attendance) if version.unit is RuleUnit.HOUR else 1)
+
+
 # The ledger's refusals that leave one attendance unpaid (and say why) rather than the event unclosed.
 UNPAID_REFUSALS = frozenset({"cap_exceeded", "household_closed", "resident_left"})
 
 
-def close_event(actor: User, event: Event) -> Event:
+def close_event(actor: User, event: Event, early: bool = False) -> Event:
     """结束活动: each attendance earns the rule's points (per event, or per hour) through the ledger, once. One whose
     household the rule does not apply to, whose caps are full, or who has left the register since, gets nothing and
-    says why. Closing again changes nothing. Raises Forbidden, DomainError("event_not_over")."""
+    says why. Before the event's end only when early (the organizer confirmed it, knowing that nobody can check in
+    after). Closing again changes nothing. Raises Forbidden, DomainError("event_not_over" | "event_not_ended")."""
     require_check_in(actor, event)
     # The write that serializes closing with check-ins and with another close.
     db.session.execute(update(Event).where(Event.id == event.id).values(attendees=Event.attendees))
@@ -539,14 +616,16 @@ def close_event(actor: User, event: Event) -> Event:
     now = utcnow()
     if now < event.starts_at:
         raise DomainError("event_not_over")
+    if now < event.ends_at and not early:
+        raise DomainError("event_not_ended", status=409, left=how_long(event.ends_at - now))
     day = utc_to_local(event.starts_at).date()
-    version = version_in_force(event.rule_id, day)
+    version = rule_of(event)
     attendances = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id,
                                                               Attendance.removed_at.is_(None))
                                      .order_by(Attendance.household_id, Attendance.id)).all()
+    hourly = version is not None and version.unit is RuleUnit.HOUR
     for attendance in attendances:
-        quantity = hours_of(event, attendance) if version is not None and version.unit is RuleUnit.HOUR else 1
-        attendance.hours = quantity if version is not None and version.unit is RuleUnit.HOUR else None
+        attendance.hours = hours_of(event, attendance) if hourly else None
         if version is None:
             attendance.unpaid_reason = "rule_not_in_force"
             continue
@@ -555,8 +634,8 @@ def close_event(actor: User, event: Event) -> Event:
             continue
         try:
             with db.session.begin_nested():
-                entry = post_entry(attendance.household_id, version.points * quantity, EntrySource.ATTENDANCE,
-                                   f"event:{event.id}:attendance:{attendance.id}", actor=actor,
+                entry = post_entry(attendance.household_id, points_of(event, version, attendance),
+                                   EntrySource.ATTENDANCE, f"event:{event.id}:attendance:{attendance.id}", actor=actor,
                                    rule_version=version, resident_id=attendance.resident_id,
                                    note=event.title[:60], occurred_on=day, hours=hours_of(event, attendance))
         except DomainError as refusal:
@@ -568,7 +647,8 @@ def close_event(actor: User, event: Event) -> Event:
     event.closed_at, event.closed_by_id = now, actor.id
     db.session.flush()
     record(actor, "event.closed", "event", event.id, event.grid_id or event.village_id,
-           after={"attendees": len(attendances), "paid": sum(1 for a in attendances if a.entry_id)})
+           after={"attendees": len(attendances), "paid": sum(1 for a in attendances if a.entry_id),
+                  "early": now < event.ends_at})
     return event
 
 
@@ -584,16 +664,23 @@ def card_text(card: HouseholdCard) -> str:
     return _card_signer().sign(f"{CARD_PREFIX}-{card.code}").decode()
 
 
-def issue_card(actor: User, household: Household) -> HouseholdCard:
-    """A new card for the household (补办): the one before it is revoked. Raises Forbidden."""
+def issue_card(actor: User, household: Household, replacing: int | None = None) -> HouseholdCard | None:
+    """A new card for the household (补办): the one before it is revoked. With replacing, the serial of the card the
+    page showed: once that card is revoked (a second tap, a page sent again) nothing more is, and None is returned,
+    so a card just printed is never voided by an old form. Raises Forbidden."""
     policy.require(actor, policy.Permission.MANAGE_CARDS, household.grid_id)
-    return _issue(actor, household)
+    return _issue(actor, household, replacing)
 
 
-def _issue(actor: User | None, household: Household) -> HouseholdCard:
+def _issue(actor: User | None, household: Household, replacing: int | None = None) -> HouseholdCard | None:
     now = utcnow()
-    db.session.execute(update(HouseholdCard).where(HouseholdCard.household_id == household.id,
-                                                   HouseholdCard.revoked_at.is_(None)).values(revoked_at=now))
+    revoke = update(HouseholdCard).where(HouseholdCard.household_id == household.id,
+                                         HouseholdCard.revoked_at.is_(None))
+    if replacing is not None:
+        revoke = revoke.where(HouseholdCard.serial == replacing)
+    # The row lock of this update makes a twin request wait, then find the card revoked.
+    if db.session.execute(revoke.values(revoked_at=now)).rowcount == 0 and replacing is not None:
+        return None
     serial = db.session.scalar(select(func.coalesce(func.max(HouseholdCard.serial), 0))
                                .where(HouseholdCard.household_id == household.id)) + 1
     card = HouseholdCard(household_id=household.id, serial=serial, code=secrets.token_hex(6).upper(),

@@ -2,9 +2,12 @@
 with its attendance list and its edit form, the TV display of the rotating code and the printable static code, the
 villager's check-in by scanning, the staff's check-in desk (USB scanner or a name), and the household cards of a
 grid with the button that issues the missing ones."""
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
@@ -12,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import confirm
 from ..auth import policy
 from ..auth.forms import LoginForm
 from ..errors import DomainError, Forbidden, NotFound
@@ -21,11 +25,11 @@ from ..grids.queries import get_node
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
 from ..qr import inline_svg
-from ..rules.models import Rule
+from ..rules.models import Rule, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today, utc_to_local, utcnow
 from . import services
-from .forms import NTH_LABELS, WEEKDAY_LABELS, EventForm, EventTermsForm, FenceForm, SeriesForm
+from .forms import NTH_LABELS, WEEKDAY_LABELS, CheckoutAfterForm, EventForm, EventTermsForm, FenceForm, SeriesForm
 from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
 
 bp = Blueprint("events", __name__)
@@ -41,10 +45,16 @@ UNPAID_LABELS = {
 }
 
 
+def rule_label(version: RuleVersion) -> str:
+    """A rule as the people at an event read it: its name and what it pays, not its code."""
+    unit = _("每小时") if version.unit is RuleUnit.HOUR else _("每次")
+    return _("%(name)s，%(unit)s +%(points)d 分", name=version.name, unit=unit, points=version.points)
+
+
 @bp.context_processor
 def _template_helpers() -> dict:
     return dict(MODE_LABELS=MODE_LABELS, METHOD_LABELS=METHOD_LABELS, CheckinMode=CheckinMode, svg=inline_svg,
-                UNPAID_LABELS=UNPAID_LABELS)
+                UNPAID_LABELS=UNPAID_LABELS, rule_label=rule_label, rule_of=services.rule_of)
 
 
 def _event(event_id: int) -> Event:
@@ -103,17 +113,17 @@ def _award_rules(village_id: int) -> list[tuple[int, str]]:
     for rule in db.session.scalars(select(Rule).where(Rule.village_id == village_id).order_by(Rule.code)):
         version = version_in_force(rule.id, today)
         if version is not None and version.points > 0:
-            unit = _("每小时") if version.unit.value == "hour" else _("每次")
-            choices.append((rule.id, f"{rule.code} {version.name}（{unit} +{version.points}）"))
+            choices.append((rule.id, f"{rule.code} {rule_label(version)}"))
     return choices
 
 
 def _fill_choices(form: EventTermsForm, village_id: int, current_rule: Rule | None = None) -> None:
-    """The rules (awards in force today, and the event's own rule if it no longer is) and the grids to pick from."""
+    """The rules (awards in force today, and the event's own rule if it no longer is), after an empty first choice so
+    that nobody is paid under a rule they did not pick, and the grids to pick from."""
     rules = _award_rules(village_id)
     if current_rule is not None and current_rule.id not in {rule_id for rule_id, _label in rules}:
         rules.append((current_rule.id, current_rule.code))
-    form.rule_id.choices = [SelectChoice(rule_id, label) for rule_id, label in rules]
+    form.rule_id.choices = [SelectChoice("", _("请选择…"))] + [SelectChoice(rule_id, label) for rule_id, label in rules]
     grids = db.session.scalars(select(GridNode).where(GridNode.village_id == village_id,
                                                       GridNode.kind == NodeKind.GRID).order_by(GridNode.code))
     form.grid_id.choices = [SelectChoice(0, _("全村"))] + [SelectChoice(g.id, g.name) for g in grids]
@@ -155,8 +165,9 @@ def village_events(village_id: int):
             status = 422
     upcoming, past = _visible_events(village.id)
     fence = FenceForm(formdata=None, fence=services.fence_of(village.id)) if manager else None
+    checkout_after = CheckoutAfterForm(formdata=None, minutes=services.checkout_after(village.id)) if manager else None
     return render_template("events/village.html", village=village, upcoming=upcoming, past=past, form=form,
-                           error=error, fence=fence), status
+                           error=error, fence=fence, checkout_after=checkout_after), status
 
 
 @bp.post("/villages/<id:village_id>/events/fence")
@@ -171,6 +182,21 @@ def set_fence(village_id: int):
     services.set_fence(current_user, village, form.fence.data)
     db.session.commit()
     flash(_("签到须在活动地点 %(m)d 米之内", m=form.fence.data) if form.fence.data else _("签到不限地点"))
+    return redirect(url_for("events.village_events", village_id=village.id))
+
+
+@bp.post("/villages/<id:village_id>/events/checkout-after")
+@login_required
+def set_checkout_after(village_id: int):
+    """签退等待: how long after checking in 签退 is offered (签到并签退 events); before it, a check-out is confirmed."""
+    village = policy.visible_village(current_user, village_id)
+    form = CheckoutAfterForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return redirect(url_for("events.village_events", village_id=village.id))
+    services.set_checkout_after(current_user, village, form.minutes.data)
+    db.session.commit()
+    flash(_("签到满 %(m)d 分钟后可以签退", m=form.minutes.data))
     return redirect(url_for("events.village_events", village_id=village.id))
 
 
@@ -275,13 +301,73 @@ def remove(attendance_id: int):
 @bp.post("/events/<id:event_id>/close")
 @login_required
 def close(event_id: int):
+    """结束活动并记分, confirmed first: it cannot be undone, and before the event's end nobody can check in after."""
     event = _run_event(event_id)
-    services.close_event(current_user, event)
+    if event.closed_at is None and not confirm.confirmed():
+        return _ask_close(event)
+    services.close_event(current_user, event, early=True)
     db.session.commit()
     paid = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id,
                                                        Attendance.entry_id.is_not(None))).all()
     flash(_("活动已结束：%(paid)d 人记分", paid=len(paid)))
     return redirect(url_for("events.detail", event_id=event.id))
+
+
+def _ask_close(event: Event):
+    """The confirmation of closing, with the service's own numbers: the event closed, read, and rolled back."""
+    left = event.ends_at - utcnow()
+    services.close_event(current_user, event, early=True)
+    version = services.rule_of(event)
+    attendances = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id,
+                                                              Attendance.removed_at.is_(None))).all()
+    paid = [a for a in attendances if a.entry is not None]
+    what = _("将为 %(people)d 人（%(households)d 户）记分，共 %(points)d 分", people=len(paid),
+             households=len({a.household_id for a in paid}), points=sum(a.entry.amount for a in paid))
+    details = [_("按细则：%(rule)s", rule=rule_label(version))] if version else []
+    unpaid = [a for a in attendances if a.entry is None]
+    if unpaid:
+        reasons = "、".join(sorted({str(UNPAID_LABELS.get(a.unpaid_reason, a.unpaid_reason)) for a in unpaid}))
+        details.append(_("%(n)d 人不记分：%(reasons)s", n=len(unpaid), reasons=reasons))
+    if event.mode is CheckinMode.IN_OUT and version is not None and version.unit is RuleUnit.HOUR:
+        missing = sum(1 for a in attendances if a.checked_out_at is None)
+        if missing:
+            details.append(_("%(n)d 人没有签退，按 %(h)d 小时记分", n=missing, h=services.MISSING_CHECKOUT_HOURS))
+    details.append(_("结束后不能再签到或移除签到，也不能撤销。"))
+    db.session.rollback()
+    warning = _("活动还有 %(left)s才结束；现在结束，之后来的人不能再签到", left=services.how_long(left)) \
+        if left > timedelta(0) else ""
+    return confirm.ask(_("确认结束活动"), what, button=_("结束活动并记分"), details=details, warning=warning,
+                       back=url_for("events.detail", event_id=event.id))
+
+
+def _check_out(check_out: Callable[..., Attendance], back: str) -> Attendance | ResponseReturnValue:
+    """签退 by check_out(early=…). One before the village's wait (a second tap right after 签到) is confirmed first,
+    naming how long they have been there and what they would be paid: the answer is then the confirmation page (the
+    check-out done to read its numbers, and rolled back)."""
+    try:
+        return check_out(early=confirm.confirmed())
+    except DomainError as refusal:
+        if refusal.code != "checkout_too_soon":
+            raise
+    db.session.rollback()
+    attendance = check_out(early=True)
+    event, version = attendance.event, services.rule_of(attendance.event)
+    points = services.points_of(event, version, attendance)
+    stayed = services.how_long(attendance.checked_out_at - attendance.checked_in_at)
+    if version is not None and version.unit is RuleUnit.HOUR:
+        pay = _("现在签退，按 %(h)d 小时记 %(p)d 分", h=services.hours_of(event, attendance), p=points)
+    else:
+        pay = _("现在签退，记 %(p)d 分", p=points)
+    opens = utc_to_local(services.checkout_opens(attendance)).strftime("%H:%M")
+    minutes = services.checkout_after(event.village_id)
+    who = _("您") if attendance.resident_id == current_user.resident_id else _(
+        "%(name)s（户号 %(number)s）", name=mask_name(attendance.resident.name), number=attendance.household.number)
+    db.session.rollback()
+    return confirm.ask(_("确认现在签退"), _("%(who)s签到才 %(stayed)s。%(pay)s", who=who, stayed=stayed, pay=pay),
+                       button=_("确认签退"), back=back,
+                       warning=_("签到不满 %(m)d 分钟：如果还没离开，请先不要签退（%(opens)s 以后签退不用确认）",
+                                 m=minutes, opens=opens),
+                       details=[_("签退后不能再签退一次，记分按签到到签退的时间。")])
 
 
 def _checkin_url(token: str) -> str:
@@ -354,13 +440,18 @@ def checkin(token: str):
         return render_template("auth/login.html", form=LoginForm(), error=None, event=event,
                                action=url_for("auth.login", next=request.path))
     if request.method == "GET":
-        return render_template("events/checkin.html", event=event, token=token, attendance=_own_attendance(event),
-                               fence=services.fenced(event),
-                               window=services.event_window(event))
+        attendance = _own_attendance(event)
+        return render_template("events/checkin.html", event=event, token=token, attendance=attendance,
+                               fence=services.fenced(event), window=services.event_window(event),
+                               **_checkout_times(attendance))
     action = request.form.get("action", "in")
     try:
         if action == "out":
-            attendance = services.check_out_self(current_user, token, passes=session.get(PASSES, []))
+            attendance = _check_out(partial(services.check_out_self, current_user, token,
+                                            passes=session.get(PASSES, [])),
+                                    url_for("events.checkin", token=token))
+            if not isinstance(attendance, Attendance):
+                return attendance
             message, already = _("签退成功"), False
         else:
             done = services.check_in_self(current_user, token, passes=session.get(PASSES, []),
@@ -373,7 +464,15 @@ def checkin(token: str):
                                attendance=None), refusal.status
     db.session.commit()
     return render_template("events/result.html", event=event, ok=True, message=message, token=token,
-                           attendance=attendance, already=already, action=action)
+                           attendance=attendance, already=already, action=action, **_checkout_times(attendance))
+
+
+def _checkout_times(attendance: Attendance | None) -> dict:
+    """When 签退 is offered to this attendance (local), and whether it is now: before it, only a confirmed 提前签退."""
+    if attendance is None:
+        return {}
+    opens = services.checkout_opens(attendance)
+    return dict(checkout_at=utc_to_local(opens), checkout_open=utcnow() >= opens)
 
 
 @bp.route("/events/<id:event_id>/checkin-desk", methods=["GET", "POST"])
@@ -382,8 +481,11 @@ def checkin(token: str):
                       methods=["POST"])
 def desk(event_id: int):
     """签到台: a USB scanner types the household card's text and Enter into the focused field; or a name is
-    searched and checked in."""
+    searched and checked in. With ?out=1 (签到并签退 events) it is the 签退台: the same, checking out."""
     event = _run_event(event_id)
+    out = event.mode is CheckinMode.IN_OUT and request.args.get("out") == "1"
+    if request.method == "POST" and out:
+        return _desk_check_out(event)
     if request.method == "POST":
         card = request.form.get("card", "").replace("\x00", "").strip()[:200]
         resident_id = request.form.get("resident_id", type=int)
@@ -416,7 +518,31 @@ def desk(event_id: int):
         if event.grid_id is not None:
             search = search.where(Household.grid_id == event.grid_id)
         found = db.session.scalars(search.order_by(Household.number, Resident.id).limit(20)).all()
-    return render_template("events/desk.html", event=event, query=query, found=found)
+    return render_template("events/desk.html", event=event, query=query, found=found, out=out)
+
+
+def _desk_check_out(event: Event) -> ResponseReturnValue:
+    """签退台: a scanned card checks out its household's person at the event, or a name is checked out; before the
+    village's wait, confirmed first."""
+    back = url_for("events.desk", event_id=event.id, out=1)
+    card = request.form.get("card", "").replace("\x00", "").strip()[:200]
+    resident_id = request.form.get("resident_id", type=int)
+    if card:
+        check_out = partial(services.check_out_card, current_user, event, card)
+    else:
+        check_out = partial(services.check_out_resident, current_user, event, resident_id or 0)
+    try:
+        attendance = _check_out(check_out, back)
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(back)
+    if not isinstance(attendance, Attendance):
+        return attendance
+    name, number = mask_name(attendance.resident.name), attendance.household.number
+    db.session.commit()
+    flash(_("%(name)s（%(number)s）签退成功", name=name, number=number))
+    return redirect(back)
 
 
 def _grid(grid_id: int) -> GridNode:
@@ -455,7 +581,21 @@ def reissue(household_id: int):
     household = db.session.get(Household, household_id)
     if household is None:
         raise NotFound()
-    card = services.issue_card(current_user, household)
+    card = services.issue_card(current_user, household, request.form.get("serial", type=int))
+    if card is None:  # the card this page showed was replaced already: the form was sent twice
+        db.session.rollback()
+        flash(_("户号 %(number)s 的卡已经补办过了，不再补办", number=household.number), "error")
+        return redirect(url_for("events.cards", grid_id=household.grid_id))
+    if not confirm.confirmed():  # 补办 voids the card the household holds: confirmed first, naming it
+        head = mask_name(household.head.name) if household.head else ""
+        what = _("将为户号 %(number)s（%(head)s）补办第 %(serial)d 张户卡", number=household.number, head=head,
+                 serial=card.serial)
+        warning = _("旧卡（第 %(old)d 张）立即作废：扫旧卡不能再签到，也不能在积分超市兑换", old=card.serial - 1) \
+            if card.serial > 1 else ""
+        back = url_for("events.cards", grid_id=household.grid_id)
+        db.session.rollback()
+        return confirm.ask(_("确认补办户卡"), what, button=_("补办户卡"), back=back, warning=warning,
+                           details=[_("补办后请打印新卡交给这一户，并收回旧卡。")])
     db.session.commit()
     flash(_("已为 %(number)s 补办户卡（第 %(serial)d 张），旧卡作废", number=household.number, serial=card.serial))
     return redirect(url_for("events.cards", grid_id=household.grid_id))

@@ -65,6 +65,7 @@ class HygieneSettings(db.Model):
     __table_args__ = (
         CheckConstraint("full_score > 0 AND model_count >= 0 AND model_points >= 0 AND shame_count >= 0"
                         " AND flag_points >= 0", name="numbers_in_range"),
+        CheckConstraint("shame_max >= shame_count", name="shame_max_at_least_count"),
     )
 
     village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"), primary_key=True)
@@ -75,6 +76,9 @@ class HygieneSettings(db.Model):
     # A penalty rule of the village's book posted to each household listed for 晾晒; None: listed only.
     penalty_rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id", ondelete="SET NULL"))
     ties: Mapped[TiePolicy] = mapped_column(value_enum(TiePolicy, "tie_policy", 8), default=TiePolicy.ALL)
+    # 晾晒 has its own tie rule and a stated most: ties at its cut-off never widen the list beyond shame_max.
+    shame_ties: Mapped[TiePolicy] = mapped_column(value_enum(TiePolicy, "tie_policy", 8), default=TiePolicy.ALL)
+    shame_max: Mapped[int] = mapped_column(default=0)
     unscored: Mapped[UnscoredPolicy] = mapped_column(value_enum(UnscoredPolicy, "unscored_policy", 8),
                                                      default=UnscoredPolicy.SKIP)
     flag_points: Mapped[int] = mapped_column(default=50)  # 流动红旗, one household per grid per month

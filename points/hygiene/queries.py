@@ -5,11 +5,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..claims.queries import under_appeal
 from ..extensions import db
 from ..grids.models import GridNode
+from ..ledger.models import LedgerEntry
 from ..people.models import Household, Resident
 from .models import (
-    Assignment, ChecklistItem, Deduction, InspectionRound, MonthlyResult, MonthlySummary, Outcome, Publication, Result, Score,
+    Assignment, ChecklistItem, Deduction, InspectionRound, MonthlyResult, MonthlySummary, Outcome, Posting, Publication,
+    Result, Score,
 )
 
 
@@ -62,6 +65,7 @@ class Line:
     scored: bool = True
     outcome: Outcome | None = None
     items: list[tuple[str, int]] = field(default_factory=list)
+    appealed: bool = False  # listed for 晾晒, kept off the list while the appeal of its penalty is pending
 
 
 @dataclass
@@ -79,7 +83,13 @@ class GridWeek:
 
     @property
     def shamed(self) -> list[Line]:
-        return [line for line in self.lines if line.outcome is Outcome.SHAME]
+        """The public 晾晒 list: the most deductions first, then by 户号."""
+        return sorted((line for line in self.lines if line.outcome is Outcome.SHAME),
+                      key=lambda line: (-line.value, line.number))
+
+    @property
+    def appealed(self) -> int:
+        return sum(1 for line in self.lines if line.appealed)
 
     @property
     def unscored(self) -> list[Line]:
@@ -88,20 +98,26 @@ class GridWeek:
 
 def week_results(round_: InspectionRound) -> list[GridWeek]:
     """Per grid of the round, in grid order: its inspector, progress and, once published, every household's line
-    (ranked first, then those left out), with the items each was deducted."""
+    (ranked first, then those left out), with the items each was deducted. A household listed for 晾晒 whose penalty
+    is under a pending appeal has no outcome here (nor on any page, export or API answer built from this) until the
+    appeal is decided."""
     counts = progress(round_.id)
+    appealed = select(Posting.id).where(
+        Posting.village_id == round_.village_id, Posting.period == "W" + round_.week,
+        Posting.household_id == Result.household_id, Posting.outcome == Outcome.SHAME, Posting.reversal_id.is_(None),
+        Posting.entry_id.in_(under_appeal())).exists()
     results = db.session.execute(
-        select(Result, Household.number, Resident.name)
+        select(Result, Household.number, Resident.name, (Result.outcome == Outcome.SHAME) & appealed)
         .join(Household, Result.household_id == Household.id)
         .outerjoin(Resident, Household.head_id == Resident.id)
         .where(Result.round_id == round_.id)
         .order_by(Result.grid_id, Result.rank.is_(None), Result.rank, Household.number)).all()
     items = _items_by_household(select(Score.id).where(Score.round_id == round_.id))
     lines: dict[int, list[Line]] = {}
-    for result, number, name in results:
+    for result, number, name, held in results:
         lines.setdefault(result.grid_id, []).append(Line(
             result.household_id, number, name or "", result.rank, result.deductions, result.score, result.scored,
-            result.outcome, items.get(result.household_id, [])))
+            None if held else result.outcome, items.get(result.household_id, []), bool(held)))
     grids = []
     for assignment in sorted(round_.assignments, key=lambda a: a.grid_id):
         scored, households = counts.get(assignment.grid_id, (0, 0))
@@ -203,6 +219,19 @@ def household_flags(household_id: int) -> list[str]:
         select(MonthlySummary.month).join(MonthlyResult, MonthlyResult.summary_id == MonthlySummary.id)
         .where(MonthlyResult.household_id == household_id, MonthlyResult.flag)
         .order_by(MonthlySummary.month.desc())))
+
+
+def posted_amounts(village_id: int, period: str) -> dict[tuple[int, Outcome], list[int]]:
+    """(grid, outcome) → the amounts of the entries that stand for the week (W2026-47) or month (M2026-11)."""
+    found: dict[tuple[int, Outcome], list[int]] = {}
+    for grid_id, outcome, amount in db.session.execute(
+        select(Posting.grid_id, Posting.outcome, LedgerEntry.amount)
+        .join(LedgerEntry, LedgerEntry.id == Posting.entry_id)
+        .where(Posting.village_id == village_id, Posting.period == period, Posting.reversal_id.is_(None))
+        .order_by(Posting.id)
+    ):
+        found.setdefault((grid_id, outcome), []).append(amount)
+    return found
 
 
 def publications(village_id: int, period: str) -> list[Publication]:

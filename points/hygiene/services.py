@@ -22,7 +22,7 @@ from ..ledger.services import Movement, post_entries, reversal_of
 from ..people.models import Household
 from ..rules.models import Rule, RuleCategory, RuleVersion
 from ..rules.queries import version_in_force
-from ..timeutil import local_today, utcnow
+from ..timeutil import day_label, local_today, month_label, month_week, utcnow, week_label
 from .models import (
     Assignment, ChecklistItem, Deduction, HygieneSettings, InspectionRound, MonthlyResult, MonthlySummary, Outcome,
     Posting, Publication, Result, Score, TiePolicy, UnscoredPolicy,
@@ -44,17 +44,20 @@ def settings_of(village_id: int) -> HygieneSettings:
     """The village's settings; the defaults (not added to the session) if it never changed them."""
     return db.session.get(HygieneSettings, village_id) or HygieneSettings(
         village_id=village_id, full_score=100, model_count=3, model_points=20, shame_count=0, penalty_rule_id=None,
-        ties=TiePolicy.ALL, unscored=UnscoredPolicy.SKIP, flag_points=50,
+        ties=TiePolicy.ALL, shame_ties=TiePolicy.ALL, shame_max=0, unscored=UnscoredPolicy.SKIP, flag_points=50,
     )
 
 
-SETTING_NUMBERS = ("full_score", "model_count", "model_points", "shame_count", "flag_points")
+SETTING_NUMBERS = ("full_score", "model_count", "model_points", "shame_count", "shame_max", "flag_points")
 
 
 def update_settings(actor: User, village: GridNode, **values) -> HygieneSettings:
     """Change some of the village's numbers and choices (the keys of HygieneSettings).
 
-    Raises Forbidden, DomainError("setting_out_of_range" | "full_score_too_low" | "penalty_rule_invalid")."""
+    A new shame_count without a shame_max raises the most listed to at least the count.
+
+    Raises Forbidden, DomainError("setting_out_of_range" | "shame_max_below_count" | "full_score_too_low" |
+    "penalty_rule_invalid")."""
     policy.require(actor, policy.Permission.MANAGE_HYGIENE, village.id)
     settings = db.session.get(HygieneSettings, village.id)
     if settings is None:
@@ -68,8 +71,14 @@ def update_settings(actor: User, village: GridNode, **values) -> HygieneSettings
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_SETTING:
                 raise DomainError("setting_out_of_range", low=low, high=MAX_SETTING)
             setattr(settings, name, value)
+    if "shame_max" not in values:
+        settings.shame_max = max(settings.shame_max, settings.shame_count)
+    if settings.shame_max < settings.shame_count:
+        raise DomainError("shame_max_below_count", count=settings.shame_count)
     if "ties" in values:
         settings.ties = TiePolicy(values["ties"])
+    if "shame_ties" in values:
+        settings.shame_ties = TiePolicy(values["shame_ties"])
     if "unscored" in values:
         settings.unscored = UnscoredPolicy(values["unscored"])
     if "penalty_rule_id" in values:
@@ -92,7 +101,8 @@ def _penalty_rule(village_id: int, rule_id: int | None) -> int | None:
 
 def _settings_dict(settings: HygieneSettings) -> dict:
     values = {name: getattr(settings, name) for name in SETTING_NUMBERS}
-    return values | {"ties": settings.ties.value, "unscored": settings.unscored.value,
+    return values | {"ties": settings.ties.value, "shame_ties": settings.shame_ties.value,
+                     "unscored": settings.unscored.value,
                      "penalty_rule": settings.penalty_rule_id}
 
 
@@ -133,6 +143,7 @@ def copy_template(village: GridNode, town: GridNode) -> None:
             penalty = db.session.scalar(select(Rule.id).where(Rule.village_id == village.id,
                                                               Rule.code == model.penalty_rule.code))
         settings = HygieneSettings(village_id=village.id, penalty_rule_id=penalty, ties=model.ties,
+                                   shame_ties=model.shame_ties,
                                    unscored=model.unscored, **{n: getattr(model, n) for n in SETTING_NUMBERS})
         db.session.add(settings)
         record(None, "hygiene.settings", "village", village.id, village.id,
@@ -214,8 +225,14 @@ def week_of(day: date) -> str:
 
 def month_of_week(monday: date) -> str:
     """A week counts in the month of its Thursday, as ISO weeks count in the year of theirs."""
-    thursday = monday + timedelta(days=3)
-    return f"{thursday.year}-{thursday.month:02d}"
+    return "{}-{:02d}".format(*month_week(monday)[:2])
+
+
+def month_weeks_end(month: str) -> date:
+    """The Sunday that ends the month's last week, the week of its last Thursday: up to 3 days into the next
+    month, or a few days before its last day (which then belong to the next month's first week)."""
+    last = parse_month(month)[1]
+    return last - timedelta(days=(last.weekday() - 3) % 7) + timedelta(days=3)
 
 
 def parse_month(text: str) -> tuple[date, date]:
@@ -332,16 +349,39 @@ def month_published(village_id: int, month: str) -> bool:
 # ---------------------------------------------------------------------------------------------------- scoring
 
 
-def may_score(actor: User, round_: InspectionRound, grid_id: int) -> bool:
-    """Whether actor may save score sheets of grid_id in this round: its assigned inspectors until the month's
-    summary is published (the village admin at any time)."""
-    assignment = db.session.get(Assignment, (round_.id, grid_id))
-    if assignment is None:
-        return False
+def score_refusal(actor: User, round_: InspectionRound, grid_id: int) -> DomainError | None:
+    """Why actor may not save score sheets of grid_id in this round, or None: the village admin may at any time, the
+    inspecting grid's leaders and workers until the grid's results of the round are published (and the month's).
+
+    Raises DomainError("grid_not_in_round")."""
+    assignment = assignment_of(round_, grid_id)
     if policy.can(actor, policy.Permission.MANAGE_HYGIENE, round_.village_id):
-        return True
-    return (policy.can_score(actor, round_.village_id, assignment.inspector_grid_id)
-            and not month_published(round_.village_id, round_.month))
+        return None
+    week = week_label(round_.monday)
+    if policy.can_score(actor, round_.village_id, assignment.inspector_grid_id):
+        if month_published(round_.village_id, round_.month):
+            return DomainError("month_closed", status=409, month=month_label(round_.month))
+        if assignment.published_at is not None:
+            return DomainError("round_published", status=409, week=week, grid=assignment.grid.name)
+        return None
+    own = [a.grid.name for a in round_.assignments
+           if a.inspector_grid_id is not None and policy.can_score(actor, round_.village_id, a.inspector_grid_id)]
+    if own:
+        return DomainError("not_your_grid", status=403, week=week, grids="、".join(own), grid=assignment.grid.name)
+    inspector = assignment.inspector_grid.name if assignment.inspector_grid else gettext("村两委")
+    return DomainError("not_inspector", status=403, week=week, grid=assignment.grid.name, inspector=inspector)
+
+
+def require_score(actor: User, round_: InspectionRound, grid_id: int) -> None:
+    """Raises the score_refusal, if there is one."""
+    refusal = score_refusal(actor, round_, grid_id)
+    if refusal is not None:
+        raise refusal
+
+
+def may_score(actor: User, round_: InspectionRound, grid_id: int) -> bool:
+    found = db.session.get(Assignment, (round_.id, grid_id))
+    return found is not None and score_refusal(actor, round_, grid_id) is None
 
 
 def save_score(
@@ -358,7 +398,7 @@ def save_score(
     since is not overwritten. None (the API without it): the last save wins. photo: a stored file's name, or None
     to keep the sheet's photo.
 
-    Raises NotFound, Forbidden, DomainError("grid_not_in_round" | "month_closed" | "own_household" | "unknown_item"
+    Raises NotFound, DomainError("grid_not_in_round" | the score_refusal | "own_household" | "unknown_item"
     | "deduction_out_of_range" | "note_too_long" | "score_changed")."""
     household = db.session.get(Household, household_id) if isinstance(household_id, int) else None
     if household is None or household.village_id != round_.village_id:
@@ -368,11 +408,7 @@ def save_score(
         .where(Score.round_id == round_.id, Score.household_id == household.id)).first()
     # A sheet stays with the grid it was saved in: a household that moved since is corrected there, by its inspectors.
     grid_id = existing.grid_id if existing is not None else household.grid_id
-    assignment = assignment_of(round_, grid_id)
-    if not may_score(actor, round_, grid_id):
-        if policy.can_score(actor, round_.village_id, assignment.inspector_grid_id):
-            raise DomainError("month_closed", status=409, month=round_.month)
-        raise Forbidden()
+    require_score(actor, round_, grid_id)
     policy.refuse_own_household(actor, household.id)
     if household.closed_on is not None:
         raise DomainError("household_closed", status=409, number=household.number)
@@ -462,11 +498,32 @@ def top(values: list[int], n: int, ties: TiePolicy) -> int:
     return values.index(cutoff)
 
 
+def shame_rule(settings: HygieneSettings) -> str:
+    """The 晾晒 rule in plain words: 扣分最多的 2 户；并列时全部列出，最多 4 户 …"""
+    if not settings.shame_count:
+        return gettext("本村不晾晒。")
+    if settings.shame_ties is TiePolicy.ALL:
+        ties = gettext("并列时全部列出，最多 %(most)d 户（超过时并列的都不列）", most=settings.shame_max)
+    else:
+        ties = gettext("名额边上并列的都不列")
+    penalty = gettext("，并按细则扣分") if settings.penalty_rule_id else ""
+    return gettext("每个网格扣分最多的 %(n)d 户（有扣分的）列入晾晒名单%(penalty)s；%(ties)s。扣分正在申诉的户，申诉处理完"
+                   "之前不公开晾晒。", n=settings.shame_count, penalty=penalty, ties=ties)
+
+
+def shame_cut(values: list[int], settings: HygieneSettings) -> int:
+    """How many of the worst-first values are listed for 晾晒: the first shame_count, ties at the cut-off per
+    shame_ties, and never more than shame_max."""
+    listed = top(values, settings.shame_count, settings.shame_ties)
+    return listed if listed <= settings.shame_max else top(values, settings.shame_count, TiePolicy.NONE)
+
+
 def rank_grid(sheets: list[Sheet], settings: HygieneSettings) -> list[Placing]:
     """One grid's week: the fewest deductions first. The first model_count are 示范户 (fewer households: all of
-    them); of those with more deductions than the N-th best (and some deductions), the most first, the shame_count
-    are listed for 晾晒; ties at either cut-off per settings.ties. A grid without a single score sheet was not
-    inspected: nobody places."""
+    them), ties at the cut-off per settings.ties; of those with more deductions than the N-th best (and some
+    deductions), the most first, the shame_count are listed for 晾晒, ties at the cut-off per settings.shame_ties but
+    never more than settings.shame_max (ties that would make more are all left out). A grid without a single score
+    sheet was not inspected: nobody places."""
     if not any(s.scored for s in sheets):
         return [Placing(s.household_id, False, 0, None, None) for s in sheets]
     counted = sorted((s for s in sheets if s.scored or settings.unscored is UnscoredPolicy.CLEAN),
@@ -477,7 +534,7 @@ def rank_grid(sheets: list[Sheet], settings: HygieneSettings) -> list[Placing]:
     # the worst.
     cutoff = counted[min(settings.model_count, len(counted)) - 1].deductions if settings.model_count and counted else 0
     rest = sorted((s for s in counted[models:] if s.deductions > cutoff), key=lambda s: (-s.deductions, s.household_id))
-    shamed = {s.household_id for s in rest[: top([-s.deductions for s in rest], settings.shame_count, settings.ties)]}
+    shamed = {s.household_id for s in rest[: shame_cut([-s.deductions for s in rest], settings)]}
     placings = [
         Placing(s.household_id, s.scored, s.deductions, rank,
                 Outcome.MODEL if index < models else Outcome.SHAME if s.household_id in shamed else None)
@@ -500,14 +557,19 @@ class Award:
 
 
 def publish_round(
-    actor: User, round_: InspectionRound, grid_id: int | None = None, client_key: str | None = None
+    actor: User, round_: InspectionRound, grid_id: int | None = None, client_key: str | None = None,
+    early: bool = False,
 ) -> Publication:
     """Publish one grid's results of the round (grid_id), or every grid's (the village admin): rank each grid,
     keep the results, and bring the ledger to them: the 示范户 award and the 晾晒 penalty posted once, and a
     household whose outcome a correction changed has its entry reversed and, if it still earns one, re-posted.
     Publishing unchanged results again posts nothing. A grid with no score sheet is left unpublished.
 
-    Raises Forbidden, DomainError("grid_not_in_round" | "idempotency_key_reused" | …the ledger's)."""
+    The week's results are final once it is over: before, a grid is published only when all its households are
+    scored, or by the village admin's explicit early (提前发布), audited with the households still unscored.
+
+    Raises Forbidden, DomainError("grid_not_in_round" | "week_not_over" | "early_admin_only" |
+    "idempotency_key_reused" | …the ledger's)."""
     period = "W" + round_.week
     repeat = _earlier_publication(actor, client_key, round_.village_id, period, grid_id)
     if repeat is not None:
@@ -524,6 +586,8 @@ def publish_round(
     settings = settings_of(round_.village_id)
     sheets = _sheets(round_, grid_ids)
     published = [g for g in grid_ids if any(s.scored for s in sheets[g])]
+    unscored = _early(actor, round_, {a.grid_id: a.grid.name for a in assignments if a.grid_id in published},
+                      sheets, early)
     placings = {g: rank_grid(sheets[g], settings) for g in published}
     # A household placed here may still have a place (and postings) elsewhere in the round: listed unscored in the
     # grid it has since moved out of. Its place and outcome move with it, so that it places once.
@@ -543,21 +607,47 @@ def publish_round(
     penalty = _penalty_version(settings, day)
     shamed = [r["household_id"] for r in rows if r["outcome"] is Outcome.SHAME]
     kinds = dict(db.session.execute(select(Household.id, Household.kind).where(Household.id.in_(shamed))).all())
-    desired = {}
+    desired, name = {}, period_name(period)
     for g in published:
         for p in placings[g]:
             if p.outcome is Outcome.MODEL and settings.model_points:
-                desired[(p.household_id, Outcome.MODEL)] = Award(
-                    settings.model_points, g, f"{round_.week} 卫生保洁示范户")
+                desired[(p.household_id, Outcome.MODEL)] = Award(settings.model_points, g, f"{name} 卫生保洁示范户")
             elif p.outcome is Outcome.SHAME and penalty is not None and penalty.applies_to(kinds[p.household_id]):
-                desired[(p.household_id, Outcome.SHAME)] = Award(penalty.points, g, f"{round_.week} 卫生评比晾晒", penalty)
+                desired[(p.household_id, Outcome.SHAME)] = Award(penalty.points, g, f"{name} 卫生评比晾晒", penalty)
     posted, reversed_ = _settle(actor, round_.village_id, period, published, desired, day, placed)
     now = utcnow()
     for assignment in assignments:
         if assignment.grid_id in published:
             assignment.published_at, assignment.published_by_id = now, actor.id
     return _publication(actor, client_key, round_.village_id, period, grid_id, posted, reversed_,
-                        subject=("inspection_round", round_.id), grids=len(published))
+                        subject=("inspection_round", round_.id), grids=len(published), unscored=unscored)
+
+
+def week_over(round_: InspectionRound) -> bool:
+    return local_today() > round_.monday + timedelta(days=6)
+
+
+def unscored_text(unscored: dict[str, int]) -> str:
+    """第三网格还有 149 户没有评分，第一网格还有 3 户没有评分."""
+    return gettext("，").join(gettext("%(grid)s还有 %(n)d 户没有评分", grid=name, n=n) for name, n in unscored.items())
+
+
+def _early(actor: User, round_: InspectionRound, names: dict[int, str], sheets: dict[int, list[Sheet]],
+           early: bool) -> dict[str, int]:
+    """Grid name → its households without a sheet, for grids published before the week is over (提前发布), once the
+    admin chose to; raises the refusal otherwise."""
+    if week_over(round_):
+        return {}
+    unscored = {names[g]: n for g in names if (n := sum(1 for s in sheets[g] if not s.scored))}
+    if not unscored:
+        return {}
+    params = dict(week=week_label(round_.monday), end=day_label(round_.monday + timedelta(days=6)),
+                  unscored=unscored_text(unscored))
+    if not policy.can(actor, policy.Permission.MANAGE_HYGIENE, round_.village_id):
+        raise DomainError("early_admin_only", status=403, **params)
+    if not early:
+        raise DomainError("week_not_over", status=409, **params)
+    return unscored
 
 
 def _placed(round_id: int, grid_ids: list[int]):
@@ -635,7 +725,8 @@ def _settle(
     movements = []
     for household_id, is_post, item in changes:
         if not is_post:
-            movements.append(reversal_of(item.entry_id, f"hygiene-undo:{item.entry_id}", f"{period[1:]} 评比更正",
+            movements.append(reversal_of(item.entry_id, f"hygiene-undo:{item.entry_id}",
+                                         f"{period_name(period)} 评比更正",
                                          correction=True))
             continue
         award = desired[item]
@@ -657,6 +748,14 @@ def _settle(
     return len(rows), len(withdraw)
 
 
+def period_name(period: str) -> str:
+    """A period as the notes of its entries and the exports name it, in Chinese whatever the page's language (notes
+    are stored): 2026年12月第2周 for W2026-W50, 2026-12 for M2026-12."""
+    if period.startswith("M"):
+        return period[1:]
+    return "{}年{}月第{}周".format(*month_week(parse_week(period[1:])))
+
+
 def _earlier_publication(actor: User, client_key: str | None, village_id: int, period: str,
                          grid_id: int | None) -> Publication | None:
     if not client_key:
@@ -669,13 +768,19 @@ def _earlier_publication(actor: User, client_key: str | None, village_id: int, p
 
 
 def _publication(actor: User, client_key: str | None, village_id: int, period: str, grid_id: int | None,
-                 posted: int, reversed_: int, subject: tuple[str, int], grids: int) -> Publication:
+                 posted: int, reversed_: int, subject: tuple[str, int], grids: int,
+                 unscored: dict[str, int] | None = None) -> Publication:
+    """Keeps and audits the publication; unscored (grid name → households without a sheet): published early."""
     publication = Publication(village_id=village_id, period=period, grid_id=grid_id, actor_id=actor.id,
                               client_key=client_key, posted=posted, reversed=reversed_)
     db.session.add(publication)
     db.session.flush()
-    record(actor, "hygiene.published", subject[0], subject[1], grid_id or village_id,
-           after={"period": period, "grids": grids, "posted": posted, "reversed": reversed_})
+    after = {"period": period, "grids": grids, "posted": posted, "reversed": reversed_}
+    if unscored:
+        # Stored as the log shows it, in Chinese as the entries' notes are: 第三网格 149 户、第四网格 2 户.
+        after |= {"early": True, "unscored_households": [f"{name} {n} 户" for name, n in unscored.items()]}
+    record(actor, "hygiene.published_early" if unscored else "hygiene.published", subject[0], subject[1],
+           grid_id or village_id, after=after)
     return publication
 
 
@@ -686,14 +791,16 @@ def publish_month(actor: User, village: GridNode, month: str, client_key: str | 
     """每月汇总: each household's monthly total is the sum of its published weekly scores of the month's rounds (a
     week it was left out of adds nothing); it counts in the grid it belongs to now. Per grid, the highest total
     (ties per settings.ties) holds the 流动红旗 and gets flag_points. Publishing again after a correction reverses
-    and re-posts only what changed.
+    and re-posts only what changed. A month is summed up once it is over and every week of it published.
 
-    Raises Forbidden, DomainError("invalid_month" | "month_in_future" | "idempotency_key_reused" | …the ledger's)."""
+    Raises Forbidden, DomainError("invalid_month" | "month_in_future" | "month_not_over" | "month_weeks_unpublished"
+    | "idempotency_key_reused" | …the ledger's)."""
     policy.require(actor, policy.Permission.MANAGE_HYGIENE, village.id)
     first, last = parse_month(month)
     month = f"{first.year}-{first.month:02d}"
-    if first > local_today():
-        raise DomainError("month_in_future")
+    refusal = month_refusal(village.id, month)
+    if refusal is not None:
+        raise refusal
     period = "M" + month
     repeat = _earlier_publication(actor, client_key, village.id, period, None)
     if repeat is not None:
@@ -742,6 +849,32 @@ def publish_month(actor: User, village: GridNode, month: str, client_key: str | 
     _publication(actor, client_key, village.id, period, None, posted, reversed_,
                  subject=("monthly_summary", summary.id), grids=len(by_grid))
     return summary
+
+
+def month_refusal(village_id: int, month: str) -> DomainError | None:
+    """Why the month (2026-11) cannot be summed up yet, or None: its last week has not ended, or a grid's week of it
+    with score sheets is not published."""
+    first = parse_month(month)[0]
+    if first > local_today():
+        return DomainError("month_in_future")
+    end = month_weeks_end(month)
+    if end >= local_today():
+        return DomainError("month_not_over", status=409, month=month_label(month), end=day_label(end))
+    sheet_of = select(Score.id).where(Score.round_id == Assignment.round_id, Score.grid_id == Assignment.grid_id)
+    waiting = defaultdict(list)
+    for monday, name in db.session.execute(
+        select(InspectionRound.monday, GridNode.name).join(Assignment, Assignment.round_id == InspectionRound.id)
+        .join(GridNode, GridNode.id == Assignment.grid_id)
+        .where(InspectionRound.village_id == village_id, InspectionRound.month == month,
+               Assignment.published_at.is_(None), sheet_of.exists())
+        .order_by(InspectionRound.monday, GridNode.id)
+    ):
+        waiting[monday].append(name)
+    if not waiting:
+        return None
+    weeks = "；".join(gettext("%(week)s（%(grids)s）", week=week_label(monday), grids="、".join(names))
+                     for monday, names in waiting.items())
+    return DomainError("month_weeks_unpublished", status=409, month=month_label(month), weeks=weeks)
 
 
 @blocks_retirement

@@ -9,19 +9,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import confirm
 from ..auth import policy
 from ..claims.photos import clean_photo, store_photo
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
+from ..people.privacy import mask_name
 from ..rules.models import Rule
 from ..rules.queries import version_in_force
-from ..timeutil import local_today
+from ..timeutil import day_label, local_today, month_label, week_label
 from ..xlsx import XLSX
 from . import queries, services
 from .forms import SettingsForm
-from .models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Score
+from .models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Outcome, Score
 from .workbook import month_workbook, week_workbook
 
 bp = Blueprint("hygiene", __name__)
@@ -86,6 +88,9 @@ def week(village_id: int):
     return render_template(
         "hygiene/week.html", village=village, week=week_name, monday=monday, round=round_, grids=grids,
         preview=preview, may=may, settings=services.settings_of(village.id),
+        week_over=round_ is not None and services.week_over(round_),
+        incomplete=[g for g in grids if 0 < g.scored < g.households],
+        shame_rule=services.shame_rule(services.settings_of(village.id)),
         manager=policy.can(current_user, MANAGE, village.id),
         may_start=round_ is None and monday <= today and services.may_open_round(current_user, village.id),
         previous=services.week_of(monday - timedelta(days=7)),
@@ -112,14 +117,15 @@ def sheet_list(round_id: int, grid_id: int):
     """The inspector's list of a grid's households: progress, and each household's sheet."""
     round_ = _round(round_id)
     assignment = services.assignment_of(round_, grid_id)
-    if not services.may_score(current_user, round_, grid_id):
-        raise Forbidden()
+    services.require_score(current_user, round_, grid_id)
     rows = queries.sheet_rows(round_.id, grid_id)
     done = sum(1 for row in rows if row.score is not None)
     following = next((row.household.id for row in rows if row.score is None), None)
     return render_template(
         "hygiene/sheets.html", round=round_, assignment=assignment, rows=rows, done=done, next_id=following,
         may_publish=policy.can_publish(current_user, round_.village_id, assignment.inspector_grid_id),
+        early=done < len(rows) and not services.week_over(round_),
+        manager=policy.can(current_user, MANAGE, round_.village_id),
     )
 
 
@@ -133,8 +139,7 @@ def sheet(round_id: int, household_id: int):
         raise NotFound()
     score = db.session.scalar(select(Score).where(Score.round_id == round_.id, Score.household_id == household.id))
     grid_id = score.grid_id if score is not None else household.grid_id
-    if not services.may_score(current_user, round_, grid_id):
-        raise Forbidden()
+    services.require_score(current_user, round_, grid_id)
     items = services.checklist(round_.village_id)
     error, status, chosen = None, 200, {}
     if request.method == "POST":
@@ -193,13 +198,85 @@ def photo(score_id: int):
 @bp.post("/hygiene/rounds/<id:round_id>/publish")
 @login_required
 def publish(round_id: int):
+    """Publish a grid or all grids: refused before the week is over unless all are scored or the admin chose 提前发布
+    (early=1); then a confirmation naming who becomes 示范户 and who is listed for 晾晒, with the points."""
     round_ = _round(round_id)
     grid_id = request.form.get("grid_id", type=int)
-    publication = services.publish_round(current_user, round_, grid_id, client_key=_form_key())
+    early = request.form.get("early") == "1"
+    back = url_for("hygiene.week", village_id=round_.village_id, week=round_.week)
+    try:
+        publication = services.publish_round(current_user, round_, grid_id, client_key=_form_key(), early=early)
+    except DomainError as refusal:
+        db.session.rollback()
+        if refusal.code not in ("week_not_over", "early_admin_only"):
+            raise
+        flash(refusal.message, "error")
+        return redirect(back)
+    if not confirm.confirmed():
+        title, what, details, warning = _publish_preview(round_, grid_id, publication, early)
+        db.session.rollback()
+        button = _("确认提前发布") if warning else _("确认发布")
+        return confirm.ask(title, what, button=button, back=back, details=details, warning=warning)
     db.session.commit()
     flash(_("已发布：记分 %(posted)d 笔，更正冲回 %(reversed)d 笔", posted=publication.posted,
             reversed=publication.reversed))
-    return redirect(url_for("hygiene.week", village_id=round_.village_id, week=round_.week))
+    return redirect(back)
+
+
+def _points(amounts: list[int], households: int) -> str:
+    """各 +20 分 when every household listed got the same (（+20 分） for one); 其中 N 户共 ±X 分 otherwise; nothing
+    without points."""
+    if not amounts:
+        return ""
+    if len(amounts) == households and len(set(amounts)) == 1:
+        if households == 1:
+            return _("（%(points)+d 分）", points=amounts[0])
+        return _("各 %(points)+d 分", points=amounts[0])
+    return _("（其中 %(n)d 户共 %(points)+d 分）", n=len(amounts), points=sum(amounts))
+
+
+def _publish_preview(round_: InspectionRound, grid_id: int | None, publication, early: bool):
+    """What the publication just made (not yet committed) will show and post, grid by grid."""
+    week = week_label(round_.monday)
+    amounts = queries.posted_amounts(round_.village_id, "W" + round_.week)
+    lines, unscored = [], {}
+    for g in queries.week_results(round_):
+        if grid_id not in (None, g.grid.id):
+            continue
+        if not g.lines:
+            lines.append((g.grid.name, _("还没有评分，这次不发布")))
+            continue
+        parts = [_("%(n)d 户评为示范户", n=len(g.models)) + _points(amounts.get((g.grid.id, Outcome.MODEL), []),
+                                                                   len(g.models))]
+        if g.shamed:
+            parts.append(_("%(n)d 户晾晒", n=len(g.shamed)) + _points(amounts.get((g.grid.id, Outcome.SHAME), []),
+                                                                     len(g.shamed)))
+        if g.unscored:
+            parts.append(_("另有 %(n)d 户未评分", n=len(g.unscored)))
+            unscored[g.grid.name] = len(g.unscored)
+        lines.append((g.grid.name, _("，").join(parts)))
+    if grid_id is not None:
+        what = _("发布%(week)s%(grid)s的评比：%(what)s", week=week, grid=lines[0][0], what=lines[0][1])
+        details = []
+    else:
+        what = _("发布%(week)s全部网格的评比：", week=week)
+        details = [_("%(grid)s：%(what)s", grid=name, what=text) for name, text in lines]
+    details += _again(queries.publications(round_.village_id, "W" + round_.week))
+    warning = ""
+    if early and unscored and not services.week_over(round_):
+        warning = _("提前发布：本周还没结束（%(end)s结束），%(unscored)s。这些户%(rule)s。", end=day_label(
+            round_.monday + timedelta(days=6)), unscored=services.unscored_text(unscored),
+            rule=UNSCORED_LABELS[services.settings_of(round_.village_id).unscored])
+    return _("发布评比结果"), what, details, warning
+
+
+def _again(publications: list) -> list[str]:
+    """For a publication after an earlier one of the period: what this one changes (entries already posted stand)."""
+    if len(publications) < 2:
+        return []
+    latest = publications[-1]
+    return [_("此前已发布过，已记的积分不会重复记：这次新记 %(posted)d 笔，更正冲回 %(reversed)d 笔",
+              posted=latest.posted, reversed=latest.reversed)]
 
 
 def _form_key() -> str | None:
@@ -258,6 +335,7 @@ def settings(village_id: int):
             services.update_settings(
                 current_user, village, full_score=form.full_score.data, model_count=form.model_count.data,
                 model_points=form.model_points.data, shame_count=form.shame_count.data,
+                shame_ties=form.shame_ties.data, shame_max=form.shame_max.data,
                 flag_points=form.flag_points.data, ties=form.ties.data, unscored=form.unscored.data,
                 penalty_rule_id=form.penalty_rule_id.data or None,
             )
@@ -290,6 +368,7 @@ def month(village_id: int, month: str):
     following = (first + timedelta(days=32)).replace(day=1)
     return render_template(
         "hygiene/month.html", village=village, month=month, summary=summary, rounds=rounds,
+        refusal=services.month_refusal(village.id, month),
         grids=queries.month_results(summary) if summary else [], settings=services.settings_of(village.id),
         manager=policy.can(current_user, MANAGE, village.id) and first <= local_today(),
         previous=previous, following=following.strftime("%Y-%m") if following <= local_today() else None,
@@ -300,10 +379,26 @@ def month(village_id: int, month: str):
 @bp.post("/villages/<id:village_id>/hygiene/months/<month>/publish")
 @login_required
 def publish_month(village_id: int, month: str):
+    """Publish the month's summary, after a confirmation naming who gets the 流动红旗 and its points."""
     village = policy.visible_village(current_user, village_id)
     summary = services.publish_month(current_user, village, month, client_key=_form_key())
+    if not confirm.confirmed():
+        amounts = queries.posted_amounts(village.id, "M" + summary.month)
+        grids = [g for g in queries.month_results(summary) if g.holders]
+        details = [_("%(grid)s：%(who)s，总分 %(total)d，获流动红旗%(points)s", grid=g.grid.name,
+                     who=_("、").join(f"{line.number} {mask_name(line.head_name)}" for line in g.holders),
+                     total=g.holders[0].value, points=_points(amounts.get((g.grid.id, Outcome.FLAG), []),
+                                                              len(g.holders)))
+                   for g in grids]
+        what = _("发布%(month)s汇总：%(n)d 户获流动红旗，共 %(points)+d 分", month=month_label(summary.month),
+                 n=sum(len(g.holders) for g in grids),
+                 points=sum(sum(v) for (_grid, outcome), v in amounts.items() if outcome is Outcome.FLAG))
+        details += _again(queries.publications(village.id, "M" + summary.month))
+        back = url_for("hygiene.month", village_id=village.id, month=summary.month)
+        db.session.rollback()
+        return confirm.ask(_("发布本月汇总"), what, button=_("确认发布"), back=back, details=details)
     db.session.commit()
-    flash(_("%(month)s 汇总已发布", month=summary.month))
+    flash(_("%(month)s汇总已发布", month=month_label(summary.month)))
     return redirect(url_for("hygiene.month", village_id=village.id, month=summary.month))
 
 
@@ -323,7 +418,7 @@ def export_week(round_id: int):
     village = db.session.get(GridNode, round_.village_id)
     return send_file(io.BytesIO(week_workbook(round_, queries.week_results(round_))), mimetype=XLSX,
                      as_attachment=True, download_name=_("卫生评比-%(village)s-%(week)s.xlsx", village=village.name,
-                                                         week=round_.week))
+                                                         week=week_label(round_.monday, year=True)))
 
 
 @bp.get("/villages/<id:village_id>/hygiene/months/<month>.xlsx")

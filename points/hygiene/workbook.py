@@ -4,6 +4,7 @@ from ..people.privacy import mask_name
 from ..xlsx import add_sheet, book_bytes, new_book
 from .models import OUTCOME_LABELS, InspectionRound, MonthlySummary
 from .queries import GridMonth, GridWeek
+from .services import period_name
 
 
 def _outcome(outcome) -> str:
@@ -22,8 +23,9 @@ def week_workbook(round_: InspectionRound, grids: list[GridWeek]) -> bytes:
             rows.append((grid.grid.name, inspector, line.rank if line.rank is not None else "未评",
                          line.number, mask_name(line.head_name), line.value if line.scored else "", items,
                          line.score if line.rank is not None else "", _outcome(line.outcome)))
-    add_sheet(book, f"{round_.week} 评比", ("网格", "检查网格", "名次", "户号", "户主", "扣分", "扣分项目", "得分", "结果"),
-           rows, (14, 14, 8, 10, 10, 8, 36, 8, 16))
+    add_sheet(book, f"{period_name('W' + round_.week)} 评比",
+              ("网格", "检查网格", "名次", "户号", "户主", "扣分", "扣分项目", "得分", "结果"),
+              rows, (14, 14, 8, 10, 10, 8, 36, 8, 16))
     return book_bytes(book)
 
 

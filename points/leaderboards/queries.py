@@ -17,16 +17,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
+from ..claims.queries import under_appeal
 from ..errors import DomainError
 from ..events.models import Event
 from ..extensions import db
 from ..grids.models import GridNode, GridPath, NodeKind
 from ..hygiene.models import Assignment, InspectionRound, Outcome, Result
 from ..hygiene.queries import flag_holders
-from ..ledger.models import PeriodTotal
+from ..ledger.models import LedgerEntry, PeriodTotal
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
 from ..rules.models import RuleCategory
+from ..timeutil import week_label
 from .models import BoardSettings
 
 MAX_LIMIT = 100  # the longest list a page or the API shows
@@ -62,8 +64,7 @@ class Period:
     @property
     def label(self) -> str:
         if self.kind is PeriodKind.WEEK:
-            year, week = self.first.isocalendar()[:2]
-            return _("%(year)d年第%(week)d周（%(first)s–%(last)s）", year=year, week=week,
+            return _("%(week)s（%(first)s–%(last)s）", week=week_label(self.first, year=True),
                      first=self.first.strftime("%m.%d"), last=self.last.strftime("%m.%d"))
         if self.kind is PeriodKind.MONTH:
             return _("%(year)d年%(month)d月", year=self.first.year, month=self.first.month)
@@ -163,20 +164,44 @@ class HouseholdPlace:
 def household_board(scope: GridNode, period: Period, limit: int = 20, category: RuleCategory | None = None,
                     worst: bool = False) -> list[HouseholdPlace]:
     """The households of scope's subtree with the most points in period (worst: the most points lost to
-    penalties, for the 黑榜), best first; only households with a positive figure are listed. The last place's ties
-    are listed too, up to TIE_ROOM more."""
+    penalties, for the 黑榜, leaving out those under appeal), best first; only households with a positive figure
+    are listed. The last place's ties are listed too, up to TIE_ROOM more. Every door (the boards, the village TV,
+    the API) reads its lists here."""
     limit = min(max(limit, 1), MAX_LIMIT)
     column = PeriodTotal.deducted if worst else PeriodTotal.total
     # Zero written out, not bound: the partial index of penalties serves only a query that says deducted > 0.
     where = [PeriodTotal.period == period.key, PeriodTotal.category == (category.value if category else ""),
              PeriodTotal.resident_id == 0, column > literal_column("0")]
-    rows = _top([PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted], scope, period, where, column,
-                PeriodTotal.household_id, limit, walk=scope.kind is NodeKind.TOWN)
-    ranks = _ranks([row.deducted if worst else row.total for row in rows])
+    held = _under_appeal(scope, period, category) if worst else {}
+    # Each household with points held can drop out of the list: read as many more, so that none is missed.
+    rows = [(row.household_id, row.total, row.deducted - held.get(row.household_id, 0)) for row in _top(
+        [PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.deducted], scope, period, where, column,
+        PeriodTotal.household_id, limit + len(held), walk=scope.kind is NodeKind.TOWN)]
+    if held:
+        rows = sorted((row for row in rows if row[2] > 0), key=lambda row: (-row[2], row[0]))[:limit + TIE_ROOM]
+    ranks = _ranks([deducted if worst else total for _id, total, deducted in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
-    about = _households_about([row.household_id for _rank, row in kept])
-    return [HouseholdPlace(rank, row.household_id, *about[row.household_id], row.total, row.deducted)
-            for rank, row in kept]
+    about = _households_about([household_id for _rank, (household_id, *_figures) in kept])
+    return [HouseholdPlace(rank, household_id, *about[household_id], total, deducted)
+            for rank, (household_id, total, deducted) in kept]
+
+
+def _under_appeal(scope: GridNode, period: Period, category: RuleCategory | None) -> dict[int, int]:
+    """Per household of scope's subtree, the points lost in period (and category) to penalties whose appeal is
+    pending: they stay off the 黑榜 until the appeal is decided. Upheld, they count again; reversed, the reversal has
+    taken them off the totals. A penalty reversed by 冲正 while its appeal waits was given back already."""
+    reversal = aliased(LedgerEntry)
+    where = [LedgerEntry.id.in_(under_appeal()), LedgerEntry.amount < 0,
+             ~exists().where(reversal.reverses_id == LedgerEntry.id)]
+    if period.first is not None:
+        where.append(LedgerEntry.occurred_on.between(period.first, period.last))
+    if category is not None:
+        where.append(LedgerEntry.category == category)
+    return dict(db.session.execute(
+        select(LedgerEntry.household_id, -func.sum(LedgerEntry.amount))
+        .join(Household, Household.id == LedgerEntry.household_id)
+        .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
+        .where(*where).group_by(LedgerEntry.household_id)).all())
 
 
 def on_register(period: Period) -> ColumnElement[bool]:
@@ -400,7 +425,7 @@ class Display:
     month: Period
     red: list[HouseholdPlace]
     black: list[HouseholdPlace]
-    week: str | None  # the latest published week (2026-W47), None before the first
+    week: date | None  # the Monday of the latest published week, None before the first
     models: list[Honour]
     flag_month: str | None  # the latest published month (2026-11)
     flags: list[Honour]
@@ -415,7 +440,7 @@ def display(village: GridNode, today: date, now: datetime, events: int = 6) -> D
     month = period_of(PeriodKind.MONTH, today)
     black = household_board(village, month, settings.black_count, worst=True) if settings.black_count else []
     week = db.session.scalar(
-        select(InspectionRound.week).join(Assignment, Assignment.round_id == InspectionRound.id)
+        select(InspectionRound.monday).join(Assignment, Assignment.round_id == InspectionRound.id)
         .where(InspectionRound.village_id == village.id, Assignment.published_at.is_not(None))
         .order_by(InspectionRound.monday.desc()).limit(1))
     models = [Honour(grid, number, mask_name(name)) for grid, number, name in db.session.execute(
@@ -423,7 +448,7 @@ def display(village: GridNode, today: date, now: datetime, events: int = 6) -> D
         .join(InspectionRound, InspectionRound.id == Result.round_id)
         .join(Household, Household.id == Result.household_id).join(GridNode, GridNode.id == Result.grid_id)
         .outerjoin(Resident, Resident.id == Household.head_id)
-        .where(InspectionRound.village_id == village.id, InspectionRound.week == week,
+        .where(InspectionRound.village_id == village.id, InspectionRound.monday == week,
                Result.outcome == Outcome.MODEL)
         .order_by(GridNode.id, Result.rank, Household.number))] if week else []
     summary, holders = flag_holders(village.id)

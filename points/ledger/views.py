@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from .. import confirm
 from ..auth import policy
 from ..hygiene.queries import household_flags
 from ..claims.queries import appealed_entry_ids
@@ -15,6 +16,7 @@ from ..forms import fresh_key, refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID
 from ..people.models import Household
+from ..people.privacy import mask_name
 from ..rules.labels import rule_choices
 from ..rules.queries import rule_book
 from ..timeutil import local_today
@@ -94,6 +96,13 @@ def award(household_id: int):
             form.rule_id.errors.append(refusal_message(refusal, form))
             status = 422
         else:
+            if entry.amount < 0 and not confirm.confirmed():  # 扣分 is confirmed first, naming what it takes
+                what = _("将给户号 %(number)s（%(head)s）扣 %(points)d 分：%(rule)s", number=household.number,
+                         head=_head_name(household), points=-entry.amount, rule=entry.rule_version.name)
+                db.session.rollback()
+                return confirm.ask(_("确认扣分"), what, button=_("确认扣分"),
+                                   back=url_for("ledger.household_points", household_id=household.id),
+                                   details=[_("扣分会出现在该户的积分记录里，村民可以申诉。")])
             db.session.commit()
             flash(_("已记 %(amount)+d 分", amount=entry.amount))
             return redirect(url_for("ledger.household_points", household_id=household.id))
@@ -145,6 +154,10 @@ def batch_award():
             refused = refusal.details if refusal.code != "idempotency_key_reused" else []
             status = 422
         else:
+            if not confirm.confirmed():
+                ask = _batch_confirmation(entries, village, grid_id)
+                db.session.rollback()
+                return ask
             db.session.commit()
             flash(_("已为 %(n)d 户记分", n=len(entries)))
             return redirect(url_for("ledger.batch_award", village=village.id, grid=grid_id or ""))
@@ -161,6 +174,24 @@ def batch_award():
         "ledger/batch.html", form=form, village=village, villages=villages, grids=grids, grid_id=grid_id,
         households=households, chosen=chosen, refused=[(numbers.get(r["household_id"], f"#{r['household_id']}"), r["message"]) for r in refused],
     ), status
+
+
+def _head_name(household: Household) -> str:
+    return mask_name(household.head.name) if household.head else "—"
+
+
+def _batch_confirmation(entries: list[LedgerEntry], village: GridNode, grid_id: int | None):
+    """The confirmation of a batch the service has just done (and the caller rolls back): how many households, how
+    many points each and in all, under which rule, and which households."""
+    amount = entries[0].amount
+    numbers = dict(db.session.execute(
+        select(Household.id, Household.number).where(Household.id.in_([e.household_id for e in entries]))).all())
+    what = _("将为 %(n)d 户各记 %(amount)+d 分，共 %(total)+d 分", n=len(entries), amount=amount,
+             total=sum(e.amount for e in entries))
+    details = [_("细则：%(rule)s", rule=entries[0].rule_version.name),
+               _("户号：%(numbers)s", numbers="、".join(numbers.get(e.household_id, "") for e in entries))]
+    return confirm.ask(_("确认批量记分"), what, button=_("确认记分（%(n)d 户）", n=len(entries)),
+                       back=url_for("ledger.batch_award", village=village.id, grid=grid_id or ""), details=details)
 
 
 @bp.post("/entries/<id:entry_id>/reverse")

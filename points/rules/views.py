@@ -152,7 +152,7 @@ def export(village_id: int):
     policy.require(current_user, MANAGE, village.id)
     today = local_today()
     return send_file(
-        io.BytesIO(export_workbook(rule_book(village.id, today))),
+        io.BytesIO(export_workbook(rule_book(village.id, today) + upcoming_versions(village.id, today))),
         mimetype=XLSX,
         as_attachment=True,
         download_name=_("积分细则-%(village)s-%(day)s.xlsx", village=village.name, day=today.isoformat()),

@@ -1,9 +1,11 @@
 """The rule book as a workbook (.xlsx): the export, and the import of the same format, so that export → edit in
 Excel → import round-trips.
 
-One row per rule. On import, a code the village has no rule for is a new rule; an existing code whose terms
-differ gets a new version from a date chosen on the form; identical terms leave the rule alone. Every row is
-checked before anything is written, and a file with any bad row writes nothing.
+One row per version in force or decided to start later, so that a pending revision is a second row of its code
+with its own 生效日期. On import, a code the village has no rule for is a new rule; a row whose 生效日期 and terms
+are those of one of the rule's versions, or whose terms are the latest version's, leaves the rule alone; other
+terms make a new version from a date chosen on the form. Every row is checked before anything is written, and a
+file with any bad row writes nothing.
 """
 import io
 import re
@@ -84,8 +86,9 @@ def _yes_no(flag: bool) -> str:
 
 
 def export_workbook(versions: list[RuleVersion]) -> bytes:
-    """The versions (a village's rule book on one day) as an .xlsx: one row per rule in the import's format, by
-    category and code, and a second sheet explaining what each column accepts."""
+    """The versions (a village's rule book on one day, and the versions decided to start later) as an .xlsx: one row
+    per version in the import's format, by category, code and start, and a second sheet explaining what each column
+    accepts."""
     categories, units, roles = _words(CATEGORY_LABELS), _words(UNIT_LABELS), _words(ROLE_LABELS)
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -94,7 +97,7 @@ def export_workbook(versions: list[RuleVersion]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     order = list(RuleCategory)
-    for version in sorted(versions, key=lambda v: (order.index(v.category), v.rule.code)):
+    for version in sorted(versions, key=lambda v: (order.index(v.category), v.rule.code, v.effective_from)):
         append_row(sheet, [
             version.rule.code,
             version.name,
@@ -124,7 +127,8 @@ def export_workbook(versions: list[RuleVersion]) -> bytes:
 def _write_notes(sheet, categories: dict, units: dict, roles: dict) -> None:
     sheet.append(["列", "说明"])
     for row in (
-        ("编码", f"必填，本村唯一，最多 {CODE_LENGTH} 个字符。已有的编码表示修改该细则，新的编码表示新增"),
+        ("编码", f"必填，最多 {CODE_LENGTH} 个字符。已有的编码表示修改该细则，新的编码表示新增；"
+                 "同一编码可有多行（已定好的修订），各行生效日期不同"),
         ("名称", f"必填，最多 {NAME_LENGTH} 个字"),
         ("类别", "必填：" + SEPARATOR.join(categories.values())),
         ("分值", f"必填，不为 0 的整数：加分填正数，扣分填负数；绝对值不超过 {MAX_POINTS}"),
@@ -133,8 +137,8 @@ def _write_notes(sheet, categories: dict, units: dict, roles: dict) -> None:
         ("每日、每周、每月、每年上限", "一户在该期间按本细则最多得（或扣）的分数，正整数；留空表示不设上限"),
         ("需要照片、村民可申报", f"{YES} 或 {NO}；留空为{NO}"),
         ("可使用角色", "可多个，用顿号分隔：" + SEPARATOR.join(roles.values())),
-        ("生效日期、失效日期", "如 2026-01-01；只用于新增的细则（生效日期留空则按导入页面所选日期），"
-                               "已有细则的修改从导入页面所选的日期起生效"),
+        ("生效日期、失效日期", "如 2026-01-01；用于新增的细则（生效日期留空则按导入页面所选日期）。"
+                               "已有细则按生效日期对应各版，修改从导入页面所选的日期起生效"),
     ):
         sheet.append(list(row))
     sheet.column_dimensions["A"].width = 28
@@ -189,7 +193,7 @@ def _parse_rows(rows: list[tuple[int, list[str]]], position: dict[str, int], err
     categories = {word: member for member, word in _words(CATEGORY_LABELS).items()}
     units = {word: member for member, word in _words(UNIT_LABELS).items()}
     roles = {word: member for member, word in _words(ROLE_LABELS).items()}
-    first_row: dict[str, int] = {}
+    first_row: dict[tuple[str, date | None], int] = {}
     parsed = []
     for number, cells in rows:
         before = len(errors)
@@ -217,10 +221,11 @@ def _parse_rows(rows: list[tuple[int, list[str]]], position: dict[str, int], err
         }
         effective_from = read("生效日期", _date)
         effective_until = read("失效日期", _date)
-        if code in first_row:
-            errors.append(RowError(number, "编码", _("编码 %(code)s 与第 %(row)d 行重复", code=code, row=first_row[code])))
+        # A code may come back on a row of another 生效日期: the export's row of a pending revision.
+        if (code, effective_from) in first_row:
+            errors.append(RowError(number, "编码", _duplicate(code, first_row[code, effective_from])))
         elif code is not None:
-            first_row[code] = number
+            first_row[code, effective_from] = number
         if len(errors) > before:
             continue
         if not (values["for_registered"] or values["for_renters"]):
@@ -244,8 +249,19 @@ def _plan(village: GridNode, parsed: list[_Row], revise_from: date, report: Rule
         )
     }
     plan = []
+    changed: dict[str, int] = {}  # the row that changes a code: one change per code and import
     for row in parsed:
         rule = rules.get(row.code)
+        if rule is not None:
+            same_start = next((v for v in rule.versions if v.effective_from == row.effective_from), None)
+            if (same_start is not None and _same(row, same_start)) or _same(row, rule.versions[-1]):
+                if row.code not in report.unchanged:
+                    report.unchanged.append(row.code)
+                continue
+        if row.code in changed:
+            report.errors.append(RowError(row.row, "编码", _duplicate(row.code, changed[row.code])))
+            continue
+        changed[row.code] = row.row
         if rule is None:
             start = row.effective_from or revise_from
             if row.effective_until is not None and row.effective_until <= start:
@@ -255,14 +271,8 @@ def _plan(village: GridNode, parsed: list[_Row], revise_from: date, report: Rule
                 plan.append((row, None))
             continue
         latest = rule.versions[-1]
-        current = RuleTerms.of(latest)
-        # read_table hands over NFKC text, which turns a name's （） and ，into ( and ,: a name that reads the
-        # same after that is the stored name, unchanged.
-        if normalize_text(current.name) == row.terms.name:
-            row = replace(row, terms=replace(row.terms, name=current.name))
-        if row.terms == current:
-            report.unchanged.append(row.code)
-        elif revise_from <= latest.effective_from:
+        row = replace(row, terms=replace(row.terms, name=_stored_name(row.terms.name, latest.name)))
+        if revise_from <= latest.effective_from:
             refusal = DomainError("rule_revision_backdated", day=latest.effective_from.isoformat())
             report.errors.append(RowError(row.row, "编码", refusal.message))
         elif latest.effective_until is not None and latest.effective_until <= revise_from:
@@ -272,7 +282,23 @@ def _plan(village: GridNode, parsed: list[_Row], revise_from: date, report: Rule
         else:
             report.revised.append(row.code)
             plan.append((row, rule))
+    report.unchanged = [code for code in report.unchanged if code not in changed]
     return plan
+
+
+def _stored_name(name: str, stored: str) -> str:
+    """read_table hands over NFKC text, which turns a name's （） and ，into ( and ,: a name that reads the same
+    after that is the stored name, unchanged."""
+    return stored if normalize_text(stored) == name else name
+
+
+def _same(row: _Row, version: RuleVersion) -> bool:
+    """Whether the row says what the version says (its dates aside)."""
+    return replace(row.terms, name=_stored_name(row.terms.name, version.name)) == RuleTerms.of(version)
+
+
+def _duplicate(code: str, row: int) -> str:
+    return _("编码 %(code)s 与第 %(row)d 行重复", code=code, row=row)
 
 
 def _code(text: str) -> str:

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import confirm
 from ..auth import policy
 from ..claims.photos import clean_photo, store_photo
 from ..events.services import CARD_PREFIX
@@ -404,11 +405,21 @@ def void(redemption_id: int):
     form = VoidForm()
     if not form.validate_on_submit():
         return _receipt_page(redemption, form=form, status=422)
+    ask = redemption.voided_at is None and not confirm.confirmed()  # voided since: the reload shows it, no question
+    if ask:
+        what = _("作废户号 %(number)s 的这张兑换单：退回 %(points)d 分，商品放回库存", number=redemption.household.number,
+                 points=redemption.total)
+        lines = [_("%(name)s × %(quantity)d", name=line.name, quantity=line.quantity) for line in redemption.lines]
+        back = url_for("shop.receipt", redemption_id=redemption.id)
     try:
         services.void(current_user, redemption, form.reason.data)
     except DomainError as refusal:
         _undo(refusal)
         return _receipt_page(redemption, form=form, error=refusal.message, status=_status(refusal))
+    if ask:  # the service found nothing against it: now the clerk says yes
+        db.session.rollback()
+        return confirm.ask(_("确认作废兑换单"), what, button=_("确认作废，退回 %(points)d 分", points=redemption.total),
+                           back=back, details=[*lines, _("作废原因：%(reason)s", reason=form.reason.data.strip())])
     db.session.commit()
     flash(_("已作废，积分和库存已退回"))
     return redirect(url_for("shop.receipt", redemption_id=redemption.id))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from points.audit.models import AuditEvent
 from points.auth.models import Role
@@ -421,7 +421,7 @@ def test_closing_posts_the_rules_points_once(api, scene):
 
     error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.leader), 403, "forbidden")
     headers = {"Idempotency-Key": "close-1"}
-    closed = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, headers=headers)
+    closed = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, headers=headers, json={"early": True})
     assert closed.status_code == 200, closed.get_json()
     body = closed.get_json()
     assert body["closed_at"] is not None and body["points_posted"] == 10
@@ -429,7 +429,7 @@ def test_closing_posts_the_rules_points_once(api, scene):
         (scene.households[0].id, 5, ""), (scene.households[1].id, 5, "")]
     assert [balance(api, scene, h) for h in scene.households] == [before[0] + 5, before[1] + 5, before[2]]
 
-    again = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, headers=headers)
+    again = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, headers=headers, json={"early": True})
     assert again.status_code == 200 and again.get_json() == body
     assert [balance(api, scene, h) for h in scene.households] == [before[0] + 5, before[1] + 5, before[2]]
 
@@ -504,3 +504,57 @@ def test_an_events_place_and_a_check_ins_position_through_the_api(api, scene):
     cleared = api.request("PATCH", f"/api/v1/events/{event['id']}", scene.admin, json={"latitude": None,
                                                                                        "longitude": None})
     assert cleared.get_json()["latitude"] is None
+
+
+def test_closing_before_the_end_needs_early_and_the_refusal_says_how_long_is_left(api, scene, openapi_spec):
+    event = new_event(api, scene)  # started ten minutes ago, ends in 1 h 50 min
+    assert checkin(api, scene.villagers[0], event_id=event["id"],
+                   token=services.rotating_token(event_row(event))).status_code == 201
+    for body in (None, {}, {"early": False}):
+        refused = error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.admin, json=body), 409,
+                           "event_not_ended")
+        assert refused["message"] in {f"活动还有 1 小时 {m} 分才结束；提前结束要先确认（结束后不能再签到）" for m in (49, 50)}
+    assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()["closed_at"] is None
+    assert balance(api, scene, scene.households[0]) == 0
+    closed = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, json={"early": True})
+    assert closed.status_code == 200 and closed.get_json()["points_posted"] == 5
+    early = openapi_spec["paths"]["/api/v1/events/{event_id}/close"]["post"]
+    assert "event_not_ended" in early["responses"]["409"]["description"]
+
+
+def test_an_event_without_a_rule_is_refused(api, scene):
+    body = event_body(scene)
+    del body["rule_id"]
+    refused = api.post("/api/v1/events", scene.admin, json=body)
+    assert refused.status_code == 422 and "rule_id" in str(refused.get_json()["error"]["details"])
+    error_of(api.post("/api/v1/events", scene.admin, json={**body, "rule_id": None}), 422, "validation_error")
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_checking_out_before_the_village_s_wait_needs_early(api, scene):
+    event = new_event(api, scene, mode="in_out")
+    token = services.rotating_token(event_row(event))
+    villager, other = scene.villagers[:2]
+    assert checkin(api, villager, event_id=event["id"], token=token).status_code == 201
+    assert checkin(api, scene.admin, event_id=event["id"], resident_id=scene.households[1].head_id).status_code == 201
+    refused = error_of(api.post("/api/v1/checkouts", villager, json={"event_id": event["id"], "token": token}), 409,
+                       "checkout_too_soon")
+    assert refused["message"] == "签到才 0 分钟，满 30 分钟才能签退；确要现在签退请先确认"
+    error_of(api.post("/api/v1/checkouts", scene.admin,
+                      json={"event_id": event["id"], "resident_id": scene.households[1].head_id}), 409,
+             "checkout_too_soon")
+    assert db.session.scalar(select(func.count()).select_from(Attendance)
+                             .where(Attendance.checked_out_at.is_not(None))) == 0
+    out = api.post("/api/v1/checkouts", villager, json={"event_id": event["id"], "token": token, "early": True})
+    assert out.status_code == 200 and out.get_json()["attendance"]["checked_out_at"] is not None
+    again = api.post("/api/v1/checkouts", villager, json={"event_id": event["id"], "token": token})
+    assert again.status_code == 200 and again.get_json() == out.get_json()
+    # Staff check out by name once the wait is over; a leader who does not run the event may not.
+    db.session.execute(update(Attendance).where(Attendance.resident_id == scene.households[1].head_id)
+                       .values(checked_in_at=utcnow() - timedelta(minutes=31)))
+    db.session.commit()
+    body = {"event_id": event["id"], "resident_id": scene.households[1].head_id}
+    error_of(api.post("/api/v1/checkouts", scene.leader, json=body), 403, "forbidden")
+    assert api.post("/api/v1/checkouts", scene.admin, json=body).status_code == 200
+    error_of(api.post("/api/v1/checkouts", other, json={"event_id": event["id"], "token": token, "card": "x"}), 422,
+             "validation_error")

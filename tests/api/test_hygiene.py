@@ -10,13 +10,15 @@ from points.hygiene import services
 from points.timeutil import local_today
 
 from .. import factories
-from ..hygiene.helpers import gen_scene
+from ..hygiene.helpers import gen_scene, last_month, weeks_of_month
 from .conftest import error_of
 
 # A week whose month has begun whatever today is (a week counts in its Thursday's month).
 LAST_WEEK = services.week_of(local_today() - timedelta(days=7))
 WEEK_BEFORE = services.week_of(local_today() - timedelta(days=14))
 NEXT_WEEK = services.week_of(local_today() + timedelta(days=7))
+# A week of last month: its month is over, and may be summed up once its weeks are published.
+LAST_MONTHS_WEEK = weeks_of_month(last_month())[0]
 
 
 @pytest.fixture
@@ -179,8 +181,13 @@ def test_the_assigned_inspector_scores_and_a_leader_not_assigned_is_refused(api,
     }
     assert saved.get_json()["scored_at"] is not None
 
-    for user in (bystander, scene.leaders[0], scene.clerk, scene.villager, scene.stranger):
-        error_of(score(api, user, round_["id"], household, 1, item=item.id), 403, "forbidden")
+    for user in (bystander, scene.leaders[0]):
+        error = error_of(score(api, user, round_["id"], household, 1, item=item.id), 403, "not_your_grid")
+        assert "你负责检查" in error["message"]
+    for user in (scene.clerk, scene.villager):
+        error_of(score(api, user, round_["id"], household, 1, item=item.id), 403, "not_inspector")
+    # Another village's admin does not see this village at all.
+    error_of(score(api, scene.stranger, round_["id"], household, 1, item=item.id), 403, "forbidden")
     sheets = api.get(f"/api/v1/inspection-rounds/{round_['id']}/scores?grid_id={scene.village.grids[0].id}",
                      inspector).get_json()
     assert sheets["total"] == 5
@@ -329,7 +336,7 @@ def _post_from_threads(app, path: str, headers: dict, body: dict, threads: int =
 
 
 def test_a_double_tap_on_publish_posts_once(api, app, scene):
-    round_ = open_round(api, scene).get_json()
+    round_ = open_round(api, scene, week=LAST_MONTHS_WEEK).get_json()
     for grid_index in range(3):
         score_grid(api, scene, scene.admin, round_["id"], grid_index, [5, 0, 1, 2, 3])
     headers = {**api.headers(scene.admin), "Idempotency-Key": "double-tap"}
@@ -354,8 +361,11 @@ def test_a_correction_after_publishing_reverses_and_reposts_only_what_changed(ap
     households = scene.households[0]
     assert api.post(path, inspector, json={"grid_id": grid}).get_json()["posted"] == 3
 
-    # The third household was wrongly scored: it had 5 deductions, not 2.
-    sheet = score(api, inspector, round_["id"], households[2], 5, revision=1, item=first_item(scene).id)
+    # The third household was wrongly scored: it had 5 deductions, not 2. The inspectors' part ended with the
+    # publication; the village admin corrects.
+    refused = score(api, inspector, round_["id"], households[2], 5, revision=1, item=first_item(scene).id)
+    assert "的评分已发布" in error_of(refused, 409, "round_published")["message"]
+    sheet = score(api, scene.admin, round_["id"], households[2], 5, revision=1, item=first_item(scene).id)
     assert sheet.get_json()["revision"] == 2
     correction = api.post(path, inspector, json={"grid_id": grid}).get_json()
     assert (correction["posted"], correction["reversed"]) == (1, 1)
@@ -403,7 +413,7 @@ def test_a_villager_can_neither_score_nor_publish(api, scene):
     score_grid(api, scene, scene.admin, round_["id"], 0, [0, 1, 2, 3, 4])
     path = f"/api/v1/inspection-rounds/{round_['id']}/publish"
     for household in (scene.households[0][0], scene.households[0][1]):
-        error_of(score(api, scene.villager, round_["id"], household, 0), 403, "forbidden")
+        error_of(score(api, scene.villager, round_["id"], household, 0), 403, "not_inspector")
     error_of(api.post(path, scene.villager), 403, "forbidden")
     error_of(api.post(path, scene.villager, json={"grid_id": scene.village.grids[0].id}), 403, "forbidden")
     error_of(api.post("/api/v1/monthly-summaries", scene.villager,
@@ -415,7 +425,7 @@ def test_a_villager_can_neither_score_nor_publish(api, scene):
 
 
 def test_the_monthly_summary_is_published_once_and_read_by_the_village(api, scene):
-    round_ = open_round(api, scene).get_json()
+    round_ = open_round(api, scene, week=LAST_MONTHS_WEEK).get_json()
     for grid_index in range(3):
         score_grid(api, scene, scene.admin, round_["id"], grid_index, [5, 0, 1, 2, 3])
     assert api.post(f"/api/v1/inspection-rounds/{round_['id']}/publish", scene.admin).get_json()["posted"] == 9
@@ -451,7 +461,7 @@ def test_the_monthly_summary_is_published_once_and_read_by_the_village(api, scen
 
 
 def test_a_correction_after_the_month_moves_the_red_flag(api, scene):
-    round_ = open_round(api, scene).get_json()
+    round_ = open_round(api, scene, week=LAST_MONTHS_WEEK).get_json()
     score_grid(api, scene, scene.admin, round_["id"], 0, [5, 0, 1, 2, 3])
     api.post(f"/api/v1/inspection-rounds/{round_['id']}/publish", scene.admin)
     body = {"village_id": scene.village.village.id, "month": round_["month"]}
@@ -500,6 +510,59 @@ def test_a_month_still_to_come_or_an_unknown_village_is_refused(api, scene):
         "items": [], "total": 0}
 
 
+# Periods that close when they end, and the honest 晾晒 list
+
+
+def test_publishing_before_the_week_is_over_needs_early_and_only_the_admin_may_choose_it(api, scene):
+    round_ = open_round(api, scene, week=services.week_of(local_today())).get_json()  # never over
+    score_grid(api, scene, scene.admin, round_["id"], 0, [0, 1, 2])  # three of five
+    path = f"/api/v1/inspection-rounds/{round_['id']}/publish"
+    grid = scene.village.grids[0]
+    error = error_of(api.post(path, scene.admin), 409, "week_not_over")
+    assert f"{grid.name}还有 2 户没有评分：要提前发布请确认提前发布" in error["message"]
+    assert "还没结束（" in error["message"] and "2026-W" not in error["message"]
+    inspector, _ = inspector_of(scene, round_, 0)
+    error_of(api.post(path, inspector, json={"grid_id": grid.id}), 403, "early_admin_only")
+    error_of(api.post(path, inspector, json={"grid_id": grid.id, "early": True}), 403, "early_admin_only")
+    assert [balance(api, scene, h) for h in scene.households[0]] == [0] * 5
+    published = api.post(path, scene.admin, json={"early": True})
+    assert published.status_code == 201 and published.get_json()["posted"] == 3
+    assert [balance(api, scene, h) for h in scene.households[0]] == [20, 20, 20, 0, 0]
+
+
+def test_a_month_not_over_or_with_a_week_unpublished_is_refused_in_chinese(api, scene):
+    today = local_today()
+    body = {"village_id": scene.village.village.id, "month": f"{today:%Y-%m}"}
+    error = error_of(api.post("/api/v1/monthly-summaries", scene.admin, json=body), 409, "month_not_over")
+    assert error["message"].startswith(f"{today.year}年{today.month}月的评比还没结束")
+    round_ = open_round(api, scene, week=LAST_MONTHS_WEEK).get_json()
+    score_grid(api, scene, scene.admin, round_["id"], 1, [0])
+    body["month"] = round_["month"]
+    error = error_of(api.post("/api/v1/monthly-summaries", scene.admin, json=body), 409, "month_weeks_unpublished")
+    assert f"（{scene.village.grids[1].name}）" in error["message"]
+    api.post(f"/api/v1/inspection-rounds/{round_['id']}/publish", scene.admin)
+    assert api.post("/api/v1/monthly-summaries", scene.admin, json=body).status_code == 201
+
+
+def test_the_shame_list_is_worst_first_and_leaves_out_a_penalty_under_appeal(api, scene):
+    village = scene.village.village
+    rule = factories.gen_rule(village, "卫生评比晾晒", -5)
+    services.update_settings(scene.admin, village, model_count=1, shame_count=3, shame_max=3, penalty_rule_id=rule.id)
+    db.session.commit()
+    round_ = open_round(api, scene).get_json()
+    score_grid(api, scene, scene.admin, round_["id"], 0, [0, 3, 5, 1, 4])
+    households = scene.households[0]
+    published = api.post(f"/api/v1/inspection-rounds/{round_['id']}/publish", scene.admin).get_json()
+    assert published["grids"][0]["shamed"] == [households[2].id, households[4].id, households[1].id]
+    appellant = factories.gen_villager(households[2])
+    db.session.commit()
+    penalty = api.get(f"/api/v1/households/{households[2].id}/entries", scene.admin).get_json()["items"][0]
+    assert api.post("/api/v1/appeals", appellant, json={"entry_id": penalty["id"], "reason": "不在家"}).status_code == 201
+    results = api.get(f"/api/v1/inspection-rounds/{round_['id']}/results", scene.villager).get_json()
+    lines = {line["household_id"]: line["outcome"] for line in results["grids"][0]["lines"]}
+    assert [lines[h.id] for h in households] == ["model", "shame", None, None, "shame"]
+
+
 # The document
 
 
@@ -519,3 +582,6 @@ def test_the_document_describes_rounds_and_summaries(openapi_spec):
         assert {"page", "per_page"} <= {p["name"] for p in paths[path]["get"]["parameters"]}
     assert {"id", "period", "grid_id", "posted", "reversed", "created_at"} <= set(schemas["Publication"]["required"])
     assert "phone" not in str(schemas["ScoreSheet"]) and "id_number" not in str(schemas["ResultLine"])
+    body = paths["/api/v1/inspection-rounds/{round_id}/publish"]["post"]["requestBody"]["content"]["application/json"]
+    early = schemas[body["schema"]["$ref"].split("/")[-1]]["properties"]["early"]
+    assert early["type"] == "boolean" and early["default"] is False and "提前发布" in early["description"]

@@ -203,7 +203,7 @@ def close(w) -> Operation:
     event = _event(w)
     events.check_in_resident(w.admin, event, w.home.head.id)
     events.check_in_resident(w.admin, event, w.other.head.id)
-    return Operation(w.admin, f"/api/v1/events/{event.id}/close")
+    return Operation(w.admin, f"/api/v1/events/{event.id}/close", {"early": True})
 
 
 def checkin_code(w) -> Operation:
@@ -285,6 +285,7 @@ NOT_MOVING = {
     "api_tokens.create_token": "issues a token",
     "api_events.create_event": "an event moves points only when it is closed",
     "api_events.update_event": "edits an event; a closed one is refused",
+    "api_events.create_checkout": "records when someone left, once; points move only when the event is closed",
     "api_hygiene.open_round": "opens a week's round, idempotent by village and week",
     "api_hygiene.save_score": "a score sheet moves points only when the round is published",
     "api_shop.update_product": "name, unit, price, on offer: the stock changes only by movements",

@@ -6,12 +6,14 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from points.auth.models import Role
+from points.claims.models import Appeal
 from points.extensions import db
 from points.leaderboards.models import BoardSettings
 from points.leaderboards.queries import PeriodKind, period_of
-from points.ledger.models import EntrySource
+from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry
 from points.rules.models import RuleCategory
 from points.timeutil import local_today
@@ -413,3 +415,24 @@ def test_the_contract_check_catches_an_item_of_the_wrong_shape(app, contract, to
 
     assert contract.errors("GET", PATH, answer(good)) == []
     assert contract.errors("GET", PATH, answer(wrong))
+
+
+def test_a_penalty_under_appeal_is_off_the_black_board_until_decided(api, town):
+    penalise(town)
+    h = town.h
+    db.session.add(BoardSettings(village_id=town.home.village.id, red_count=10, black_count=5))
+    penalty = db.session.scalar(select(LedgerEntry).where(LedgerEntry.household_id == h.qian.id,
+                                                          LedgerEntry.amount == -8))
+    villager = factories.gen_villager(h.qian)
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, town.home.village)
+    db.session.commit()
+    assert api.post("/api/v1/appeals", villager, json={"entry_id": penalty.id, "reason": "不是我家"}).status_code == 201
+    appeal_id = db.session.scalar(select(Appeal.id))
+
+    def black():
+        body = board(api, town.worker, town.home.village, period="month:2026-10", board="black")
+        return [(item["rank"], item["household_id"], item["deducted"]) for item in body["items"]]
+
+    assert black() == [(1, h.li.id, 5)]
+    assert api.post(f"/api/v1/appeals/{appeal_id}/decision", admin, json={"reverse": False}).status_code == 200
+    assert black() == [(1, h.qian.id, 8), (2, h.li.id, 5)]

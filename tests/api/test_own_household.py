@@ -115,3 +115,19 @@ def test_an_admin_does_not_check_their_household_in_at_the_desk(api, scene):
                                                              "resident_id": scene["home"].head_id}),
              403, "own_check_in")
     assert api.post("/api/v1/checkins", scene["colleague"], json={"event_id": event.id, "card": card}).status_code == 201
+
+
+def test_an_admin_does_not_check_their_household_out_at_the_desk_not_even_themselves(api, scene):
+    """On a per-hour event the check-out sets the pay: the desk never checks out the staff's own household."""
+    starts = utc_to_local(utcnow()) - timedelta(hours=2)
+    event = events.create_event(scene["colleague"], scene["village"].village, events.EventTerms(
+        "环境整治日", "村委会广场", starts, starts + timedelta(hours=3), scene["volunteering"].id, CheckinMode.IN_OUT,
+        None, None))
+    card = events.card_text(events.issue_card(scene["colleague"], scene["home"]))
+    db.session.commit()
+    assert api.post("/api/v1/checkins", scene["colleague"], json={"event_id": event.id, "card": card}).status_code == 201
+    for body in ({"card": card}, {"resident_id": scene["home"].head_id}):  # the head is the admin themselves
+        error_of(api.post("/api/v1/checkouts", scene["me"], json={"event_id": event.id, "early": True, **body}),
+                 403, "own_check_out")
+    assert api.post("/api/v1/checkouts", scene["colleague"],
+                    json={"event_id": event.id, "card": card, "early": True}).status_code in (200, 201)

@@ -56,7 +56,12 @@ def test_disabling_an_account_ends_its_sessions(app, client, village, admin):
     phone = app.test_client()
     phone.post("/login", data={"username": "worker", "password": factories.PASSWORD, "remember": "y"})
     assert phone.get("/households").status_code == 200
-    client.post(f"/admin/users/{worker.id}", data={"action": "toggle"})
+    asked = client.post(f"/admin/users/{worker.id}", data={"action": "active", "active": "0"}).get_data(as_text=True)
+    assert "停用 worker（" in asked and "已登录的手机也会马上退出" in asked
+    db.session.expire_all()
+    assert db.session.get(User, worker.id).active and phone.get("/households").status_code == 200
+    for _ in range(2):  # a double tap on 确认停用 leaves it disabled
+        client.post(f"/admin/users/{worker.id}", data={"action": "active", "active": "0", "confirmed": "1"})
     db.session.expire_all()
     assert not db.session.get(User, worker.id).active
     assert phone.get("/households").status_code == 302

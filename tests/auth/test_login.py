@@ -123,6 +123,10 @@ class TestAccountAdministration:
         db.session.commit()
         login(admin)
         [assignment] = worker.assignments
-        assert client.post(f"/admin/assignments/{assignment.id}/revoke").status_code == 302
+        asked = client.post(f"/admin/assignments/{assignment.id}/revoke")
+        assert asked.status_code == 200 and f"撤销 {worker.username} 的角色：网格员 · " in asked.get_data(as_text=True)
+        db.session.expire_all()
+        assert len(db.session.get(User, worker.id).assignments) == 1
+        assert client.post(f"/admin/assignments/{assignment.id}/revoke", data={"confirmed": "1"}).status_code == 302
         db.session.expire_all()
         assert db.session.get(User, worker.id).assignments == []

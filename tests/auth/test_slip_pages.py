@@ -90,13 +90,23 @@ def test_a_grid_worker_reissues_a_slip_from_the_residents_page(client, login, sc
     page = client.get(f"/residents/{home.head_id}").get_data(as_text=True)
     assert f"村民账号：{villager.username}" in page and "补发激活单" in page
     action = re.search(r'action="(/admin/users/\d+/slip)"', page).group(1)
-    reissued = client.post(action, follow_redirects=True)
+    before = villager.slip_version
+    asked = client.post(action).get_data(as_text=True)
+    assert "补发激活单" in asked and "旧激活单马上作废" in asked and f'href="/residents/{home.head_id}"' in asked
+    db.session.expire_all()
+    assert db.session.get(type(villager), villager.id).slip_version == before, "asking voids nothing"
+    form = {"confirmed": "1", "slip_version": str(before)}
+    reissued = client.post(action, data=form, follow_redirects=True)
     assert reissued.status_code == 200
     assert "已补发激活单" in reissued.get_data(as_text=True) and '<svg class="qr"' in reissued.get_data(as_text=True)
     version = db.session.get(type(villager), villager.id).slip_version
     assert client.get(action).status_code == 200, "a reload shows the slip again"
     db.session.expire_all()
     assert db.session.get(type(villager), villager.id).slip_version == version, "and voids nothing"
+    twice = client.post(action, data=form, follow_redirects=True).get_data(as_text=True)
+    assert "已经补发过了，下面是现在有效的激活单" in twice and '<svg class="qr"' in twice
+    db.session.expire_all()
+    assert db.session.get(type(villager), villager.id).slip_version == version, "the form sent twice voids nothing"
 
 
 def test_a_grid_worker_of_another_grid_gets_no_slip(client, login, scene):

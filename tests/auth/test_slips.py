@@ -150,6 +150,18 @@ def test_a_reissue_voids_the_old_slip_and_a_forgotten_password_is_set_again(scen
     assert void.value.code == "slip_used"
 
 
+def test_a_reissue_of_a_slip_already_replaced_voids_nothing(scene):
+    """The version the page showed: a second tap, or the form sent again after printing, leaves the new slip good."""
+    village, admin, worker, home, other = scene
+    first = opened_slip(admin, village)
+    version = first.user.slip_version
+    printed = slips.reissue_slip(worker, first.user.id, 14, replacing=version)
+    db.session.commit()
+    assert slips.reissue_slip(worker, first.user.id, 14, replacing=version) is None
+    db.session.commit()
+    assert slips.user_of_slip(printed.token).id == first.user.id
+
+
 def test_a_slip_is_not_reissued_for_staff_for_ones_own_household_or_out_of_scope(scene):
     village, admin, worker, home, other = scene
     staff = factories.gen_villager(other)

@@ -216,7 +216,7 @@ def check_pages(county, client, login) -> None:
     assert page.status_code == 200
     assert all(number in page.get_data(as_text=True) for number in models)
     shown = display(village, date(2026, 11, 23), datetime(2026, 11, 23, 12))
-    assert shown.week == round_.week and sorted(h.number for h in shown.models) == sorted(models)
+    assert shown.week == round_.monday and sorted(h.number for h in shown.models) == sorted(models)
     holders = db.session.scalars(
         select(Household.number).join(MonthlyResult, MonthlyResult.household_id == Household.id)
         .join(MonthlySummary, MonthlySummary.id == MonthlyResult.summary_id)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from points.auth.models import User
 from points.events import services
-from points.events.models import Attendance, CheckinMethod, Event
+from points.events.models import Attendance, CheckinMethod, CheckinMode, Event
 from points.extensions import db
 from points.grids.models import GridNode
 from points.ledger.queries import balance_of
@@ -40,6 +40,7 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phon
         villager = db.session.scalar(select(User).where(User.username == "villager5"))
         household_id = villager.resident.household_id
         balance_before = balance_of(household_id)
+        rule_id = db.session.scalar(select(Rule.id).where(Rule.village_id == village_id, Rule.code == "VOL-HOUR"))
     now = local_now().replace(second=0, microsecond=0)
 
     phone.log_in("cunwei")
@@ -50,6 +51,8 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phon
     phone.page.get_by_label("地点", exact=True).fill("村委会门口")
     phone.page.get_by_label("开始时间").fill((now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"))
     phone.page.get_by_label("结束时间").fill((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    expect(phone.page.get_by_label("积分细则")).to_have_value("")  # no rule until one is chosen
+    phone.page.get_by_label("积分细则").select_option(value=str(rule_id))
     phone.check("new-event")
     with phone.page.expect_navigation():
         phone.page.get_by_role("button", name="新建活动").click()
@@ -89,6 +92,9 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phon
     phone.log_in("cunwei")
     phone.open(f"/events/{event_id}")
     expect(phone.page.get_by_role("heading", level=2)).to_contain_text("1 人")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="结束活动并记分").click()
+    expect(phone.page.locator(".confirm-what")).to_have_text(re.compile(r"^将为 1 人（1 户）记分，共 \d+ 分$"))
     with phone.page.expect_navigation():
         phone.page.get_by_role("button", name="结束活动并记分").click()
     expect(phone.page.locator(".flash")).to_contain_text("1 人记分")
@@ -143,3 +149,107 @@ def test_the_desk_reads_a_household_card_with_the_phone_camera(browser, live_ser
     with live_server.app.app_context():
         attendance = db.session.scalar(select(Attendance).where(Attendance.event_id == event_id))
         assert attendance.method is CheckinMethod.CARD and attendance.household_id == household.id
+
+
+def test_closing_early_reissuing_a_card_and_checking_out_early_ask_first_and_cancel_writes_nothing(phone, live_server):
+    with live_server.app.app_context():
+        village_id, grid_id = _village_and_grid()
+        admin = db.session.scalar(select(User).where(User.username == "cunwei"))
+        rule_id = db.session.scalar(select(Rule.id).where(Rule.village_id == village_id, Rule.code == "VOL-HOUR"))
+        now = local_now().replace(second=0, microsecond=0)
+        event = services.create_event(admin, db.session.get(GridNode, village_id), services.EventTerms(
+            title="签到并签退（浏览器）", place="文化礼堂", starts=now - timedelta(minutes=10),
+            ends=now + timedelta(hours=3), rule_id=rule_id, mode=CheckinMode.IN_OUT, organizer_id=admin.id))
+        household = db.session.scalars(select(Household).where(Household.grid_id == grid_id)
+                                       .order_by(Household.number.desc())).first()
+        card = services.issue_card(admin, household)
+        services.check_in_card(admin, event, services.card_text(card))
+        db.session.commit()
+        event_id, token, number = event.id, services.static_token(event), household.number
+        serial, text, head_id = card.serial, services.card_text(card), household.head_id
+
+    def attendance(of_head=False):
+        with live_server.app.app_context():
+            return db.session.scalar(select(Attendance).where(Attendance.event_id == event_id,
+                                                              (Attendance.resident_id == head_id) == of_head))
+
+    # A villager checks in: no 签退 button where 签到 was; an early 签退 asks first, and 取消 leaves them checked in.
+    phone.log_in("villager4")
+    phone.open(f"/c/{token}")
+    phone.page.get_by_role("button", name="签到").click()
+    expect(phone.page.locator(".result")).to_have_text("签到成功")
+    expect(phone.page.get_by_role("button", name=re.compile("签退"))).to_have_count(0)
+    phone.check("checked-in-no-check-out")
+    phone.open(f"/c/{token}")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="提前签退").click()
+    expect(phone.page.locator(".confirm-what")).to_have_text(re.compile(r"^您签到才 0 分钟。现在签退，按 1 小时记 5 分$"))
+    phone.check("check-out-confirm")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    assert attendance().checked_out_at is None
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="提前签退").click()
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="确认签退").click()
+    expect(phone.page.locator(".result")).to_have_text("签退成功")
+    assert attendance().checked_out_at is not None
+
+    # The desk's 签退台: the elder's card scanned right after check-in asks first; 取消 leaves them checked in.
+    phone.log_in("cunwei")
+    phone.open(f"/events/{event_id}/checkin-desk")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="换成签退（有人离开时）").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("签退台")
+    phone.check("desk-out")
+    phone.page.locator("#card").fill(text)
+    with phone.page.expect_navigation():
+        phone.page.locator("#card-form").get_by_role("button", name="签退").click()
+    expect(phone.page.locator(".confirm-what")).to_contain_text(f"（户号 {number}）签到才")
+    phone.check("desk-check-out-confirm")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("签退台")
+    assert attendance(of_head=True).checked_out_at is None
+    phone.page.locator("#card").fill(text)
+    with phone.page.expect_navigation():
+        phone.page.locator("#card-form").get_by_role("button", name="签退").click()
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="确认签退").click()
+    expect(phone.page.locator(".flash")).to_contain_text(f"（{number}）签退成功")
+    assert attendance(of_head=True).checked_out_at is not None
+
+    # The organizer closes three hours early: the confirmation says how long is left and what is paid.
+    phone.open(f"/events/{event_id}")
+    expect(phone.page.locator(".facts")).to_contain_text("志愿服务（按小时），每小时 +5 分")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="结束活动并记分").click()
+    expect(phone.page.locator(".confirm-step .error-box")).to_have_text(re.compile(r"^活动还有 2 小时 \d+ 分才结束"))
+    expect(phone.page.locator(".confirm-what")).to_have_text("将为 2 人（2 户）记分，共 10 分")
+    phone.check("close-confirm")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    with live_server.app.app_context():
+        assert db.session.get(Event, event_id).closed_at is None
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="结束活动并记分").click()
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="结束活动并记分").click()
+    expect(phone.page.locator(".flash")).to_contain_text("2 人记分")
+
+    # 补办 names the household and the card it voids; 取消 keeps the card.
+    phone.open(f"/grids/{grid_id}/cards")
+    with phone.page.expect_navigation():
+        phone.page.locator(".hcard", has_text=number).get_by_role("button", name="补办").click()
+    expect(phone.page.locator(".confirm-what")).to_contain_text(f"将为户号 {number}")
+    expect(phone.page.locator(".confirm-step .error-box")).to_contain_text(f"旧卡（第 {serial} 张）立即作废")
+    phone.check("reissue-confirm")
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    with live_server.app.app_context():
+        assert services.card_of_household(db.session.get(Household, household.id)).serial == serial
+    with phone.page.expect_navigation():
+        phone.page.locator(".hcard", has_text=number).get_by_role("button", name="补办").click()
+    with phone.page.expect_navigation():
+        phone.page.get_by_role("button", name="补办户卡").click()
+    expect(phone.page.locator(".flash")).to_contain_text(f"第 {serial + 1} 张")

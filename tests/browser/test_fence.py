@@ -41,6 +41,7 @@ def test_a_fenced_event_is_checked_in_at_its_place(browser, live_server, artifac
         admin.page.get_by_label("地点", exact=True).fill("村委会广场")
         admin.page.get_by_label("开始时间").fill(starts.strftime("%Y-%m-%dT%H:%M"))
         admin.page.get_by_label("结束时间").fill((starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+        admin.page.get_by_label("积分细则").select_option(index=1)  # the first rule after "请选择…"
         admin.page.get_by_role("button", name="用这台手机现在的位置作为活动地点").click()
         expect(admin.page.get_by_text("已记下这台手机现在的位置")).to_be_visible()
         admin.check("event-form")

@@ -8,6 +8,7 @@ from points.auth.models import User
 from points.extensions import db
 from points.grids.models import GridNode
 from points.hygiene import services
+from points.hygiene.models import MonthlySummary
 from points.people.models import Household
 from points.timeutil import local_today
 
@@ -47,13 +48,26 @@ def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(pho
         phone.page.get_by_role("button", name="保存，评下一户").click()
         expect(phone.page.locator(".flash")).to_contain_text(f"扣 {taps * 5} 分")
 
+    # The week is not over and the grid is not fully scored: publishing it now is the admin's explicit 提前发布,
+    # confirmed on a page that names the numbers; 取消 writes nothing.
     phone.log_in("cunwei")
     phone.open(f"/villages/{village_id}/hygiene?week={week}")
-    section = phone.page.locator("section.grid-week").filter(has_text="第三网格")
-    section.get_by_role("button", name="发布本网格结果").click()
+    expect(phone.page.locator(".card.early")).to_contain_text("第三网格")
+    phone.check("week-early")
+    third = phone.page.locator("section.grid-week").filter(has=phone.page.get_by_role("heading", name="第三网格"))
+    third.get_by_role("button", name="提前发布本网格").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("发布评比结果")
+    expect(phone.page.locator(".confirm-what")).to_contain_text("第三网格的评比：3 户评为示范户各 +20 分")
+    expect(phone.page.locator(".confirm-what")).to_contain_text("户未评分")
+    expect(phone.page.get_by_role("alert")).to_contain_text("提前发布：本周还没结束")
+    phone.check("publish-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    expect(third).to_contain_text("未发布")
+    expect(third.locator("ul.honours")).to_have_count(0)
+    third.get_by_role("button", name="提前发布本网格").click()
+    phone.page.get_by_role("button", name="确认提前发布").click()
     expect(phone.page.get_by_text("已发布：记分")).to_be_visible()
-    section = phone.page.locator("section.grid-week").filter(has_text="第三网格")
-    expect(section.locator("ul.honours li")).to_have_count(3)
+    expect(third.locator("ul.honours li")).to_have_count(3)
     phone.check("published")
 
     phone.log_in("villager5")
@@ -62,3 +76,29 @@ def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(pho
     phone.page.get_by_role("link", name="卫生评比记录").click()
     expect(phone.page.locator("body")).to_contain_text("卫生保洁示范户")
     phone.check("history")
+
+
+def test_the_admin_confirms_the_months_summary_and_cancelling_changes_nothing(phone, live_server):
+    with live_server.app.app_context():
+        village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
+        month = db.session.scalar(select(MonthlySummary.month).where(MonthlySummary.village_id == village.id))
+        if month is None:
+            pytest.skip("the demo sums up no month on a day whose last month is still open")
+        village_id = village.id
+    phone.log_in("cunwei")
+    phone.open(f"/villages/{village_id}/hygiene/settings")  # where the 晾晒 rule is set: its count, ties and most
+    expect(phone.page.get_by_label("并列时晾晒最多几户（不少于晾晒户数；超过时并列的都不列）")).to_have_value("4")
+    phone.check("settings")
+    phone.open(f"/villages/{village_id}/hygiene/months/{month}")
+    published = phone.page.locator("p.muted").filter(has_text="发布于").inner_text()
+    phone.page.get_by_role("button", name="重新汇总").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("发布本月汇总")
+    expect(phone.page.locator(".confirm-what")).to_contain_text("户获流动红旗")
+    expect(phone.page.locator(".confirm-details li").first).to_contain_text("获流动红旗")
+    phone.check("month-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    expect(phone.page.locator("p.muted").filter(has_text="发布于")).to_have_text(published)
+    phone.page.get_by_role("button", name="重新汇总").click()
+    phone.page.get_by_role("button", name="确认发布").click()
+    expect(phone.page.locator(".flash")).to_contain_text("汇总已发布")
+    phone.check("month-published")

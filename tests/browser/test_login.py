@@ -126,3 +126,59 @@ def test_accounts_opened_in_bulk_and_a_villager_activates_hers_from_the_slip(pho
     expect(phone.page.get_by_role("alert")).to_have_text("这张激活单已经用过或已作废；如忘记密码，请找网格员补发")
     phone.log_in(username, "我的新密码2026")
     expect(phone.page).to_have_url(re.compile(r"/my/points$"))
+
+
+def test_the_village_admin_confirms_before_disabling_an_account_revoking_a_role_or_reissuing_a_slip(phone, live_server):
+    """Each asks first, naming what it does; 取消 writes nothing."""
+    from sqlalchemy import select
+
+    from points.auth.models import Role, User
+    from points.extensions import db
+    from points.grids.models import GridNode
+    from tests import factories
+
+    with live_server.app.app_context():
+        grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-2"))
+        worker = factories.gen_user(Role.GRID_WORKER, grid, username="confirm-worker")
+        villager = db.session.scalar(select(User).where(User.username == "villager1"))
+        db.session.commit()
+        worker_id, villager_id, resident_id, slip_version = worker.id, villager.id, villager.resident_id, villager.slip_version
+
+    def stored(user_id):
+        with live_server.app.app_context():
+            user = db.session.get(User, user_id)
+            return user.active, len(user.assignments), user.slip_version
+
+    phone.log_in("cunwei")
+    phone.open(f"/admin/users/{worker_id}")
+    phone.page.get_by_role("button", name="停用账号").click()
+    expect(phone.page.locator(".confirm-what")).to_have_text("停用 confirm-worker（confirm-worker）的账号")
+    phone.check("disable-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    assert stored(worker_id)[:2] == (True, 1)
+    phone.page.get_by_role("button", name="停用账号").click()
+    phone.page.get_by_role("button", name="确认停用").click()
+    expect(phone.page.locator(".flash")).to_have_text("账号已停用")
+    phone.page.get_by_role("button", name="启用账号").click()  # enabling takes nothing away: no question
+    expect(phone.page.locator(".flash")).to_have_text("账号已启用")
+
+    phone.page.locator("form.actions").get_by_role("button", name="撤销").click()
+    expect(phone.page.locator(".confirm-what")).to_have_text("撤销 confirm-worker 的角色：网格员 · 第二网格")
+    phone.check("revoke-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    assert stored(worker_id)[:2] == (True, 1)
+    phone.page.locator("form.actions").get_by_role("button", name="撤销").click()
+    phone.page.get_by_role("button", name="确认撤销").click()
+    expect(phone.page.locator(".flash")).to_have_text("已撤销角色")
+    assert stored(worker_id)[:2] == (True, 0)
+
+    phone.open(f"/residents/{resident_id}")
+    phone.page.get_by_role("button", name=re.compile("^补发激活单")).click()
+    expect(phone.page.locator(".confirm-details")).to_contain_text("旧激活单马上作废")
+    phone.check("reissue-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    assert stored(villager_id)[2] == slip_version
+    phone.page.get_by_role("button", name=re.compile("^补发激活单")).click()
+    phone.page.get_by_role("button", name="确认补发").click()
+    expect(phone.page.locator(".hcard.slip")).to_have_count(1)
+    assert stored(villager_id)[2] == slip_version + 1

@@ -72,6 +72,18 @@ def test_a_worker_awards_a_meeting_to_three_households_at_once(phone, live_serve
         phone.page.locator(f"fieldset.households input[value='{household_id}']").check()
     phone.check("batch-form")
     phone.page.get_by_role("button", name="为选中的住户记分").click()
+    expect(phone.page.locator(".confirm-what")).to_have_text(re.compile(r"^将为 3 户各记 \+\d+ 分，共 \+\d+ 分$"))
+    expect(phone.page.locator(".confirm-details")).to_contain_text("细则：参加村民代表会议")
+    phone.check("batch-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("批量记分")
+    with live_server.app.app_context():
+        assert db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.household_id.in_(chosen))) is None
+    choose(phone.page.get_by_label("细则", exact=True), "参加村民代表会议")
+    for household_id in chosen:
+        phone.page.locator(f"fieldset.households input[value='{household_id}']").check()
+    phone.page.get_by_role("button", name="为选中的住户记分").click()
+    phone.page.get_by_role("button", name="确认记分（3 户）").click()
     expect(phone.page.get_by_text("已为 3 户记分")).to_be_visible()
     phone.check("batch-done")
 
@@ -88,7 +100,8 @@ def test_the_village_admin_reverses_an_appealed_deduction(phone):
     phone.page.locator("ul.list a.row").filter(has_text="修屋顶").click()
     phone.page.get_by_label("处理结果").select_option("reverse")
     phone.page.get_by_label("处理说明").fill("核实属实，已清走")
-    phone.page.get_by_role("button", name="确认处理").click()
+    phone.page.get_by_role("button", name="处理申诉").click()
+    phone.page.get_by_role("button", name="确认撤销，记 +10 分").click()
     expect(phone.page.locator(".status")).to_have_text("已撤销扣分")
     phone.check("appeal-reversed")
     phone.open("/audit")
@@ -116,3 +129,33 @@ def test_villagers_read_the_rule_book_and_the_admin_revises_a_rule(phone):
     phone.page.get_by_role("button", name="保存为新版本").click()
     expect(phone.page.get_by_text(re.compile(r"已修改细则 VR-GAMBLE：第 2 版自 \d{4}-\d{2}-\d{2} 起生效"))).to_be_visible()
     phone.check("rule-revised")
+
+
+def test_a_worker_confirms_a_penalty_before_it_is_posted(phone, live_server):
+    with live_server.app.app_context():
+        grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-1"))
+        household = db.session.scalar(select(Household).where(Household.grid_id == grid.id)
+                                      .order_by(Household.number.desc()))
+        household_id, number = household.id, household.number
+
+    def count():
+        with live_server.app.app_context():
+            return len(db.session.scalars(select(LedgerEntry.id).where(LedgerEntry.household_id == household_id)).all())
+
+    before = count()
+    phone.log_in("worker1")
+    phone.open(f"/households/{household_id}/award")
+    choose(phone.page.get_by_label("细则", exact=True), "乱扔垃圾、污水乱排")
+    phone.page.get_by_role("button", name="确认记分").click()
+    expect(phone.page.locator(".confirm-what")).to_contain_text(f"将给户号 {number}（")
+    expect(phone.page.locator(".confirm-what")).to_contain_text("扣 5 分：乱扔垃圾、污水乱排")
+    phone.check("penalty-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_contain_text(number)
+    assert count() == before
+    phone.open(f"/households/{household_id}/award")
+    choose(phone.page.get_by_label("细则", exact=True), "乱扔垃圾、污水乱排")
+    phone.page.get_by_role("button", name="确认记分").click()
+    phone.page.get_by_role("button", name="确认扣分").click()
+    expect(phone.page.locator(".flash")).to_have_text("已记 -5 分")
+    assert count() == before + 1

@@ -61,8 +61,12 @@ def test_the_clerk_redeems_a_basket_by_card_and_voids_it(phone, live_server):
     assert _stock(live_server, towel_id, soap_id) == [stock[0] - 2, stock[1] - 3]
 
     phone.page.get_by_label("作废理由").fill("村民改主意了")
+    phone.page.get_by_role("button", name="作废").click()
+    expect(phone.page.locator(".confirm-what")).to_contain_text(f"退回 {price} 分，商品放回库存")
+    expect(phone.page.locator(".confirm-details")).to_contain_text("毛巾 × 2")
+    phone.check("void-confirm")
     with phone.page.expect_navigation():
-        phone.page.get_by_role("button", name="作废").click()
+        phone.page.get_by_role("button", name=f"确认作废，退回 {price} 分").click()
     expect(phone.page.locator(".void-mark")).to_contain_text("村民改主意了")
     phone.check("voided")
     with live_server.app.app_context():

@@ -1,12 +1,15 @@
 """Claims and appeals through the pages: a villager claims with a photo, a worker reviews, the villager sees it."""
 import io
+import os
 import re
 
 import pytest
 from sqlalchemy import func, select
 
+from points.audit.models import AuditEvent
 from points.auth.models import Role
-from points.claims.models import Appeal, Claim, ClaimStatus
+from points.claims.models import Appeal, AppealStatus, Claim, ClaimStatus
+from points.claims.services import submit_appeal
 from points.extensions import db
 from points.ledger.queries import balance_of
 from points.ledger.services import apply_rule
@@ -41,7 +44,7 @@ def claim_data(world, photos, **values):
 
 def test_claim_review_and_outcome(world, client, login):
     login(world["villager"])
-    assert "庭院整洁" in client.get("/claims/new").get_data(as_text=True)
+    assert "庭院整洁" in client.get("/claims/new", follow_redirects=True).get_data(as_text=True)
     response = client.post("/claims/new", data=claim_data(world, [factories.gen_photo()]),
                            content_type="multipart/form-data")
     assert response.status_code == 302
@@ -122,7 +125,7 @@ def test_a_villager_appeals_and_the_admin_reverses(world, client, login):
 
     login(world["admin"])
     assert "已清理" in client.get("/appeals").get_data(as_text=True)
-    client.post(f"/appeals/{appeal.id}/decision", data={"decision": "reverse", "note": "核实"})
+    client.post(f"/appeals/{appeal.id}/decision", data={"decision": "reverse", "note": "核实", "confirmed": "1"})
     assert balance_of(world["home"].id) == 0
     login(world["villager"])
     assert "已撤销扣分" in client.get(f"/appeals/{appeal.id}").get_data(as_text=True)
@@ -148,3 +151,95 @@ def test_staff_have_no_claim_form(world, client, login):
     assert client.get("/claims/new").status_code == 403
     assert db.session.scalar(select(func.count()).select_from(Claim)) == 0
     assert ClaimStatus.PENDING.value == "pending"
+
+
+def form_key(page: str) -> str:
+    return re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+
+
+def claim_count() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Claim))
+
+
+def test_a_claim_form_tapped_twice_makes_one_claim(world, client, login):
+    login(world["villager"])
+    photo = factories.gen_photo()
+    first, second = (client.post("/claims/new", data=claim_data(world, [photo]), content_type="multipart/form-data")
+                     for _tap in range(2))
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    assert claim_count() == 1
+
+
+def test_the_claim_forms_key_is_in_its_address_so_going_back_sends_the_same_claim(world, client, login):
+    login(world["villager"])
+    opened = client.get("/claims/new")
+    assert opened.status_code == 302
+    address = opened.location
+    key = form_key(client.get(address).get_data(as_text=True))
+    assert key in address
+    sent = client.post(address, data=claim_data(world, [factories.gen_photo()], key=key),
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302
+
+    # Back: the browser shows the form again, fetched anew, and the villager sends it (the photo field is empty now).
+    again = client.get(address).get_data(as_text=True)
+    assert form_key(again) == key
+    resent = client.post(address, data=claim_data(world, [], key=form_key(again)), content_type="multipart/form-data")
+    assert resent.status_code == 302 and resent.location == sent.location
+    assert claim_count() == 1
+    assert client.get("/claims/new").location != address  # a new claim starts from a new form
+
+
+def test_a_claim_post_reloaded_makes_one_claim_with_its_photos_stored_once(world, client, login, app):
+    login(world["villager"])
+    stored = len(os.listdir(app.config["UPLOAD_FOLDER"]))
+    data = claim_data(world, [factories.gen_photo()])
+    photos = data.pop("photos")[0][0].getvalue()
+    answers = [client.post("/claims/new", data={**data, "photos": [(io.BytesIO(photos), "p.jpg")]},
+                           content_type="multipart/form-data") for _send in ("post", "reload")]
+    assert [a.status_code for a in answers] == [302, 302] and answers[0].location == answers[1].location
+    assert claim_count() == 1
+    assert len(os.listdir(app.config["UPLOAD_FOLDER"])) == stored + 1
+
+
+@pytest.fixture
+def appealed(world):
+    entry = apply_rule(world["worker"], world["home"].id, world["pile"].id, "pile")
+    appeal = submit_appeal(world["villager"], entry.id, "垃圾不是我家堆的")
+    db.session.commit()
+    return appeal
+
+
+@pytest.mark.parametrize("decision, said, button, status", [
+    ("reverse", "撤销户号 {number} 在 {day} 的扣分 -10 分（乱堆乱放）：将为该户记 +10 分", "确认撤销，记 +10 分",
+     AppealStatus.REVERSED),
+    ("uphold", "维持户号 {number} 在 {day} 的扣分 -10 分（乱堆乱放）：该户积分不变", "确认维持扣分", AppealStatus.UPHELD),
+])
+def test_deciding_an_appeal_asks_first_naming_the_household_the_entry_and_the_points(
+        world, appealed, client, login, decision, said, button, status):
+    login(world["admin"])
+    url, fields = f"/appeals/{appealed.id}/decision", {"decision": decision, "note": "已核实"}
+    asked = client.post(url, data=fields)
+    page = asked.get_data(as_text=True)
+    today = local_today()
+    assert asked.status_code == 200
+    assert said.format(number=world["home"].number, day=f"{today.month}月{today.day}日") in page
+    assert button in page and "处理说明：已核实" in page and "申诉理由：垃圾不是我家堆的" in page
+    assert f'href="/appeals/{appealed.id}"' in page  # 取消 goes back, writing nothing
+    db.session.expire_all()
+    assert appealed.status is AppealStatus.PENDING and balance_of(world["home"].id) == -10
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action.like("appeal.%"))) == 1  # its submission only
+
+    assert client.post(url, data={**fields, "confirmed": "1"}).status_code == 302
+    db.session.expire_all()
+    assert appealed.status is status and balance_of(world["home"].id) == (0 if decision == "reverse" else -10)
+
+
+def test_an_appeal_decided_already_says_so_without_asking(world, appealed, client, login):
+    login(world["admin"])
+    client.post(f"/appeals/{appealed.id}/decision", data={"decision": "uphold", "confirmed": "1"})
+    response = client.post(f"/appeals/{appealed.id}/decision", data={"decision": "reverse"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "该申诉已经处理过了" in page and "确认撤销" not in page

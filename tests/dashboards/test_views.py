@@ -3,13 +3,14 @@ charts' script, the picker, and each chart's .xlsx opened with openpyxl."""
 import io
 import json
 import re
+from datetime import timedelta
 
 import openpyxl
 import pytest
 
 from points.auth.models import Role
 from points.extensions import db
-from points.timeutil import local_today
+from points.timeutil import local_today, week_label
 
 from .. import factories
 from .test_queries import Scene
@@ -83,10 +84,10 @@ def test_the_page_shows_each_figure_and_hands_it_to_the_charts(client, login, sc
 
     charts = _charts(page)
     weekly = charts["weekly"]
-    assert weekly["labels"][0] == "第36周" and weekly["labels"][-1] == "第47周" and len(weekly["labels"]) == 12
+    assert weekly["labels"][0] == "9月第1周" and weekly["labels"][-1] == "11月第3周" and len(weekly["labels"]) == 12
     assert [s["name"] for s in weekly["series"]] == ["发放", "扣减", "兑换"]
     assert [s["data"][-4:] for s in weekly["series"]] == [[0, 27, 10, 6], [0, 0, 3, 0], [0, 0, 5, 12]]
-    assert weekly["titles"][-1] == "2026年第47周（11.16–11.22）"
+    assert weekly["titles"][-1] == "2026年11月第3周（11.16–11.22）"
     categories = charts["categories"]
     assert categories["horizontal"] and categories["labels"] == [
         "人居环境", "志愿服务", "村规民约", "村民互助", "宣传监督", "网格员履职", "未分类"]
@@ -247,4 +248,4 @@ def test_the_page_defaults_to_this_month_and_week(client, login, village):
     page = _page(client)
     assert f'<option value="{today:%Y-%m}" selected>' in page
     assert f'<option value="{year}-W{week:02d}" selected>' in page
-    assert _charts(page)["weekly"]["labels"][-1] == f"第{week}周"
+    assert _charts(page)["weekly"]["labels"][-1] == week_label(today - timedelta(days=today.weekday()))

@@ -130,7 +130,7 @@ def test_a_villager_checks_in_by_the_displayed_code(client, login):
     login(scene.admin)
     detail = client.get(f"/events/{scene.event.id}").get_data(as_text=True)
     assert "李*明" in detail and "李四明" not in detail
-    assert client.post(f"/events/{scene.event.id}/close").status_code == 302
+    assert client.post(f"/events/{scene.event.id}/close", data={"confirmed": "1"}).status_code == 302
     assert balance_of(scene.households[0].id) == 5
     closed = client.get(f"/events/{scene.event.id}").get_data(as_text=True)
     assert "+5" in closed and "已结束并记分" in closed
@@ -139,17 +139,156 @@ def test_a_villager_checks_in_by_the_displayed_code(client, login):
     assert "您已签到过" in late.get_data(as_text=True)
 
 
-def test_in_out_mode_offers_check_out(client, login):
+def _attendance():
+    return db.session.scalar(select(Attendance).execution_options(populate_existing=True))
+
+
+def test_in_out_mode_offers_check_out_only_after_the_village_s_wait(client, login):
     scene = Scene(mode=CheckinMode.IN_OUT)
     token = services.static_token(scene.event)
     login(scene.villager)
     done = client.post(f"/c/{token}", data={"action": "in"}).get_data(as_text=True)
-    assert "签到成功" in done and "签退" in done
-    assert "签退" in client.get(f"/c/{token}").get_data(as_text=True)
+    # Right after 签到成功 no 签退 button sits where 签到 was: only when it will be offered.
+    assert "签到成功" in done and 'value="out"' not in done and "以后可以签退" in done
+    page = client.get(f"/c/{token}").get_data(as_text=True)
+    assert "提前签退" in page and 'class="wide big"' not in page
+    # A 签退 before the wait asks first, naming how long and what it pays, and writes nothing.
+    asked = client.post(f"/c/{token}", data={"action": "out"})
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "确认现在签退" in text and "您签到才 0 分钟。现在签退，记 5 分" in text
+    assert "签到不满 30 分钟" in text and 'name="confirmed" value="1"' in text and 'value="out"' in text
+    assert _attendance().checked_out_at is None
+    out = client.post(f"/c/{token}", data={"action": "out", "confirmed": "1"})
+    assert out.status_code == 200 and "签退成功" in out.get_data(as_text=True)
+    assert _attendance().checked_out_at is not None
+
+
+def test_after_the_wait_the_big_check_out_button_checks_out_at_once(client, login):
+    scene = Scene(mode=CheckinMode.IN_OUT)
+    token = services.static_token(scene.event)
+    services.check_in_resident(scene.admin, scene.event, scene.households[0].head_id,
+                               now=utcnow() - timedelta(minutes=31))
+    db.session.commit()
+    login(scene.villager)
+    page = client.get(f"/c/{token}").get_data(as_text=True)
+    assert 'class="wide big">签退' in page and "提前签退" not in page
     out = client.post(f"/c/{token}", data={"action": "out"})
     assert out.status_code == 200 and "签退成功" in out.get_data(as_text=True)
-    attendance = db.session.scalar(select(Attendance).execution_options(populate_existing=True))
-    assert attendance.checked_out_at is not None
+    assert _attendance().checked_out_at is not None
+
+
+def test_the_desk_checks_out_by_card_confirming_before_the_wait(client, login):
+    scene = Scene(mode=CheckinMode.IN_OUT)
+    event = scene.event
+    text = services.card_text(services.issue_card(scene.admin, scene.households[0]))
+    db.session.commit()
+    login(scene.admin)
+    desk = f"/events/{event.id}/checkin-desk"
+    assert "换成签退" in client.get(desk).get_data(as_text=True)
+    client.post(desk, data={"card": text})
+    page = client.get(f"{desk}?out=1").get_data(as_text=True)
+    assert "签退台" in page and "扫户卡签退" in page
+    asked = client.post(f"{desk}?out=1", data={"card": text}).get_data(as_text=True)
+    assert "确认现在签退" in asked and "李*明（户号 " in asked and "签到才 0 分钟" in asked
+    assert f'action="{desk}?out=1"' in asked and f'href="{desk}?out=1"' in asked
+    assert _attendance().checked_out_at is None
+    done = client.post(f"{desk}?out=1", data={"card": text, "confirmed": "1"}, follow_redirects=True)
+    assert "签退成功" in done.get_data(as_text=True) and _attendance().checked_out_at is not None
+    # A check-in-only event has no 签退台: ?out=1 is the 签到台.
+    plain = Scene()
+    login(plain.admin)
+    assert "换成签退" not in client.get(f"/events/{plain.event.id}/checkin-desk?out=1").get_data(as_text=True)
+
+
+def test_the_village_sets_the_wait_before_check_out(client, login):
+    scene = Scene()
+    village = scene.village.village
+    login(scene.admin)
+    page = client.get(f"/villages/{village.id}/events").get_data(as_text=True)
+    assert "签到后多少分钟可以签退" in page and 'value="30"' in page
+    saved = client.post(f"/villages/{village.id}/events/checkout-after", data={"minutes": "45"},
+                        follow_redirects=True)
+    assert "签到满 45 分钟后可以签退" in saved.get_data(as_text=True) and services.checkout_after(village.id) == 45
+    bad = client.post(f"/villages/{village.id}/events/checkout-after", data={"minutes": "0"}, follow_redirects=True)
+    assert "应为 1 到 720 之间的整数" in bad.get_data(as_text=True) and services.checkout_after(village.id) == 45
+    login(scene.villager)
+    assert client.post(f"/villages/{village.id}/events/checkout-after", data={"minutes": "5"}).status_code == 403
+    assert services.checkout_after(village.id) == 45
+
+
+def test_closing_asks_first_with_the_time_left_and_the_points_and_cancel_writes_nothing(client, login):
+    scene = Scene()
+    event = scene.event
+    services.check_in_resident(scene.admin, event, scene.households[0].head_id)
+    db.session.commit()
+    login(scene.admin)
+    asked = client.post(f"/events/{event.id}/close")
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "确认结束活动" in text
+    assert re.search(r"活动还有 (59|60) 分钟才结束；现在结束，之后来的人不能再签到", text)
+    assert "将为 1 人（1 户）记分，共 5 分" in text and "按细则：志愿服务，每次 +5 分" in text
+    assert f'href="/events/{event.id}"' in text  # 取消 goes back
+    assert db.session.scalar(select(Event.closed_at).where(Event.id == event.id)) is None
+    assert balance_of(scene.households[0].id) == 0
+    assert client.post(f"/events/{event.id}/close", data={"confirmed": "1"}).status_code == 302
+    assert balance_of(scene.households[0].id) == 5
+    # After its end it still asks (it cannot be undone), without the time left.
+    ended = services.create_event(scene.admin, scene.village.village, services.EventTerms(
+        "捡垃圾", "河边", utc_to_local(utcnow()) - timedelta(hours=3), utc_to_local(utcnow()) - timedelta(hours=1),
+        scene.rule.id))
+    db.session.commit()
+    text = client.post(f"/events/{ended.id}/close").get_data(as_text=True)
+    assert "确认结束活动" in text and "将为 0 人（0 户）记分，共 0 分" in text and "活动还有" not in text
+    assert db.session.scalar(select(Event.closed_at).where(Event.id == ended.id)) is None
+
+
+def test_reissuing_a_card_asks_first_naming_the_household_and_the_card_it_voids(client, login):
+    scene = Scene()
+    household = scene.households[0]
+    services.issue_card(scene.admin, household)
+    db.session.commit()
+    login(scene.admin)
+    asked = client.post(f"/households/{household.id}/card/reissue")
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "确认补办户卡" in text
+    assert f"将为户号 {household.number}（李*明）补办第 2 张户卡" in text and "旧卡（第 1 张）立即作废" in text
+    assert f'href="/grids/{household.grid_id}/cards"' in text
+    cards = db.session.scalars(select(HouseholdCard).where(HouseholdCard.household_id == household.id)).all()
+    assert [(c.serial, c.revoked_at) for c in cards] == [(1, None)]
+    assert client.post(f"/households/{household.id}/card/reissue", data={"confirmed": "1"}).status_code == 302
+    db.session.expire_all()
+    cards = db.session.scalars(select(HouseholdCard).where(HouseholdCard.household_id == household.id)).all()
+    assert sorted((c.serial, c.revoked_at is None) for c in cards) == [(1, False), (2, True)]
+
+
+def test_a_new_event_s_rule_must_be_chosen_and_is_shown_by_name_and_points(client, login):
+    scene = Scene()
+    village = scene.village.village
+    login(scene.admin)
+    form = client.get(f"/villages/{village.id}/events").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="rule_id".*?</select>', form, re.S).group(0)
+    assert '<option selected value="">请选择…</option>' in select_html and select_html.count("selected") == 1
+    now = utc_to_local(utcnow()).replace(second=0, microsecond=0)
+    data = {"title": "敬老院打扫", "place": "敬老院", "starts": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "ends": (now + timedelta(days=1, hours=2)).strftime("%Y-%m-%dT%H:%M"), "mode": "in", "grid_id": 0}
+    for rule_id in ("", None):
+        refused = client.post(f"/villages/{village.id}/events",
+                              data=data if rule_id is None else {**data, "rule_id": rule_id})
+        assert refused.status_code == 422 and "请选择本活动按哪条积分细则记分" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+
+    # The event page and the printed code say which rule pays, by name and points, not by code.
+    event = scene.event
+    for path in (f"/events/{event.id}", f"/events/{event.id}/print"):
+        page = client.get(path).get_data(as_text=True)
+        assert "志愿服务，每次 +5 分" in page and scene.rule.code not in page, path
+    services.check_in_resident(scene.admin, event, scene.households[0].head_id)
+    services.close_event(scene.admin, event, early=True)
+    db.session.commit()
+    login(scene.villager)
+    assert "志愿服务，每次 +5 分" in client.get(f"/events/{event.id}").get_data(as_text=True)
+    mine = client.get("/my/points").get_data(as_text=True)
+    assert "志愿服务" in mine and "清理河道" in mine and "按细则每次 +5 分" in mine
 
 
 def test_the_desk_checks_in_by_card_and_by_name_and_removes(client, login):
@@ -205,7 +344,7 @@ def test_the_cards_page_changes_nothing_and_its_button_issues_the_missing_cards_
     assert "每户都已有户卡" in again.get_data(as_text=True) and count_cards() == 3
 
     household = scene.households[1]
-    response = client.post(f"/households/{household.id}/card/reissue")
+    response = client.post(f"/households/{household.id}/card/reissue", data={"confirmed": "1"})
     assert response.status_code == 302
     assert "第2张" in client.get(cards_url).get_data(as_text=True)
     cards = db.session.scalars(select(HouseholdCard).where(HouseholdCard.household_id == household.id)).all()
@@ -304,7 +443,7 @@ def test_bad_edits_are_refused_in_chinese_and_change_nothing(client, login):
         assert (stored.title, stored.starts_at, stored.ends_at, stored.capacity) == ("清理河道", starts, ends, None)
 
     # Closed: the page says why, and the service refuses a save.
-    assert client.post(f"/events/{event.id}/close").status_code == 302
+    assert client.post(f"/events/{event.id}/close", data={"confirmed": "1"}).status_code == 302
     assert f"/events/{event.id}/edit" not in client.get(f"/events/{event.id}").get_data(as_text=True)
     closed = client.get(url)
     assert closed.status_code == 409 and "活动已结束，不能再签到或修改" in closed.get_data(as_text=True)
@@ -379,3 +518,19 @@ def test_the_series_page_is_refused_to_a_villager(client, login):
     login(scene.villager)
     assert url not in client.get(f"/villages/{village.id}/events").get_data(as_text=True)
     assert _series_starts() == []
+
+
+def test_a_reissue_sent_twice_voids_only_the_card_the_page_showed(client, login):
+    """A double tap on 补办户卡, or the confirmation sent again after printing: the card just printed stays good."""
+    scene = Scene()
+    household = scene.households[0]
+    services.issue_card(scene.admin, household)
+    db.session.commit()
+    login(scene.admin)
+    form = {"serial": "1", "confirmed": "1"}
+    assert client.post(f"/households/{household.id}/card/reissue", data=form).status_code == 302
+    again = client.post(f"/households/{household.id}/card/reissue", data=form, follow_redirects=True)
+    assert f"户号 {household.number} 的卡已经补办过了，不再补办" in again.get_data(as_text=True)
+    db.session.expire_all()
+    cards = db.session.scalars(select(HouseholdCard).where(HouseholdCard.household_id == household.id)).all()
+    assert sorted((c.serial, c.revoked_at is None) for c in cards) == [(1, False), (2, True)]

@@ -246,8 +246,8 @@ def test_closing_posts_the_points_once_and_a_removed_attendance_gets_none(world)
     wrong = services.check_in_self(removed, services.rotating_token(event)).attendance
     services.remove_attendance(admin, wrong)
     assert event.attendees == 1
-    services.close_event(admin, event)
-    services.close_event(admin, event)
+    services.close_event(admin, event, early=True)
+    services.close_event(admin, event, early=True)
     assert balance(kept.resident.household_id) == 5
     assert balance(removed.resident.household_id) is None
     with pytest.raises(DomainError) as refused:
@@ -265,7 +265,7 @@ def test_per_hour_points_count_check_out_and_a_missing_check_out_counts_one_hour
     services.check_in_self(stayed, services.rotating_token(event, start), now=start)
     services.check_in_self(forgot, services.rotating_token(event, start), now=start)
     services.check_out_self(stayed, services.rotating_token(event, leave), now=leave)
-    services.close_event(admin, event)
+    services.close_event(admin, event, early=True)
     assert balance(stayed.resident.household_id) == 3 * 3
     assert balance(forgot.resident.household_id) == 3 * services.MISSING_CHECKOUT_HOURS
 
@@ -277,7 +277,7 @@ def test_a_rule_for_registered_villagers_pays_renters_nothing_and_says_why(world
     event = open_event(world, rule=registered_only)
     renter = villager(village, kind=HouseholdKind.RENTER)
     attendance = services.check_in_self(renter, services.rotating_token(event)).attendance
-    services.close_event(admin, event)
+    services.close_event(admin, event, early=True)
     assert attendance.entry_id is None and attendance.unpaid_reason == "rule_not_for_household_kind"
 
 
@@ -379,3 +379,83 @@ def test_a_household_or_resident_that_left_checks_in_no_more_and_closing_leaves_
     paid = {a.household_id: (a.entry_id is not None, a.unpaid_reason)
             for a in db.session.scalars(select(Attendance).where(Attendance.event_id == event.id))}
     assert paid == {stays.resident.household_id: (True, ""), leaves.resident.household_id: (False, "household_closed")}
+
+
+# ---------------------------------------------------------------------------------------------------- issue 21
+
+
+def test_closing_before_the_end_is_refused_naming_the_time_left_unless_early(world):
+    village, admin, _ = world
+    event = open_event(world, hours=3)  # started ten minutes ago: 2 h 50 min left
+    services.check_in_self(villager(village), services.rotating_token(event))
+    with pytest.raises(DomainError) as refused:
+        services.close_event(admin, event)
+    assert refused.value.code == "event_not_ended"
+    assert re.fullmatch(r"活动还有 2 小时 (49|50) 分才结束；提前结束要先确认（结束后不能再签到）", refused.value.message)
+    assert event.closed_at is None
+    services.close_event(admin, event, early=True)
+    assert event.closed_at is not None and event.attendees == 1
+
+
+def test_an_event_without_a_chosen_rule_is_refused(world):
+    village, admin, _ = world
+    starts = utc_to_local(utcnow()) + timedelta(days=1)
+    with pytest.raises(DomainError) as refused:
+        services.create_event(admin, village.village, EventTerms("敬老院打扫", "敬老院", starts,
+                                                                 starts + timedelta(hours=1), None))
+    assert refused.value.code == "event_rule_required" and refused.value.message == "请选择本活动按哪条积分细则记分"
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_a_check_out_before_the_village_s_wait_is_refused_unless_early(world):
+    village, admin, _ = world
+    hourly = factories.gen_rule(village.village, "志愿服务", 3, category=RuleCategory.VOLUNTEERING,
+                                unit=RuleUnit.HOUR)
+    event = open_event(world, mode=CheckinMode.IN_OUT, rule=hourly, hours=5)
+    tapped_twice, stayed = villager(village), villager(village)
+    start = event.starts_at
+    for user in (tapped_twice, stayed):
+        services.check_in_self(user, services.rotating_token(event, start), now=start)
+    three_seconds = start + timedelta(seconds=3)
+    with pytest.raises(DomainError) as refused:
+        services.check_out_self(tapped_twice, services.rotating_token(event, three_seconds), now=three_seconds)
+    assert refused.value.code == "checkout_too_soon"
+    assert refused.value.message == "签到才 0 分钟，满 30 分钟才能签退；确要现在签退请先确认"
+    assert services.check_out_self(stayed, services.rotating_token(event, three_seconds), now=three_seconds,
+                                   early=True).checked_out_at == three_seconds
+    later = start + timedelta(minutes=30)
+    attendance = services.check_out_self(tapped_twice, services.rotating_token(event, later), now=later)
+    assert attendance.checked_out_at == later
+
+
+def test_the_desk_checks_out_by_card_after_the_village_s_wait(world):
+    village, admin, _ = world
+    event = open_event(world, mode=CheckinMode.IN_OUT)
+    household = factories.gen_household(village.grids[0])
+    text = services.card_text(services.issue_card(admin, household))
+    start = event.starts_at
+    services.check_in_card(admin, event, text, now=start)
+    with pytest.raises(DomainError) as refused:
+        services.check_out_card(admin, event, text, now=start + timedelta(minutes=29))
+    assert refused.value.code == "checkout_too_soon"
+    services.set_checkout_after(admin, village.village, 10)
+    out = services.check_out_card(admin, event, text, now=start + timedelta(minutes=10))
+    assert out.resident_id == household.head_id and out.checked_out_at == start + timedelta(minutes=10)
+
+
+def test_the_wait_before_check_out_is_the_village_s_audited_setting(world):
+    from points.audit.models import AuditEvent
+    village, admin, _ = world
+    assert services.checkout_after(village.village.id) == 30
+    services.set_checkout_after(admin, village.village, 45)
+    assert services.checkout_after(village.village.id) == 45
+    logged = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "events.checkout_after"))
+    assert (logged.before, logged.after) == ({"checkout_after": 30}, {"checkout_after": 45})
+    for minutes in (0, -5, 721, "30"):
+        with pytest.raises(DomainError) as refused:
+            services.set_checkout_after(admin, village.village, minutes)
+        assert refused.value.code == "invalid_checkout_after"
+    worker = factories.gen_user(Role.GRID_WORKER, village.grids[0])
+    with pytest.raises(Forbidden):
+        services.set_checkout_after(worker, village.village, 10)
+    assert services.checkout_after(village.village.id) == 45

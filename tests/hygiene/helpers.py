@@ -1,4 +1,4 @@
-"""Builders for hygiene tests: a village with households in each grid, its staff, and a round of this week."""
+"""Builders for hygiene tests: a village with households in each grid, its staff, and a round of last week."""
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +24,8 @@ class Scene:
     leaders: list[User]  # per grid
 
     def round(self, week: str | None = None) -> InspectionRound:
-        return services.round_for(self.village.village, week or services.week_of(local_today()))
+        """The round of week, by default last week's: a week over, published whatever is scored."""
+        return services.round_for(self.village.village, week or week_ago(1))
 
     def inspector_of(self, round_: InspectionRound, grid_index: int) -> User:
         """The leader of the grid assigned to inspect grid grid_index in round_."""
@@ -59,8 +60,12 @@ def week_ago(weeks: int) -> str:
 
 
 def last_month() -> str:
-    first = local_today().replace(day=1) - timedelta(days=1)
-    return f"{first.year}-{first.month:02d}"
+    """The latest month whose last week is over: the one before this, or before that in the first days of a month
+    (on 1 January 2027, December's last week runs to the 3rd)."""
+    day = local_today().replace(day=1) - timedelta(days=1)
+    if services.month_weeks_end(f"{day.year}-{day.month:02d}") >= local_today():
+        day = day.replace(day=1) - timedelta(days=1)
+    return f"{day.year}-{day.month:02d}"
 
 
 def weeks_of_month(month: str) -> list[str]:

@@ -6,13 +6,15 @@ import openpyxl
 from sqlalchemy import select
 
 from points.auth.models import Role
+from points.claims import services as claim_services
 from points.extensions import db
 from points.hygiene import services
 from points.hygiene.models import Score
 from points.ledger.queries import balance_of
+from points.timeutil import local_today, week_label
 
 from .. import factories
-from .helpers import gen_scene, week_ago
+from .helpers import entries_of, gen_scene, last_month, score_all, weeks_of_month
 
 
 def test_a_leader_scores_the_assigned_grid_and_the_admin_publishes(client, login):
@@ -21,11 +23,11 @@ def test_a_leader_scores_the_assigned_grid_and_the_admin_publishes(client, login
     login(scene.admin)
     week = client.get(f"/villages/{village.id}/hygiene").get_data(as_text=True)
     assert "开始本周评比" in week and "由 第" in week
-    # Last week's round: this week may count in a month not yet begun (Thursday 2 March on 29 February), whose
-    # summary cannot be published yet.
-    response = client.post(f"/villages/{village.id}/hygiene/rounds", data={"week": week_ago(1)})
+    # A week of last month: over, and so is its month, whose summary may then be published.
+    week = weeks_of_month(last_month())[0]
+    response = client.post(f"/villages/{village.id}/hygiene/rounds", data={"week": week})
     assert response.status_code == 302
-    round_ = scene.round(week_ago(1))
+    round_ = scene.round(week)
     leader = scene.inspector_of(round_, 0)
     grid = scene.village.grids[0]
 
@@ -42,12 +44,16 @@ def test_a_leader_scores_the_assigned_grid_and_the_admin_publishes(client, login
     assert "4/4 已评" in client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)
     # The leader of the grid being inspected may not score it, nor the other grids.
     login(scene.leaders[0])
-    assert client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").status_code == 403
+    refused = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}")
+    assert refused.status_code == 403 and "你负责检查" in refused.get_data(as_text=True)
     assert client.post(f"/hygiene/rounds/{round_.id}/households/{scene.households[0][0].id}",
                        data={"revision": 1}).status_code == 403
 
     login(scene.admin)
-    assert client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k1"}).status_code == 302
+    asked = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k1"}).get_data(as_text=True)
+    assert f"{grid.name}：3 户评为示范户各 +20 分" in asked and "确认发布" in asked
+    assert [balance_of(h.id) for h in scene.households[0]] == [0, 0, 0, 0]  # asked, nothing written
+    assert client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k1", "confirmed": "1"}).status_code == 302
     assert [balance_of(h.id) for h in scene.households[0]] == [20, 20, 20, 0]
     page = client.get(f"/villages/{village.id}/hygiene?week={round_.week}").get_data(as_text=True)
     assert "卫生保洁示范户" in page and scene.households[0][0].number in page and "张*明" in page
@@ -58,8 +64,10 @@ def test_a_leader_scores_the_assigned_grid_and_the_admin_publishes(client, login
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0][:4] == ("网格", "检查网格", "名次", "户号") and len(rows) == 5
 
+    asked = client.post(f"/villages/{village.id}/hygiene/months/{round_.month}/publish", data={"key": "m1"})
+    assert "获流动红旗（+50 分）" in asked.get_data(as_text=True) and balance_of(scene.households[0][0].id) == 20
     assert client.post(f"/villages/{village.id}/hygiene/months/{round_.month}/publish",
-                       data={"key": "m1"}).status_code == 302
+                       data={"key": "m1", "confirmed": "1"}).status_code == 302
     month = client.get(f"/villages/{village.id}/hygiene/months/{round_.month}").get_data(as_text=True)
     assert "流动红旗" in month and "网格排名" in month
     assert balance_of(scene.households[0][0].id) == 70
@@ -90,7 +98,8 @@ def test_settings_checklist_and_assignment(client, login):
     login(scene.admin)
     assert "门前卫生" in client.get(f"/villages/{village.id}/hygiene/settings").get_data(as_text=True)
     data = {"full_score": 100, "model_count": 2, "model_points": 30, "shame_count": 1, "penalty_rule_id": 0,
-            "ties": "none", "unscored": "clean", "flag_points": 60, "name-0": "门前卫生", "max-0": 10,
+            "ties": "none", "shame_ties": "all", "shame_max": 3, "unscored": "clean", "flag_points": 60,
+            "name-0": "门前卫生", "max-0": 10,
             "name-1": "杂物堆放", "max-1": 8}
     assert client.post(f"/villages/{village.id}/hygiene/settings", data=data).status_code == 302
     settings = services.settings_of(village.id)
@@ -125,3 +134,102 @@ def test_villagers_see_results_of_their_own_village_only(client, login):
     assert client.post(f"/villages/{scene.village.village.id}/hygiene/rounds", data={"week": "2026-W01"}).status_code == 403
     login(worker)
     assert client.get(f"/villages/{scene.village.village.id}/hygiene").status_code == 200
+
+
+def test_publishing_early_is_an_explicit_choice_confirmed_with_the_unscored_counts(client, login):
+    scene = gen_scene(per_grid=4)
+    village, grid = scene.village.village, scene.village.grids[0]
+    round_ = scene.round(services.week_of(local_today()))  # never over
+    score_all(scene, round_, 0, [0, 1])
+    login(scene.admin)
+    week = client.get(f"/villages/{village.id}/hygiene").get_data(as_text=True)
+    assert week_label(round_.monday) in week and round_.week not in week.split("<main")[-1]
+    assert f"{grid.name} 2 户" in week and "提前发布全部网格" in week
+
+    plain = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k1"}, follow_redirects=True)
+    assert f"{grid.name}还有 2 户没有评分：要提前发布请确认提前发布" in plain.get_data(as_text=True)
+    asked = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k2", "early": "1"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "确认提前发布" in page
+    assert "提前发布：本周还没结束" in page and f"{grid.name}还有 2 户没有评分" in page
+    assert f"{grid.name}：2 户评为示范户各 +20 分，另有 2 户未评分" in page
+    assert f'href="/villages/{village.id}/hygiene?week={round_.week}"' in page  # 取消: back, nothing written
+    assert [balance_of(h.id) for h in scene.households[0]] == [0, 0, 0, 0]
+    assert services.assignment_of(round_, grid.id).published_at is None
+
+    done = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k2", "early": "1", "confirmed": "1"})
+    assert done.status_code == 302
+    assert [balance_of(h.id) for h in scene.households[0]] == [20, 20, 0, 0]
+    again = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k3", "early": "1"}).get_data(as_text=True)
+    assert "此前已发布过，已记的积分不会重复记：这次新记 0 笔，更正冲回 0 笔" in again
+
+
+def test_an_inspector_locked_out_is_told_why_in_chinese(client, login):
+    scene = gen_scene(per_grid=2)
+    round_ = scene.round()
+    grid = scene.village.grids[0]
+    inspector = scene.inspector_of(round_, 0)
+    score_all(scene, round_, 0, [0, 1])
+    services.publish_round(scene.admin, round_)
+    login(inspector)
+    for path in (f"/hygiene/rounds/{round_.id}/grids/{grid.id}",
+                 f"/hygiene/rounds/{round_.id}/households/{scene.households[0][0].id}"):
+        page = client.get(path)
+        assert page.status_code == 409 and f"{grid.name}的评分已发布" in page.get_data(as_text=True)
+        assert "forbidden" not in page.get_data(as_text=True)
+
+
+def test_the_month_page_says_why_it_cannot_be_summed_up_yet(client, login):
+    scene = gen_scene(per_grid=2)
+    village = scene.village.village
+    month = last_month()
+    round_ = scene.round(weeks_of_month(month)[0])
+    score_all(scene, round_, 1, [0, 1])
+    login(scene.admin)
+    page = client.get(f"/villages/{village.id}/hygiene/months/{month}").get_data(as_text=True)
+    assert f"{week_label(round_.monday)}（{scene.village.grids[1].name}）" in page and "发布本月汇总" not in page
+    refused = client.post(f"/villages/{village.id}/hygiene/months/{month}/publish", data={"key": "m"})
+    assert refused.status_code == 409 and "还有周没有发布" in refused.get_data(as_text=True)
+    this_month = f"{local_today():%Y-%m}"
+    assert "之后才能汇总" in client.get(f"/villages/{village.id}/hygiene/months/{this_month}").get_data(as_text=True)
+
+
+def test_the_week_page_states_the_shame_rule_and_lists_the_worst_first_without_appealed_penalties(client, login):
+    scene = gen_scene(per_grid=4)
+    village = scene.village.village
+    rule = factories.gen_rule(village, "卫生评比晾晒", -5)
+    services.update_settings(scene.admin, village, model_count=1, shame_count=2, shame_max=4, penalty_rule_id=rule.id)
+    round_ = scene.round()
+    score_all(scene, round_, 0, [0, 4, 5, 1])
+    services.publish_round(scene.admin, round_)
+    h = scene.households[0]
+    villager = factories.gen_villager(h[2])
+    claim_services.submit_appeal(villager, entries_of(h[2])[0].id, "当天不在家")
+    login(scene.admin)
+    page = client.get(f"/villages/{village.id}/hygiene?week={round_.week}").get_data(as_text=True)
+    assert "每个网格扣分最多的 2 户（有扣分的）列入晾晒名单，并按细则扣分；并列时全部列出，最多 4 户" in page
+    shamed = page.split('class="list shamed"')[1].split("</ul>")[0]
+    assert h[1].number in shamed and h[2].number not in shamed
+    assert "另有 1 户的扣分正在申诉" in page
+
+
+def test_an_inspector_publishes_before_the_week_ends_only_a_grid_fully_scored(client, login):
+    scene = gen_scene(per_grid=2)
+    round_ = scene.round(services.week_of(local_today()))
+    grid = scene.village.grids[0]
+    inspector = scene.inspector_of(round_, 0)
+    score_all(scene, round_, 0, [0])
+    login(inspector)
+    listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)
+    assert "全部评完或本周结束后可以发布" in listing and "发布本网格结果" not in listing
+    refused = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "a", "grid_id": grid.id, "early": "1"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "只有村管理员可以提前发布" in refused and services.assignment_of(round_, grid.id).published_at is None
+    score_all(scene, round_, 0, [0, 2])
+    db.session.commit()
+    listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)
+    assert "发布本网格结果" in listing
+    data = {"key": "b", "grid_id": grid.id}
+    assert "2 户评为示范户各 +20 分" in client.post(f"/hygiene/rounds/{round_.id}/publish", data=data).get_data(as_text=True)
+    assert client.post(f"/hygiene/rounds/{round_.id}/publish", data=data | {"confirmed": "1"}).status_code == 302
+    assert [balance_of(h.id) for h in scene.households[0]] == [20, 20]

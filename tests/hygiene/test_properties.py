@@ -1,6 +1,8 @@
 """Property: whatever the sheets, the settings and the corrections, once the round is published the ledger holds
 exactly what the results say (示范户 award, 晾晒 penalty where the rule applies), every balance is the sum of its
 entries, and the 示范户 and 晾晒 of each grid are those the tie rule picks."""
+from datetime import timedelta
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -27,7 +29,9 @@ village_settings = st.fixed_dictionaries({
     "model_count": st.integers(0, 4),
     "model_points": st.integers(0, 30),
     "shame_count": st.integers(0, 3),
+    "shame_extra": st.integers(0, 2),  # shame_max = shame_count + this
     "ties": st.sampled_from(TiePolicy),
+    "shame_ties": st.sampled_from(TiePolicy),
     "unscored": st.sampled_from(UnscoredPolicy),
     "penalty": st.booleans(),
 })
@@ -56,6 +60,7 @@ def chosen(values: dict[int, int], n: int, ties: TiePolicy) -> set[int]:
 def apply_settings(scene_admin, village, rule, values):
     values = dict(values)
     values["penalty_rule_id"] = rule.id if values.pop("penalty") else None
+    values["shame_max"] = values["shame_count"] + values.pop("shame_extra")
     services.update_settings(scene_admin, village, **values)
 
 
@@ -70,7 +75,7 @@ def test_the_ledger_holds_what_the_published_results_say(grids, first_settings, 
     households = [(grid_index, factories.gen_household(place.grids[grid_index], kind=kind, phone=None), first)
                   for grid_index, grid in enumerate(grids) for kind, first in grid]
     apply_settings(admin, village, rule, first_settings)
-    round_ = services.round_for(village, services.week_of(local_today()))
+    round_ = services.round_for(village, services.week_of(local_today() - timedelta(weeks=1)))  # over: publishable
     items = services.checklist(village.id)
     sheets: dict[int, int] = {}  # household → deductions, for households with a sheet
 
@@ -111,7 +116,9 @@ def test_the_ledger_holds_what_the_published_results_say(grids, first_settings, 
         models = chosen(counted, now.model_count, now.ties)
         cutoff = sorted(counted.values())[min(now.model_count, len(counted)) - 1] if now.model_count and counted else 0
         rest = {h: -v for h, v in counted.items() if h not in models and v > cutoff}
-        shamed = chosen(rest, now.shame_count, now.ties)
+        shamed = chosen(rest, now.shame_count, now.shame_ties)
+        if len(shamed) > now.shame_max:  # ties never widen the list beyond its stated most
+            shamed = chosen(rest, now.shame_count, TiePolicy.NONE)
         assert {h.id for h in members if results[h.id].outcome is Outcome.MODEL} == models
         assert {h.id for h in members if results[h.id].outcome is Outcome.SHAME} == shamed
         assert {h.id for h in members if results[h.id].rank is not None} == set(counted)

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from points.auth.models import Role
+from points.claims import services as claim_services
 from points.errors import DomainError
 from points.extensions import db
 from points.hygiene import queries, services
@@ -16,7 +17,9 @@ from points.timeutil import local_today
 
 from .. import factories
 from ..ledger.helpers import assert_ledger_consistent
-from .helpers import balance, entries_of, entry_count, gen_scene, outcomes, score_all, week_ago
+from .helpers import (
+    balance, entries_of, entry_count, gen_scene, last_month, outcomes, score_all, week_ago, weeks_of_month,
+)
 
 
 def test_the_three_with_fewest_deductions_get_20_points():
@@ -71,7 +74,7 @@ def test_unscored_households_are_left_out_or_counted_clean():
 
 def test_the_month_gives_each_grid_a_red_flag():
     scene = gen_scene()
-    round_ = scene.round(week_ago(1))  # this week may count in a month not yet begun (Thursday 2 March on 29 February)
+    round_ = scene.round(weeks_of_month(last_month())[0])  # a month over, whose only round is this one
     for grid in range(3):
         score_all(scene, round_, grid, [5, 0, 1, 2, 3])
     services.publish_round(scene.admin, round_)
@@ -155,7 +158,7 @@ def test_no_models_when_the_village_sets_none_and_none_paid_when_the_award_is_ze
 def test_ties_at_the_cut_off_of_the_shamed_all_or_none():
     for ties, shamed in ((TiePolicy.ALL, {3, 4}), (TiePolicy.NONE, set())):
         scene = gen_scene()
-        settings(scene, ties=ties, model_count=1, shame_count=1)
+        settings(scene, shame_ties=ties, model_count=1, shame_count=1, shame_max=2)
         round_ = scene.round()
         score_all(scene, round_, 0, [0, 1, 2, 4, 4])
         services.publish_round(scene.admin, round_)
@@ -163,7 +166,7 @@ def test_ties_at_the_cut_off_of_the_shamed_all_or_none():
         assert {i for i, h in enumerate(scene.households[0]) if found[h.id] is Outcome.SHAME} == shamed
     for ties, shamed in ((TiePolicy.ALL, {2, 3, 4}), (TiePolicy.NONE, {4})):
         scene = gen_scene()
-        settings(scene, ties=ties, model_count=1, shame_count=2)
+        settings(scene, shame_ties=ties, model_count=1, shame_count=2, shame_max=3)
         round_ = scene.round()
         score_all(scene, round_, 0, [0, 1, 3, 3, 5])
         services.publish_round(scene.admin, round_)
@@ -391,10 +394,78 @@ def test_a_household_that_left_the_register_is_ranked_no_more_and_keeps_what_it_
     services.publish_round(scene.admin, last)
     assert balance(gone) == 20 and gone.id not in outcomes(last, grid)
     assert outcomes(last, grid)[fourth.id] is Outcome.MODEL
-    this_week = scene.round()
+    this_week = scene.round(services.week_of(local_today()))
     assert gone.id not in [row.household.id for row in queries.sheet_rows(this_week.id, grid.id)]
     assert queries.progress(this_week.id)[grid.id] == (0, 4)
     error = pytest.raises(DomainError, services.save_score, scene.admin, this_week, gone.id, {}).value
     assert error.code == "household_closed"
     for household in scene.households[0]:
         assert_ledger_consistent(household.id)
+
+
+# ---------------------------------------------------------------------------------------------------- 晾晒
+
+
+def shamed_numbers(round_, grid) -> list[str]:
+    """The public 晾晒 list of the grid, in its order, by 户号."""
+    return [line.number for g in queries.week_results(round_) if g.grid.id == grid.id for line in g.shamed]
+
+
+def test_the_shame_list_has_its_own_tie_rule_and_never_more_than_its_stated_most():
+    scene = gen_scene(per_grid=12)
+    grid = scene.village.grids[0]
+    round_ = scene.round()
+    # The issue's case: ties at the cut-off of 2 once listed 11. The worst alone, then ten tied at 3.
+    score_all(scene, round_, 0, [0] + [3] * 10 + [5])
+    households = scene.households[0]
+    settings(scene, model_count=1, ties=TiePolicy.NONE, shame_count=2, shame_ties=TiePolicy.ALL, shame_max=4)
+    services.publish_round(scene.admin, round_)
+    # Eleven would be listed if ties widened it: over the most of 4, the tied are all left out.
+    assert shamed_numbers(round_, grid) == [households[11].number]
+    assert outcomes(round_, grid)[households[0].id] is Outcome.MODEL  # the models keep their own rule
+    settings(scene, shame_max=11)
+    services.publish_round(scene.admin, round_)
+    assert len(shamed_numbers(round_, grid)) == 11
+    settings(scene, shame_ties=TiePolicy.NONE)
+    services.publish_round(scene.admin, round_)
+    assert shamed_numbers(round_, grid) == [households[11].number]
+
+
+def test_the_shame_list_is_worst_first_then_by_number():
+    scene = gen_scene(per_grid=5)
+    grid = scene.village.grids[0]
+    round_ = scene.round()
+    settings(scene, model_count=1, shame_count=3, shame_max=4)
+    score_all(scene, round_, 0, [0, 2, 5, 2, 4])
+    services.publish_round(scene.admin, round_)
+    h = scene.households[0]
+    assert shamed_numbers(round_, grid) == [h[2].number, h[4].number] + sorted([h[1].number, h[3].number])
+
+
+def test_the_shame_rule_is_stated_in_plain_words():
+    scene = gen_scene(per_grid=1)
+    settings(scene, shame_count=2, shame_max=4)
+    stated = services.shame_rule(services.settings_of(scene.village.village.id))
+    assert stated.startswith("每个网格扣分最多的 2 户（有扣分的）列入晾晒名单；并列时全部列出，最多 4 户")
+    settings(scene, shame_ties=TiePolicy.NONE)
+    assert "名额边上并列的都不列" in services.shame_rule(services.settings_of(scene.village.village.id))
+    settings(scene, shame_count=0)
+    assert services.shame_rule(services.settings_of(scene.village.village.id)) == "本村不晾晒。"
+
+
+def test_a_shame_penalty_under_appeal_stays_off_the_public_list_until_the_appeal_is_decided():
+    scene = gen_scene(per_grid=4)
+    village, grid = scene.village.village, scene.village.grids[0]
+    rule = factories.gen_rule(village, "卫生评比晾晒", -5)
+    settings(scene, model_count=1, shame_count=2, shame_max=2, penalty_rule_id=rule.id)
+    round_ = scene.round()
+    score_all(scene, round_, 0, [0, 1, 4, 5])
+    services.publish_round(scene.admin, round_)
+    h = scene.households[0]
+    assert shamed_numbers(round_, grid) == [h[3].number, h[2].number]
+    villager = factories.gen_villager(h[3])
+    appeal = claim_services.submit_appeal(villager, entries_of(h[3])[0].id, "那天家里在办丧事")
+    assert shamed_numbers(round_, grid) == [h[2].number]
+    assert next(g for g in queries.week_results(round_) if g.grid.id == grid.id).appealed == 1
+    claim_services.decide_appeal(scene.admin, appeal.id, reverse=False)
+    assert shamed_numbers(round_, grid) == [h[3].number, h[2].number]

@@ -140,7 +140,8 @@ def test_a_lone_grid_is_inspected_by_the_village_committee_and_only_the_admin_sc
     worker = factories.gen_user(Role.GRID_WORKER, scene.village.grids[0])
     household = scene.households[0][0]
     for user in (scene.leaders[0], worker):
-        refused("forbidden", services.save_score, user, round_, household.id, {})
+        error = refused("not_inspector", services.save_score, user, round_, household.id, {})
+        assert "由村两委检查" in error.message
         refused("forbidden", services.publish_round, user, round_, scene.village.grids[0].id)
     assert services.save_score(scene.admin, round_, household.id, {}).deductions == 0
 
@@ -160,7 +161,7 @@ def test_reassign_overrides_the_rotation_and_scoring_follows_it():
     assert {x.grid_id: x.inspector_grid_id for x in round_.assignments} == swapped
     household = scene.households[0][0]
     new_leader, old_leader = scene.leaders[[a, b, c].index(swapped[a])], scene.leaders[[a, b, c].index(current[a])]
-    refused("forbidden", services.save_score, old_leader, round_, household.id, {})
+    refused("not_your_grid", services.save_score, old_leader, round_, household.id, {})
     assert services.save_score(new_leader, round_, household.id, {}).scored_by_id == new_leader.id
 
 
@@ -190,5 +191,6 @@ def test_reassign_stays_inside_the_round_and_the_village_and_is_for_the_admin():
     # The village committee may take a grid over: only the admin scores it then.
     services.reassign(scene.admin, round_, {a: None})
     assert services.assignment_of(round_, a).inspector_grid_id is None
-    for leader in scene.leaders:
-        refused("forbidden", services.save_score, leader, round_, scene.households[0][0].id, {})
+    for leader in scene.leaders:  # told the grid they inspect instead, or that they inspect none
+        error = pytest.raises(DomainError, services.save_score, leader, round_, scene.households[0][0].id, {}).value
+        assert error.code in ("not_your_grid", "not_inspector") and error.status == 403

@@ -11,9 +11,10 @@ from points.grids.models import NodeKind
 from points.grids.services import create_node
 from points.hygiene import queries, services
 from points.hygiene.models import Deduction, Score
+from points.timeutil import local_today, month_label, week_label
 
 from .. import factories
-from .helpers import gen_scene, week_ago
+from .helpers import gen_scene, last_month, week_ago, weeks_of_month
 
 
 def refused(code, call, *args, **kwargs) -> DomainError:
@@ -38,18 +39,20 @@ def inspected_by(scene, round_, inspector_index) -> int:
 
 def test_the_inspecting_grids_leader_scores_the_assigned_grid_in_that_round_only():
     scene = gen_scene(grids=3, per_grid=2)
-    this, last = scene.round(), scene.round(week_ago(1))
+    this, last = scene.round(services.week_of(local_today())), scene.round(week_ago(1))
     leader = scene.leaders[0]
     target = inspected_by(scene, this, 0)
     assert inspected_by(scene, last, 0) != target  # three grids: the pairing changes every week
     household = scene.households[target][0]
     score = services.save_score(leader, this, household.id, {})
     assert (score.scored_by_id, score.grid_id) == (leader.id, scene.village.grids[target].id)
-    refused("forbidden", services.save_score, leader, last, household.id, {})
+    error = refused("not_your_grid", services.save_score, leader, last, household.id, {})
+    mine = scene.village.grids[inspected_by(scene, last, 0)].name
+    assert error.status == 403 and error.message.endswith(f"你负责检查{mine}，不是{scene.village.grids[target].name}")
     # Every other grid of this round is out of reach too, its own above all.
     for other in range(3):
         if other != target:
-            refused("forbidden", services.save_score, leader, this, scene.households[other][0].id, {})
+            refused("not_your_grid", services.save_score, leader, this, scene.households[other][0].id, {})
     # Once the admin gives last week this week's pairing, that round opens to the leader as well.
     services.reassign(scene.admin, last, {a.grid_id: a.inspector_grid_id for a in this.assignments})
     assert services.save_score(leader, last, household.id, {}).round_id == last.id
@@ -63,21 +66,22 @@ def test_a_grid_worker_of_the_inspecting_grid_scores_and_the_inspected_grids_own
     own_worker = factories.gen_user(Role.GRID_WORKER, scene.village.grids[target])
     household = scene.households[target][1]
     assert services.save_score(worker, round_, household.id, {}).scored_by_id == worker.id
-    refused("forbidden", services.save_score, scene.leaders[target], round_, household.id, {})
-    refused("forbidden", services.save_score, own_worker, round_, household.id, {})
+    refused("not_your_grid", services.save_score, scene.leaders[target], round_, household.id, {})
+    refused("not_your_grid", services.save_score, own_worker, round_, household.id, {})
     # Nor anyone without a role here: a clerk, a villager, another village's admin.
     clerk = factories.gen_user(Role.SHOP_CLERK, scene.village.village)
     villager = factories.gen_villager(scene.households[0][0])
     stranger = factories.gen_user(Role.VILLAGE_ADMIN, factories.gen_village(1).village)
     for user in (clerk, villager, stranger):
-        refused("forbidden", services.save_score, user, round_, household.id, {})
+        error = refused("not_inspector", services.save_score, user, round_, household.id, {})
+        assert "只有检查的网格长、网格员和村管理员可以评分" in error.message
     assert services.may_score(worker, round_, scene.village.grids[target].id)
     assert not services.may_score(scene.leaders[target], round_, scene.village.grids[target].id)
 
 
 def test_the_village_admin_scores_any_grid_in_any_round_even_after_the_month_is_published():
     scene = gen_scene(grids=3, per_grid=1)
-    round_ = scene.round(week_ago(1))  # a week of a month begun, which can be published
+    round_ = scene.round(weeks_of_month(last_month())[0])  # a month over, with nothing to publish first
     services.publish_month(scene.admin, scene.village.village, round_.month)
     for grid in scene.households:
         assert services.save_score(scene.admin, round_, grid[0].id, {}).revision == 1
@@ -85,19 +89,26 @@ def test_the_village_admin_scores_any_grid_in_any_round_even_after_the_month_is_
     assert services.save_score(scene.admin, older, scene.households[0][0].id, {}).round_id == older.id
 
 
-def test_inspectors_are_refused_once_the_months_summary_is_published():
+def test_inspectors_score_until_their_grids_week_is_published_and_are_told_why_after():
     scene = gen_scene(grids=3, per_grid=2)
-    round_ = scene.round(week_ago(1))  # a week of a month begun, which can be published
+    village, month = scene.village.village, last_month()
+    round_ = scene.round(weeks_of_month(month)[0])
     target = inspected_by(scene, round_, 0)
+    grid = scene.village.grids[target]
     household = scene.households[target][0]
     services.save_score(scene.leaders[0], round_, household.id, {})
-    services.publish_month(scene.admin, scene.village.village, round_.month)
+    # The month waits for the week, and the inspectors keep scoring it meanwhile.
+    refused("month_weeks_unpublished", services.publish_month, scene.admin, village, month)
+    services.save_score(scene.leaders[0], round_, scene.households[target][1].id, {})
+    services.publish_round(scene.leaders[0], round_, grid.id)
+    error = refused("round_published", services.save_score, scene.leaders[0], round_, household.id, {}, revision=1)
+    assert error.status == 409 and error.message.startswith(f"{week_label(round_.monday)}{grid.name}的评分已发布")
+    assert not services.may_score(scene.leaders[0], round_, grid.id)
+    services.publish_month(scene.admin, village, month)
     error = refused("month_closed", services.save_score, scene.leaders[0], round_, household.id, {}, revision=1)
-    assert error.status == 409 and error.params["month"] == round_.month
-    refused("month_closed", services.save_score, scene.leaders[0], round_, scene.households[target][1].id, {})
-    assert not services.may_score(scene.leaders[0], round_, scene.village.grids[target].id)
-    # Someone who never could score the grid is told no, not that the month is closed.
-    refused("forbidden", services.save_score, scene.leaders[target], round_, household.id, {})
+    assert error.status == 409 and error.message.startswith(f"{month_label(month)}汇总已发布，本周评分已锁定")
+    # Someone who never could score the grid is told which one is theirs, not that the month is closed.
+    refused("not_your_grid", services.save_score, scene.leaders[target], round_, household.id, {})
 
 
 def test_nobody_scores_their_own_household():

@@ -147,3 +147,15 @@ def test_the_longest_checklist_with_the_longest_names_and_deductions_is_saved():
     assert len(services.save_checklist(scene.admin, village, lines)) == services.MAX_ITEMS
     refused("forbidden", services.save_checklist, scene.leaders[0], village, lines[:1])
     assert db.session.scalar(select(ChecklistItem.name).where(ChecklistItem.position == 0)) == lines[0][1]
+
+
+def test_the_shame_list_states_a_most_no_smaller_than_its_count():
+    scene = gen_scene(grids=1, per_grid=1)
+    village = scene.village.village
+    services.update_settings(scene.admin, village, shame_count=2, shame_max=4, shame_ties="none")
+    settings = stored(village)
+    assert (settings.shame_count, settings.shame_max, settings.shame_ties) == (2, 4, TiePolicy.NONE)
+    error = refused("shame_max_below_count", services.update_settings, scene.admin, village, shame_max=1)
+    assert error.message == "晾晒最多列出的户数不能少于晾晒户数（2 户）"
+    services.update_settings(scene.admin, village, shame_count=6)  # the most follows a count raised past it
+    assert stored(village).shame_max == 6

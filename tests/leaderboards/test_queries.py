@@ -10,6 +10,8 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import select
 
+from points.auth.models import Role
+from points.claims.services import decide_appeal, submit_appeal
 from points.errors import DomainError
 from points.extensions import db
 from points.leaderboards import queries
@@ -303,3 +305,38 @@ def test_a_household_that_left_the_register_is_on_the_boards_until_it_left(town)
     assert queries.household_place(neighbour, grid, december).households == 3
     [place] = [p for p in queries.grid_board(grid, december)]
     assert (place.households, place.active, place.total) == (3, 1, 10)
+
+
+def test_a_penalty_under_appeal_stays_off_the_black_board_until_decided(town):
+    first, _second, households = town
+    a, b, c = households[:3]
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, first.village)
+    for household in (a, b, c):
+        post_entry(household.id, 100, EntrySource.MANUAL, f"award-{household.id}", occurred_on=DAY)
+
+    def penalty(household, amount, key):
+        return post_entry(household.id, amount, EntrySource.MANUAL, key, occurred_on=DAY,
+                          category=RuleCategory.VILLAGE_RULES)
+
+    def appeal(household, entry):
+        return submit_appeal(factories.gen_villager(household), entry.id, "已经整改")
+
+    on_a = appeal(a, penalty(a, -30, "a-appealed"))
+    penalty(a, -5, "a")
+    penalty(b, -10, "b")
+    on_c = appeal(c, penalty(c, -20, "c-appealed"))
+    month = period_of(PeriodKind.MONTH, DAY)
+
+    def black(scope=first.village, **options) -> list[tuple[int, int, int]]:
+        return [(p.rank, p.household_id, p.deducted) for p in
+                queries.household_board(scope, month, worst=True, **options)]
+
+    assert black() == [(1, b.id, 10), (2, a.id, 5)]
+    assert black(limit=1) == [(1, b.id, 10)]
+    assert black(category=RuleCategory.VILLAGE_RULES) == black(first.town) == black()
+    assert black(category=RuleCategory.HYGIENE) == []
+    assert queries.household_board(first.village, period_of(PeriodKind.MONTH, DAY + timedelta(days=40)),
+                                   worst=True) == []
+    decide_appeal(admin, on_a.id, reverse=False)
+    decide_appeal(admin, on_c.id, reverse=True)
+    assert black() == [(1, a.id, 35), (2, b.id, 10)]

@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from points.audit.models import AuditEvent
 from points.auth.models import Role
+from points.claims.services import decide_appeal, submit_appeal
 from points.events.models import CheckinMode
 from points.events.services import EventTerms, create_event
 from points.extensions import db
 from points.leaderboards.models import BoardSettings
-from points.ledger.models import EntrySource
+from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry
 from points.people.services import add_resident
 from points.rules.models import RuleCategory, RuleUnit
@@ -161,3 +162,25 @@ def test_the_display_shows_every_slide_and_reloads_itself(client, scene):
         assert title in page
     assert 'http-equiv="refresh"' in page and "display.js" in page
     assert "李四明" not in page and "13912345678" not in page
+
+
+def test_a_penalty_under_appeal_is_off_the_black_board_and_the_tv_until_upheld(client, scene):
+    db.session.add(BoardSettings(village_id=scene.village.village.id, red_count=10, black_count=3))
+    penalty = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == "li-penalty"))
+    appeal = submit_appeal(factories.gen_villager(scene.li), penalty.id, "垃圾不是我家的")
+    db.session.commit()
+
+    def black_board() -> str:
+        page = client.get(f"/boards/{scene.village.village.id}").get_data(as_text=True)
+        return page[page.index('class="black-title"'):]
+
+    def tv_black_slide() -> str:
+        page = client.get(f"/display/{scene.village.village.id}").get_data(as_text=True)
+        return page[page.index('id="slide-black"'):] if 'id="slide-black"' in page else ""
+
+    assert "李*明" not in black_board() and "这一期没有扣分的户" in black_board()
+    assert "李*明" not in tv_black_slide()
+    decide_appeal(scene.admin, appeal.id, reverse=False)
+    db.session.commit()
+    assert "李*明" in black_board() and "−10" in black_board()
+    assert "李*明" in tv_black_slide()

@@ -114,8 +114,14 @@ def test_the_batch_form_awards_everyone_chosen_once(world, client, login):
     assert world["far"].number not in page  # only households in the worker's grid
     data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), note="十一月村民大会",
                 key="batch-1", household_ids=[h.id for h in world["homes"]])
+    asked = client.post("/award", data=data)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "将为 3 户各记 +2 分，共 +6 分" in page and "细则：参加村民大会" in page
+    assert "户号：" + "、".join(h.number for h in world["homes"]) in page
+    assert 'name="confirmed" value="1"' in page and 'name="key" value="batch-1"' in page
+    assert entries() == 0  # asking wrote nothing; 取消 is only a link back
     for _ in range(2):
-        assert client.post("/award", data=data).status_code == 302
+        assert client.post("/award", data={**data, "confirmed": "1"}).status_code == 302
     assert entries() == 3 and all(balance_of(h.id) == 2 for h in world["homes"])
 
 
@@ -178,8 +184,27 @@ def test_a_form_sent_again_with_other_values_says_so_and_takes_a_fresh_key(world
     page = again.get_data(as_text=True)
     assert again.status_code == 422 and "这张表单已经提交过了" in page and entries() == 1
     key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
-    client.post(f"/households/{home.id}/award", data={**changed, "key": key})
+    client.post(f"/households/{home.id}/award", data={**changed, "key": key, "confirmed": "1"})
     assert entries() == 2
+
+
+def test_a_penalty_is_confirmed_first_naming_the_household_and_the_points(world, client, login):
+    login(world["worker"])
+    home = world["homes"][1]
+    form = award_form(world, home, rule_id=world["pile"].id, quantity=2)
+    asked = client.post(f"/households/{home.id}/award", data=form)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and f"将给户号 {home.number}（户*1）扣 20 分：乱堆乱放" in page
+    assert f'href="/households/{home.id}/points"' in page and entries() == 0
+    assert client.post(f"/households/{home.id}/award", data={**form, "confirmed": "1"}).status_code == 302
+    assert balance_of(home.id) == -20
+
+
+def test_an_award_needs_no_confirmation(world, client, login):
+    login(world["worker"])
+    home = world["homes"][1]
+    assert client.post(f"/households/{home.id}/award", data=award_form(world, home)).status_code == 302
+    assert balance_of(home.id) == 2
 
 
 def test_ids_beyond_any_household_in_a_batch_are_not_a_crash(world, client, login):

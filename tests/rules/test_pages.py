@@ -1,6 +1,7 @@
 """The rule book's pages: who reads and who edits, the forms, and the .xlsx export and import through the client."""
 import io
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import openpyxl
@@ -12,7 +13,7 @@ from points.extensions import db
 from points.ledger.models import LedgerEntry
 from points.ledger.services import apply_rule
 from points.rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
-from points.rules.services import RuleTerms
+from points.rules.services import RuleTerms, revise_rule
 from points.rules.workbook import COLUMNS
 from points.timeutil import local_today
 
@@ -250,6 +251,19 @@ def test_exporting_and_importing_again_changes_nothing(client, village, rules, a
     assert response.status_code == 200
     assert "导入成功：新增 0 条，修改 0 条，未变 2 条。" in html_of(response)
     assert version_count() == 2
+
+
+def test_the_export_of_a_book_with_a_pending_revision_imports_again_unchanged(client, village, rules, admin):
+    revise_rule(rules[0], replace(RuleTerms.of(rules[0].versions[0]), points=25), LATER)
+    db.session.commit()
+    exported = client.get(f"/villages/{village.village.id}/rules.xlsx").data
+    rows = list(openpyxl.load_workbook(io.BytesIO(exported)).worksheets[0].iter_rows(values_only=True))
+    assert [r[:4] for r in rows[1:]] == [("HYG-YARD", "庭院整洁", "人居环境", 20), ("HYG-YARD", "庭院整洁", "人居环境", 25),
+                                         ("VR-PILE", "乱堆乱放", "村规民约", -10)]
+    response = upload(client, village, exported, (local_today() + timedelta(days=1)).isoformat())
+    assert response.status_code == 200
+    assert "导入成功：新增 0 条，修改 0 条，未变 2 条。" in html_of(response)
+    assert version_count() == 3
 
 
 def test_an_imported_change_makes_a_new_version(client, village, rules, admin):

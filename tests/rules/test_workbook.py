@@ -11,7 +11,7 @@ from points.audit.models import AuditEvent
 from points.auth.models import Role
 from points.extensions import db
 from points.rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
-from points.rules.queries import rule_book
+from points.rules.queries import rule_book, upcoming_versions
 from points.rules.services import RuleTerms, create_rule, revise_rule
 from points.rules.workbook import COLUMNS, export_workbook, import_rules
 
@@ -214,3 +214,57 @@ def test_digits_int_cannot_read_are_a_row_error_not_a_crash(cap):
 
     with pytest.raises(_BadCell):
         _cap(cap)
+
+
+@pytest.fixture
+def pending(book):
+    """book, with a revision of HYG-YARD decided in March to start in June."""
+    revise_rule(db.session.scalar(select(Rule).where(Rule.code == "HYG-YARD")), replace(YARD, points=25), JUN)
+    db.session.commit()
+    return book
+
+
+def versions() -> list[tuple]:
+    db.session.expire_all()
+    return db.session.execute(select(RuleVersion.rule_id, RuleVersion.version, RuleVersion.points,
+                                     RuleVersion.effective_from, RuleVersion.effective_until)
+                              .order_by(RuleVersion.id)).all()
+
+
+def pending_export(village) -> bytes:
+    return export_workbook(rule_book(village.village.id, MAR) + upcoming_versions(village.village.id, MAR))
+
+
+def test_a_pending_revision_is_its_own_row_with_its_start(pending):
+    rows = sheet_rows(pending_export(pending))
+    assert [(r["编码"], r["分值"], r["生效日期"].date()) for r in rows] == [
+        ("HYG-YARD", 20, JAN), ("HYG-YARD", 25, JUN), ("VOL-HOUR", 5, JAN)
+    ]
+
+
+def test_export_then_import_with_a_pending_revision_changes_nothing(pending):
+    before = versions()
+    report = import_rules(pending.village, pending_export(pending), MAX_BYTES, APR, None)
+    assert report.ok, report.errors
+    assert (report.created, report.revised, report.unchanged) == ([], [], ["HYG-YARD", "VOL-HOUR"])
+    db.session.commit()
+    assert versions() == before
+
+
+def test_a_changed_pending_row_is_revised_after_its_start_and_refused_before(pending):
+    rows = sheet_rows(pending_export(pending))
+    rows[1].update(分值=30)
+    assert refused(pending, xlsx(rows), APR) == [
+        (3, "编码", "新版本的生效日期必须晚于 2026-06-01（上一版本的生效日期）")
+    ]
+    report = import_rules(pending.village, xlsx(rows), MAX_BYTES, date(2026, 7, 1), None)
+    assert (report.revised, report.unchanged) == (["HYG-YARD"], ["VOL-HOUR"])
+    yard = db.session.scalar(select(Rule).where(Rule.code == "HYG-YARD"))
+    assert [(v.points, v.effective_from) for v in yard.versions] == [(20, JAN), (25, JUN), (30, date(2026, 7, 1))]
+
+
+def test_two_changed_rows_of_one_code_are_refused(pending):
+    rows = sheet_rows(pending_export(pending))
+    rows[0].update(分值=21)
+    rows[1].update(分值=26)
+    assert refused(pending, xlsx(rows), date(2026, 7, 1)) == [(3, "编码", "编码 HYG-YARD 与第 2 行重复")]

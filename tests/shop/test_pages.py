@@ -238,7 +238,11 @@ def test_a_void_on_the_receipt_gives_back_the_points_and_the_stock(client, login
     no_reason = client.post(receipt_url + "/void", data={"reason": " "})
     assert no_reason.status_code == 422 and "请填写作废理由" in no_reason.get_data(as_text=True)
     assert balance_of(scene.household.id) == 55
-    voided = client.post(receipt_url + "/void", data={"reason": "拿错了"}, follow_redirects=True)
+    asked = client.post(receipt_url + "/void", data={"reason": "拿错了"}).get_data(as_text=True)
+    assert f"作废户号 {scene.household.number} 的这张兑换单：退回 45 分，商品放回库存" in asked
+    assert "作废原因：拿错了" in asked and f'href="{receipt_url}"' in asked
+    assert balance_of(scene.household.id) == 55 and _stock(scene.soap) == 18  # asking wrote nothing
+    voided = client.post(receipt_url + "/void", data={"reason": "拿错了", "confirmed": "1"}, follow_redirects=True)
     text = voided.get_data(as_text=True)
     assert voided.status_code == 200 and "已作废" in text and "拿错了" in text and "作废理由" not in text
     assert balance_of(scene.household.id) == 100 and (_stock(scene.soap), _stock(scene.rice)) == (20, 3)
@@ -258,7 +262,7 @@ def test_the_clerk_cannot_void_yesterdays_redemption_but_the_village_admin_can(c
     assert balance_of(scene.household.id) == 90
     login(scene.admin)
     assert "作废理由" in client.get(receipt_url).get_data(as_text=True)
-    assert client.post(receipt_url + "/void", data={"reason": "昨天拿错了"}).status_code == 302
+    assert client.post(receipt_url + "/void", data={"reason": "昨天拿错了", "confirmed": "1"}).status_code == 302
     assert balance_of(scene.household.id) == 100 and _stock(scene.soap) == 20
 
 
@@ -267,7 +271,7 @@ def test_the_day_and_month_reports_and_their_export(client, login, scene):
     _redeem(client, scene, soap=2)
     _redeem(client, scene, soap=1, rice=2)
     mistake = _redeem(client, scene, soap=1).headers["Location"]
-    client.post(mistake + "/void", data={"reason": "拿错了"})
+    client.post(mistake + "/void", data={"reason": "拿错了", "confirmed": "1"})
     today = local_today()
     for query in ("", f"?day={today.isoformat()}", f"?month={today.strftime('%Y-%m')}"):
         page = client.get(f"/shops/{scene.shop.id}/report{query}")
