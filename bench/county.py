@@ -31,9 +31,9 @@ from points.events.models import Attendance, CheckinMethod, CheckinMode, Event
 from points.extensions import db
 from points.grids.models import GridNode, GridPath, NodeKind
 from points.hygiene.models import ChecklistItem, Outcome, Posting, Result, Score
-from points.hygiene.services import DEFAULT_CHECKLIST, month_of_week, rotation, week_of
+from points.hygiene.services import DEFAULT_CHECKLIST, rotation
 from points.ledger.models import EntrySource, LedgerEntry, PeriodTotal
-from points.ledger.services import period_keys
+from points.periods import month_of_week, period_keys, week_of
 from points.rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from points.shop.models import Product, Redemption, RedemptionLine, Shop, StockChange, StockMovement
 from points.shop.services import _fingerprint as basket_fingerprint

@@ -37,6 +37,7 @@ from points.hygiene import services  # noqa: E402
 from points.hygiene.models import Deduction, Outcome, Result, Score  # noqa: E402
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: E402
 from points.people.models import Household, HouseholdKind, Resident  # noqa: E402
+from points.periods import week_of
 from points.timeutil import local_today, utcnow  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶程苏魏吕丁任沈姚卢姜"
@@ -154,7 +155,7 @@ def build_round(grids: int, per_grid: int, rng: random.Random):
     admin = create_user("cunguan", "bench-pass-1", "村管理员")
     assign_role(None, admin, Role.VILLAGE_ADMIN, village)
     db.session.flush()
-    round_ = services.round_for(village, services.week_of(local_today() - timedelta(days=7)))
+    round_ = services.round_for(village, week_of(local_today() - timedelta(days=7)))
     bulk_sheets(admin, round_, rng)
     return admin, round_
 

@@ -25,6 +25,7 @@ from .ledger.queries import balance_of
 from .ledger.services import apply_rule, post_entry
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
+from .periods import month_of_week, week_of
 from .rules.models import Rule
 from .rules.models import RuleCategory as C
 from .rules.models import RuleUnit
@@ -267,7 +268,7 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
                                          .order_by(Household.id)))
     this_monday = local_today() - timedelta(days=local_today().weekday())
     for weeks_ago in (*INSPECTED_WEEKS, 0):
-        round_ = hygiene.round_for(village, hygiene.week_of(this_monday - timedelta(weeks=weeks_ago)))
+        round_ = hygiene.round_for(village, week_of(this_monday - timedelta(weeks=weeks_ago)))
         chosen = households if weeks_ago else [h for h in households if h.grid_id == households[0].grid_id][::2]
         for household in chosen:
             # Doors differ a little on each item (0–3 points off), so that only a few households tie at the top
@@ -276,7 +277,7 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
             hygiene.save_score(admin, round_, household.id, lines)
         if weeks_ago:
             hygiene.publish_round(admin, round_)
-    earliest = hygiene.month_of_week(this_monday - timedelta(weeks=INSPECTED_WEEKS[0]))
+    earliest = month_of_week(this_monday - timedelta(weeks=INSPECTED_WEEKS[0]))
     if hygiene.month_refusal(village.id, earliest) is None:  # a month over, its weeks published
         hygiene.publish_month(admin, village, earliest)
 

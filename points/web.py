@@ -13,7 +13,7 @@ from .extensions import db
 from .grids.models import NodeKind
 from .people.privacy import mask_id_number, mask_name, mask_phone
 from .people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
-from .timeutil import day_label, month_label, week_label
+from .periods import day_label, month_label, week_label
 
 bp = Blueprint("web", __name__)
 

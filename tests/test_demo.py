@@ -20,6 +20,7 @@ from points.hygiene.models import Score
 from points.leaderboards import queries as boards
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
+from points.periods import PeriodKind, period_of, week_of
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
 from points.rules.queries import rule_book
 from points.shop.models import Product, Redemption, Shop, StockMovement
@@ -152,12 +153,12 @@ def test_this_weeks_and_this_months_boards_have_points_whatever_the_day(client):
     """On the 1st of a month or the Monday of a week (`--clock` in .ci/run), the demo's boards are not empty."""
     village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
     for kind in ("week", "month"):
-        period = boards.period_of(boards.PeriodKind(kind), local_today())
+        period = period_of(PeriodKind(kind), local_today())
         for subject in ("household", "resident", "grid"):
             page = client.get(f"/boards/{village.id}?subject={subject}&kind={kind}").get_data(as_text=True)
             assert "这一期还没有人得分" not in page, (kind, subject)
         assert boards.household_board(village, period, 10), kind
         assert boards.resident_board(village, period, 10, RuleCategory.VOLUNTEERING, boards.ResidentOrder.HOURS), kind
         assert all(place.active for place in boards.grid_board(village, period)), kind
-    this_week = hygiene.round_for(village, hygiene.week_of(local_today()), create=False)
+    this_week = hygiene.round_for(village, week_of(local_today()), create=False)
     assert this_week is not None and db.session.scalar(select(func.count()).where(Score.round_id == this_week.id))

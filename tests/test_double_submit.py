@@ -11,6 +11,7 @@ from points.extensions import db
 from points.hygiene import services as hygiene
 from points.hygiene.models import Publication
 from points.ledger.models import LedgerEntry
+from points.periods import week_of
 from points.shop import services as shop
 from points.shop.models import Product, StockChange, StockMovement
 from points.timeutil import local_today
@@ -18,7 +19,7 @@ from points.timeutil import local_today
 from . import factories
 from .hygiene.helpers import balance, gen_scene, last_month, score_all, weeks_of_month
 
-LAST_WEEK = hygiene.week_of(local_today() - timedelta(days=7))
+LAST_WEEK = week_of(local_today() - timedelta(days=7))
 
 
 def _key(page: str, name: str = "key") -> str:

@@ -31,6 +31,7 @@ from points.ledger.services import apply_rule
 from points.people.imports import export_register
 from points.people.models import CareTag
 from points.people.services import CARE_TAG_LABELS, add_resident
+from points.periods import week_of
 from points.rules.models import RuleCategory
 from points.rules.queries import rule_book
 from points.rules.workbook import export_workbook
@@ -188,7 +189,7 @@ def world(app):
     apply_rule(admin, households[0].id, award.id, factories.unique("a"), resident_id=member.id)
     deduction = apply_rule(admin, households[0].id, penalty.id, factories.unique("p"))
     apply_rule(admin, households[1].id, penalty.id, factories.unique("p"))
-    hygiene_round = hygiene_services.round_for(village.village, hygiene_services.week_of(local_today()))
+    hygiene_round = hygiene_services.round_for(village.village, week_of(local_today()))
     now = utc_to_local(utcnow())
     event = event_services.create_event(admin, village.village, event_services.EventTerms(
         "清理河道", "村委会门口", now - timedelta(hours=1), now + timedelta(hours=1), award.id))

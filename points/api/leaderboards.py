@@ -17,9 +17,10 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import get_node, is_within
 from ..leaderboards import queries
-from ..leaderboards.queries import GridOrder, Period, PeriodKind, ResidentOrder
+from ..leaderboards.queries import GridOrder, ResidentOrder
 from ..limits import MAX_ID
 from ..people.models import Household
+from ..periods import Period, PeriodKind, parse_period, period_of
 from ..rules.models import RuleCategory
 from ..timeutil import local_today
 from .auth import api_user, authenticate_request
@@ -167,8 +168,8 @@ class LeaderboardArgs(Schema):
 def _period(text: str | None) -> Period:
     """The period asked for, or this month. Raises DomainError("invalid_period")."""
     if text is None:
-        return queries.period_of(PeriodKind.MONTH, local_today())
-    return queries.parse_period(text)
+        return period_of(PeriodKind.MONTH, local_today())
+    return parse_period(text)
 
 
 def _category(text: str | None, subject: str) -> RuleCategory | None:

@@ -15,8 +15,9 @@ from ..extensions import db
 from ..forms import fresh_key, refusal_message
 from ..ledger.models import SOURCE_LABELS, LedgerEntry
 from ..people.models import Household
+from ..periods import day_label
 from ..rules.labels import rule_choices
-from ..timeutil import day_label, local_today
+from ..timeutil import local_today
 from . import services
 from .forms import AppealForm, ClaimForm, DecisionForm, RejectForm
 from .models import AppealStatus, ClaimStatus

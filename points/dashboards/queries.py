@@ -15,9 +15,10 @@ from sqlalchemy import and_, case, func, literal_column, or_, select
 from ..extensions import db
 from ..grids.models import GridNode, GridPath
 from ..grids.queries import subtree_ids
-from ..leaderboards.queries import GridPlace, Period, PeriodKind, grid_board, period_of
+from ..leaderboards.queries import GridPlace, grid_board
 from ..ledger.models import PeriodTotal
 from ..people.models import Household
+from ..periods import Period, PeriodKind, period_of
 from ..rules.labels import CATEGORY_LABELS
 from ..rules.models import RuleCategory
 from ..shop.models import Redemption, Shop

@@ -12,9 +12,9 @@ from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import ancestors, children
-from ..leaderboards.queries import Period, PeriodKind, parse_period, period_of
+from ..periods import Period, PeriodKind, parse_period, period_of, week_label
 from ..rules.labels import CATEGORY_LABELS
-from ..timeutil import local_today, week_label
+from ..timeutil import local_today
 from ..xlsx import XLSX
 from . import queries
 from .workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook

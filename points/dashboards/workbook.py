@@ -2,7 +2,8 @@
 the page's language, like the other exports)."""
 from flask_babel import force_locale
 
-from ..leaderboards.queries import GridPlace, Period
+from ..leaderboards.queries import GridPlace
+from ..periods import Period
 from ..rules.labels import CATEGORY_LABELS
 from ..xlsx import add_sheet, book_bytes, new_book
 from .queries import CategoryFigures, Participation, WeekFigures

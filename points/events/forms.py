@@ -1,5 +1,4 @@
 """The forms of 志愿活动: one event, and a monthly series (times are local, from datetime-local and time inputs)."""
-from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, FloatField, IntegerField, MonthField, SelectField, StringField, TimeField
@@ -7,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..forms import Form
+from ..periods import next_month
 from ..timeutil import local_today
 from .models import MODE_LABELS, CheckinMode
 
@@ -21,7 +21,7 @@ def _id_or_none(value) -> int | None:
 
 
 def _next_month():
-    return (local_today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    return next_month(local_today())
 
 
 class EventTermsForm(Form):

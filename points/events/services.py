@@ -23,6 +23,7 @@ from ..grids.services import blocks_retirement
 from ..ledger.models import EntrySource
 from ..ledger.services import MAX_QUANTITY, post_entry
 from ..people.models import Household, Resident
+from ..periods import next_month
 from ..rules.models import Rule, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_to_utc, utc_to_local, utcnow
@@ -195,7 +196,7 @@ def series_days(series: EventSeries) -> list[date]:
         weeks = calendar.monthcalendar(month.year, month.month)
         matching = [week[series.weekday] for week in weeks if week[series.weekday]]
         days.append(month.replace(day=matching[series.nth - 1 if series.nth > 0 else -1]))
-        month = (month + timedelta(days=32)).replace(day=1)
+        month = next_month(month)
     return days
 
 

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..grids.models import GridNode
 from ..ledger.models import LedgerEntry
 from ..people.models import Household, Resident
+from ..ranking import competition_ranks
 from .models import (
     Assignment, ChecklistItem, Deduction, InspectionRound, MonthlyResult, MonthlySummary, Outcome, Posting, Publication,
     Result, Score,
@@ -171,11 +172,9 @@ def month_results(summary: MonthlySummary) -> list[GridMonth]:
     grids = {g.id: g for g in db.session.scalars(select(GridNode).where(GridNode.id.in_(list(lines))))}
     averages = sorted(((sum(line.value for line in grid_lines) / len(grid_lines), grid_id)
                        for grid_id, grid_lines in lines.items()), key=lambda a: (-a[0], a[1]))
-    months, rank = [], 0
-    for index, (average, grid_id) in enumerate(averages):
-        rank = rank if index and averages[index - 1][0] == average else index + 1
-        months.append(GridMonth(grids[grid_id], round(average, 1), rank, lines[grid_id]))
-    return months
+    ranks = competition_ranks([average for average, _grid_id in averages])
+    return [GridMonth(grids[grid_id], round(average, 1), rank, lines[grid_id])
+            for (average, grid_id), rank in zip(averages, ranks)]
 
 
 @dataclass

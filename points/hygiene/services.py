@@ -20,9 +20,12 @@ from ..grids.services import blocks_retirement, starts_villages
 from ..ledger.models import EntrySource
 from ..ledger.services import Movement, post_entries, reversal_of
 from ..people.models import Household
+from ..periods import (day_label, month_label, month_of_week, month_week, month_weeks_end, parse_month, parse_week,
+                       week_label, week_of)
+from ..ranking import competition_ranks
 from ..rules.models import Rule, RuleCategory, RuleVersion
 from ..rules.queries import version_in_force
-from ..timeutil import day_label, local_today, month_label, month_week, utcnow, week_label
+from ..timeutil import local_today, utcnow
 from .models import (
     Assignment, ChecklistItem, Deduction, HygieneSettings, InspectionRound, MonthlyResult, MonthlySummary, Outcome,
     Posting, Publication, Result, Score, TiePolicy, UnscoredPolicy,
@@ -33,7 +36,6 @@ MAX_ITEMS = 20
 MAX_DEDUCTION = 50  # per item
 MAX_SETTING = 1000  # no count or award of a village comes near it
 MAX_NOTE = 200
-FIRST_YEAR = 2000
 _A_MONDAY = date(2001, 1, 1)  # counts weeks for the rotation
 
 
@@ -204,48 +206,6 @@ def save_checklist(
 
 
 # ---------------------------------------------------------------------------------------------------- rounds
-
-
-def parse_week(text: str) -> date:
-    """The Monday of an ISO week written 2026-W47. Raises DomainError("invalid_week")."""
-    try:
-        year, week = str(text).upper().split("-W")
-        monday = date.fromisocalendar(int(year), int(week), 1)
-    except (ValueError, TypeError):
-        raise DomainError("invalid_week") from None
-    if not FIRST_YEAR <= monday.year <= 2100 or len(week) != 2:
-        raise DomainError("invalid_week")
-    return monday
-
-
-def week_of(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def month_of_week(monday: date) -> str:
-    """A week counts in the month of its Thursday, as ISO weeks count in the year of theirs."""
-    return "{}-{:02d}".format(*month_week(monday)[:2])
-
-
-def month_weeks_end(month: str) -> date:
-    """The Sunday that ends the month's last week, the week of its last Thursday: up to 3 days into the next
-    month, or a few days before its last day (which then belong to the next month's first week)."""
-    last = parse_month(month)[1]
-    return last - timedelta(days=(last.weekday() - 3) % 7) + timedelta(days=3)
-
-
-def parse_month(text: str) -> tuple[date, date]:
-    """The first and last day of a month written 2026-11. Raises DomainError("invalid_month")."""
-    try:
-        year, month = (int(part) for part in str(text).split("-"))
-        first = date(year, month, 1)
-    except (ValueError, TypeError):
-        raise DomainError("invalid_month") from None
-    if not FIRST_YEAR <= year <= 2100 or len(str(text)) != 7:
-        raise DomainError("invalid_month")
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return first, last
 
 
 def inspected_grids(village_id: int) -> list[GridNode]:
@@ -478,14 +438,6 @@ class Placing:
     outcome: Outcome | None
 
 
-def _competition_ranks(values: list[int]) -> list[int]:
-    """1, 2, 2, 4 for sorted values 3, 5, 5, 7."""
-    ranks = []
-    for index, value in enumerate(values):
-        ranks.append(ranks[-1] if index and values[index - 1] == value else index + 1)
-    return ranks
-
-
 def top(values: list[int], n: int, ties: TiePolicy) -> int:
     """How many of the best-first values make the first n, those tied at the cut-off all in (ALL) or all out."""
     if n <= 0:
@@ -528,7 +480,7 @@ def rank_grid(sheets: list[Sheet], settings: HygieneSettings) -> list[Placing]:
         return [Placing(s.household_id, False, 0, None, None) for s in sheets]
     counted = sorted((s for s in sheets if s.scored or settings.unscored is UnscoredPolicy.CLEAN),
                      key=lambda s: (s.deductions, s.household_id))
-    ranks = _competition_ranks([s.deductions for s in counted])
+    ranks = competition_ranks([s.deductions for s in counted])
     models = top([s.deductions for s in counted], settings.model_count, settings.ties)
     # 晾晒 only below the 示范户 cut-off: a household tied with the N-th best (left out under "none") is not among
     # the worst.
@@ -835,7 +787,7 @@ def publish_month(actor: User, village: GridNode, month: str, client_key: str | 
     rows, desired = [], {}
     for grid_id, lines in by_grid.items():
         lines.sort(key=lambda line: (-line[0], line[2]))
-        ranks = _competition_ranks([-line[0] for line in lines])
+        ranks = competition_ranks([-line[0] for line in lines])
         holders = top([-line[0] for line in lines], 1, settings.ties)
         for index, ((total, weeks, household_id), rank) in enumerate(zip(lines, ranks)):
             flag = index < holders

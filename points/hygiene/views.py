@@ -17,9 +17,10 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
 from ..people.privacy import mask_name
+from ..periods import day_label, month_label, month_of_week, next_month, parse_month, parse_week, week_label, week_of
 from ..rules.models import Rule
 from ..rules.queries import version_in_force
-from ..timeutil import day_label, local_today, month_label, week_label
+from ..timeutil import local_today
 from ..xlsx import XLSX
 from . import queries, services
 from .forms import SettingsForm
@@ -32,7 +33,7 @@ MANAGE = policy.Permission.MANAGE_HYGIENE
 
 @bp.context_processor
 def _template_helpers() -> dict:
-    return dict(timedelta=timedelta, month_of=services.month_of_week, uuid4=lambda: uuid.uuid4().hex,
+    return dict(timedelta=timedelta, month_of=month_of_week, uuid4=lambda: uuid.uuid4().hex,
                 steps=deduction_steps)
 
 
@@ -71,10 +72,10 @@ def week(village_id: int):
     village = policy.visible_village(current_user, village_id)
     today = local_today()
     try:
-        monday = services.parse_week(request.args.get("week") or services.week_of(today))
+        monday = parse_week(request.args.get("week") or week_of(today))
     except DomainError:
-        monday = services.parse_week(services.week_of(today))
-    week_name = services.week_of(monday)
+        monday = parse_week(week_of(today))
+    week_name = week_of(monday)
     round_ = services.round_for(village, week_name, create=False)
     grids = queries.week_results(round_) if round_ else []
     preview = None
@@ -93,8 +94,8 @@ def week(village_id: int):
         shame_rule=services.shame_rule(services.settings_of(village.id)),
         manager=policy.can(current_user, MANAGE, village.id),
         may_start=round_ is None and monday <= today and services.may_open_round(current_user, village.id),
-        previous=services.week_of(monday - timedelta(days=7)),
-        following=services.week_of(monday + timedelta(days=7)) if monday + timedelta(days=7) <= today else None,
+        previous=week_of(monday - timedelta(days=7)),
+        following=week_of(monday + timedelta(days=7)) if monday + timedelta(days=7) <= today else None,
         publications=queries.publications(village.id, "W" + week_name),
         TIE_LABELS=TIE_LABELS, UNSCORED_LABELS=UNSCORED_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
     )
@@ -359,13 +360,13 @@ def settings(village_id: int):
 @login_required
 def month(village_id: int, month: str):
     village = policy.visible_village(current_user, village_id)
-    first, _last = services.parse_month(month)
+    first, _last = parse_month(month)
     month = f"{first.year}-{first.month:02d}"
     summary = queries.summary_of(village.id, month)
     rounds = list(db.session.scalars(select(InspectionRound).where(
         InspectionRound.village_id == village.id, InspectionRound.month == month).order_by(InspectionRound.monday)))
     previous = (first - timedelta(days=1)).strftime("%Y-%m")
-    following = (first + timedelta(days=32)).replace(day=1)
+    following = next_month(first)
     return render_template(
         "hygiene/month.html", village=village, month=month, summary=summary, rounds=rounds,
         refusal=services.month_refusal(village.id, month),

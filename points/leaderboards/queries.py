@@ -9,11 +9,9 @@ county with many is read like a village). A household's own place is counted in 
 """
 import enum
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from fractions import Fraction
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
@@ -27,114 +25,14 @@ from ..hygiene.queries import flag_holders
 from ..ledger.models import LedgerEntry, PeriodTotal
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
+from ..periods import Period, PeriodKind, period_of
+from ..ranking import competition_ranks
 from ..rules.models import RuleCategory
-from ..timeutil import week_label
 from .models import BoardSettings
 
 MAX_LIMIT = 100  # the longest list a page or the API shows
 TIE_ROOM = 10  # households tied at the last place are listed too, up to this many more
 WALK = 5000  # the most period totals a town's board walks before it joins the town's households instead
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # a period outside these years is a typing mistake
-
-
-class PeriodKind(str, enum.Enum):
-    WEEK = "week"
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-    ALL = "all"
-
-
-PERIOD_KIND_LABELS = {PeriodKind.WEEK: _l("本周"), PeriodKind.MONTH: _l("本月"), PeriodKind.QUARTER: _l("本季度"),
-                      PeriodKind.YEAR: _l("本年"), PeriodKind.ALL: _l("累计")}
-
-
-@dataclass(frozen=True)
-class Period:
-    """One period of the period totals. key is the ledger's ('W2026-47', 'M2026-11', 'Q2026-4', 'Y2026', 'ALL');
-    text is how a URL and the API write it ('week:2026-W47', 'month:2026-11', 'quarter:2026-Q4', 'year:2026',
-    'all')."""
-
-    kind: PeriodKind
-    key: str
-    text: str
-    first: date | None  # its first and last day (None for all time)
-    last: date | None
-
-    @property
-    def label(self) -> str:
-        if self.kind is PeriodKind.WEEK:
-            return _("%(week)s（%(first)s–%(last)s）", week=week_label(self.first, year=True),
-                     first=self.first.strftime("%m.%d"), last=self.last.strftime("%m.%d"))
-        if self.kind is PeriodKind.MONTH:
-            return _("%(year)d年%(month)d月", year=self.first.year, month=self.first.month)
-        if self.kind is PeriodKind.QUARTER:
-            return _("%(year)d年第%(quarter)d季度", year=self.first.year, quarter=(self.first.month - 1) // 3 + 1)
-        if self.kind is PeriodKind.YEAR:
-            return _("%(year)d年", year=self.first.year)
-        return _("累计")
-
-    def previous(self) -> "Period | None":
-        return None if self.first is None else period_of(self.kind, self.first - timedelta(days=1))
-
-    def next(self) -> "Period | None":
-        return None if self.last is None else period_of(self.kind, self.last + timedelta(days=1))
-
-
-def period_of(kind: PeriodKind, day: date) -> Period:
-    """The period of this kind that day falls in."""
-    if kind is PeriodKind.WEEK:
-        year, week, weekday = day.isocalendar()
-        monday = day - timedelta(days=weekday - 1)
-        return Period(kind, f"W{year}-{week:02d}", f"week:{year}-W{week:02d}", monday, monday + timedelta(days=6))
-    if kind is PeriodKind.MONTH:
-        first = day.replace(day=1)
-        after = (first + timedelta(days=31)).replace(day=1)
-        return Period(kind, f"M{day.year}-{day.month:02d}", f"month:{day.year}-{day.month:02d}", first,
-                      after - timedelta(days=1))
-    if kind is PeriodKind.QUARTER:
-        quarter = (day.month - 1) // 3 + 1
-        first = date(day.year, 3 * quarter - 2, 1)
-        last = date(day.year, 12, 31) if quarter == 4 else date(day.year, 3 * quarter + 1, 1) - timedelta(days=1)
-        return Period(kind, f"Q{day.year}-{quarter}", f"quarter:{day.year}-Q{quarter}", first, last)
-    if kind is PeriodKind.YEAR:
-        return Period(kind, f"Y{day.year}", f"year:{day.year}", date(day.year, 1, 1), date(day.year, 12, 31))
-    return Period(kind, "ALL", "all", None, None)
-
-
-def parse_period(text: str) -> Period:
-    """'week:2026-W47', 'month:2026-11', 'quarter:2026-Q4', 'year:2026' or 'all'.
-
-    Raises DomainError("invalid_period")."""
-    kind, _sep, value = (text or "").strip().partition(":")
-    try:
-        kind = PeriodKind(kind)
-        if kind is PeriodKind.ALL:
-            if value:
-                raise ValueError
-            return period_of(kind, date.today())
-        if kind is PeriodKind.WEEK:
-            year, week = value.split("-W")
-            day = date.fromisocalendar(_year(year), int(week), 1)
-        elif kind is PeriodKind.MONTH:
-            year, month = value.split("-")
-            day = date(_year(year), int(month), 1)
-        elif kind is PeriodKind.QUARTER:
-            year, quarter = value.split("-Q")
-            if not 1 <= int(quarter) <= 4:
-                raise ValueError
-            day = date(_year(year), 3 * int(quarter) - 2, 1)
-        else:
-            day = date(_year(value), 1, 1)
-    except ValueError:
-        raise DomainError("invalid_period", period=(text or "")[:40]) from None
-    return period_of(kind, day)
-
-
-def _year(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and len(text) == 4 and FIRST_YEAR <= int(text) <= LAST_YEAR):
-        raise ValueError
-    return int(text)
 
 
 def parse_category(text: str | None) -> RuleCategory | None:
@@ -179,7 +77,7 @@ def household_board(scope: GridNode, period: Period, limit: int = 20, category: 
         PeriodTotal.household_id, limit + len(held), walk=scope.kind is NodeKind.TOWN)]
     if held:
         rows = sorted((row for row in rows if row[2] > 0), key=lambda row: (-row[2], row[0]))[:limit + TIE_ROOM]
-    ranks = _ranks([deducted if worst else total for _id, total, deducted in rows])
+    ranks = competition_ranks([deducted if worst else total for _id, total, deducted in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
     about = _households_about([household_id for _rank, (household_id, *_figures) in kept])
     return [HouseholdPlace(rank, household_id, *about[household_id], total, deducted)
@@ -249,14 +147,6 @@ def _top(columns: list, scope: GridNode, period: Period, where: list, column, ti
             .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
             .where(*where, on_register(period)).order_by(column.desc(), tiebreak.desc()).limit(wanted)).all()
     return sorted(rows, key=lambda row: (-row._mapping[column.key], row._mapping[tiebreak.key]))
-
-
-def _ranks(values: list) -> list[int]:
-    """Standard competition ranks of values sorted best first: 1, 2, 2, 4."""
-    ranks = []
-    for position, value in enumerate(values):
-        ranks.append(ranks[-1] if position and value == values[position - 1] else position + 1)
-    return ranks
 
 
 def _households_about(household_ids: list[int]) -> dict[int, tuple[str, str, str]]:
@@ -329,7 +219,7 @@ def resident_board(scope: GridNode, period: Period, limit: int = 20,
     walk = scope.kind is NodeKind.TOWN and order is ResidentOrder.POINTS  # no index orders residents by hours
     rows = _top([PeriodTotal.resident_id, PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.hours], scope,
                 period, where, column, PeriodTotal.resident_id, limit, walk)
-    ranks = _ranks([row.hours if order is ResidentOrder.HOURS else row.total for row in rows])
+    ranks = competition_ranks([row.hours if order is ResidentOrder.HOURS else row.total for row in rows])
     kept = [(rank, row) for rank, row in zip(ranks, rows) if rank <= limit]
     about = _households_about(list({row.household_id for _rank, row in kept}))
     names = dict(db.session.execute(select(Resident.id, Resident.name).where(
@@ -384,7 +274,7 @@ def grid_board(scope: GridNode, period: Period, category: RuleCategory | None = 
               for grid_id, households, active, total in rows]
     key = (lambda p: p.average) if order is GridOrder.AVERAGE else (lambda p: p.total)
     places.sort(key=lambda p: (-key(p), p.grid_id))
-    ranks = _ranks([key(p) for p in places])
+    ranks = competition_ranks([key(p) for p in places])
     return [replace(place, rank=rank) for rank, place in zip(ranks, places)]
 
 

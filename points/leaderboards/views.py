@@ -11,12 +11,13 @@ from ..extensions import db
 from ..grids.models import NodeKind
 from ..grids.queries import ancestors, children, get_node, is_within
 from ..people.models import Household
+from ..periods import PERIOD_KIND_LABELS, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
 from ..rules.models import RuleCategory
 from ..timeutil import local_today, utcnow
 from . import queries, services
 from .forms import BoardSettingsForm
-from .queries import PERIOD_KIND_LABELS, GridOrder, PeriodKind, ResidentOrder
+from .queries import GridOrder, ResidentOrder
 
 bp = Blueprint("leaderboards", __name__)
 SUBJECTS = {"household": _l("户"), "resident": _l("个人"), "grid": _l("网格")}
@@ -50,12 +51,12 @@ def board(node_id: int):
     kind = request.args.get("kind", "month")
     status = 200
     try:
-        period = queries.parse_period(request.args["period"]) if request.args.get("period") else \
-            queries.period_of(PeriodKind(kind) if kind in KINDS else PeriodKind.MONTH, today)
+        period = parse_period(request.args["period"]) if request.args.get("period") else \
+            period_of(PeriodKind(kind) if kind in KINDS else PeriodKind.MONTH, today)
         category = queries.parse_category(request.args.get("category"))
     except DomainError as refusal:
         flash(refusal.message, "error")
-        period, category, status = queries.period_of(PeriodKind.MONTH, today), None, 422
+        period, category, status = period_of(PeriodKind.MONTH, today), None, 422
     village_id = node.id if node.kind is NodeKind.VILLAGE else node.village_id
     settings = queries.board_settings(village_id) if village_id else None
     red = black = residents = grids = own = household = None
@@ -81,7 +82,7 @@ def board(node_id: int):
         subjects=SUBJECTS, period=period, category=category, kinds=PERIOD_KIND_LABELS, categories=CATEGORY_LABELS,
         red=red, black=black, residents=residents, grids=grids, own=own, own_id=household.id if own else None,
         order=request.args.get("order") if request.args.get("order") in ORDERS else None,
-        current=queries.period_of(period.kind, today), village_id=village_id,
+        current=period_of(period.kind, today), village_id=village_id,
         may_manage=village_id is not None and policy.can(current_user, policy.Permission.MANAGE_BOARDS, village_id),
     ), status
 

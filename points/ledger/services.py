@@ -23,6 +23,7 @@ from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import conflict_insert, db
 from ..people.models import Household, Resident
+from ..periods import period_keys
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
@@ -32,13 +33,6 @@ MAX_AMOUNT = 100_000  # no single movement of points comes near this; a larger o
 MAX_NOTE = 200  # LedgerEntry.note's length
 MAX_QUANTITY = {RuleUnit.OCCURRENCE: 100, RuleUnit.HOUR: 24}
 CAP_PERIODS = (("cap_day", _l("日")), ("cap_week", _l("周")), ("cap_month", _l("月")), ("cap_year", _l("年")))
-
-
-def period_keys(day: date) -> list[str]:
-    """The periods a day counts in: its ISO week, month, quarter, year, and all time."""
-    iso_year, week, _ = day.isocalendar()
-    return [f"W{iso_year}-{week:02d}", f"M{day.year}-{day.month:02d}", f"Q{day.year}-{(day.month - 1) // 3 + 1}",
-            f"Y{day.year}", "ALL"]
 
 
 @dataclass(frozen=True)

@@ -431,11 +431,6 @@ def report(actor: User, shop: Shop, first: date, last: date) -> ShopReport:
                       products=products, low=[p for p in products if p.active and p.stock <= shop.low_stock])
 
 
-def month_bounds(month: date) -> tuple[date, date]:
-    first = month.replace(day=1)
-    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
 def redemptions_of(shop: Shop, first: date, last: date, household_id: int | None = None,
                    limit: int = 200) -> list[Redemption]:
     """The shop's redemptions of the days first … last, newest first (a household's only, given one), with what

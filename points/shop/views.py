@@ -20,6 +20,7 @@ from ..forms import refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
 from ..people.models import Household
+from ..periods import month_bounds
 from ..timeutil import local_today
 from ..xlsx import XLSX
 from . import services
@@ -448,7 +449,7 @@ def _period() -> tuple[date, date, str, str] | str:
         if month:
             if not re.fullmatch(r"(20[0-9]{2})-([0-9]{2})", month):
                 raise ValueError(month)
-            first, last = services.month_bounds(date(int(month[:4]), int(month[5:]), 1))
+            first, last = month_bounds(date(int(month[:4]), int(month[5:]), 1))
             return first, last, "month", month
         if day:
             if not re.fullmatch(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}", day):

@@ -7,6 +7,7 @@ import pytest
 from points.auth.models import Role
 from points.extensions import db
 from points.hygiene import services
+from points.periods import month_of_week, parse_week, week_of
 from points.timeutil import local_today
 
 from .. import factories
@@ -14,9 +15,9 @@ from ..hygiene.helpers import gen_scene, last_month, weeks_of_month
 from .conftest import error_of
 
 # A week whose month has begun whatever today is (a week counts in its Thursday's month).
-LAST_WEEK = services.week_of(local_today() - timedelta(days=7))
-WEEK_BEFORE = services.week_of(local_today() - timedelta(days=14))
-NEXT_WEEK = services.week_of(local_today() + timedelta(days=7))
+LAST_WEEK = week_of(local_today() - timedelta(days=7))
+WEEK_BEFORE = week_of(local_today() - timedelta(days=14))
+NEXT_WEEK = week_of(local_today() + timedelta(days=7))
 # A week of last month: its month is over, and may be summed up once its weeks are published.
 LAST_MONTHS_WEEK = weeks_of_month(last_month())[0]
 
@@ -81,8 +82,8 @@ def test_staff_open_a_round_once_and_everyone_of_the_village_reads_it(api, scene
     assert created.status_code == 201
     round_ = created.get_json()
     assert (round_["village_id"], round_["week"]) == (scene.village.village.id, LAST_WEEK)
-    assert round_["monday"] == services.parse_week(LAST_WEEK).isoformat()
-    assert round_["month"] == services.month_of_week(services.parse_week(LAST_WEEK))
+    assert round_["monday"] == parse_week(LAST_WEEK).isoformat()
+    assert round_["month"] == month_of_week(parse_week(LAST_WEEK))
     assert [(g["grid_id"], g["grid_name"], g["scored"], g["households"], g["published_at"]) for g in round_["grids"]] == [
         (g.id, g.name, 0, 5, None) for g in scene.village.grids]
 
@@ -514,7 +515,7 @@ def test_a_month_still_to_come_or_an_unknown_village_is_refused(api, scene):
 
 
 def test_publishing_before_the_week_is_over_needs_early_and_only_the_admin_may_choose_it(api, scene):
-    round_ = open_round(api, scene, week=services.week_of(local_today())).get_json()  # never over
+    round_ = open_round(api, scene, week=week_of(local_today())).get_json()  # never over
     score_grid(api, scene, scene.admin, round_["id"], 0, [0, 1, 2])  # three of five
     path = f"/api/v1/inspection-rounds/{round_['id']}/publish"
     grid = scene.village.grids[0]

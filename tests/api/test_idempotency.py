@@ -21,6 +21,7 @@ from points.hygiene import services as hygiene
 from points.hygiene.models import MonthlySummary, Publication
 from points.ledger.models import HouseholdBalance, LedgerEntry, PeriodTotal
 from points.ledger.services import apply_rule
+from points.periods import parse_month, week_of
 from points.rules.models import RuleCategory
 from points.shop import services as shop
 from points.shop.models import Product, Redemption, StockMovement
@@ -30,7 +31,7 @@ from .. import factories
 from ..hygiene.helpers import last_month, weeks_of_month
 from .conftest import error_of
 
-LAST_WEEK = hygiene.week_of(local_today() - timedelta(days=7))
+LAST_WEEK = week_of(local_today() - timedelta(days=7))
 
 
 @pytest.fixture
@@ -194,7 +195,7 @@ def summary(w) -> Operation:
     month = last_month()
     hygiene.publish_round(w.admin, _scored_round(w, weeks_of_month(month)[0]))
     body = {"village_id": w.village.village.id, "month": month}
-    first = hygiene.parse_month(month)[0]
+    first = parse_month(month)[0]
     before = first - timedelta(days=1)
     return Operation(w.admin, "/api/v1/monthly-summaries", body, {**body, "month": f"{before.year}-{before.month:02d}"})
 

@@ -12,7 +12,7 @@ from points.auth.models import Role
 from points.claims.models import Appeal
 from points.extensions import db
 from points.leaderboards.models import BoardSettings
-from points.leaderboards.queries import PeriodKind, period_of
+from points.periods import PeriodKind, period_of
 from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry
 from points.rules.models import RuleCategory

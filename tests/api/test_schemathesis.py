@@ -26,6 +26,7 @@ from points.events import services as event_services
 from points.extensions import db
 from points.hygiene import services as hygiene_services
 from points.ledger import services as ledger_services
+from points.periods import week_of
 from points.rules.models import RuleCategory
 from points.shop import services as shop_services
 from points.timeutil import local_today, utc_to_local, utcnow
@@ -111,7 +112,7 @@ def build_world() -> World:
     claim = claim_services.submit_claim(villager, award.id, [factories.gen_photo(size=(40, 30))], store)
     appeal = claim_services.submit_appeal(villager, deduction.id, "那天我不在家")
 
-    round_ = hygiene_services.round_for(village.village, hygiene_services.week_of(local_today() - timedelta(days=7)))
+    round_ = hygiene_services.round_for(village.village, week_of(local_today() - timedelta(days=7)))
     item = hygiene_services.checklist(village.village.id)[0]
     hygiene_services.save_score(admin, round_, home.id, {item.id: 1})
     hygiene_services.publish_round(admin, round_)

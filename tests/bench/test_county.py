@@ -16,14 +16,15 @@ from points.grids.models import GridNode, GridPath
 from points.hygiene.models import (
     Assignment, InspectionRound, MonthlyResult, MonthlySummary, Outcome, Posting, Result, Score,
 )
-from points.hygiene.services import Sheet, publish_round, rank_grid, settings_of, week_of
+from points.hygiene.services import Sheet, publish_round, rank_grid, settings_of
 from points.leaderboards.queries import display
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
-from points.ledger.services import deduction, period_keys
+from points.ledger.services import deduction
 from points.people.models import Household, Resident
+from points.periods import month_bounds, period_keys, week_of
 from points.rules.models import Rule, RuleUnit, RuleVersion
 from points.shop.models import Product, Redemption, Shop, StockChange, StockMovement
-from points.shop.services import month_bounds, report
+from points.shop.services import report
 from points.timeutil import utc_to_local
 from tests import factories
 

@@ -10,6 +10,7 @@ from points.grids.models import GridNode
 from points.hygiene import services
 from points.hygiene.models import MonthlySummary
 from points.people.models import Household
+from points.periods import week_of
 from points.timeutil import local_today
 
 pytestmark = pytest.mark.browser
@@ -19,7 +20,7 @@ def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(pho
     with live_server.app.app_context():
         village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
         grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-3"))
-        round_ = services.round_for(village, services.week_of(local_today()))
+        round_ = services.round_for(village, week_of(local_today()))
         inspector = services.assignment_of(round_, grid.id).inspector_grid
         leader = f"leader{inspector.code.rsplit('-', 1)[1]}"
         home = db.session.scalar(select(User).where(User.username == "villager5")).resident.household_id

@@ -8,7 +8,7 @@ import pytest
 from points.auth.models import Role
 from points.dashboards import queries
 from points.extensions import db
-from points.leaderboards.queries import parse_period
+from points.periods import parse_period
 from points.ledger.models import EntrySource
 from points.ledger.services import apply_rule, post_entry, reverse_entry
 from points.rules.models import RuleCategory, RuleUnit

@@ -10,7 +10,8 @@ import pytest
 
 from points.auth.models import Role
 from points.extensions import db
-from points.timeutil import local_today, week_label
+from points.periods import week_label
+from points.timeutil import local_today
 
 from .. import factories
 from .test_queries import Scene

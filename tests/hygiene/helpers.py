@@ -11,6 +11,7 @@ from points.hygiene import services
 from points.hygiene.models import InspectionRound, Outcome, Result
 from points.ledger.models import HouseholdBalance, LedgerEntry
 from points.people.models import Household
+from points.periods import month_weeks_end, parse_month, week_of
 from points.timeutil import local_today
 
 from .. import factories
@@ -56,25 +57,25 @@ def balance(household: Household) -> int:
 
 def week_ago(weeks: int) -> str:
     """The ISO week that many weeks before this one."""
-    return services.week_of(local_today() - timedelta(weeks=weeks))
+    return week_of(local_today() - timedelta(weeks=weeks))
 
 
 def last_month() -> str:
     """The latest month whose last week is over: the one before this, or before that in the first days of a month
     (on 1 January 2027, December's last week runs to the 3rd)."""
     day = local_today().replace(day=1) - timedelta(days=1)
-    if services.month_weeks_end(f"{day.year}-{day.month:02d}") >= local_today():
+    if month_weeks_end(f"{day.year}-{day.month:02d}") >= local_today():
         day = day.replace(day=1) - timedelta(days=1)
     return f"{day.year}-{day.month:02d}"
 
 
 def weeks_of_month(month: str) -> list[str]:
     """The ISO weeks that count in month (those whose Thursday falls in it), in order."""
-    first, last = services.parse_month(month)
+    first, last = parse_month(month)
     thursday = first + timedelta(days=(3 - first.weekday()) % 7)
     weeks = []
     while thursday <= last:
-        weeks.append(services.week_of(thursday))
+        weeks.append(week_of(thursday))
         thursday += timedelta(weeks=1)
     return weeks
 

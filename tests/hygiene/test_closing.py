@@ -11,7 +11,8 @@ from points.audit.models import AuditEvent
 from points.errors import DomainError
 from points.extensions import db
 from points.hygiene import services
-from points.timeutil import LOCAL, day_label, local_today, month_label, week_label
+from points.periods import day_label, month_label, month_weeks_end, parse_week, week_label, week_of
+from points.timeutil import LOCAL, local_today
 
 from .helpers import balance, entry_count, gen_scene, last_month, score_all, weeks_of_month
 
@@ -25,14 +26,14 @@ def refused(code, call, *args, **kwargs) -> DomainError:
 
 def this_week(scene):
     """The round of the week that holds today: never over."""
-    return scene.round(services.week_of(local_today()))
+    return scene.round(week_of(local_today()))
 
 
 def test_weeks_and_months_are_named_as_people_name_them():
-    assert week_label(services.parse_week("2026-W50")) == "12月第2周"
-    assert week_label(services.parse_week("2026-W49")) == "12月第1周"  # Thursday 3 December
-    assert week_label(services.parse_week("2026-W53"), year=True) == "2026年12月第5周"
-    assert week_label(services.parse_week("2027-W01"), year=True) == "2027年1月第1周"
+    assert week_label(parse_week("2026-W50")) == "12月第2周"
+    assert week_label(parse_week("2026-W49")) == "12月第1周"  # Thursday 3 December
+    assert week_label(parse_week("2026-W53"), year=True) == "2026年12月第5周"
+    assert week_label(parse_week("2027-W01"), year=True) == "2027年1月第1周"
     assert month_label("2026-12") == "2026年12月"
     assert day_label(date(2026, 12, 13)) == "12月13日"
 
@@ -113,7 +114,7 @@ def test_a_month_is_summed_up_only_after_it_ends_and_every_week_of_it_is_publish
 @pytest.mark.parametrize("month, end", [("2026-12", date(2027, 1, 3)), ("2026-11", date(2026, 11, 29)),
                                         ("2026-04", date(2026, 5, 3)), ("2027-01", date(2027, 1, 31))])
 def test_a_months_weeks_end_on_the_sunday_after_its_last_thursday(month, end):
-    assert services.month_weeks_end(month) == end
+    assert month_weeks_end(month) == end
 
 
 def test_a_month_whose_last_week_runs_into_the_next_is_not_summed_up_before_that_week_ends():

@@ -8,6 +8,7 @@ from points.extensions import db
 from points.hygiene import queries, services
 from points.hygiene.models import MonthlyResult, MonthlySummary, Outcome, Result, Score, TiePolicy, UnscoredPolicy
 from points.people.services import move_household
+from points.periods import parse_month
 from points.timeutil import local_today
 
 from ..ledger.helpers import assert_ledger_consistent
@@ -53,7 +54,7 @@ def test_each_grids_highest_monthly_total_gets_the_red_flag():
     assert not any(h.id in found for h in scene.households[2])  # a grid never inspected has no month
     assert [balance(h) for h in h0 + h1] == [0, 50, 0, 0, 0] + [0, 0, 0, 0, 50]
     entry = entries_of(h0[1])[0]
-    assert entry.occurred_on == services.parse_month(month)[1] and month in entry.note
+    assert entry.occurred_on == parse_month(month)[1] and month in entry.note
     _, holders = queries.flag_holders(scene.village.village.id)
     assert [(grid.id, number) for grid, number, _ in holders] == [(g0, h0[1].number), (g1, h1[4].number)]
     assert queries.household_flags(h0[1].id) == [month]

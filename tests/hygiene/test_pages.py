@@ -11,7 +11,8 @@ from points.extensions import db
 from points.hygiene import services
 from points.hygiene.models import Score
 from points.ledger.queries import balance_of
-from points.timeutil import local_today, week_label
+from points.periods import week_label, week_of
+from points.timeutil import local_today
 
 from .. import factories
 from .helpers import entries_of, gen_scene, last_month, score_all, weeks_of_month
@@ -139,7 +140,7 @@ def test_villagers_see_results_of_their_own_village_only(client, login):
 def test_publishing_early_is_an_explicit_choice_confirmed_with_the_unscored_counts(client, login):
     scene = gen_scene(per_grid=4)
     village, grid = scene.village.village, scene.village.grids[0]
-    round_ = scene.round(services.week_of(local_today()))  # never over
+    round_ = scene.round(week_of(local_today()))  # never over
     score_all(scene, round_, 0, [0, 1])
     login(scene.admin)
     week = client.get(f"/villages/{village.id}/hygiene").get_data(as_text=True)
@@ -215,7 +216,7 @@ def test_the_week_page_states_the_shame_rule_and_lists_the_worst_first_without_a
 
 def test_an_inspector_publishes_before_the_week_ends_only_a_grid_fully_scored(client, login):
     scene = gen_scene(per_grid=2)
-    round_ = scene.round(services.week_of(local_today()))
+    round_ = scene.round(week_of(local_today()))
     grid = scene.village.grids[0]
     inspector = scene.inspector_of(round_, 0)
     score_all(scene, round_, 0, [0])

@@ -15,6 +15,7 @@ from points.hygiene.models import Outcome, Result, TiePolicy, UnscoredPolicy
 from points.ledger.models import EntrySource
 from points.ledger.services import post_entry
 from points.people.models import HouseholdKind
+from points.periods import week_of
 from points.timeutil import local_today
 
 from .. import factories
@@ -75,7 +76,7 @@ def test_the_ledger_holds_what_the_published_results_say(grids, first_settings, 
     households = [(grid_index, factories.gen_household(place.grids[grid_index], kind=kind, phone=None), first)
                   for grid_index, grid in enumerate(grids) for kind, first in grid]
     apply_settings(admin, village, rule, first_settings)
-    round_ = services.round_for(village, services.week_of(local_today() - timedelta(weeks=1)))  # over: publishable
+    round_ = services.round_for(village, week_of(local_today() - timedelta(weeks=1)))  # over: publishable
     items = services.checklist(village.id)
     sheets: dict[int, int] = {}  # household → deductions, for households with a sheet
 

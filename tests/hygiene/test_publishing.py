@@ -13,6 +13,7 @@ from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry
 from points.people.models import Closure, HouseholdKind
 from points.people.services import close_household
+from points.periods import week_of
 from points.timeutil import local_today
 
 from .. import factories
@@ -394,7 +395,7 @@ def test_a_household_that_left_the_register_is_ranked_no_more_and_keeps_what_it_
     services.publish_round(scene.admin, last)
     assert balance(gone) == 20 and gone.id not in outcomes(last, grid)
     assert outcomes(last, grid)[fourth.id] is Outcome.MODEL
-    this_week = scene.round(services.week_of(local_today()))
+    this_week = scene.round(week_of(local_today()))
     assert gone.id not in [row.household.id for row in queries.sheet_rows(this_week.id, grid.id)]
     assert queries.progress(this_week.id)[grid.id] == (0, 4)
     error = pytest.raises(DomainError, services.save_score, scene.admin, this_week, gone.id, {}).value

@@ -10,6 +10,7 @@ from points.extensions import db
 from points.grids.models import NodeKind
 from points.grids.services import create_node
 from points.hygiene import services
+from points.periods import month_of_week, parse_month, parse_week, week_of
 from points.timeutil import local_today
 
 from .. import factories
@@ -27,10 +28,10 @@ def refused(code, call, *args, **kwargs) -> DomainError:
 
 
 def test_a_week_is_read_as_its_monday():
-    assert services.parse_week("2026-W47") == date(2026, 11, 16)
-    assert services.parse_week("2026-w47") == date(2026, 11, 16)
-    assert services.parse_week("2026-W01") == date(2025, 12, 29)  # ISO week 1 starts in the year before
-    assert services.parse_week("2026-W53") == date(2026, 12, 28)  # 2026 has 53 ISO weeks
+    assert parse_week("2026-W47") == date(2026, 11, 16)
+    assert parse_week("2026-w47") == date(2026, 11, 16)
+    assert parse_week("2026-W01") == date(2025, 12, 29)  # ISO week 1 starts in the year before
+    assert parse_week("2026-W53") == date(2026, 12, 28)  # 2026 has 53 ISO weeks
 
 
 @pytest.mark.parametrize("text", [
@@ -38,26 +39,26 @@ def test_a_week_is_read_as_its_monday():
     "abcd-W10", "1999-W10", "2101-W01", None, 202647,
 ])
 def test_a_week_that_is_not_one_is_refused(text):
-    refused("invalid_week", services.parse_week, text)
+    refused("invalid_week", parse_week, text)
 
 
 def test_a_week_belongs_to_the_month_and_year_of_its_thursday():
-    assert services.week_of(date(2026, 12, 31)) == "2026-W53"
-    assert services.week_of(date(2027, 1, 3)) == "2026-W53"
-    assert services.week_of(date(2027, 1, 4)) == "2027-W01"
-    assert services.month_of_week(services.parse_week("2026-W49")) == "2026-12"  # Monday 30 November
-    assert services.month_of_week(services.parse_week("2026-W44")) == "2026-10"  # Sunday 1 November
-    assert services.month_of_week(services.parse_week("2026-W53")) == "2026-12"
-    assert services.month_of_week(services.parse_week("2026-W01")) == "2026-01"  # Monday 29 December 2025
+    assert week_of(date(2026, 12, 31)) == "2026-W53"
+    assert week_of(date(2027, 1, 3)) == "2026-W53"
+    assert week_of(date(2027, 1, 4)) == "2027-W01"
+    assert month_of_week(parse_week("2026-W49")) == "2026-12"  # Monday 30 November
+    assert month_of_week(parse_week("2026-W44")) == "2026-10"  # Sunday 1 November
+    assert month_of_week(parse_week("2026-W53")) == "2026-12"
+    assert month_of_week(parse_week("2026-W01")) == "2026-01"  # Monday 29 December 2025
 
 
 def test_a_month_is_read_as_its_first_and_last_day():
-    assert services.parse_month("2026-11") == (date(2026, 11, 1), date(2026, 11, 30))
-    assert services.parse_month("2026-02") == (date(2026, 2, 1), date(2026, 2, 28))
-    assert services.parse_month("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
-    assert services.parse_month("2026-12") == (date(2026, 12, 1), date(2026, 12, 31))
+    assert parse_month("2026-11") == (date(2026, 11, 1), date(2026, 11, 30))
+    assert parse_month("2026-02") == (date(2026, 2, 1), date(2026, 2, 28))
+    assert parse_month("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
+    assert parse_month("2026-12") == (date(2026, 12, 1), date(2026, 12, 31))
     for text in ("2026-13", "2026-00", "2026-1", "26-11", "2026/11", "2026-11-01", "", None, "1999-12", "2101-01"):
-        refused("invalid_month", services.parse_month, text)
+        refused("invalid_month", parse_month, text)
 
 
 # ---------------------------------------------------------------------------------------------------- rounds
@@ -69,7 +70,7 @@ def test_the_round_of_a_week_is_made_once_with_that_weeks_rotation():
     assert services.round_for(village, week_ago(1), create=False) is None
     round_ = services.round_for(village, week_ago(1))
     assert round_.week == week_ago(1)
-    assert round_.month == services.month_of_week(round_.monday)
+    assert round_.month == month_of_week(round_.monday)
     assert services.round_for(village, week_ago(1).lower()).id == round_.id
     assert services.round_for(village, week_ago(1), create=False).id == round_.id
     grids = [g.id for g in scene.village.grids]
@@ -81,10 +82,10 @@ def test_the_round_of_a_week_is_made_once_with_that_weeks_rotation():
 def test_a_round_is_refused_for_a_week_to_come_a_week_that_is_not_one_and_a_grid():
     scene = gen_scene(grids=2, per_grid=1)
     village = scene.village.village
-    refused("week_in_future", services.round_for, village, services.week_of(local_today() + timedelta(weeks=1)))
+    refused("week_in_future", services.round_for, village, week_of(local_today() + timedelta(weeks=1)))
     refused("invalid_week", services.round_for, village, "2026-W99")
     refused("not_a_village", services.round_for, scene.village.grids[0], week_ago(0))
-    assert services.round_for(village, services.week_of(local_today())) is not None  # this week is open
+    assert services.round_for(village, week_of(local_today())) is not None  # this week is open
 
 
 def test_only_grids_that_hold_households_are_inspected():

@@ -11,7 +11,8 @@ from points.grids.models import NodeKind
 from points.grids.services import create_node
 from points.hygiene import queries, services
 from points.hygiene.models import Deduction, Score
-from points.timeutil import local_today, month_label, week_label
+from points.periods import month_label, week_label, week_of
+from points.timeutil import local_today
 
 from .. import factories
 from .helpers import gen_scene, last_month, week_ago, weeks_of_month
@@ -39,7 +40,7 @@ def inspected_by(scene, round_, inspector_index) -> int:
 
 def test_the_inspecting_grids_leader_scores_the_assigned_grid_in_that_round_only():
     scene = gen_scene(grids=3, per_grid=2)
-    this, last = scene.round(services.week_of(local_today())), scene.round(week_ago(1))
+    this, last = scene.round(week_of(local_today())), scene.round(week_ago(1))
     leader = scene.leaders[0]
     target = inspected_by(scene, this, 0)
     assert inspected_by(scene, last, 0) != target  # three grids: the pairing changes every week

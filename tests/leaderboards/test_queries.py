@@ -15,9 +15,10 @@ from points.claims.services import decide_appeal, submit_appeal
 from points.errors import DomainError
 from points.extensions import db
 from points.leaderboards import queries
-from points.leaderboards.queries import GridOrder, PeriodKind, ResidentOrder, parse_period, period_of
+from points.leaderboards.queries import GridOrder, ResidentOrder
 from points.ledger.models import EntrySource, LedgerEntry
-from points.ledger.services import period_keys, post_entry, reverse_entry
+from points.ledger.services import post_entry, reverse_entry
+from points.periods import PeriodKind, parse_period, period_keys, period_of
 from points.grids.models import GridNode
 from points.people.models import Closure, Departure, Household, Resident
 from points.people.services import add_resident, close_household, remove_resident

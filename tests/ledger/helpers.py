@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from points.extensions import db
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
-from points.ledger.services import period_keys
+from points.periods import period_keys
 from points.rules.models import Rule, RuleCategory, RuleUnit
 from points.rules.services import RuleTerms, create_rule
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from points.errors import DomainError
 from points.extensions import db
 from points.ledger.models import EntrySource, HouseholdBalance, PeriodTotal
-from points.ledger.services import hold, period_keys, post_entry, reverse_entry
+from points.ledger.services import hold, post_entry, reverse_entry
+from points.periods import period_keys
 
 from .. import factories
 from .helpers import assert_ledger_consistent, rule_versions

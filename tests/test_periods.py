@@ -1,0 +1,58 @@
+"""The one calendar: months' bounds, the periods a day counts in, weeks in the month of their Thursday, and the
+names people use."""
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from points.periods import (PeriodKind, month_bounds, month_of_week, month_weeks_end, next_month, parse_period,
+                            period_keys, period_of, week_label, week_of)
+from points.ranking import competition_ranks
+
+DAYS = st.dates(min_value=date(2000, 1, 10), max_value=date(2100, 12, 20))  # weeks and months wholly in 2000–2100
+
+
+@given(DAYS)
+def test_a_month_holds_its_days_and_the_next_begins_the_day_after(day):
+    first, last = month_bounds(day)
+    assert first.day == 1 and first <= day <= last and (first.year, first.month) == (last.year, last.month)
+    assert next_month(day) == last + timedelta(days=1)
+
+
+@given(DAYS)
+def test_a_day_counts_in_the_periods_the_boards_read(day):
+    keys = period_keys(day)
+    assert keys == [period_of(kind, day).key for kind in PeriodKind]
+    for kind in PeriodKind:
+        period = period_of(kind, day)
+        assert period.first is None or period.first <= day <= period.last
+        assert parse_period(period.text) == period
+
+
+@given(DAYS)
+def test_a_week_counts_in_the_month_of_its_thursday_which_ends_on_its_last_weeks_sunday(day):
+    monday = day - timedelta(days=day.weekday())
+    month = month_of_week(monday)
+    sunday = month_weeks_end(month)
+    assert sunday.weekday() == 6 and monday + timedelta(days=6) <= sunday
+    assert month_of_week(sunday + timedelta(days=1)) != month
+    assert week_of(monday) == f"{monday.isocalendar()[0]}-W{monday.isocalendar()[1]:02d}"
+
+
+def test_the_hard_days():
+    assert month_bounds(date(2028, 2, 29)) == (date(2028, 2, 1), date(2028, 2, 29))
+    assert next_month(date(2026, 12, 31)) == date(2027, 1, 1)
+    assert period_keys(date(2027, 1, 1)) == ["W2026-53", "M2027-01", "Q2027-1", "Y2027", "ALL"]
+    assert month_of_week(date(2026, 12, 28)) == "2026-12" and month_weeks_end("2026-12") == date(2027, 1, 3)
+
+
+def test_weeks_are_named_by_their_month_not_their_iso_number(app):
+    with app.test_request_context():
+        assert week_label(date(2026, 12, 7)) == "12月第2周"
+        assert week_label(date(2026, 12, 28), year=True) == "2026年12月第5周"
+
+
+def test_equal_values_share_a_place_and_the_next_place_skips():
+    assert competition_ranks([9, 7, 7, 3]) == [1, 2, 2, 4]
+    assert competition_ranks([3, 5, 5, 5, 7]) == [1, 2, 2, 2, 5]
+    assert competition_ranks([]) == []
