@@ -155,7 +155,7 @@ MESSAGES = {
     "not_inspector": _l("%(week)s%(grid)s由%(inspector)s检查：只有检查的网格长、网格员和村管理员可以评分"),
     "week_not_over": _l("%(week)s还没结束（%(end)s结束），%(unscored)s：要提前发布请确认提前发布"),
     "early_admin_only": _l("%(week)s还没结束（%(end)s结束），%(unscored)s：只有村管理员可以提前发布"),
-    "month_not_over": _l("%(month)s的评比还没结束（最后一周%(end)s结束），之后才能汇总"),
+    "month_not_over": _l("%(month)s的评比还没结束（%(end)s结束），之后才能汇总"),
     "month_weeks_unpublished": _l("%(month)s还有周没有发布：%(weeks)s。请先发布这些周的评比，再汇总"),
     "shame_max_below_count": _l("晾晒最多列出的户数不能少于晾晒户数（%(count)d 户）"),
     "unknown_item": _l("找不到该检查项目"),

@@ -159,10 +159,10 @@ def month_of_week(monday: date) -> str:
 
 
 def month_weeks_end(month: str) -> date:
-    """The Sunday that ends the month's last week, the week of its last Thursday: up to 3 days into the next
-    month, or a few days before its last day (which then belong to the next month's first week)."""
+    """The day a month's weeks are over: its last day, or the Sunday of its last week (the week of its last
+    Thursday) when that runs into the next month, up to the 3rd."""
     last = parse_month(month)[1]
-    return last - timedelta(days=(last.weekday() - 3) % 7) + timedelta(days=3)
+    return max(last, last - timedelta(days=(last.weekday() - 3) % 7) + timedelta(days=3))
 
 
 def parse_month(text: str) -> tuple[date, date]:

@@ -5,8 +5,18 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from points.periods import (PeriodKind, month_bounds, month_of_week, month_weeks_end, next_month, parse_period,
-                            period_keys, period_of, week_label, week_of)
+from points.periods import (
+    PeriodKind,
+    month_bounds,
+    month_of_week,
+    month_weeks_end,
+    next_month,
+    parse_period,
+    period_keys,
+    period_of,
+    week_label,
+    week_of,
+)
 from points.ranking import competition_ranks
 
 DAYS = st.dates(min_value=date(2000, 1, 10), max_value=date(2100, 12, 20))  # weeks and months wholly in 2000–2100
@@ -30,12 +40,13 @@ def test_a_day_counts_in_the_periods_the_boards_read(day):
 
 
 @given(DAYS)
-def test_a_week_counts_in_the_month_of_its_thursday_which_ends_on_its_last_weeks_sunday(day):
+def test_a_week_counts_in_the_month_of_its_thursday_and_a_month_is_over_after_its_last_day_and_week(day):
     monday = day - timedelta(days=day.weekday())
     month = month_of_week(monday)
-    sunday = month_weeks_end(month)
-    assert sunday.weekday() == 6 and monday + timedelta(days=6) <= sunday
-    assert month_of_week(sunday + timedelta(days=1)) != month
+    end = month_weeks_end(month)
+    assert end >= month_bounds(monday + timedelta(days=3))[1] and end >= monday + timedelta(days=6)
+    after = end + timedelta(days=1)
+    assert month_of_week(after - timedelta(days=after.weekday())) != month
     assert week_of(monday) == f"{monday.isocalendar()[0]}-W{monday.isocalendar()[1]:02d}"
 
 
