@@ -521,7 +521,8 @@ class _Backing:
         for (day, nth), (event, attendees) in self.day_events.items():
             start = datetime.combine(FIRST_DAY + timedelta(days=day), datetime.min.time()) + timedelta(
                 hours=EVENT_HOURS[nth] - 8)
-            self.events.add((event, village, null, "志愿服务", "村委会", _stamp(start), _stamp(start + timedelta(hours=4)),
+            self.events.add((event, village, null, "志愿服务", "村委会", _stamp(start),
+                             _stamp(start + timedelta(hours=4)),
                              null, null, rule, CheckinMode.IN_OUT.value, null, attendees, 1,
                              _stamp(start - timedelta(days=3)), _stamp(start + timedelta(hours=4)), null))
         grids = list(range(village + 1, village + 1 + self.spec.grids))

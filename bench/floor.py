@@ -40,7 +40,14 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the app
 
 from bench.county import PRESETS, county_for_benchmark  # noqa: E402
 from bench.load import (  # noqa: E402
-    _free_port, check_invariants, counts, load, main, prepare, start_server, stop_server,
+    _free_port,
+    check_invariants,
+    counts,
+    load,
+    main,
+    prepare,
+    start_server,
+    stop_server,
 )
 from points import create_app as create_points_app  # noqa: E402
 from points.audit.models import AuditEvent  # noqa: E402

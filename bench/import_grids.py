@@ -26,8 +26,10 @@ from bench.postgres import reset_postgres  # noqa: E402
 from points.auth.tree_workbook import COLUMNS  # noqa: E402
 from points.config import database_url  # noqa: E402
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶程苏魏吕丁任沈姚卢姜崔"
-GIVEN = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林建国志文永福金水清源德荣海天东芳娜敏静丽艳娟霞燕玲桂英秀兰"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓"
+            "曹彭曾肖田董袁潘蔡蒋余于杜叶程苏魏吕丁任沈姚卢姜崔")
+GIVEN = ("伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林建国志文"
+         "永福金水清源德荣海天东芳娜敏静丽艳娟霞燕玲桂英秀兰")
 
 
 def tree_rows(villages: int, grids: int, micro: int, seed: int) -> tuple[list[list[str]], int]:

@@ -36,7 +36,13 @@ from points.config import database_url  # noqa: E402
 from points.extensions import db  # noqa: E402
 from points.grids.models import GridNode  # noqa: E402
 from points.leaderboards.queries import (  # noqa: E402
-    PeriodKind, grid_board, household_board, household_place, period_of, resident_board)
+    PeriodKind,
+    grid_board,
+    household_board,
+    household_place,
+    period_of,
+    resident_board,
+)
 from points.ledger.models import LedgerEntry, PeriodTotal  # noqa: E402
 from points.people.models import Household  # noqa: E402
 

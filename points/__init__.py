@@ -76,7 +76,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .people.views import bp as people_bp
     from .rules.views import bp as rules_bp
     from .shop.views import bp as shop_bp
-    from .web import bp as web_bp, register_template_helpers
+    from .web import bp as web_bp
+    from .web import register_template_helpers
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
                       events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp):

@@ -13,14 +13,13 @@ from .auth.models import Role
 from .auth.tree_workbook import import_tree
 from .backup import BackupError, back_up
 from .errors import DomainError
+from .events.queries import AttendanceMismatch, attendance_mismatches, event_count
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.queries import village_by_code
 from .grids.services import create_town
-from .ledger.queries import (BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size,
-                             total_mismatches)
+from .ledger.queries import BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size, total_mismatches
 from .people.imports import import_households
-from .events.queries import AttendanceMismatch, attendance_mismatches, event_count
 from .shop.queries import StockMismatch, product_count, stock_mismatches
 from .timeutil import utcnow
 
@@ -105,7 +104,8 @@ def demo_command():
         raise click.ClickException(refusal.message) from refusal
     db.session.commit()
     click.echo(summary)
-    click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：admin cunwei leader1 leader2 leader3 worker1 clerk organizer villager1…villager5")
+    click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）："
+               "admin cunwei leader1 leader2 leader3 worker1 clerk organizer villager1…villager5")
 
 
 @click.command("create-user")

@@ -7,17 +7,15 @@ from sqlalchemy import func, select
 
 from .auth import policy
 from .auth import services as auth_services
-from .claims import services as claims
-from .hygiene import services as hygiene
 from .auth.models import Role, User
+from .claims import services as claims
 from .errors import DomainError
 from .events import services as events
 from .events.models import CheckinMode, Event
-from .shop import services as shop_services
-from .shop.models import Shop
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
+from .hygiene import services as hygiene
 from .leaderboards.models import BoardSettings
 from .leaderboards.services import update_board_settings
 from .ledger.models import EntrySource, LedgerEntry
@@ -26,10 +24,11 @@ from .ledger.services import apply_rule, post_entry
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
 from .periods import month_of_week, week_of
-from .rules.models import Rule
+from .rules.models import Rule, RuleUnit
 from .rules.models import RuleCategory as C
-from .rules.models import RuleUnit
 from .rules.services import RuleTerms, create_rule
+from .shop import services as shop_services
+from .shop.models import Shop
 from .timeutil import local_today, utcnow
 
 DEMO_PASSWORD = "demo12345"
@@ -75,9 +74,11 @@ def load_demo() -> str:
         _build_shop(village)
     if db.session.get(BoardSettings, village.id) is None:  # a 红榜 of 10 and a 黑榜 of 5, to show both
         update_board_settings(db.session.scalar(select(User).where(User.username == "cunwei")), village, 10, 5)
-    households = db.session.scalar(select(func.count()).select_from(Household).where(Household.village_id == village.id))
+    households = db.session.scalar(
+        select(func.count()).select_from(Household).where(Household.village_id == village.id))
     residents = db.session.scalar(
-        select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id).where(Household.village_id == village.id)
+        select(func.count()).select_from(Resident).join(Household, Resident.household_id == Household.id)
+        .where(Household.village_id == village.id)
     )
     return f"演示村 {village.name}（编码 {village.code}）：{households} 户，{residents} 人"
 
@@ -97,7 +98,8 @@ def _build_village() -> GridNode:
         serial += 1
         household = create_household(
             grid,
-            address=f"瑶前村{rng.choice(STREETS)}{rng.randint(1, 120)}号" + (f"（出租屋 {rng.randint(1, 6)} 室）" if renter else ""),
+            address=f"瑶前村{rng.choice(STREETS)}{rng.randint(1, 120)}号"
+            + (f"（出租屋 {rng.randint(1, 6)} 室）" if renter else ""),
             kind=HouseholdKind.RENTER if renter else HouseholdKind.REGISTERED,
             head_name=_name(rng, surname, male=rng.random() < 0.8),
             head_phone=_phone(rng),
@@ -239,7 +241,8 @@ def _build_activity(village: GridNode) -> None:
                 for index, household in enumerate(rng.sample(households, per_week)):
                     days_back = 7 * week + rng.randint(0, 6)
                     day = today if week == index == 0 else today - timedelta(days=days_back)
-                    _post(staff, household, rules[code], day, rng.randint(low, high), f"demo:{week}:{code}:{household.id}")
+                    _post(staff, household, rules[code], day, rng.randint(low, high),
+                          f"demo:{week}:{code}:{household.id}")
     _demo_claims_and_appeals(rules, staff)
     _demo_inspections(village, staff[0], rng)
 
@@ -305,15 +308,18 @@ def _demo_claims_and_appeals(rules: dict, staff: list[User]) -> None:
     today = local_today()
     no_photos = claims.PhotoStore("", 0)  # PUB-HAZARD needs no photo
     claims.submit_claim(villagers["villager1"], rules["PUB-HAZARD"].id, [], no_photos,
-                        occurred_on=today - timedelta(days=1), note="村口路灯杆倾斜，已拍照告知网格员", client_key="demo")
+                        occurred_on=today - timedelta(days=1), note="村口路灯杆倾斜，已拍照告知网格员",
+                        client_key="demo")
     approved = claims.submit_claim(villagers["villager2"], rules["PUB-HAZARD"].id, [], no_photos,
                                    occurred_on=today - timedelta(days=6), note="河边护栏松动", client_key="demo")
     claims.approve_claim(worker, approved.id)
     household = db.session.get(Household, villagers["villager3"].resident.household_id)
     leader = next(u for u in staff if policy.can_apply_rule(u, frozenset({LEADER}), household))
-    penalty = apply_rule(leader, household.id, rules["HYG-PILE"].id, "demo:appeal", occurred_on=today - timedelta(days=3),
+    penalty = apply_rule(leader, household.id, rules["HYG-PILE"].id, "demo:appeal",
+                         occurred_on=today - timedelta(days=3),
                          note="门前堆放建材")
-    claims.submit_appeal(villagers["villager3"], penalty.id, "建材是修屋顶临时放的，第二天已经清走了", client_key="demo")
+    claims.submit_appeal(villagers["villager3"], penalty.id, "建材是修屋顶临时放的，第二天已经清走了",
+                         client_key="demo")
 
 
 SERIES_MONTHS = (-2, 2)  # 环境整治日: from two months before this one to two months after
@@ -322,7 +328,8 @@ RIVER_ATTENDEES = 12
 
 
 def _build_events(village: GridNode) -> None:
-    """志愿活动: 户卡 for every household of 第一网格; the monthly 环境整治日 (third Saturday, VOL-CLEANUP), those already
+    """志愿活动: 户卡 for every household of 第一网格; the monthly 环境整治日 (third Saturday, VOL-CLEANUP),
+    those already
     held closed into the ledger; a river clean-up of 第一网格 ten days ago, by the hour (VOL-HOUR) and closed; and a
     visit to the elderly next week, organized by `organizer`, open for check-in on its day."""
     rng = random.Random(5)

@@ -1,4 +1,7 @@
 """The Flask extensions, created unbound here and bound to an app in create_app()."""
+import enum
+import functools
+
 from flask import has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -7,9 +10,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-import enum
-import functools
-
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase

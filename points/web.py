@@ -93,7 +93,8 @@ def register_template_helpers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
         )
         if app.config["SESSION_COOKIE_SECURE"]:
             # Secure cookies say the site is served over HTTPS, so browsers may be told to use nothing else. Not

@@ -60,7 +60,8 @@ def _quick_password_hashes():
     """One round of PBKDF2 for the tests' passwords: scrypt's 0.2 s a hash protects real accounts, and in the tests it
     was most of the time (every user made, every login). Checking reads the method from the hash itself."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(auth_services, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1"))
+        patch.setattr(auth_services, "generate_password_hash",
+                      partial(generate_password_hash, method="pbkdf2:sha256:1"))
         yield
 
 

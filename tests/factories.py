@@ -11,11 +11,11 @@ from points.auth import services as auth_services
 from points.auth.models import Role, User
 from points.grids.models import GridNode, NodeKind
 from points.grids.services import create_node
+from points.ledger.models import EntrySource
+from points.ledger.services import post_entry
 from points.people.models import CareTag, Household, HouseholdKind
 from points.people.services import create_household, with_id_checksum
 from points.rules.models import Rule, RuleCategory
-from points.ledger.models import EntrySource
-from points.ledger.services import post_entry
 from points.rules.services import RuleTerms, create_rule
 from points.shop.models import Product, Shop
 from points.shop.services import ProductTerms, create_product, create_shop

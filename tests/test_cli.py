@@ -1,4 +1,5 @@
-"""The command line: a real deployment starts with init-town, and the commands refuse to run where they would do harm."""
+"""The command line: a real deployment starts with init-town, and the commands refuse to run where they would do
+harm."""
 import pytest
 from sqlalchemy import func, select
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
 from points.auth.models import Role, User
-from points.claims.models import Appeal, Claim
 from points.auth.services import authenticate
+from points.claims.models import Appeal, Claim
 from points.events.models import Attendance, CheckinMethod, Event, EventSeries, HouseholdCard
 from points.extensions import db
 from points.grids.models import GridNode
@@ -141,7 +141,8 @@ def test_the_demo_has_a_shop_with_todays_redemptions_and_a_void():
     assert shop.village.code == "yaoqian" and len(products) >= 8
     assert any(p.stock <= shop.low_stock for p in products)  # the report has a low-stock warning to show
     for product in products:
-        moved = db.session.scalar(select(func.sum(StockMovement.quantity)).where(StockMovement.product_id == product.id))
+        moved = db.session.scalar(
+            select(func.sum(StockMovement.quantity)).where(StockMovement.product_id == product.id))
         assert product.stock == moved
     redemptions = db.session.scalars(select(Redemption).order_by(Redemption.id)).all()
     assert len(redemptions) >= 5 and [r.voided_at is not None for r in redemptions].count(True) == 1

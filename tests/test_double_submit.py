@@ -93,7 +93,8 @@ def test_a_publish_form_sent_twice_publishes_once(client, login):
     key = _key(page)
 
     for _ in range(2):
-        assert client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": key, "confirmed": "1"}).status_code == 302
+        assert client.post(f"/hygiene/rounds/{round_.id}/publish",
+                           data={"key": key, "confirmed": "1"}).status_code == 302
 
     assert _count(Publication) == 1
     assert [balance(h) for h in scene.households[0]] == [20, 20, 20, 0, 0]

@@ -31,5 +31,6 @@ def test_household_list_survives_odd_arguments(client, login, village, query):
 def test_new_user_with_a_huge_resident_number_is_refused_politely(client, login, village):
     login(factories.gen_user(Role.VILLAGE_ADMIN, village.village))
     db.session.commit()
-    response = client.post("/admin/users/new", data={"username": "x1", "password": "long-enough-1", "resident_id": HUGE})
+    response = client.post("/admin/users/new",
+                           data={"username": "x1", "password": "long-enough-1", "resident_id": HUGE})
     assert response.status_code == 200 and "找不到该村民" in response.get_data(as_text=True)

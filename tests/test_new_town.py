@@ -2,7 +2,8 @@
 (init-town, import-grids, import-households, verify) and HTTP (the pages and /api/v1), nothing of the app's Python.
 
 清溪镇 starts with its admin 张三 (zhangsan), who writes the town's template rule book, imports the grid tree with its
-staff (东坑村 of four grids, 南岭社区 of three grids of two 微网格 each) and both villages' 花名册; a villager of 东坑村 is
+staff (东坑村 of four grids, 南岭社区 of three grids of two 微网格 each) and both villages' 花名册; a villager
+of 东坑村 is
 activated from a printed slip, checks in at a 志愿活动 by its code and is paid when it closes; the 村管理员 and one
 网格长, activated from their slips, run a week of 卫生评比 by cross-inspection and publish it; a household moves out and
 is in no later round; and `verify` finds every balance and total in order.
@@ -112,7 +113,8 @@ def tree_rows() -> list[list[str]]:
     for number in range(1, 4):
         rows.append([CODE_B, f"{CODE_B}-{number}", f"南岭第{number}网格", "", "", "", ""])
         for micro in range(1, 3):
-            rows.append([f"{CODE_B}-{number}", f"{CODE_B}-{number}-{micro}", f"南岭{number}-{micro}微网格", "", "", "", ""])
+            rows.append([f"{CODE_B}-{number}", f"{CODE_B}-{number}-{micro}", f"南岭{number}-{micro}微网格",
+                         "", "", "", ""])
     return [dict(zip(TREE_COLUMNS, row)) for row in rows]
 
 
@@ -197,7 +199,8 @@ def test_a_new_town_from_an_empty_database(app, client, runner, tmp_path):
         said = cli(runner, "import-households", write(tmp_path, "dongkeng.xlsx", workbook(
             REGISTER_COLUMNS, register_rows(homes_a, VILLAGER_PHONE))), "--village", CODE_A)
         assert "已导入：新增 100 户、100 人，变更 0 处" in said
-        homes_b = [(f"{CODE_B}-{g}-{m}", f"南岭{g}-{m}巷{n}号") for g in range(1, 4) for m in range(1, 3) for n in (1, 2)]
+        homes_b = [(f"{CODE_B}-{g}-{m}", f"南岭{g}-{m}巷{n}号")
+                   for g in range(1, 4) for m in range(1, 3) for n in (1, 2)]
         said = cli(runner, "import-households", write(tmp_path, "nanling.xlsx", workbook(
             REGISTER_COLUMNS, register_rows(homes_b))), "--village", CODE_B)
         assert "已导入：新增 12 户、12 人，变更 0 处" in said

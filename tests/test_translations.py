@@ -74,7 +74,8 @@ def test_compiled_catalog_matches_the_po_file():
     expected = {m.id: m.string for m in read_mo(compiled) if m.id}
     actual = {m.id: m.string for m in committed if m.id}
     stale = sorted(set(expected.items()) ^ set(actual.items()), key=str)
-    assert not stale, "messages.mo is out of date; run `pybabel compile -d translations`:\n" + "\n".join(map(repr, stale))
+    assert not stale, ("messages.mo is out of date; run `pybabel compile -d translations`:\n"
+                       + "\n".join(map(repr, stale)))
 
 
 def test_translations_keep_the_placeholders_of_their_msgid():

@@ -131,7 +131,8 @@ def test_a_changed_stock_is_reported(runner, activity):
     result = runner.invoke(args=["verify"])
 
     assert result.exit_code == 1
-    assert f"商品库存与出入库记录不符：\n  商品 id {activity.product.id}：库存 11，出入库合计 7\n  共 1 处" in result.output
+    assert (f"商品库存与出入库记录不符：\n  商品 id {activity.product.id}：库存 11，出入库合计 7\n  共 1 处"
+            in result.output)
     assert "户余额" not in result.output and "期间合计" not in result.output
 
 

@@ -21,7 +21,8 @@ def init_api(app: Flask) -> None:
     api.init_app(
         app,
         spec_kwargs={
-            "info": {"description": "村务积分 (points): the 积分制 of a village. Authenticate with POST /api/v1/tokens."},
+            "info": {"description": "村务积分 (points): the 积分制 of a village. "
+                                    "Authenticate with POST /api/v1/tokens."},
             "security": [{"bearerAuth": []}],
         },
     )

@@ -7,7 +7,8 @@ from ..errors import DomainError
 
 
 def authenticate_request() -> None:
-    """A before_request hook of every API blueprint but tokens. Raises DomainError("login_required" | "invalid_token")."""
+    """A before_request hook of every API blueprint but tokens.
+    Raises DomainError("login_required" | "invalid_token")."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -16,7 +16,13 @@ from ..limits import MAX_ID
 from .auth import api_user, authenticate_request
 from .blueprint import Blueprint, Parser
 from .schemas import (
-    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, page_schema, utc,
+    IDEMPOTENCY_HEADER,
+    ErrorSchema,
+    PageArgs,
+    Text,
+    client_key,
+    page_schema,
+    utc,
 )
 
 
@@ -38,7 +44,8 @@ class _MultipartBlueprint(Blueprint):
     }
 
 
-bp = _MultipartBlueprint("api_claims", __name__, description="积分申报与申诉：村民申报、网格员审核；扣分申诉、村管理员处理")
+bp = _MultipartBlueprint("api_claims", __name__,
+                         description="积分申报与申诉：村民申报、网格员审核；扣分申诉、村管理员处理")
 bp.before_request(authenticate_request)
 
 
@@ -193,7 +200,8 @@ def list_claims(args):
     oldest first (other lists newest first)."""
     user = api_user()
     page = claims_in_scope(
-        policy.household_filter(user, policy.Permission.REVIEW_CLAIMS), args.get("status"), args["page"], args["per_page"]
+        policy.household_filter(user, policy.Permission.REVIEW_CLAIMS), args.get("status"), args["page"],
+        args["per_page"]
     )
     return {"items": [claim_view(c) for c in page.items], "total": page.total}
 
@@ -292,7 +300,8 @@ def list_appeals(args):
     first (other lists newest first)."""
     user = api_user()
     page = appeals_in_scope(
-        policy.household_filter(user, policy.Permission.DECIDE_APPEALS), args.get("status"), args["page"], args["per_page"]
+        policy.household_filter(user, policy.Permission.DECIDE_APPEALS), args.get("status"), args["page"],
+        args["per_page"]
     )
     return {"items": [appeal_view(a) for a in page.items], "total": page.total}
 

@@ -29,7 +29,8 @@ from .auth import api_user, authenticate_request
 from .blueprint import Blueprint
 from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_schema, utc
 
-bp = Blueprint("api_events", __name__, description="志愿活动：发布活动、签到二维码、签到（扫码、户卡、登记）、结束活动记分")
+bp = Blueprint("api_events", __name__,
+               description="志愿活动：发布活动、签到二维码、签到（扫码、户卡、登记）、结束活动记分")
 bp.before_request(authenticate_request)
 
 
@@ -73,7 +74,8 @@ class EventSchema(Schema):
     mode = fields.Enum(CheckinMode, by_value=True, required=True,
                        metadata={"description": "in: check-in only; in_out: check-in and check-out"})
     series_id = fields.Integer(required=True, allow_none=True, metadata={"description": "The recurring event it is of"})
-    latitude = fields.Float(required=True, allow_none=True, metadata={"description": "Where it takes place; null: unset"})
+    latitude = fields.Float(required=True, allow_none=True,
+                            metadata={"description": "Where it takes place; null: unset"})
     longitude = fields.Float(required=True, allow_none=True)
     attendees = fields.Integer(required=True, metadata={"description": "Attendances not removed"})
     checkin_opens = fields.DateTime(required=True, metadata={"description": "Check-in opens (local, with offset)"})
@@ -130,14 +132,16 @@ class EventTermsArgs(Schema):
     mode = fields.Enum(CheckinMode, by_value=True, load_default=CheckinMode.IN)
     capacity = fields.Integer(strict=True, load_default=None, allow_none=True,
                               validate=validate.Range(min=1, max=100_000), metadata={"description": "null: no limit"})
-    grid_id = _row_id(load_default=None, allow_none=True, metadata={"description": "One grid of the village; null: all"})
+    grid_id = _row_id(load_default=None, allow_none=True,
+                      metadata={"description": "One grid of the village; null: all"})
     organizer_id = _row_id(load_default=None, allow_none=True, metadata={"description": "A user who runs it"})
 
 
 class EventCreateArgs(EventTermsArgs):
     village_id = _row_id(required=True)
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90),
-                            metadata={"description": "Where it takes place (WGS-84), with longitude; with the village's "
+                            metadata={"description": "Where it takes place (WGS-84), with longitude; "
+                                                     "with the village's "
                                                      "fence, a villager's own check-in must be near"})
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
 
@@ -155,7 +159,8 @@ class EventPatchArgs(Schema):
     grid_id = _row_id(allow_none=True)
     organizer_id = _row_id(allow_none=True)
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90),
-                            metadata={"description": "Where it takes place (WGS-84), with longitude; with the village's "
+                            metadata={"description": "Where it takes place (WGS-84), with longitude; "
+                                                     "with the village's "
                                                      "fence, a villager's own check-in must be near"})
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
 
@@ -193,7 +198,8 @@ class CheckoutArgs(Schema):
     token = Text(validate=validate.Length(min=1, max=500),
                  metadata={"description": "本人扫码: the code of the event's QR (the last part of its URL)"})
     card = Text(validate=validate.Length(min=1, max=200),
-                metadata={"description": "扫户卡: the text of the card's QR; the one of its household who is checked in"})
+                metadata={"description": "扫户卡: the text of the card's QR; "
+                                         "the one of its household who is checked in"})
     resident_id = _row_id(metadata={"description": "工作人员登记: the person"})
     early = fields.Boolean(load_default=False, metadata={"description": (
         "true: check out before the village's wait since check-in (a village setting, 30 minutes unless set); "
@@ -381,7 +387,8 @@ def get_event(event_id: int):
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有村管理员和活动组织者可以修改活动")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该活动")
-@bp.alt_response(409, schema=ErrorSchema, description="活动已结束，或同一系列的另一场活动在该时间开始（event_series_clash）")
+@bp.alt_response(409, schema=ErrorSchema, description="活动已结束，或同一系列的另一场活动在该时间开始"
+                                                      "（event_series_clash）")
 def update_event(args, event_id: int):
     """修改活动: the fields sent replace the event's; the others keep their value."""
     user = api_user()
@@ -500,7 +507,8 @@ def create_checkin(args):
 @_scan_limits
 @bp.arguments(CheckoutArgs)
 @bp.response(200, CheckoutResultSchema)
-@bp.alt_response(400, schema=ErrorSchema, description="二维码或户卡无效（invalid_code, code_of_other_event, invalid_card）")
+@bp.alt_response(400, schema=ErrorSchema, description="二维码或户卡无效"
+                                                      "（invalid_code, code_of_other_event, invalid_card）")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不是村民账号，或无权为他人签退")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该活动")
@@ -533,7 +541,8 @@ def create_checkout(args):
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有活动的组织者和村管理员可以结束活动")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该活动")
-@bp.alt_response(409, schema=ErrorSchema, description="活动还没到结束时间：提前结束须在请求中写明 early: true（event_not_ended）")
+@bp.alt_response(409, schema=ErrorSchema, description="活动还没到结束时间：提前结束须在请求中写明 early: true"
+                                                      "（event_not_ended）")
 def close_event(args, event_id: int):
     """结束活动: each attendance earns the rule's points once (per event, or per hour); an attendance that earns
     none says why. Before the event's end only with early: true. Closing again (with the same Idempotency-Key or

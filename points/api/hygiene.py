@@ -20,7 +20,15 @@ from ..people.privacy import mask_name
 from .auth import api_user, authenticate_request
 from .blueprint import Blueprint
 from .schemas import (
-    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_of, page_schema, utc,
+    IDEMPOTENCY_HEADER,
+    ErrorSchema,
+    PageArgs,
+    Text,
+    client_key,
+    commit_keyed,
+    page_of,
+    page_schema,
+    utc,
 )
 
 bp = Blueprint("api_hygiene", __name__, description="卫生评比：每周交叉检查、评分、发布结果；每月汇总与流动红旗")
@@ -267,7 +275,8 @@ def sheet_view(household: Household, head_name: str, score: Score | None) -> dic
         "grid_id": score.grid_id if score is not None else household.grid_id,
         "scored": score is not None,
         "deductions": score.deductions if score is not None else 0,
-        "items": [{"item_id": d.item_id, "name": d.item.name, "points": d.points} for d in score.items] if score else [],
+        "items": [{"item_id": d.item_id, "name": d.item.name, "points": d.points} for d in score.items]
+                 if score else [],
         "note": score.note if score is not None else "",
         "revision": score.revision if score is not None else 0,
         "scored_at": utc(score.scored_at) if score is not None else None,
@@ -455,7 +464,8 @@ def list_scores(args, round_id: int):
         assignments = [a for a in round_.assignments if _may_read_sheets(user, a)]
         if not assignments:
             raise Forbidden()
-    rows = [row for a in sorted(assignments, key=lambda a: a.grid_id) for row in queries.sheet_rows(round_.id, a.grid_id)]
+    rows = [row for a in sorted(assignments, key=lambda a: a.grid_id)
+            for row in queries.sheet_rows(round_.id, a.grid_id)]
     return page_of([sheet_view(row.household, row.head_name, row.score) for row in rows], args)
 
 

@@ -231,7 +231,8 @@ def _grids(scope, period, category, order, args) -> list[dict]:
 @bp.get("/leaderboards")
 @bp.arguments(LeaderboardArgs, location="query")
 @bp.response(200, LeaderboardSchema)
-@bp.alt_response(400, schema=ErrorSchema, description="时段有误（invalid_period），或没有这个积分类别（invalid_category）")
+@bp.alt_response(400, schema=ErrorSchema, description="时段有误（invalid_period），"
+                                                      "或没有这个积分类别（invalid_category）")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该网格（scope）")
 @bp.alt_response(409, schema=ErrorSchema, description="该村没有设置黑榜（black_board_off），镇一级没有黑榜"

@@ -16,7 +16,14 @@ from ..rules.models import RuleCategory
 from .auth import api_user, authenticate_request
 from .blueprint import Blueprint
 from .schemas import (
-    IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, commit_keyed, ledger_key, page_schema, utc,
+    IDEMPOTENCY_HEADER,
+    ErrorSchema,
+    PageArgs,
+    Text,
+    commit_keyed,
+    ledger_key,
+    page_schema,
+    utc,
 )
 
 bp = Blueprint("api_ledger", __name__, description="积分流水：加分、扣分、批量加分、冲正")
@@ -158,7 +165,8 @@ def create_entry(args):
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="有户不在权限范围内：error.details 列出每一户")
 @bp.alt_response(404, schema=ErrorSchema, description="有户不存在：error.details 列出每一户")
-@bp.alt_response(409, schema=ErrorSchema, description="有户超过细则上限：error.details 列出每一户；或该幂等键已用于另一批"
+@bp.alt_response(409, schema=ErrorSchema, description="有户超过细则上限：error.details 列出每一户；"
+                                                      "或该幂等键已用于另一批"
                                                       "（idempotency_key_reused）")
 def create_batch(args):
     """批量加分: one rule for many households, all or none. A refusal names every refused household."""

@@ -68,7 +68,8 @@ class HouseholdPatchArgs(Schema):
     care_tags = fields.List(fields.Enum(CareTag, by_value=True), validate=validate.Length(max=5))
     head_id = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID),
                              metadata={"description": "A member who becomes the head"})
-    closed_on = fields.Date(allow_none=True, metadata={"description": "整户迁出 on this day (not after today); null: 恢复"})
+    closed_on = fields.Date(allow_none=True,
+                            metadata={"description": "整户迁出 on this day (not after today); null: 恢复"})
     closure = fields.Enum(Closure, by_value=True, metadata={"description": "Why it left (moved_out if not sent)"})
 
 

@@ -43,7 +43,8 @@ class ShopSchema(Schema):
     id = fields.Integer(required=True)
     village_id = fields.Integer(required=True)
     name = fields.String(required=True)
-    runs = fields.Boolean(required=True, metadata={"description": "Whether the caller runs its counter (店员, 村管理员)"})
+    runs = fields.Boolean(required=True,
+                          metadata={"description": "Whether the caller runs its counter (店员, 村管理员)"})
 
 
 class ProductSchema(Schema):
@@ -137,7 +138,8 @@ class LineArgs(Schema):
 class RedemptionArgs(Schema):
     shop_id = _row_id(required=True)
     household_id = _row_id(metadata={"description": "The household; or send card instead"})
-    card = Text(validate=validate.Length(min=1, max=200), metadata={"description": "The text of the 户卡's QR, as scanned"})
+    card = Text(validate=validate.Length(min=1, max=200),
+                metadata={"description": "The text of the 户卡's QR, as scanned"})
     lines = fields.List(fields.Nested(LineArgs), required=True,
                         metadata={"description": f"1 to {services.MAX_LINES} lines; one product's lines are added up"})
 
@@ -417,7 +419,8 @@ def correct_stock(args, product_id: int):
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="只有本村的店员和村管理员可以兑换")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该超市，或本村没有该户")
-@bp.alt_response(409, schema=ErrorSchema, description="积分不足（insufficient_balance）、库存不足（insufficient_stock）、"
+@bp.alt_response(409, schema=ErrorSchema, description="积分不足（insufficient_balance）、"
+                                                      "库存不足（insufficient_stock）、"
                                                       "户卡已作废（card_revoked），或该幂等键已用于另一笔不同的兑换"
                                                       "（idempotency_key_reused）")
 def create_redemption(args):

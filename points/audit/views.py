@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from ..auth import policy
 from ..auth.models import ROLE_LABELS
 from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
-from ..hygiene.models import TIE_LABELS, UNSCORED_LABELS
 from ..errors import Forbidden
+from ..hygiene.models import TIE_LABELS, UNSCORED_LABELS
 from ..ledger.models import SOURCE_LABELS
 from ..limits import MAX_ID
 from ..people.services import KIND_LABELS

@@ -15,17 +15,20 @@ class LoginForm(Form):
 
 class PasswordForm(Form):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码"))])
-    new = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
+    new = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")),
+                                                  Length(min=8, message=_l("密码至少需要 8 位"))])
 
 
 class NewUserForm(Form):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
     display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
-    password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请输入密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
+    password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请输入密码")),
+                                                         Length(min=8, message=_l("密码至少需要 8 位"))])
     role = SelectField(_l("角色"), choices=[], validators=[Optional()])
     node_id = SelectField(_l("负责范围"), coerce=int, choices=[], validators=[Optional()])
     resident_id = IntegerField(
-        _l("绑定村民（编号）"), validators=[Optional(), NumberRange(1, MAX_ID, _l("找不到该村民，或不在您的管理范围内"))]
+        _l("绑定村民（编号）"),
+        validators=[Optional(), NumberRange(1, MAX_ID, _l("找不到该村民，或不在您的管理范围内"))]
     )
 
 
@@ -35,7 +38,8 @@ class AssignRoleForm(Form):
 
 
 class ResetPasswordForm(Form):
-    password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入密码")), Length(min=8, message=_l("密码至少需要 8 位"))])
+    password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入密码")),
+                                                       Length(min=8, message=_l("密码至少需要 8 位"))])
 
 
 class ConfirmForm(Form):

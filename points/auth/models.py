@@ -8,9 +8,9 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db, value_enum
-from ..timeutil import utcnow
 from ..grids.models import GridNode
 from ..people.models import Resident
+from ..timeutil import utcnow
 
 
 class Role(str, enum.Enum):
@@ -76,7 +76,8 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """What the session and the remember-me cookie hold: the account, its session version (a new password ends
         every login) and the login (logging out ends that one, on the server)."""
-        return f"{self.id}:{self.session_version}:{self.login_id}" if self.login_id else f"{self.id}:{self.session_version}"
+        return (f"{self.id}:{self.session_version}:{self.login_id}" if self.login_id
+                else f"{self.id}:{self.session_version}")
 
 
 class RoleAssignment(db.Model):

@@ -155,7 +155,8 @@ def _read_rows(table, position, errors) -> dict[str, _Row]:
         elif len(name) > NAME_LIMIT:
             errors.append(RowError(number, "名称", _("名称不能超过 %(limit)d 个字", limit=NAME_LIMIT)))
         if code and code in rows:
-            errors.append(RowError(number, "编码", _("编码 %(code)s 与第 %(row)d 行重复", code=code, row=rows[code].row)))
+            errors.append(RowError(number, "编码", _("编码 %(code)s 与第 %(row)d 行重复",
+                                                     code=code, row=rows[code].row)))
         level = _level(cell("层级"))
         if level is False:
             errors.append(RowError(number, "层级", _("层级只能填 村、社区 或 网格（一级网格、微网格……），也可以不填")))
@@ -242,7 +243,8 @@ def _place(root: GridNode, rows: dict[str, _Row], errors: list[RowError]) -> Non
                 dropped.add(row.code)
                 return None
         elif (parent := known.get(row.parent_code)) is None or parent.id not in inside:
-            errors.append(RowError(row.row, "上级编码", _("找不到上级编码 %(code)s：它应是%(root)s或其下已有的网格，或本文件中的一行",
+            errors.append(RowError(row.row, "上级编码", _("找不到上级编码 %(code)s："
+                                                          "它应是%(root)s或其下已有的网格，或本文件中的一行",
                                                           code=row.parent_code, root=root.name)))
         elif parent.retired_at is not None:
             errors.append(RowError(row.row, "上级编码", DomainError("parent_retired", node=parent.name).message))
@@ -283,7 +285,8 @@ def _staff(actor: User | None, rows: dict[str, _Row],
             column = next(c for c, r in STAFF_COLUMNS.items() if r is role)
             if policy.ROLE_NODE_KINDS[role] is not row.kind:
                 errors.append(RowError(row.row, column, _("%(column)s只能填在%(kind)s的一行",
-                                                          column=column, kind=KIND_WORDS[policy.ROLE_NODE_KINDS[role]])))
+                                                          column=column,
+                                                          kind=KIND_WORDS[policy.ROLE_NODE_KINDS[role]])))
                 continue
             first = names.setdefault(phone, (name, row.row, column))
             if first[0] != name:
@@ -294,7 +297,8 @@ def _staff(actor: User | None, rows: dict[str, _Row],
     users = {}
     phones = list(names)
     for i in range(0, len(phones), 500):
-        users.update({u.username: u for u in db.session.scalars(select(User).where(User.username.in_(phones[i:i + 500])))})
+        users.update({u.username: u for u in
+                      db.session.scalars(select(User).where(User.username.in_(phones[i:i + 500])))})
     managed = set()
     if users and actor is not None:
         managed = set(db.session.scalars(select(User.id).where(User.id.in_([u.id for u in users.values()]),
@@ -304,10 +308,12 @@ def _staff(actor: User | None, rows: dict[str, _Row],
         if user is None:
             continue
         if actor is not None and user.id not in managed:
-            errors.append(RowError(row, column, _("手机号 %(phone)s 已是一个您管理范围以外的账号，不能在这里给它分配职务；"
+            errors.append(RowError(row, column, _("手机号 %(phone)s 已是一个您管理范围以外的账号，"
+                                                  "不能在这里给它分配职务；"
                                                   "请找镇管理员办理", phone=phone)))
         elif user.display_name != name:
-            errors.append(RowError(row, column, _("手机号 %(phone)s 已是%(name)s的账号", phone=phone, name=user.display_name)))
+            errors.append(RowError(row, column, _("手机号 %(phone)s 已是%(name)s的账号", phone=phone,
+                                                  name=user.display_name)))
         elif not user.active:
             errors.append(RowError(row, column, _("%(name)s（%(phone)s）的账号已停用", name=name, phone=phone)))
     held = set()
@@ -347,10 +353,12 @@ def _write(actor: User | None, root: GridNode, rows: dict[str, _Row], new_rows: 
     phones = list(first_node)
     users = {}
     for i in range(0, len(phones), 500):
-        users.update(db.session.execute(select(User.username, User.id).where(User.username.in_(phones[i:i + 500]))).all())
+        users.update(db.session.execute(
+            select(User.username, User.id).where(User.username.in_(phones[i:i + 500]))).all())
     if ordered:
         db.session.execute(insert(RoleAssignment), [
-            dict(user_id=users[phone], role=role, node_id=nodes[code].id, created_at=now) for phone, role, code in ordered])
+            dict(user_id=users[phone], role=role, node_id=nodes[code].id, created_at=now)
+            for phone, role, code in ordered])
     record_all(actor, [Change("node.created", "grid_node", nodes[r.code].id, nodes[r.code].id, None,
                               {"name": r.name, "code": r.code, "parent": nodes[r.parent_code].name}) for r in new_rows]
                + [Change("account.created", "user", users[phone], first_node[phone], None,
@@ -379,7 +387,8 @@ def template_workbook(root: GridNode) -> bytes:
     for row in (
         ("上级编码", _("必填。%(root)s的编码是 %(code)s；也可以是已有网格的编码，或本表中另一行的编码（行的先后不限）",
                      root=root.name, code=root.code)),
-        ("编码", _("必填，全镇不重复：字母、数字、- 或 _，如 hq-01、hq-01-03。已有的编码（名称和上级都相同）这一行只补充工作人员")),
+        ("编码", _("必填，全镇不重复：字母、数字、- 或 _，如 hq-01、hq-01-03。"
+                   "已有的编码（名称和上级都相同）这一行只补充工作人员")),
         ("名称", _("必填，如 第一网格、3号微网格")),
         ("层级", _("可不填，按上级自动确定：镇下面是村（社区），村下面是网格，网格下面是下一级网格（微网格）")),
         ("村管理员", _("只填在村（社区）一行：姓名 手机号，多人用顿号分隔")),
@@ -388,7 +397,8 @@ def template_workbook(root: GridNode) -> bytes:
     ):
         notes.append(list(row))
     notes.append([])
-    notes.append(["账号", _("每个手机号是一个账号，用户名就是手机号。新账号没有密码：导入后打印激活单，本人扫码设置密码。"
+    notes.append(["账号", _("每个手机号是一个账号，用户名就是手机号。"
+                            "新账号没有密码：导入后打印激活单，本人扫码设置密码。"
                           "同一人在多行出现，只开一个账号。导入只新增网格和职务，不会撤销或删除任何东西")])
     notes.append(["示例", _("请在“网格和工作人员”表中填写，不要填在这里")])
     notes.append(header)

@@ -16,8 +16,16 @@ from ..people.models import Household
 from ..qr import inline_svg
 from ..web import safe_next
 from . import policy, services, slips
-from .forms import (ActivateForm, AssignRoleForm, ConfirmForm, LoginForm, NewUserForm, OpenAccountsForm, PasswordForm,
-                    ResetPasswordForm)
+from .forms import (
+    ActivateForm,
+    AssignRoleForm,
+    ConfirmForm,
+    LoginForm,
+    NewUserForm,
+    OpenAccountsForm,
+    PasswordForm,
+    ResetPasswordForm,
+)
 from .models import ROLE_LABELS, Role, RoleAssignment, User
 
 bp = Blueprint("auth", __name__)

@@ -20,7 +20,8 @@ class ClaimStatus(str, enum.Enum):
     REJECTED = "rejected"  # 已驳回
 
 
-CLAIM_STATUS_LABELS = {ClaimStatus.PENDING: _l("待审核"), ClaimStatus.APPROVED: _l("已通过"), ClaimStatus.REJECTED: _l("已驳回")}
+CLAIM_STATUS_LABELS = {ClaimStatus.PENDING: _l("待审核"), ClaimStatus.APPROVED: _l("已通过"),
+                       ClaimStatus.REJECTED: _l("已驳回")}
 
 
 class Claim(db.Model):
@@ -44,7 +45,8 @@ class Claim(db.Model):
     quantity: Mapped[int] = mapped_column(default=1)
     occurred_on: Mapped[date]
     note: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[ClaimStatus] = mapped_column(value_enum(ClaimStatus, "claim_status", 16), default=ClaimStatus.PENDING)
+    status: Mapped[ClaimStatus] = mapped_column(value_enum(ClaimStatus, "claim_status", 16),
+                                                default=ClaimStatus.PENDING)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(String(200), default="")  # why it was rejected

@@ -46,7 +46,8 @@ def claims_in_scope(
     where = [Claim.household_id.in_(select(Household.id).where(visible_households))]
     if status is not None:
         where.append(Claim.status == status)
-    order = (Claim.created_at, Claim.id) if status is ClaimStatus.PENDING else (Claim.created_at.desc(), Claim.id.desc())
+    order = ((Claim.created_at, Claim.id) if status is ClaimStatus.PENDING
+             else (Claim.created_at.desc(), Claim.id.desc()))
     return _page(Claim, where, order, page, per_page, selectinload(Claim.rule_version), selectinload(Claim.household),
                  selectinload(Claim.photos))
 
@@ -69,5 +70,6 @@ def appeals_in_scope(
     where = [Appeal.household_id.in_(select(Household.id).where(visible_households))]
     if status is not None:
         where.append(Appeal.status == status)
-    order = (Appeal.created_at, Appeal.id) if status is AppealStatus.PENDING else (Appeal.created_at.desc(), Appeal.id.desc())
+    order = ((Appeal.created_at, Appeal.id) if status is AppealStatus.PENDING
+             else (Appeal.created_at.desc(), Appeal.id.desc()))
     return _page(Appeal, where, order, page, per_page, selectinload(Appeal.entry), selectinload(Appeal.household))

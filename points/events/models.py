@@ -29,7 +29,8 @@ class CheckinMethod(str, enum.Enum):
     MANUAL = "manual"  # staff picked the name
 
 
-METHOD_LABELS = {CheckinMethod.SELF: _l("本人扫码"), CheckinMethod.CARD: _l("扫户卡"), CheckinMethod.MANUAL: _l("工作人员登记")}
+METHOD_LABELS = {CheckinMethod.SELF: _l("本人扫码"), CheckinMethod.CARD: _l("扫户卡"),
+                 CheckinMethod.MANUAL: _l("工作人员登记")}
 
 
 CHECKOUT_AFTER_MINUTES = 30  # a village without settings: 签退 is offered this long after check-in
@@ -50,7 +51,8 @@ class EventSettings(db.Model):
 
 
 class EventSeries(db.Model):
-    """A recurring event (环境整治日): the nth weekday of every month (nth -1: the last), from a first month to a last."""
+    """A recurring event (环境整治日): the nth weekday of every month (nth -1: the last), from a first month to a
+    last."""
 
     __tablename__ = "event_series"
     __table_args__ = (
@@ -102,7 +104,8 @@ class Event(db.Model):
     series_id: Mapped[int | None] = mapped_column(ForeignKey("event_series.id", ondelete="SET NULL"))
     # Attendances not removed: kept here, and raised by a guarded UPDATE, so that capacity holds under concurrency.
     attendees: Mapped[int] = mapped_column(default=0)
-    # Where it takes place (WGS-84, as a phone's browser gives it): with the village's fence, self check-in must be near.
+    # Where it takes place (WGS-84, as a phone's browser gives it): with the village's fence, self check-in must be
+    # near.
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     # Part of what the printed (static) code signs: a new one invalidates codes printed before.

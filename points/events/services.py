@@ -27,8 +27,16 @@ from ..periods import next_month
 from ..rules.models import Rule, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_to_utc, utc_to_local, utcnow
-from .models import (CHECKOUT_AFTER_MINUTES, Attendance, CheckinMethod, CheckinMode, Event, EventSeries, EventSettings,
-                     HouseholdCard)
+from .models import (
+    CHECKOUT_AFTER_MINUTES,
+    Attendance,
+    CheckinMethod,
+    CheckinMode,
+    Event,
+    EventSeries,
+    EventSettings,
+    HouseholdCard,
+)
 
 OPENS_BEFORE = timedelta(minutes=30)  # check-in opens this long before the start, and closes at the end
 ROTATION_SECONDS = 30  # the display page's code changes this often; the code before it stays valid too

@@ -13,8 +13,8 @@ from ..auth.tree_workbook import import_tree, importable_root, template_workbook
 from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..hygiene.queries import flag_holders
-from ..people.queries import household_counts, renter_count
 from ..people.imports import drop_upload, keep_upload, kept_upload
+from ..people.queries import household_counts, renter_count
 from ..xlsx import XLSX
 from .forms import REFUSAL_FIELDS, ChangeNodeForm, ConfirmTreeImportForm, NodeForm, TreeImportForm
 from .models import GridNode, NodeKind

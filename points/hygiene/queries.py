@@ -12,8 +12,17 @@ from ..ledger.models import LedgerEntry
 from ..people.models import Household, Resident
 from ..ranking import competition_ranks
 from .models import (
-    Assignment, ChecklistItem, Deduction, InspectionRound, MonthlyResult, MonthlySummary, Outcome, Posting, Publication,
-    Result, Score,
+    Assignment,
+    ChecklistItem,
+    Deduction,
+    InspectionRound,
+    MonthlyResult,
+    MonthlySummary,
+    Outcome,
+    Posting,
+    Publication,
+    Result,
+    Score,
 )
 
 

@@ -20,18 +20,40 @@ from ..grids.services import blocks_retirement, starts_villages
 from ..ledger.models import EntrySource
 from ..ledger.services import Movement, post_entries, reversal_of
 from ..people.models import Household
-from ..periods import (day_label, month_label, month_of_week, month_week, month_weeks_end, parse_month, parse_week,
-                       week_label, week_of)
+from ..periods import (
+    day_label,
+    month_label,
+    month_of_week,
+    month_week,
+    month_weeks_end,
+    parse_month,
+    parse_week,
+    week_label,
+    week_of,
+)
 from ..ranking import competition_ranks
 from ..rules.models import Rule, RuleCategory, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today, utcnow
 from .models import (
-    Assignment, ChecklistItem, Deduction, HygieneSettings, InspectionRound, MonthlyResult, MonthlySummary, Outcome,
-    Posting, Publication, Result, Score, TiePolicy, UnscoredPolicy,
+    Assignment,
+    ChecklistItem,
+    Deduction,
+    HygieneSettings,
+    InspectionRound,
+    MonthlyResult,
+    MonthlySummary,
+    Outcome,
+    Posting,
+    Publication,
+    Result,
+    Score,
+    TiePolicy,
+    UnscoredPolicy,
 )
 
-DEFAULT_CHECKLIST = (("门前卫生", 5), ("门前秩序", 5), ("门前绿化", 5), ("庭院整洁", 5), ("杂物堆放", 5), ("禽畜圈养", 5))
+DEFAULT_CHECKLIST = (("门前卫生", 5), ("门前秩序", 5), ("门前绿化", 5), ("庭院整洁", 5), ("杂物堆放", 5),
+                     ("禽畜圈养", 5))
 MAX_ITEMS = 20
 MAX_DEDUCTION = 50  # per item
 MAX_SETTING = 1000  # no count or award of a village comes near it
@@ -459,7 +481,8 @@ def shame_rule(settings: HygieneSettings) -> str:
     else:
         ties = gettext("名额边上并列的都不列")
     penalty = gettext("，并按细则扣分") if settings.penalty_rule_id else ""
-    return gettext("每个网格扣分最多的 %(n)d 户（有扣分的）列入晾晒名单%(penalty)s；%(ties)s。扣分正在申诉的户，申诉处理完"
+    return gettext("每个网格扣分最多的 %(n)d 户（有扣分的）列入晾晒名单%(penalty)s；%(ties)s。"
+                   "扣分正在申诉的户，申诉处理完"
                    "之前不公开晾晒。", n=settings.shame_count, penalty=penalty, ties=ties)
 
 
@@ -794,7 +817,8 @@ def publish_month(actor: User, village: GridNode, month: str, client_key: str | 
             rows.append(dict(summary_id=summary.id, household_id=household_id, grid_id=grid_id, total=total,
                              weeks=weeks, rank=rank, flag=flag))
             if flag and settings.flag_points:
-                desired[(household_id, Outcome.FLAG)] = Award(settings.flag_points, grid_id, f"{month} 环境卫生流动红旗")
+                desired[(household_id, Outcome.FLAG)] = Award(settings.flag_points, grid_id,
+                                                              f"{month} 环境卫生流动红旗")
     if rows:
         db.session.execute(insert(MonthlyResult), rows)
     posted, reversed_ = _settle(actor, village.id, period, None, desired, min(last, local_today()))

@@ -319,7 +319,8 @@ def settings(village_id: int):
     penalties = [r for r in db.session.scalars(select(Rule).where(Rule.village_id == village.id).order_by(Rule.code))
                  if (v := version_in_force(r.id, local_today())) is not None and v.points < 0]
     form.penalty_rule_id.choices = [(0, _("不扣分，只公布"))] + [
-        (r.id, f"{r.code} {version_in_force(r.id, local_today()).name}（{version_in_force(r.id, local_today()).points}）")
+        (r.id, f"{r.code} {version_in_force(r.id, local_today()).name}"
+               f"（{version_in_force(r.id, local_today()).points}）")
         for r in penalties]
     items = services.checklist(village.id)
     error, status = None, 200

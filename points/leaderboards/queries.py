@@ -121,7 +121,8 @@ def _still_here(period: Period) -> ColumnElement[bool]:
 def _top(columns: list, scope: GridNode, period: Period, where: list, column, tiebreak, limit: int,
          walk: bool) -> list:
     """The first limit + TIE_ROOM rows of columns (the household's id among them) under where, of the households of
-    scope's subtree on the register in period, by column from the highest, then by tiebreak. The query takes tiebreak from the highest too, the
+    scope's subtree on the register in period, by column from the highest, then by tiebreak. The query takes
+    tiebreak from the highest too, the
     direction of the indexes that end with it, so that a walk down one needs no sort of the ties; the rows come back
     with the ties in tiebreak's order.
 

@@ -4,8 +4,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import (Integer, String, and_, case, cast, func, literal, literal_column, or_, select, text,
-                        type_coerce, union_all)
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from ..auth import policy

@@ -8,12 +8,12 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import confirm
 from ..auth import policy
-from ..hygiene.queries import household_flags
 from ..claims.queries import appealed_entry_ids
 from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..forms import fresh_key, refusal_message
 from ..grids.models import GridNode, NodeKind
+from ..hygiene.queries import household_flags
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
@@ -82,7 +82,8 @@ def award(household_id: int):
         raise Forbidden()
     form = AwardForm()
     form.rule_id.choices = rule_choices(versions)
-    form.resident_id.choices = [SelectChoice(0, _("不指定"))] + [SelectChoice(r.id, r.name) for r in household.residents]
+    form.resident_id.choices = [SelectChoice(0, _("不指定"))] + [
+        SelectChoice(r.id, r.name) for r in household.residents]
     status = 200
     if form.validate_on_submit():
         try:
@@ -145,7 +146,8 @@ def batch_award():
     if form.validate_on_submit():
         try:
             entries = services.apply_rule_to_many(
-                current_user, [i for i in form.household_ids.data if 1 <= i <= MAX_ID], form.rule_id.data, _web_key(form.key.data),
+                current_user, [i for i in form.household_ids.data if 1 <= i <= MAX_ID], form.rule_id.data,
+                _web_key(form.key.data),
                 quantity=form.quantity.data, note=(form.note.data or "").strip(), occurred_on=form.occurred_on.data,
             )
         except DomainError as refusal:
@@ -172,7 +174,8 @@ def batch_award():
     numbers = {h.id: h.number for h in households}
     return render_template(
         "ledger/batch.html", form=form, village=village, villages=villages, grids=grids, grid_id=grid_id,
-        households=households, chosen=chosen, refused=[(numbers.get(r["household_id"], f"#{r['household_id']}"), r["message"]) for r in refused],
+        households=households, chosen=chosen,
+        refused=[(numbers.get(r["household_id"], f"#{r['household_id']}"), r["message"]) for r in refused],
     ), status
 
 

@@ -32,7 +32,8 @@ class HouseholdForm(Form):
     address = StringField(_l("门牌地址"), validators=[
         InputRequired(_l("请填写门牌地址")), Length(max=200, message=_l("地址不能超过 %(max)d 个字"))])
     kind = RadioField(_l("户籍类型（决定适用哪本积分细则）"), choices=_choices(KIND_LABELS), coerce=HouseholdKind)
-    care_tags = SelectMultipleField(_l("关爱标签（只有工作人员看得到）"), choices=_choices(CARE_TAG_LABELS), coerce=CareTag,
+    care_tags = SelectMultipleField(_l("关爱标签（只有工作人员看得到）"), choices=_choices(CARE_TAG_LABELS),
+                                    coerce=CareTag,
                                     widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
@@ -67,7 +68,8 @@ class DepartureForm(Form):
 
 # The field a refusal of the register's services is shown under.
 REFUSAL_FIELDS = {
-    "missing_address": "address", "address_too_long": "address", "head_not_member": "head_id", "invalid_grid": "grid_id",
+    "missing_address": "address", "address_too_long": "address", "head_not_member": "head_id",
+    "invalid_grid": "grid_id",
     "missing_name": "name", "name_too_long": "name", "relation_invalid": "relation", "invalid_phone": "phone",
     "invalid_id_number": "id_number", "id_number_taken": "id_number", "day_in_future": "day", "invalid_day": "day",
 }

@@ -10,16 +10,16 @@ name. A column the file leaves out is left alone. Nothing is closed or removed b
 residents the file does not mention are listed, for people to deal with on their pages. The export writes the same
 workbook filled with the register, so that export, edit in Excel, import is the way to maintain it.
 """
-import hashlib
-import json
-import time
-from pathlib import Path
 import csv
+import hashlib
 import io
+import json
 import re
+import time
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import openpyxl
 from flask_babel import gettext as _
@@ -377,7 +377,8 @@ def _check_rows(village, rows, position, errors) -> dict:
             if word in CARE_WORDS:
                 tags.append(CARE_WORDS[word])
             else:
-                fail("关爱标签", _("未知的关爱标签“%(value)s”，可用：%(known)s", value=word, known="、".join(CARE_WORDS)))
+                fail("关爱标签", _("未知的关爱标签“%(value)s”，可用：%(known)s", value=word,
+                                   known="、".join(CARE_WORDS)))
         phone = id_number = None
         try:
             phone = normalize_phone(cell("手机号"))
@@ -487,7 +488,8 @@ def _compare(village: GridNode, houses: list[_House], columns: set[str], report:
             continue
         if k.number in mentioned:
             report.errors.append(RowError(house.row, "户号", _(
-                "与第 %(row)d 行是同一户（户号 %(number)s），请填写户号", row=mentioned[k.number].row, number=k.number)))
+                "与第 %(row)d 行是同一户（户号 %(number)s），请填写户号", row=mentioned[k.number].row,
+                number=k.number)))
             continue
         mentioned[k.number] = house
         house.known, house.number = k, k.number
@@ -639,8 +641,10 @@ def _update(updates: list[_Update], actor) -> None:
             before["kind"], after["kind"] = household.kind.value, planned.household["kind"].value
             household.kind = planned.household["kind"]
         if "tags" in planned.household:
-            before["care_tags"], after["care_tags"] = _tag_words(planned.known.tags), _tag_words(planned.household["tags"])
-            household.care_tags = [HouseholdCareTag(tag=t) for t in sorted(planned.household["tags"], key=lambda t: t.value)]
+            before["care_tags"], after["care_tags"] = (_tag_words(planned.known.tags),
+                                                       _tag_words(planned.household["tags"]))
+            household.care_tags = [HouseholdCareTag(tag=t)
+                                   for t in sorted(planned.household["tags"], key=lambda t: t.value)]
         for known_person, values in planned.people:
             resident = residents[known_person.id]
             facts = {k: getattr(resident, k) for k in values}
@@ -689,7 +693,8 @@ def _write(village: GridNode, houses: list[_House]) -> tuple[int, int]:
     db.session.execute(
         insert(Household),
         [
-            dict(village_id=village.id, grid_id=h.grid.id, number=h.number, address=h.address, kind=h.kind, created_at=now)
+            dict(village_id=village.id, grid_id=h.grid.id, number=h.number, address=h.address, kind=h.kind,
+                 created_at=now)
             for h in houses
         ],
     )
@@ -806,7 +811,8 @@ def template_workbook(village: GridNode, rows: list[list[str]] = ()) -> bytes:
         ("姓名", "家庭成员的姓名；留空表示这一行就是户主本人"),
         ("与户主关系", "户主、配偶、子女、父母……"),
         ("手机号", "11 位手机号，可空；全角数字会自动转换。留空不会清除已登记的号码"),
-        ("身份证号", "18 位，可空；不能与别人已登记的重复。在册的村民先按身份证号、再按姓名对应；留空不会清除已登记的号码"),
+        ("身份证号", "18 位，可空；不能与别人已登记的重复。"
+                     "在册的村民先按身份证号、再按姓名对应；留空不会清除已登记的号码"),
         ("所属网格", "必填；本村的网格：" + "、".join(g.name for g in grids)),
         ("门牌号", "必填"),
         ("户籍类型", "户籍 或 外来租住；留空为户籍"),

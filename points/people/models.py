@@ -6,8 +6,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db, value_enum
-from ..timeutil import utcnow
 from ..grids.models import GridNode
+from ..timeutil import utcnow
 
 
 class HouseholdKind(str, enum.Enum):

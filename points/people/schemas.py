@@ -11,9 +11,12 @@ class ResidentSchema(Schema):
     household_id = fields.Integer(required=True)
     name = fields.String(required=True, metadata={"description": "Masked (张*明) in lists"})
     relation = fields.String(required=True)
-    phone = fields.String(allow_none=True, metadata={"description": "Masked (138****5678) unless the caller may see it"})
-    id_number = fields.String(allow_none=True, metadata={"description": "Masked unless the caller is an admin in scope"})
-    left_on = fields.Date(allow_none=True, metadata={"description": "The day they left the household; null: living in it"})
+    phone = fields.String(allow_none=True,
+                          metadata={"description": "Masked (138****5678) unless the caller may see it"})
+    id_number = fields.String(allow_none=True,
+                              metadata={"description": "Masked unless the caller is an admin in scope"})
+    left_on = fields.Date(allow_none=True,
+                          metadata={"description": "The day they left the household; null: living in it"})
     departure = fields.Enum(Departure, by_value=True, allow_none=True, metadata={"description": "Why they left"})
 
 

@@ -75,7 +75,8 @@ def with_id_checksum(first17: str) -> str:
 
 
 def normalize_id_number(value) -> str | None:
-    """An 18-character 身份证号 with a valid check digit, or None when blank. Raises DomainError("invalid_id_number")."""
+    """An 18-character 身份证号 with a valid check digit, or None when blank.
+    Raises DomainError("invalid_id_number")."""
     text = normalize_text(value).upper().replace(" ", "")
     if not text:
         return None
@@ -209,7 +210,8 @@ def update_household(household: Household, address: str, kind: HouseholdKind, ca
 
 def _household_facts(household: Household) -> dict:
     return {"address": household.address, "kind": household.kind.value, "head": household.head.name,
-            "care_tags": "、".join(CARE_TAG_WORDS[t.tag] for t in sorted(household.care_tags, key=lambda t: t.tag.value))}
+            "care_tags": "、".join(CARE_TAG_WORDS[t.tag]
+                                   for t in sorted(household.care_tags, key=lambda t: t.tag.value))}
 
 
 def close_household(household: Household, closure: Closure, on: date, actor=None) -> Household:
@@ -255,7 +257,8 @@ def update_resident(resident: Resident, name: str, relation: str, phone: str | N
     if len(name) > Resident.name.type.length:
         raise DomainError("name_too_long", limit=Resident.name.type.length)
     relation = normalize_text(relation) or resident.relation
-    if len(relation) > Resident.relation.type.length or (relation == "户主") != (resident.household.head_id == resident.id):
+    if (len(relation) > Resident.relation.type.length
+            or (relation == "户主") != (resident.household.head_id == resident.id)):
         raise DomainError("relation_invalid")
     phone, id_number = normalize_phone(phone), normalize_id_number(id_number)
     if id_number and db.session.scalar(select(Resident.id).where(Resident.id_number == id_number,

@@ -21,8 +21,16 @@ from ..hygiene.queries import household_flags
 from ..ledger.queries import balance_of
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from .forms import (REFUSAL_FIELDS, ClosureForm, ConfirmImportForm, DepartureForm, EditHouseholdForm, ImportForm,
-                    NewHouseholdForm, ResidentForm)
+from .forms import (
+    REFUSAL_FIELDS,
+    ClosureForm,
+    ConfirmImportForm,
+    DepartureForm,
+    EditHouseholdForm,
+    ImportForm,
+    NewHouseholdForm,
+    ResidentForm,
+)
 from .imports import drop_upload, export_register, import_households, keep_upload, kept_upload, template_workbook
 from .models import HouseholdKind
 from .queries import search_households

@@ -16,7 +16,8 @@ CATEGORY_LABELS = {
     RuleCategory.GRID_DUTY: _l("网格员履职"),
 }
 UNIT_LABELS = {RuleUnit.OCCURRENCE: _l("每次"), RuleUnit.HOUR: _l("每小时")}
-CAP_LABELS = {"cap_day": _l("每日上限"), "cap_week": _l("每周上限"), "cap_month": _l("每月上限"), "cap_year": _l("每年上限")}
+CAP_LABELS = {"cap_day": _l("每日上限"), "cap_week": _l("每周上限"), "cap_month": _l("每月上限"),
+              "cap_year": _l("每年上限")}
 # The words for what a village changed of a template's rule (rules.queries.COMPARED).
 FIELD_LABELS = {"name": _l("名称"), "category": _l("类别"), "points": _l("分值"), "unit": _l("计分方式"),
                 "for_registered": _l("适用户籍户"), "for_renters": _l("适用外来租住户"), **CAP_LABELS,

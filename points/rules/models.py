@@ -7,8 +7,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Role
-from ..people.models import HouseholdKind
 from ..extensions import db, value_enum
+from ..people.models import HouseholdKind
 from ..timeutil import utcnow
 
 

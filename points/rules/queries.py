@@ -59,7 +59,8 @@ class TemplateComparison:
     """A village's rule book today against its town's template today, rule by rule (matched by code)."""
 
     same: int = 0
-    changed: list[tuple[RuleVersion, RuleVersion, list[str]]] = field(default_factory=list)  # (village's, template's, fields)
+    # (village's, template's, fields)
+    changed: list[tuple[RuleVersion, RuleVersion, list[str]]] = field(default_factory=list)
     added: list[RuleVersion] = field(default_factory=list)  # the village's own rules
     missing: list[RuleVersion] = field(default_factory=list)  # template rules the village does not have
 

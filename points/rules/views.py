@@ -90,7 +90,8 @@ def book(village_id: int):
         groups=by_category(rule_book(village.id, today)),
         upcoming=upcoming_versions(village.id, today),
         can_manage=policy.can(current_user, MANAGE, village.id),
-        template=compare_with_template(village.id, village.parent_id, today) if village.kind is NodeKind.VILLAGE else None,
+        template=(compare_with_template(village.id, village.parent_id, today)
+                  if village.kind is NodeKind.VILLAGE else None),
         FIELD_LABELS=FIELD_LABELS,
     )
 
@@ -184,7 +185,8 @@ def upload_too_large(error):
     """An upload over MAX_CONTENT_LENGTH is refused while the body is first read (CSRF reads it before the view
     runs): a manager sees the import form again with the limit, anyone else the plain error."""
     limit = _("文件太大，上限为 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)
-    village = db.session.get(GridNode, request.view_args["village_id"]) if request.endpoint == "rules.import_page" else None
+    village = (db.session.get(GridNode, request.view_args["village_id"])
+               if request.endpoint == "rules.import_page" else None)
     if village is None or village.kind is not NodeKind.VILLAGE or not policy.can(current_user, MANAGE, village.id):
         return error_response("file_too_large", limit, 413)
     form = ImportForm(formdata=None)

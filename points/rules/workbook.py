@@ -160,7 +160,8 @@ def import_rules(village: GridNode, data: bytes, max_bytes: int, revise_from: da
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         report.errors.append(
-            RowError(1, "", _("缺少列：%(columns)s（请先导出细则，在导出的表格上修改后再导入）", columns="、".join(missing)))
+            RowError(1, "", _("缺少列：%(columns)s（请先导出细则，在导出的表格上修改后再导入）",
+                              columns="、".join(missing)))
         )
         return report
     if not rows:
@@ -237,7 +238,8 @@ def _parse_rows(rows: list[tuple[int, list[str]]], position: dict[str, int], err
     return parsed
 
 
-def _plan(village: GridNode, parsed: list[_Row], revise_from: date, report: RulesImport) -> list[tuple[_Row, Rule | None]]:
+def _plan(village: GridNode, parsed: list[_Row], revise_from: date,
+          report: RulesImport) -> list[tuple[_Row, Rule | None]]:
     """What to write for each good row: (row, None) creates, (row, rule) revises; unchanged rows are only counted.
     Adds an error for each change the services would refuse, so that those refusals are all reported at once."""
     rules = {
@@ -325,7 +327,8 @@ def _member(text: str, members: dict, column: str, blank=None):
     if text not in members:
         if not text:
             raise _BadCell(_("%(column)s不能为空", column=column))
-        raise _BadCell(_("未知的%(column)s“%(value)s”，可用：%(known)s", column=column, value=text, known="、".join(members)))
+        raise _BadCell(_("未知的%(column)s“%(value)s”，可用：%(known)s", column=column, value=text,
+                         known="、".join(members)))
     return members[text]
 
 

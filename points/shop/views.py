@@ -13,8 +13,8 @@ from flask_login import current_user, login_required
 from .. import confirm
 from ..auth import policy
 from ..claims.photos import clean_photo, store_photo
-from ..events.services import CARD_PREFIX
 from ..errors import DomainError, Forbidden, NotFound, error_response
+from ..events.services import CARD_PREFIX
 from ..extensions import db
 from ..forms import refusal_message
 from ..grids.models import GridNode, NodeKind
@@ -26,8 +26,14 @@ from ..xlsx import XLSX
 from . import services
 from .forms import CountForm, NewProductForm, ProductForm, RestockForm, VoidForm
 from .models import CHANGE_LABELS, Product, Redemption, Shop
-from .queries import (balance_after, first_shop_of_village, first_shop_run_by, household_redemptions,
-                      product_movements, shop_products)
+from .queries import (
+    balance_after,
+    first_shop_of_village,
+    first_shop_run_by,
+    household_redemptions,
+    product_movements,
+    shop_products,
+)
 from .workbook import report_workbook
 
 bp = Blueprint("shop", __name__)
@@ -408,7 +414,8 @@ def void(redemption_id: int):
         return _receipt_page(redemption, form=form, status=422)
     ask = redemption.voided_at is None and not confirm.confirmed()  # voided since: the reload shows it, no question
     if ask:
-        what = _("作废户号 %(number)s 的这张兑换单：退回 %(points)d 分，商品放回库存", number=redemption.household.number,
+        what = _("作废户号 %(number)s 的这张兑换单：退回 %(points)d 分，商品放回库存",
+                 number=redemption.household.number,
                  points=redemption.total)
         lines = [_("%(name)s × %(quantity)d", name=line.name, quantity=line.quantity) for line in redemption.lines]
         back = url_for("shop.receipt", redemption_id=redemption.id)

@@ -113,7 +113,8 @@ def test_a_villager_claims_with_photos_stored_without_exif(api, app, client, log
     claim = response.get_json()
     assert (claim["household_id"], claim["resident_id"], claim["claimant"]) == (
         claims["home"].id, claims["home"].head.id, villager.display_name)
-    assert (claim["rule_code"], claim["rule_name"], claim["amount"], claim["status"]) == ("YARD", "庭院整洁", 5, "pending")
+    assert (claim["rule_code"], claim["rule_name"], claim["amount"], claim["status"]) == (
+        "YARD", "庭院整洁", 5, "pending")
     assert (claim["occurred_on"], claim["note"], claim["entry_id"], claim["reviewer"]) == (
         local_today().isoformat(), "打扫了门前", None, None)
     assert [p["url"] for p in claim["photos"]] == [
@@ -165,12 +166,16 @@ def test_a_claim_retried_with_its_key_is_made_once(api, app, claims):
         ("villager", "yard", ["text"], {}, 400, "not_an_image", "只能上传 JPEG、PNG 或 WebP 格式的照片"),
         ("villager", "yard", ["gif"], {}, 400, "not_an_image", "只能上传 JPEG、PNG 或 WebP 格式的照片"),
         ("villager", "yard", ["jpeg"] * 4, {}, 400, "too_many_photos", "最多上传 3 张照片"),
-        ("villager", "helping", [], {"quantity": "0"}, 400, "invalid_quantity", "次数或小时数必须是 1 到 100 之间的整数"),
-        ("villager", "helping", [], {"quantity": "-1"}, 400, "invalid_quantity", "次数或小时数必须是 1 到 100 之间的整数"),
+        ("villager", "helping", [], {"quantity": "0"}, 400, "invalid_quantity",
+         "次数或小时数必须是 1 到 100 之间的整数"),
+        ("villager", "helping", [], {"quantity": "-1"}, 400, "invalid_quantity",
+         "次数或小时数必须是 1 到 100 之间的整数"),
         ("villager", "helping", [], {"quantity": str(10**20)}, 400, "invalid_quantity",
          "次数或小时数必须是 1 到 100 之间的整数"),
-        ("villager", "helping", [], {"occurred_on": "tomorrow"}, 400, "claim_day_invalid", "申报日期必须是今天或最近 90 天内"),
-        ("villager", "helping", [], {"occurred_on": "long ago"}, 400, "claim_day_invalid", "申报日期必须是今天或最近 90 天内"),
+        ("villager", "helping", [], {"occurred_on": "tomorrow"}, 400, "claim_day_invalid",
+         "申报日期必须是今天或最近 90 天内"),
+        ("villager", "helping", [], {"occurred_on": "long ago"}, 400, "claim_day_invalid",
+         "申报日期必须是今天或最近 90 天内"),
         ("villager", "helping", [], {"note": "长" * 201}, 400, "note_too_long", "说明不能超过 200 个字"),
         ("worker", "helping", [], {}, 403, "villagers_only", "只有绑定了村民的账号才能申报或申诉"),
     ],

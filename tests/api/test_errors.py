@@ -16,7 +16,8 @@ def admin(village):
     return user
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/grids/abc", "/api/v1/households/1/nothing", "/api/v2/grids"])
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/grids/abc", "/api/v1/households/1/nothing",
+                                  "/api/v2/grids"])
 def test_an_unknown_api_path_is_a_json_404(api, admin, path):
     error = error_of(api.get(path, admin), 404, "not_found")
     assert error["message"] == "找不到该内容"
@@ -54,7 +55,8 @@ REFUSALS = [
     ("GET", "/api/v1/nothing", {}, 404, "not_found", "找不到该内容"),
     ("DELETE", "/api/v1/grids", {}, 405, "method_not_allowed", "不支持该请求方法"),
     ("GET", "/api/v1/grids", {}, 401, "login_required", "请先登录"),
-    ("GET", "/api/v1/grids", {"headers": {"Authorization": "Bearer nope"}}, 401, "invalid_token", "令牌无效或已过期，请重新登录"),
+    ("GET", "/api/v1/grids", {"headers": {"Authorization": "Bearer nope"}}, 401, "invalid_token",
+     "令牌无效或已过期，请重新登录"),
     ("POST", "/api/v1/tokens", {"json": {}}, 422, "validation_error", "提交的内容有误"),
     ("POST", "/api/v1/tokens", {"json": {"username": "nobody", "password": "whatever-1"}}, 401, "invalid_credentials",
      "用户名或密码不正确"),

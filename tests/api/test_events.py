@@ -86,7 +86,8 @@ def test_the_admin_creates_an_event_in_local_time(api, scene):
     starts = now_local() - timedelta(minutes=10)
     event = new_event(api, scene, starts=starts.isoformat(), ends=(starts + timedelta(hours=2)).isoformat(),
                       mode="in_out", capacity=30, grid_id=scene.village.grids[0].id, organizer_id=scene.leader.id)
-    assert (event["title"], event["place"], event["mode"], event["capacity"]) == ("环境整治日", "村委会广场", "in_out", 30)
+    assert (event["title"], event["place"], event["mode"], event["capacity"]) == (
+        "环境整治日", "村委会广场", "in_out", 30)
     assert (event["village_id"], event["grid_id"], event["organizer_id"], event["rule_id"]) == (
         scene.village.village.id, scene.village.grids[0].id, scene.leader.id, scene.rule.id)
     assert event["starts"] == starts.isoformat() + "+08:00"
@@ -513,7 +514,8 @@ def test_closing_before_the_end_needs_early_and_the_refusal_says_how_long_is_lef
     for body in (None, {}, {"early": False}):
         refused = error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.admin, json=body), 409,
                            "event_not_ended")
-        assert refused["message"] in {f"活动还有 1 小时 {m} 分才结束；提前结束要先确认（结束后不能再签到）" for m in (49, 50)}
+        assert refused["message"] in {f"活动还有 1 小时 {m} 分才结束；提前结束要先确认（结束后不能再签到）"
+                                      for m in (49, 50)}
     assert api.get(f"/api/v1/events/{event['id']}", scene.admin).get_json()["closed_at"] is None
     assert balance(api, scene, scene.households[0]) == 0
     closed = api.post(f"/api/v1/events/{event['id']}/close", scene.admin, json={"early": True})

@@ -149,7 +149,8 @@ def test_a_town_admin_builds_a_village_with_grids_and_micro_grids(api, village):
     community = made.get_json()
     assert (community["kind"], community["depth"], community["retired"]) == ("village", 1, False)
     grid = api.post("/api/v1/grids", admin, json={"parent_id": community["id"], "name": "一网格", "code": "qx-1"})
-    micro = api.post("/api/v1/grids", admin, json={"parent_id": grid.get_json()["id"], "name": "1号楼", "code": "qx-1-1"})
+    micro = api.post("/api/v1/grids", admin,
+                     json={"parent_id": grid.get_json()["id"], "name": "1号楼", "code": "qx-1-1"})
     assert micro.status_code == 201 and micro.get_json()["depth"] == 3
     assert micro.get_json()["village_id"] == community["id"]
     assert len(ids(api.get(f"/api/v1/grids/{community['id']}", admin))) == 3

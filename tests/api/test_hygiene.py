@@ -84,7 +84,8 @@ def test_staff_open_a_round_once_and_everyone_of_the_village_reads_it(api, scene
     assert (round_["village_id"], round_["week"]) == (scene.village.village.id, LAST_WEEK)
     assert round_["monday"] == parse_week(LAST_WEEK).isoformat()
     assert round_["month"] == month_of_week(parse_week(LAST_WEEK))
-    assert [(g["grid_id"], g["grid_name"], g["scored"], g["households"], g["published_at"]) for g in round_["grids"]] == [
+    assert [(g["grid_id"], g["grid_name"], g["scored"], g["households"], g["published_at"])
+            for g in round_["grids"]] == [
         (g.id, g.name, 0, 5, None) for g in scene.village.grids]
 
     again = open_round(api, scene, scene.leaders[1], week=LAST_WEEK.lower())
@@ -501,7 +502,8 @@ def test_a_bad_month_is_refused(api, scene, month, status, code):
 def test_a_month_still_to_come_or_an_unknown_village_is_refused(api, scene):
     following = (local_today().replace(day=1) + timedelta(days=32)).strftime("%Y-%m")
     error = error_of(api.post("/api/v1/monthly-summaries", scene.admin,
-                              json={"village_id": scene.village.village.id, "month": following}), 400, "month_in_future")
+                              json={"village_id": scene.village.village.id, "month": following}), 400,
+                     "month_in_future")
     assert error["message"] == "这个月还没到，不能汇总"
     for village_id in (999999, scene.village.grids[0].id):
         error_of(api.post("/api/v1/monthly-summaries", scene.admin,
@@ -558,7 +560,8 @@ def test_the_shame_list_is_worst_first_and_leaves_out_a_penalty_under_appeal(api
     appellant = factories.gen_villager(households[2])
     db.session.commit()
     penalty = api.get(f"/api/v1/households/{households[2].id}/entries", scene.admin).get_json()["items"][0]
-    assert api.post("/api/v1/appeals", appellant, json={"entry_id": penalty["id"], "reason": "不在家"}).status_code == 201
+    assert api.post("/api/v1/appeals", appellant,
+                    json={"entry_id": penalty["id"], "reason": "不在家"}).status_code == 201
     results = api.get(f"/api/v1/inspection-rounds/{round_['id']}/results", scene.villager).get_json()
     lines = {line["household_id"]: line["outcome"] for line in results["grids"][0]["lines"]}
     assert [lines[h.id] for h in households] == ["model", "shame", None, None, "shame"]

@@ -12,9 +12,9 @@ from points.auth.models import Role
 from points.claims.models import Appeal
 from points.extensions import db
 from points.leaderboards.models import BoardSettings
-from points.periods import PeriodKind, period_of
 from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry
+from points.periods import PeriodKind, period_of
 from points.rules.models import RuleCategory
 from points.timeutil import local_today
 

@@ -40,11 +40,13 @@ def ledger(village):
                                       effective_from=since),
         "admin_only": factories.gen_rule(village.village, "示范户", 20, code="ADMIN", effective_from=since,
                                          roles=frozenset({Role.VILLAGE_ADMIN})),
-        "hourly": create_rule(village.village, "HOURLY", RuleTerms("志愿服务", RuleCategory.VOLUNTEERING, 2, RuleUnit.HOUR,
+        "hourly": create_rule(village.village, "HOURLY", RuleTerms("志愿服务", RuleCategory.VOLUNTEERING, 2,
+                                                                   RuleUnit.HOUR,
                                                                    roles=factories.STAFF), since),
         "registered_only": factories.gen_rule(village.village, "户籍专项", 3, code="REG", effective_from=since,
                                               for_renters=False),
-        "upcoming": factories.gen_rule(village.village, "新规", 1, code="NEW", effective_from=today + timedelta(days=10)),
+        "upcoming": factories.gen_rule(village.village, "新规", 1, code="NEW",
+                                       effective_from=today + timedelta(days=10)),
         "ended": create_rule(village.village, "OLD", RuleTerms("旧规", RuleCategory.HYGIENE, 1, roles=factories.STAFF),
                              since, today - timedelta(days=5)),
         "far": factories.gen_rule(neighbour.village, "邻村规则", 1, code="FAR", effective_from=since),
@@ -241,7 +243,8 @@ def test_the_same_key_for_a_different_posting_is_a_409(api, ledger):
     before = snapshot()
 
     for household, body in ((ledger["home"], {"quantity": 2}), (ledger["other"], {}),
-                            (ledger["home"], {"note": "另一件事"}), (ledger["home"], {"occurred_on": (local_today() - timedelta(days=3)).isoformat()})):
+                            (ledger["home"], {"note": "另一件事"}),
+                            (ledger["home"], {"occurred_on": (local_today() - timedelta(days=3)).isoformat()})):
         response = award(api, worker, household, ledger["award"], headers={"Idempotency-Key": "tap-2"}, **body)
         assert error_of(response, 409, "idempotency_key_reused")["message"] == "该幂等键已用于另一个不同的请求"
     assert snapshot() == before

@@ -114,7 +114,8 @@ def test_an_admin_does_not_check_their_household_in_at_the_desk(api, scene):
     error_of(api.post("/api/v1/checkins", scene["me"], json={"event_id": event.id,
                                                              "resident_id": scene["home"].head_id}),
              403, "own_check_in")
-    assert api.post("/api/v1/checkins", scene["colleague"], json={"event_id": event.id, "card": card}).status_code == 201
+    assert api.post("/api/v1/checkins", scene["colleague"],
+                    json={"event_id": event.id, "card": card}).status_code == 201
 
 
 def test_an_admin_does_not_check_their_household_out_at_the_desk_not_even_themselves(api, scene):
@@ -125,7 +126,8 @@ def test_an_admin_does_not_check_their_household_out_at_the_desk_not_even_themse
         None, None))
     card = events.card_text(events.issue_card(scene["colleague"], scene["home"]))
     db.session.commit()
-    assert api.post("/api/v1/checkins", scene["colleague"], json={"event_id": event.id, "card": card}).status_code == 201
+    assert api.post("/api/v1/checkins", scene["colleague"],
+                    json={"event_id": event.id, "card": card}).status_code == 201
     for body in ({"card": card}, {"resident_id": scene["home"].head_id}):  # the head is the admin themselves
         error_of(api.post("/api/v1/checkouts", scene["me"], json={"event_id": event.id, "early": True, **body}),
                  403, "own_check_out")

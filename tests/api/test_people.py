@@ -22,7 +22,8 @@ def people(village):
     spouse = add_resident(home, "李小红", "配偶", "13900001111", factories.gen_id_number())
     other = factories.gen_household(village.grids[0], "王大山", phone="13700002222")
     across = factories.gen_household(
-        village.grids[1], "欧阳小明", phone="13600003333", id_number=factories.gen_id_number(), care_tags=[CareTag.DISABLED]
+        village.grids[1], "欧阳小明", phone="13600003333", id_number=factories.gen_id_number(),
+        care_tags=[CareTag.DISABLED]
     )
     far = factories.gen_household(neighbour.grids[0], "赵四", phone="13500004444")
     users = {
@@ -310,7 +311,8 @@ def test_an_admin_adds_a_household_and_a_member_edits_them_and_records_who_left(
     edited = patch(api, f"/api/v1/households/{household['id']}", admin, address="瑶前村新街 2 号",
                    head_id=child.get_json()["id"], kind="registered")
     assert edited.status_code == 200
-    assert {r["name"]: r["relation"] for r in edited.get_json()["residents"]} == {"王大山": "家庭成员", "王小山": "户主"}
+    assert {r["name"]: r["relation"] for r in edited.get_json()["residents"]} == {
+        "王大山": "家庭成员", "王小山": "户主"}
     first_head = [r for r in edited.get_json()["residents"] if r["name"] == "王大山"][0]
     left = patch(api, f"/api/v1/residents/{first_head['id']}", admin, left_on=local_today().isoformat(),
                  departure="deceased")

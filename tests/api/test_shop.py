@@ -143,8 +143,10 @@ def test_the_clerk_creates_edits_restocks_and_counts_a_product(api, shop):
 
 
 @pytest.mark.parametrize("path, body, status, code, message", [
-    ("products", {"name": "", "unit": "瓶", "price": 5}, 400, "product_name_required", "请填写商品名称（不超过 60 字）"),
-    ("products", {"name": "酱油", "unit": "瓶", "price": 0}, 400, "invalid_price", "兑换积分应为 1 到 100000 之间的整数"),
+    ("products", {"name": "", "unit": "瓶", "price": 5}, 400, "product_name_required",
+     "请填写商品名称（不超过 60 字）"),
+    ("products", {"name": "酱油", "unit": "瓶", "price": 0}, 400, "invalid_price",
+     "兑换积分应为 1 到 100000 之间的整数"),
     ("products", {"name": "酱油", "unit": "瓶", "price": 10**20}, 400, "invalid_price",
      "兑换积分应为 1 到 100000 之间的整数"),
     ("products", {"name": "酱油", "unit": "瓶", "price": "5"}, 422, "validation_error", "提交的内容有误"),
@@ -155,7 +157,8 @@ def test_the_clerk_creates_edits_restocks_and_counts_a_product(api, shop):
     ("restock", {"quantity": 10**20}, 400, "invalid_restock", "进货数量应为 1 到 100000 之间的整数"),
     ("restock", {"quantity": 1.5}, 422, "validation_error", "提交的内容有误"),
     ("stock-correction", {"counted": 5}, 400, "reason_required", "请填写理由"),
-    ("stock-correction", {"counted": -1, "reason": "丢了"}, 400, "invalid_stock", "盘点数量应为 0 到 100000 之间的整数"),
+    ("stock-correction", {"counted": -1, "reason": "丢了"}, 400, "invalid_stock",
+     "盘点数量应为 0 到 100000 之间的整数"),
     ("patch", {"price": -3}, 400, "invalid_price", "兑换积分应为 1 到 100000 之间的整数"),
     ("patch", {"unit": "x" * 11}, 400, "product_unit_required", "请填写单位，如“瓶”“袋”（不超过 10 字）"),
     ("patch", {"active": "maybe"}, 422, "validation_error", "提交的内容有误"),

@@ -79,7 +79,8 @@ class TestAccountAdministration:
         login(factories.gen_user(Role.VILLAGE_ADMIN, village.village))
         response = client.post(
             "/admin/users/new",
-            data={"username": "newleader", "password": "long-enough-1", "role": "grid_leader", "node_id": village.grids[1].id},
+            data={"username": "newleader", "password": "long-enough-1", "role": "grid_leader",
+                  "node_id": village.grids[1].id},
         )
         assert response.status_code == 302
         user = db.session.scalar(select(User).where(User.username == "newleader"))

@@ -38,7 +38,8 @@ def build_world() -> World:
         B1=create_node("B1", "b1", NodeKind.GRID, b),
         C1=create_node("C1", "c1", NodeKind.GRID, c),
     )
-    households = {name: factories.gen_household(nodes[name], head_name=f"{name}户主") for name in ("A1", "A2", "B1", "C1")}
+    households = {name: factories.gen_household(nodes[name], head_name=f"{name}户主")
+                  for name in ("A1", "A2", "B1", "C1")}
     households["A1own"] = factories.gen_household(nodes["A1"], head_name="本户主")
     # The same rule in every village, for every role that awards, so that only the scope decides.
     for village in (a, b, c):
@@ -52,7 +53,8 @@ def build_world() -> World:
     return World(nodes, households, users)
 
 
-# role → (node it is assigned on, inside grid, outside grid, inside household, outside household, inside user, outside user)
+# role → (node it is assigned on, inside grid, outside grid, inside household, outside household, inside user,
+# outside user)
 ROLES = {
     "town_admin": (Role.TOWN_ADMIN, "T", "A1", "C1", "A1", "C1", "worker_A1", "worker_C1"),
     "village_admin": (Role.VILLAGE_ADMIN, "A", "A1", "B1", "A1", "B1", "worker_A1", "worker_B1"),
@@ -70,7 +72,8 @@ GRID_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "sh
 HOUSEHOLD_VIEWERS = {"town_admin", "village_admin", "grid_leader", "grid_worker", "villager"}
 ADMINS = {"town_admin", "village_admin"}
 STAFF = {"town_admin", "village_admin", "grid_leader", "grid_worker"}
-UNSCOPED = ("import", "open_accounts", "users", "batch_award", "claims", "audit", "household_new")  # pages that list what is in scope, never deny it
+# pages that list what is in scope, never deny it
+UNSCOPED = ("import", "open_accounts", "users", "batch_award", "claims", "audit", "household_new")
 
 
 def expected(role: str, endpoint: str, where: str) -> str:
@@ -81,7 +84,8 @@ def expected(role: str, endpoint: str, where: str) -> str:
         allowed = role in GRID_VIEWERS
     elif endpoint in ("household", "resident", "api_household", "api_resident", "household_points"):
         allowed = role in HOUSEHOLD_VIEWERS
-    elif endpoint in ("import", "export", "open_accounts", "slips", "users", "user_detail", "audit", "grid_new", "grid_edit", "grid_retire", "grid_import", "grid_import_template",
+    elif endpoint in ("import", "export", "open_accounts", "slips", "users", "user_detail", "audit", "grid_new",
+                      "grid_edit", "grid_retire", "grid_import", "grid_import_template",
                       "household_new", "household_edit", "household_close", "resident_new", "resident_edit",
                       "resident_leave"):
         allowed = role in ADMINS

@@ -43,7 +43,8 @@ def test_a_household_is_edited_and_the_log_says_what_changed(scene):
         "瑶前村后街 8 号", HouseholdKind.RENTER, [CareTag.EMPTY_NEST])
     assert home.head_id == spouse.id and spouse.relation == "户主"
     event = audit("household.updated")
-    assert event.before["head"] == "张三明" and event.after["head"] == "李小红" and event.after["care_tags"] == "空巢老人"
+    assert (event.before["head"] == "张三明" and event.after["head"] == "李小红"
+            and event.after["care_tags"] == "空巢老人")
     register.update_household(admin, home.id, address="瑶前村后街 8 号")  # nothing changes: nothing is logged
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "household.updated")) == 1
 

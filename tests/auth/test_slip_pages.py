@@ -29,7 +29,8 @@ def test_the_admin_sees_how_many_then_opens_them_and_gets_the_slips(client, logi
     page = client.get(f"/admin/accounts?node_id={village.village.id}").get_data(as_text=True)
     assert "将为 3 位村民开通账号" in page and "开通 3 个账号并打印激活单" in page
     opened = client.post("/admin/accounts", data={"node_id": village.village.id})
-    assert opened.status_code == 302 and opened.headers["Location"] == f"/admin/accounts/slips?node={village.village.id}"
+    assert (opened.status_code == 302
+            and opened.headers["Location"] == f"/admin/accounts/slips?node={village.village.id}")
     assert client.post("/admin/accounts", data={"node_id": village.village.id}).status_code == 302, "sent twice"
     sheet = client.get(opened.headers["Location"]).get_data(as_text=True)
     assert "激活单（3 张）" in sheet and sheet.count('<svg class="qr"') == 3

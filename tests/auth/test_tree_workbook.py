@@ -50,11 +50,14 @@ def test_a_tree_and_its_staff_come_in_whatever_the_order_of_the_rows(town):
     report = import_tree(admin, town, book(*TREE), LIMIT)
     db.session.commit()
     assert report.ok, report.errors
-    assert (report.count(NodeKind.VILLAGE), report.count(NodeKind.GRID), len(report.accounts), report.roles) == (1, 3, 5, 6)
+    assert (report.count(NodeKind.VILLAGE), report.count(NodeKind.GRID), len(report.accounts), report.roles) == (
+        1, 3, 5, 6)
     nodes = {n.code: n for n in db.session.scalars(select(GridNode))}
-    assert (nodes["dc"].kind, nodes["dc"].parent_id, nodes["dc"].village_id) == (NodeKind.VILLAGE, town.id, nodes["dc"].id)
+    assert (nodes["dc"].kind, nodes["dc"].parent_id, nodes["dc"].village_id) == (
+        NodeKind.VILLAGE, town.id, nodes["dc"].id)
     micro = nodes["dc-1-2"]
-    assert (micro.kind, micro.depth, micro.village_id, micro.parent_id) == (NodeKind.GRID, 3, nodes["dc"].id, nodes["dc-1"].id)
+    assert (micro.kind, micro.depth, micro.village_id, micro.parent_id) == (
+        NodeKind.GRID, 3, nodes["dc"].id, nodes["dc-1"].id)
     assert set(db.session.scalars(select(GridPath.ancestor_id).where(GridPath.descendant_id == micro.id))) == {
         town.id, nodes["dc"].id, nodes["dc-1"].id, micro.id}
     wang = db.session.scalar(select(User).where(User.username == "13800000003"))
@@ -75,10 +78,12 @@ def test_the_same_file_again_adds_nothing_and_a_kept_row_gains_its_new_staff(tow
     again = import_tree(admin, town, book(*TREE), LIMIT)
     assert again.ok and again.empty and again.kept == 4
     assert counts() == before
-    more = import_tree(admin, town, book(*TREE, ("dc", "dc-1", "第一网格", "", "", "", "孙七 13800000009、王建国 13800000003")),
+    more = import_tree(admin, town, book(*TREE, ("dc", "dc-1", "第一网格", "", "", "",
+                                                 "孙七 13800000009、王建国 13800000003")),
                        LIMIT)
     assert not more.ok, "a code given twice in one file"
-    more = import_tree(admin, town, book(("dc", "dc-1", "第一网格", "", "", "", "孙七 13800000009、王建国 13800000003")), LIMIT)
+    more = import_tree(admin, town, book(("dc", "dc-1", "第一网格", "", "", "",
+                                          "孙七 13800000009、王建国 13800000003")), LIMIT)
     assert more.ok and (more.kept, len(more.accounts), more.roles, more.nodes) == (1, 1, 1, [])
 
 
@@ -111,7 +116,8 @@ def test_every_bad_row_is_reported_and_nothing_is_written(town, villages):
     assert counts() == before
     got = refusals(report)
     assert [(row, column) for row, column, _ in got] == [
-        (3, "编码"), (4, "编码"), (5, "编码"), (6, "上级编码"), (7, "上级编码"), (8, "上级编码"), (10, "层级"), (11, "网格长"),
+        (3, "编码"), (4, "编码"), (5, "编码"), (6, "上级编码"), (7, "上级编码"), (8, "上级编码"), (10, "层级"),
+        (11, "网格长"),
         (12, "网格员"), (13, "网格员"), (14, "编码"), (14, "名称"), (15, "层级")]
     messages = dict(((row, column), message) for row, column, message in got)
     assert messages[3, "编码"] == "编码 dc 与第 2 行重复"
@@ -188,7 +194,8 @@ def test_staff_activate_their_account_once_from_the_slip(town, client):
     with pytest.raises(DomainError) as refused:
         slips.user_of_slip(slip.token)
     assert refused.value.code == "slip_used"
-    assert [s.user.display_name for s in slips.pending_slips(admin, town.id, 14)] == ["张立新", "李四海", "钱多多", "赵小红"]
+    assert [s.user.display_name for s in slips.pending_slips(admin, town.id, 14)] == [
+        "张立新", "李四海", "钱多多", "赵小红"]
     again = slips.slip_of(slip.user, 14)  # of the account's version now
     with pytest.raises(DomainError) as refused:
         slips.user_of_slip(again.token)
@@ -251,8 +258,10 @@ def test_the_command_line_imports_a_towns_tree(town, runner, tmp_path):
 
 def test_an_account_beyond_the_importers_reach_is_neither_given_a_role_nor_named(town):
     town, admin = town
-    import_tree(admin, town, book(("qx", "dc", "东村", "", "", "", ""), ("dc", "dc-1", "东一", "", "", "", "王建国 13800000003"),
-                                  ("qx", "xc", "西村", "", "", "", ""), ("xc", "xc-1", "西一", "", "", "", "李红 13900001111")),
+    import_tree(admin, town, book(("qx", "dc", "东村", "", "", "", ""),
+                                  ("dc", "dc-1", "东一", "", "", "", "王建国 13800000003"),
+                                  ("qx", "xc", "西村", "", "", "", ""),
+                                  ("xc", "xc-1", "西一", "", "", "", "李红 13900001111")),
                 LIMIT)
     east = factories.gen_user(Role.VILLAGE_ADMIN, db.session.scalar(select(GridNode).where(GridNode.code == "dc")),
                               username="13700000007")
@@ -279,4 +288,5 @@ def test_a_role_granted_by_an_import_voids_the_slips_printed_before(town):
     with pytest.raises(DomainError) as refused:
         slips.user_of_slip(slip.token)
     assert refused.value.code == "slip_used"
-    assert [s.user.display_name for s in slips.pending_slips(admin, town.id, 14)].count("赵小红") == 1, "a new one prints"
+    assert [s.user.display_name
+            for s in slips.pending_slips(admin, town.id, 14)].count("赵小红") == 1, "a new one prints"

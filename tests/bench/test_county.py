@@ -1,9 +1,8 @@
 """The benchmarks' county generator (bench/county.py) writes what the ledger's services would have written."""
 import sys
 from collections import defaultdict
-from pathlib import Path
-
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -14,7 +13,14 @@ from points.events.services import hours_of
 from points.extensions import db
 from points.grids.models import GridNode, GridPath
 from points.hygiene.models import (
-    Assignment, InspectionRound, MonthlyResult, MonthlySummary, Outcome, Posting, Result, Score,
+    Assignment,
+    InspectionRound,
+    MonthlyResult,
+    MonthlySummary,
+    Outcome,
+    Posting,
+    Result,
+    Score,
 )
 from points.hygiene.services import Sheet, publish_round, rank_grid, settings_of
 from points.leaderboards.queries import display

@@ -183,7 +183,8 @@ def test_closing_early_reissuing_a_card_and_checking_out_early_ask_first_and_can
     phone.open(f"/c/{token}")
     with phone.page.expect_navigation():
         phone.page.get_by_role("button", name="提前签退").click()
-    expect(phone.page.locator(".confirm-what")).to_have_text(re.compile(r"^您签到才 0 分钟。现在签退，按 1 小时记 5 分$"))
+    expect(phone.page.locator(".confirm-what")).to_have_text(
+        re.compile(r"^您签到才 0 分钟。现在签退，按 1 小时记 5 分$"))
     phone.check("check-out-confirm")
     with phone.page.expect_navigation():
         phone.page.get_by_role("link", name="取消，不做任何改动").click()

@@ -64,8 +64,8 @@ def test_the_town_admin_imports_a_village_with_its_grids_and_staff_who_activate_
     row by row, the corrected one previewed and applied, the new accounts' slips printed; a 网格员 opens hers on her
     phone, lands on her grid, and finds the template's rule in her new village's rule book (without the comparison
     with the template, which is for those who keep the book)."""
-    from tests.factories import gen_workbook
     from points.auth.tree_workbook import COLUMNS
+    from tests.factories import gen_workbook
 
     rows = [["anhai", "xinqiao", "新桥村", "村", "陈立新 13700000101", "", ""],
             ["xinqiao", "xinqiao-1", "新桥第一网格", "", "", "林海 13700000102", "黄小梅 13700000103"],
@@ -94,7 +94,8 @@ def test_the_town_admin_imports_a_village_with_its_grids_and_staff_who_activate_
     phone.page.get_by_label("选择文件").set_input_files(
         files=[{"name": "网格.xlsx", "mimeType": "application/octet-stream", "buffer": gen_workbook(COLUMNS, rows)}])
     phone.page.get_by_role("button", name="上传并预览").click()
-    expect(phone.page.locator(".summary")).to_contain_text("新增 1 个村（社区）、2 个网格，开通 3 个账号，分配 4 项职务")
+    expect(phone.page.locator(".summary")).to_contain_text(
+        "新增 1 个村（社区）、2 个网格，开通 3 个账号，分配 4 项职务")
     expect(phone.page.locator("#report")).to_contain_text("黄小梅（137****0103）")
     phone.check("tree-import-preview")
     phone.page.get_by_role("button", name=re.compile("^确认导入")).click()

@@ -4,7 +4,6 @@ import io
 import re
 
 import openpyxl
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select

@@ -142,7 +142,8 @@ def test_the_village_admin_confirms_before_disabling_an_account_revoking_a_role_
         worker = factories.gen_user(Role.GRID_WORKER, grid, username="confirm-worker")
         villager = db.session.scalar(select(User).where(User.username == "villager1"))
         db.session.commit()
-        worker_id, villager_id, resident_id, slip_version = worker.id, villager.id, villager.resident_id, villager.slip_version
+        worker_id, villager_id, resident_id, slip_version = (worker.id, villager.id, villager.resident_id,
+                                                             villager.slip_version)
 
     def stored(user_id):
         with live_server.app.app_context():

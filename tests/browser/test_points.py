@@ -60,7 +60,8 @@ def test_a_worker_awards_a_meeting_to_three_households_at_once(phone, live_serve
     with live_server.app.app_context():  # three households of the first grid with no points yet (no cap in the way)
         grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-1"))
         chosen = db.session.scalars(
-            select(Household.id).where(Household.grid_id == grid.id, Household.id.not_in(select(LedgerEntry.household_id)))
+            select(Household.id).where(Household.grid_id == grid.id,
+                                       Household.id.not_in(select(LedgerEntry.household_id)))
             .order_by(Household.number).limit(3)
         ).all()
     phone.log_in("worker1")
@@ -127,7 +128,8 @@ def test_villagers_read_the_rule_book_and_the_admin_revises_a_rule(phone):
     phone.check("rule-edit")
     phone.page.get_by_label("分值（加分填正数，扣分填负数）").fill("-30")
     phone.page.get_by_role("button", name="保存为新版本").click()
-    expect(phone.page.get_by_text(re.compile(r"已修改细则 VR-GAMBLE：第 2 版自 \d{4}-\d{2}-\d{2} 起生效"))).to_be_visible()
+    expect(phone.page.get_by_text(
+        re.compile(r"已修改细则 VR-GAMBLE：第 2 版自 \d{4}-\d{2}-\d{2} 起生效"))).to_be_visible()
     phone.check("rule-revised")
 
 

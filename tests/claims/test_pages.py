@@ -143,7 +143,8 @@ def test_a_claim_form_sent_again_with_another_note_says_so_and_takes_a_fresh_key
     key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
     assert client.post("/claims/new", data=claim_data(world, [photo], note="门前和院子都扫了", key=key),
                        content_type="multipart/form-data").status_code == 302
-    assert [c.note for c in db.session.scalars(select(Claim).order_by(Claim.id))] == ["门前打扫干净", "门前和院子都扫了"]
+    assert [c.note for c in db.session.scalars(select(Claim).order_by(Claim.id))] == [
+        "门前打扫干净", "门前和院子都扫了"]
 
 
 def test_staff_have_no_claim_form(world, client, login):
@@ -214,7 +215,8 @@ def appealed(world):
 @pytest.mark.parametrize("decision, said, button, status", [
     ("reverse", "撤销户号 {number} 在 {day} 的扣分 -10 分（乱堆乱放）：将为该户记 +10 分", "确认撤销，记 +10 分",
      AppealStatus.REVERSED),
-    ("uphold", "维持户号 {number} 在 {day} 的扣分 -10 分（乱堆乱放）：该户积分不变", "确认维持扣分", AppealStatus.UPHELD),
+    ("uphold", "维持户号 {number} 在 {day} 的扣分 -10 分（乱堆乱放）：该户积分不变", "确认维持扣分",
+     AppealStatus.UPHELD),
 ])
 def test_deciding_an_appeal_asks_first_naming_the_household_the_entry_and_the_points(
         world, appealed, client, login, decision, said, button, status):

@@ -274,7 +274,8 @@ def test_two_reviewers_deciding_at_once_leave_one_decision(app, world):
     second = factories.gen_user(Role.GRID_LEADER, world["village"].grids[0])
     claim_id = services.submit_claim(world["villager"], world["hazard"].id, [], world["store"]).id
     db.session.commit()
-    actions = [(services.approve_claim, world["worker"].id), (lambda u, c: services.reject_claim(u, c, "不符合"), second.id)]
+    actions = [(services.approve_claim, world["worker"].id),
+               (lambda u, c: services.reject_claim(u, c, "不符合"), second.id)]
     with ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(lambda a: _decide_in_thread(app, a[0], a[1], claim_id), actions * 5))
     db.session.expire_all()

@@ -8,9 +8,9 @@ import pytest
 from points.auth.models import Role
 from points.dashboards import queries
 from points.extensions import db
-from points.periods import parse_period
 from points.ledger.models import EntrySource
 from points.ledger.services import apply_rule, post_entry, reverse_entry
+from points.periods import parse_period
 from points.rules.models import RuleCategory, RuleUnit
 from points.shop import services as shop
 from points.timeutil import local_to_utc

@@ -391,7 +391,8 @@ def test_closing_before_the_end_is_refused_naming_the_time_left_unless_early(wor
     with pytest.raises(DomainError) as refused:
         services.close_event(admin, event)
     assert refused.value.code == "event_not_ended"
-    assert re.fullmatch(r"活动还有 2 小时 (49|50) 分才结束；提前结束要先确认（结束后不能再签到）", refused.value.message)
+    assert re.fullmatch(r"活动还有 2 小时 (49|50) 分才结束；提前结束要先确认（结束后不能再签到）",
+                        refused.value.message)
     assert event.closed_at is None
     services.close_event(admin, event, early=True)
     assert event.closed_at is not None and event.attendees == 1

@@ -79,7 +79,8 @@ def test_refusals_are_shown_on_the_form_in_chinese(client, login, village):
     assert taken.status_code == 422 and f"编码 {village.grids[1].code} 已被使用" in taken.get_data(as_text=True)
     inside = client.post(f"/grids/{village.grids[0].id}/edit",
                          data={"name": "第1网格", "code": village.grids[0].code, "parent_id": village.grids[0].id})
-    assert inside.status_code == 422 and "不是有效的选择" in inside.get_data(as_text=True)  # it is not among the choices
+    # it is not among the choices
+    assert inside.status_code == 422 and "不是有效的选择" in inside.get_data(as_text=True)
     retire = client.get(f"/grids/{village.grids[0].id}/retire").get_data(as_text=True)
     assert "第1网格 里还有 1 户，不能撤销" in retire and "确认撤销" not in retire
     refused = client.post(f"/grids/{village.grids[0].id}/retire")

@@ -15,8 +15,8 @@ from points.grids.queries import ancestors, grids_of_village, is_within, nest, s
 from points.grids.services import change_node, create_node, retire_node
 from points.hygiene.models import Assignment
 from points.hygiene.services import round_for
-from points.periods import week_of
 from points.people.services import move_household
+from points.periods import week_of
 from points.timeutil import local_today
 
 from .. import factories

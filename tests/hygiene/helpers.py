@@ -83,7 +83,8 @@ def weeks_of_month(month: str) -> list[str]:
 def outcomes(round_: InspectionRound, grid: GridNode) -> dict[int, Outcome | None]:
     """Household → its outcome in the grid's published results of the round."""
     return dict(db.session.execute(
-        select(Result.household_id, Result.outcome).where(Result.round_id == round_.id, Result.grid_id == grid.id)).all())
+        select(Result.household_id, Result.outcome).where(Result.round_id == round_.id,
+                                                          Result.grid_id == grid.id)).all())
 
 
 def entries_of(household: Household) -> list[LedgerEntry]:

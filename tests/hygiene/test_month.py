@@ -177,7 +177,8 @@ def moved_scene():
 def test_a_moved_household_keeps_its_weeks_where_inspected_and_counts_its_month_once_where_it_lives():
     scene, month, rounds, mover = moved_scene()
     g0, g1 = scene.village.grids[0].id, scene.village.grids[1].id
-    where = dict(db.session.execute(select(Result.round_id, Result.grid_id).where(Result.household_id == mover.id)).all())
+    where = dict(db.session.execute(
+        select(Result.round_id, Result.grid_id).where(Result.household_id == mover.id)).all())
     assert where == {rounds[0].id: g0, rounds[1].id: g1}
     assert [row.household.id for row in queries.sheet_rows(rounds[0].id, g0)][0] == mover.id
     found = monthly(services.publish_month(scene.admin, scene.village.village, month))

@@ -132,7 +132,8 @@ def test_villagers_see_results_of_their_own_village_only(client, login):
     assert client.get("/hygiene").headers["Location"].endswith(f"/villages/{scene.village.village.id}/hygiene")
     assert client.get(f"/villages/{scene.village.village.id}/hygiene").status_code == 200
     assert client.get(f"/villages/{other.village.village.id}/hygiene").status_code == 403
-    assert client.post(f"/villages/{scene.village.village.id}/hygiene/rounds", data={"week": "2026-W01"}).status_code == 403
+    assert client.post(f"/villages/{scene.village.village.id}/hygiene/rounds",
+                       data={"week": "2026-W01"}).status_code == 403
     login(worker)
     assert client.get(f"/villages/{scene.village.village.id}/hygiene").status_code == 200
 
@@ -231,6 +232,7 @@ def test_an_inspector_publishes_before_the_week_ends_only_a_grid_fully_scored(cl
     listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)
     assert "发布本网格结果" in listing
     data = {"key": "b", "grid_id": grid.id}
-    assert "2 户评为示范户各 +20 分" in client.post(f"/hygiene/rounds/{round_.id}/publish", data=data).get_data(as_text=True)
+    assert "2 户评为示范户各 +20 分" in client.post(f"/hygiene/rounds/{round_.id}/publish",
+                                                    data=data).get_data(as_text=True)
     assert client.post(f"/hygiene/rounds/{round_.id}/publish", data=data | {"confirmed": "1"}).status_code == 302
     assert [balance_of(h.id) for h in scene.households[0]] == [20, 20]

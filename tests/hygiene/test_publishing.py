@@ -19,7 +19,15 @@ from points.timeutil import local_today
 from .. import factories
 from ..ledger.helpers import assert_ledger_consistent
 from .helpers import (
-    balance, entries_of, entry_count, gen_scene, last_month, outcomes, score_all, week_ago, weeks_of_month,
+    balance,
+    entries_of,
+    entry_count,
+    gen_scene,
+    last_month,
+    outcomes,
+    score_all,
+    week_ago,
+    weeks_of_month,
 )
 
 
@@ -274,7 +282,8 @@ def test_a_correction_reverses_the_original_and_may_take_a_spent_award_below_zer
     assert (correction.posted, correction.reversed) == (1, 1)
     assert [balance(h) for h in grid] == [20, 20, -20, 0, 20]
     reversal = entries_of(grid[2])[-1]
-    assert (reversal.source, reversal.amount, reversal.reverses_id) == (EntrySource.REVERSAL, -20, originals[grid[2].id].id)
+    assert (reversal.source, reversal.amount, reversal.reverses_id) == (
+        EntrySource.REVERSAL, -20, originals[grid[2].id].id)
     assert [e.id for e in entries_of(grid[0])] == [originals[grid[0].id].id]  # untouched
     assert entry_count() == 3 + 1 + 1 + 1  # awards, the shop, the reversal, the new award
     posting = db.session.scalar(select(Posting).where(Posting.entry_id == originals[grid[2].id].id))

@@ -14,14 +14,14 @@ from points.auth.models import Role
 from points.claims.services import decide_appeal, submit_appeal
 from points.errors import DomainError
 from points.extensions import db
+from points.grids.models import GridNode
 from points.leaderboards import queries
 from points.leaderboards.queries import GridOrder, ResidentOrder
 from points.ledger.models import EntrySource, LedgerEntry
 from points.ledger.services import post_entry, reverse_entry
-from points.periods import PeriodKind, parse_period, period_keys, period_of
-from points.grids.models import GridNode
 from points.people.models import Closure, Departure, Household, Resident
 from points.people.services import add_resident, close_household, remove_resident
+from points.periods import PeriodKind, parse_period, period_keys, period_of
 from points.rules.models import RuleCategory
 
 from .. import factories

@@ -132,7 +132,8 @@ def test_a_batch_with_one_household_out_of_scope_writes_nothing(world, client, l
     response = client.post("/award", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "整批未记" in page
-    assert f"#{world['far'].id}：您的角色不能在这一户使用该细则" in page  # an id the worker sent, not a number they may not see
+    # an id the worker sent, not a number they may not see
+    assert f"#{world['far'].id}：您的角色不能在这一户使用该细则" in page
     assert entries() == 0
 
 

@@ -4,7 +4,8 @@ from .test_imports import counts, csv_bytes, person, xlsx
 
 def test_a_good_file_is_imported(runner, village, tmp_path):
     path = tmp_path / "花名册.xlsx"
-    path.write_bytes(xlsx([person(户号="0001"), person(户号="0001", 姓名="李秀英", 与户主关系="配偶"), person(户号="0002", 门牌号="前街2号")]))
+    path.write_bytes(xlsx([person(户号="0001"), person(户号="0001", 姓名="李秀英", 与户主关系="配偶"),
+                           person(户号="0002", 门牌号="前街2号")]))
     result = runner.invoke(args=["import-households", str(path), "--village", village.village.code])
     assert result.exit_code == 0, result.output
     assert "已导入：新增 2 户、3 人，变更 0 处" in result.output
@@ -25,7 +26,8 @@ def test_a_preview_prints_the_changes_and_writes_nothing(runner, village, tmp_pa
 
 def test_a_bad_file_lists_its_errors_and_imports_nothing(runner, village, tmp_path):
     path = tmp_path / "花名册.csv"
-    path.write_bytes(csv_bytes([person(), person(户主姓名="", 门牌号="前街2号"), person(门牌号="前街3号", 手机号="138")], "gbk"))
+    path.write_bytes(csv_bytes([person(), person(户主姓名="", 门牌号="前街2号"),
+                                person(门牌号="前街3号", 手机号="138")], "gbk"))
     result = runner.invoke(args=["import-households", str(path), "--village", village.village.code])
     assert result.exit_code != 0
     assert "第 3 行【户主姓名】：户主姓名不能为空" in result.output

@@ -68,7 +68,8 @@ def confirm_fields(html: str) -> dict:
 
 
 def test_a_good_file_is_previewed_then_imported_on_confirmation(client, village, admin):
-    rows = [person(户号="0001"), person(户号="0001", 姓名="李秀英", 与户主关系="配偶"), person(户号="0002", 门牌号="前街2号")]
+    rows = [person(户号="0001"), person(户号="0001", 姓名="李秀英", 与户主关系="配偶"),
+            person(户号="0002", 门牌号="前街2号")]
     response = upload(client, village, xlsx(rows))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -155,7 +156,8 @@ def test_the_template_download_is_an_xlsx_with_chinese_headers(client, village, 
     assert "attachment" in response.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
     header = [c.value for c in sheet[1]]
-    for column in ("户号", "户主姓名*", "姓名", "与户主关系", "手机号", "身份证号", "所属网格*", "门牌号*", "户籍类型", "关爱标签"):
+    for column in ("户号", "户主姓名*", "姓名", "与户主关系", "手机号", "身份证号", "所属网格*", "门牌号*",
+                   "户籍类型", "关爱标签"):
         assert column in header
 
 

@@ -11,8 +11,8 @@ from points.auth.models import Role
 from points.extensions import db
 from points.ledger.queries import balance_of
 from points.people.imports import COLUMNS, import_households, register_rows, template_workbook
-from points.people.privacy import mask_id_number
 from points.people.models import CareTag, Closure, Departure, HouseholdKind, Resident
+from points.people.privacy import mask_id_number
 from points.people.services import add_resident, close_household, remove_resident, with_id_checksum
 
 from .. import factories
@@ -63,7 +63,8 @@ def test_the_exported_register_imported_back_changes_nothing(village):
     rows = exported(village)
     assert [r["姓名"] for r in rows] == ["张三明", "李秀英", "王五"]
     report = preview(village, rows)
-    assert (report.households, report.residents, report.changes, report.unmentioned, report.absent) == (0, 0, [], [], [])
+    assert (report.households, report.residents, report.changes, report.unmentioned, report.absent) == (
+        0, 0, [], [], [])
     assert report.empty
 
 
@@ -264,5 +265,6 @@ def test_an_admin_does_not_change_their_own_household_by_import(village):
     rows[0]["门牌号"] = rows[1]["门牌号"] = "新街8号"
     rows[2]["门牌号"] = "后街9号"
     report = import_households(village.village, xlsx(rows), MAX_BYTES, admin)
-    assert [(e.row, e.message) for e in report.errors] == [(2, "户号 0001 是您自己家，不能由您修改，请由其他管理员导入")]
+    assert [(e.row, e.message) for e in report.errors] == [
+        (2, "户号 0001 是您自己家，不能由您修改，请由其他管理员导入")]
     assert household(village, "0002").address != "后街9号", "all or nothing"

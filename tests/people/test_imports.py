@@ -66,7 +66,8 @@ def imported(village, data: bytes):
 
 
 def household(village, number: str) -> Household:
-    return db.session.scalar(select(Household).where(Household.village_id == village.village.id, Household.number == number))
+    return db.session.scalar(select(Household).where(Household.village_id == village.village.id,
+                                                     Household.number == number))
 
 
 def only_household(village, address: str) -> Household:
@@ -351,7 +352,8 @@ def test_automatic_household_numbers_continue_after_existing_ones(village):
     db.session.commit()
     rows = [person(门牌号="前街7号"), person(户号="0004", 门牌号="前街8号"), person(门牌号="前街9号")]
     imported(village, xlsx(rows))
-    numbers = {h.address: h.number for h in db.session.scalars(select(Household).where(Household.address.like("前街_号")))}
+    numbers = {h.address: h.number
+               for h in db.session.scalars(select(Household).where(Household.address.like("前街_号")))}
     assert numbers == {"前街7号": "0003", "前街8号": "0004", "前街9号": "0005"}
 
 
@@ -372,7 +374,8 @@ def test_care_tags_are_read_from_every_row_of_the_household(village):
 
 @pytest.mark.parametrize("word", ["外来租住", "外来", "租住", "外来租住人员"])
 def test_renters_are_recognised(village, word):
-    imported(village, xlsx([person(户号="0001", 户籍类型=word), person(户号="0002", 门牌号="前街2号", 户籍类型="户籍")]))
+    imported(village, xlsx([person(户号="0001", 户籍类型=word),
+                            person(户号="0002", 门牌号="前街2号", 户籍类型="户籍")]))
     assert (household(village, "0001").kind, household(village, "0002").kind) == (
         HouseholdKind.RENTER,
         HouseholdKind.REGISTERED,
@@ -385,7 +388,8 @@ def test_grids_of_a_deeper_tree_need_a_path_when_their_name_is_ambiguous(village
     east_first = create_node("第一网格", "east-1", NodeKind.GRID, east)
     west_first = create_node("第一网格", "west-1", NodeKind.GRID, west)
     db.session.commit()
-    assert refused(village, xlsx([person(所属网格="东片/第一网格"), person(门牌号="前街2号", 所属网格="第一网格")])) == [
+    assert refused(village, xlsx([person(所属网格="东片/第一网格"),
+                                  person(门牌号="前街2号", 所属网格="第一网格")])) == [
         (3, "所属网格", "网格名称“第一网格”不唯一，请写完整路径（如 一级网格/第一网格）")
     ]
     rows = [
@@ -444,7 +448,8 @@ def test_text_longer_than_its_column_is_reported(village):
 
 
 def test_nul_characters_anywhere_in_a_csv_are_dropped(village):
-    rows = "户主姓名,所属网格,门牌号\n" + "".join(f"户主{i},第1网格,前街{i}号\n" for i in range(600)) + "王\x00五,第1网格,后街1号\n"
+    rows = ("户主姓名,所属网格,门牌号\n" + "".join(f"户主{i},第1网格,前街{i}号\n" for i in range(600))
+            + "王\x00五,第1网格,后街1号\n")
     imported(village, rows.encode("utf-8"))
     assert only_household(village, "后街1号").head.name == "王五"
 

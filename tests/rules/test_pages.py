@@ -94,7 +94,8 @@ def test_a_grid_worker_reads_the_book_but_changes_nothing(client, village, rules
                 f"/villages/{village.village.id}/rules/import", f"/villages/{village.village.id}/rules.xlsx"):
         assert client.get(url).status_code == 403, url
     assert client.post(f"/villages/{village.village.id}/rules/new", data=form()).status_code == 403
-    assert client.post(f"/rules/{yard.id}/edit", data=form(points="99", effective_from=LATER.isoformat())).status_code == 403
+    assert client.post(f"/rules/{yard.id}/edit",
+                       data=form(points="99", effective_from=LATER.isoformat())).status_code == 403
     assert version_count() == 2
 
 
@@ -189,7 +190,8 @@ def test_a_revision_makes_a_new_version_and_entries_keep_the_old_one(client, vil
     start = local_today() + timedelta(days=1)
     response = client.post(
         f"/rules/{yard.id}/edit",
-        data=form(code=None, points="25", roles=["grid_leader"], effective_from=start.isoformat(), effective_until=None),
+        data=form(code=None, points="25", roles=["grid_leader"], effective_from=start.isoformat(),
+                  effective_until=None),
     )
     assert response.status_code == 302, html_of(response)
     db.session.expire_all()
@@ -204,7 +206,8 @@ def test_a_revision_makes_a_new_version_and_entries_keep_the_old_one(client, vil
 
 def test_a_backdated_or_empty_revision_is_refused(client, village, rules, admin):
     yard = rules[0]
-    backdated = client.post(f"/rules/{yard.id}/edit", data=form(code=None, points="25", effective_from=START.isoformat()))
+    backdated = client.post(f"/rules/{yard.id}/edit",
+                            data=form(code=None, points="25", effective_from=START.isoformat()))
     assert backdated.status_code == 422
     assert "新版本最早从明天起生效" in html_of(backdated)  # today's and earlier points keep their version
     far = client.post(f"/rules/{yard.id}/edit", data=form(code=None, points="25", effective_from="9999-12-31"))
@@ -258,7 +261,8 @@ def test_the_export_of_a_book_with_a_pending_revision_imports_again_unchanged(cl
     db.session.commit()
     exported = client.get(f"/villages/{village.village.id}/rules.xlsx").data
     rows = list(openpyxl.load_workbook(io.BytesIO(exported)).worksheets[0].iter_rows(values_only=True))
-    assert [r[:4] for r in rows[1:]] == [("HYG-YARD", "庭院整洁", "人居环境", 20), ("HYG-YARD", "庭院整洁", "人居环境", 25),
+    assert [r[:4] for r in rows[1:]] == [("HYG-YARD", "庭院整洁", "人居环境", 20),
+                                         ("HYG-YARD", "庭院整洁", "人居环境", 25),
                                          ("VR-PILE", "乱堆乱放", "村规民约", -10)]
     response = upload(client, village, exported, (local_today() + timedelta(days=1)).isoformat())
     assert response.status_code == 200

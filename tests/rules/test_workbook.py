@@ -79,7 +79,8 @@ def test_the_export_writes_one_row_per_rule_in_chinese_words(book):
     assert [r["编码"] for r in rows] == ["HYG-YARD", "VOL-HOUR"]
     yard, volunteer = rows
     assert (yard["名称"], yard["类别"], yard["分值"], yard["单位"]) == ("庭院整洁（门前三包）", "人居环境", 20, "每次")
-    assert (yard["适用户籍村民"], yard["适用外来租住人员"], yard["需要照片"], yard["村民可申报"]) == ("是", "是", "是", "否")
+    assert (yard["适用户籍村民"], yard["适用外来租住人员"], yard["需要照片"], yard["村民可申报"]) == (
+        "是", "是", "是", "否")
     assert (yard["每日上限"], yard["每周上限"], yard["可使用角色"]) == (None, 40, "网格长、网格员")
     assert (volunteer["单位"], volunteer["适用外来租住人员"], volunteer["每年上限"]) == ("每小时", "否", 500)
     assert (volunteer["类别"], volunteer["可使用角色"]) == ("志愿服务", "活动组织者")
@@ -175,7 +176,8 @@ def test_a_revision_on_or_before_the_latest_start_is_reported(book):
 
 
 def test_a_rule_that_has_ended_cannot_be_revised_by_import(book):
-    rows = [dict(r, 分值=7) for r in sheet_rows(export_workbook(rule_book(book.village.id, MAR))) if r["编码"] == "VOL-HOUR"]
+    rows = [dict(r, 分值=7) for r in sheet_rows(export_workbook(rule_book(book.village.id, MAR)))
+            if r["编码"] == "VOL-HOUR"]
     assert refused(book, xlsx(rows), revise_from=date(2027, 2, 1)) == [
         (2, "编码", "细则 VOL-HOUR 已于 2027-01-01 失效，不能再修改")
     ]
