@@ -18,6 +18,7 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import get_node, is_within
 from ..leaderboards import queries
 from ..leaderboards.queries import GridOrder, ResidentOrder
+from ..ledger.queries import household_place
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..periods import Period, PeriodKind, parse_period, period_of
@@ -202,7 +203,7 @@ def _own(user: User, scope: GridNode, period: Period) -> dict | None:
     household = db.session.get(Household, own_id)
     if household is None or not is_within(household.grid_id, [scope.id]):
         return None
-    place = queries.household_place(household, scope, period)
+    place = household_place(household, scope, period)
     return {"rank": place.rank, "households": place.households, "total": place.total}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fractions import Fraction
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from ..claims.queries import under_appeal
@@ -25,6 +25,7 @@ from ..hygiene.queries import flag_holders
 from ..ledger.models import LedgerEntry, PeriodTotal
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
+from ..people.queries import on_register
 from ..periods import Period, PeriodKind, period_of
 from ..ranking import competition_ranks
 from ..rules.models import RuleCategory
@@ -102,14 +103,6 @@ def _under_appeal(scope: GridNode, period: Period, category: RuleCategory | None
         .where(*where).group_by(LedgerEntry.household_id)).all())
 
 
-def on_register(period: Period) -> ColumnElement[bool]:
-    """The households a board of period lists: those on the register, and those that left it (整户迁出) after the
-    period began."""
-    if period.first is None:
-        return Household.closed_on.is_(None)
-    return or_(Household.closed_on.is_(None), Household.closed_on >= period.first)
-
-
 def _still_here(period: Period) -> ColumnElement[bool]:
     """The residents a board of period lists: not those who left their household (迁出, 死亡) before it began."""
     gone = select(Resident.id).where(Resident.left_on.is_not(None))
@@ -162,30 +155,6 @@ def _households_about(household_ids: list[int]) -> dict[int, tuple[str, str, str
         .where(Household.id.in_(household_ids))
     )
     return {id_: (number, mask_name(name), grid_name) for id_, number, name, grid_name in rows}
-
-
-@dataclass(frozen=True)
-class OwnPlace:
-    rank: int | None  # None: the household has nothing in the period, and is not ranked
-    households: int  # how many households the scope holds
-    total: int
-
-
-def household_place(household: Household, scope: GridNode, period: Period) -> OwnPlace:
-    """Where a household stands among the households of scope (its grid, or its village) in period: one more than
-    the number with a higher total. A household without points in the period has no place."""
-    own = db.session.scalar(select(PeriodTotal.total).where(
-        PeriodTotal.period == period.key, PeriodTotal.household_id == household.id, PeriodTotal.resident_id == 0,
-        PeriodTotal.category == "")) or 0
-    members = select(Household.id).join(GridPath, GridPath.descendant_id == Household.grid_id).where(
-        GridPath.ancestor_id == scope.id, on_register(period))
-    size = db.session.scalar(select(func.count()).select_from(members.subquery()))
-    if own <= 0:
-        return OwnPlace(None, size, own)
-    ahead = db.session.scalar(select(func.count()).select_from(PeriodTotal).where(
-        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0, PeriodTotal.category == "",
-        PeriodTotal.total > own, PeriodTotal.household_id.in_(members)))
-    return OwnPlace(ahead + 1, size, own)
 
 
 # ------------------------------------------------------------------------------------------------------- residents

@@ -10,6 +10,7 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import NodeKind
 from ..grids.queries import ancestors, children, get_node, is_within
+from ..ledger.queries import household_place
 from ..people.models import Household
 from ..periods import PERIOD_KIND_LABELS, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
@@ -69,7 +70,7 @@ def board(node_id: int):
         # Its place among all the points of its grid or village: not on a board of one category, nor of a town.
         if household is not None and category is None and node.kind is not NodeKind.TOWN \
                 and is_within(household.grid_id, [node.id]):
-            own = queries.household_place(household, node, period)
+            own = household_place(household, node, period)
     elif subject == "resident":
         order = ResidentOrder.HOURS if request.args.get("order") == "hours" else ResidentOrder.POINTS
         residents = queries.resident_board(node, period, TOWN_BOARD, category or RuleCategory.VOLUNTEERING, order)

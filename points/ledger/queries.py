@@ -24,9 +24,11 @@ from sqlalchemy.orm import aliased, selectinload
 from ..auth import policy
 from ..auth.models import User
 from ..extensions import db
+from ..grids.models import GridNode, GridPath
 from ..limits import MAX_PAGE
 from ..people.models import Household
-from ..people.queries import Page
+from ..people.queries import Page, on_register
+from ..periods import Period
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book
 from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
@@ -74,28 +76,27 @@ def household_entries(household_id: int, page: int = 1, per_page: int = 20) -> P
 
 
 @dataclass(frozen=True)
-class GridRank:
-    rank: int  # 1 is the best; households with equal totals share a rank
-    households: int
+class OwnPlace:
+    rank: int | None  # None: the household has nothing in the period, and is not ranked
+    households: int  # how many households the scope holds
     total: int
 
 
-def rank_in_grid(household: Household, period: str) -> GridRank:
-    """The household's place among the households of its grid by their total in period ('M2026-11' …).
-    Households without entries count with 0."""
-    totals = (
-        select(PeriodTotal.household_id, PeriodTotal.total)
-        .where(PeriodTotal.period == period, PeriodTotal.resident_id == 0, PeriodTotal.category == "")
-        .subquery()
-    )
-    own = db.session.scalar(select(totals.c.total).where(totals.c.household_id == household.id)) or 0
-    score = func.coalesce(totals.c.total, 0)
-    grid = select(Household.id).outerjoin(totals, totals.c.household_id == Household.id).where(
-        Household.grid_id == household.grid_id
-    )
-    ahead = db.session.scalar(select(func.count()).select_from(grid.where(score > own).subquery()))
-    size = db.session.scalar(select(func.count()).select_from(grid.subquery()))
-    return GridRank(ahead + 1, size, own)
+def household_place(household: Household, scope: GridNode, period: Period) -> OwnPlace:
+    """Where a household stands among the households of scope (its grid, or its village) in period: one more than
+    the number with a higher total. A household without points in the period has no place."""
+    own = db.session.scalar(select(PeriodTotal.total).where(
+        PeriodTotal.period == period.key, PeriodTotal.household_id == household.id, PeriodTotal.resident_id == 0,
+        PeriodTotal.category == "")) or 0
+    members = select(Household.id).join(GridPath, GridPath.descendant_id == Household.grid_id).where(
+        GridPath.ancestor_id == scope.id, on_register(period))
+    size = db.session.scalar(select(func.count()).select_from(members.subquery()))
+    if own <= 0:
+        return OwnPlace(None, size, own)
+    ahead = db.session.scalar(select(func.count()).select_from(PeriodTotal).where(
+        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0, PeriodTotal.category == "",
+        PeriodTotal.total > own, PeriodTotal.household_id.in_(members)))
+    return OwnPlace(ahead + 1, size, own)
 
 
 VERIFY_HOUSEHOLDS = 2000  # households checked per statement: a county's ledger is checked a slice at a time

@@ -17,13 +17,14 @@ from ..hygiene.queries import household_flags
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
+from ..periods import PeriodKind, period_of
 from ..rules.labels import rule_choices
 from ..rules.queries import rule_book
 from ..timeutil import local_today
 from . import services
 from .forms import AwardForm, BatchAwardForm, ReverseForm
 from .models import SOURCE_LABELS, LedgerEntry
-from .queries import balance_of, household_entries, rank_in_grid, rules_actor_may_apply
+from .queries import balance_of, household_entries, household_place, rules_actor_may_apply
 
 bp = Blueprint("ledger", __name__)
 
@@ -46,7 +47,7 @@ def _points_page(household: Household):
         "ledger/points.html",
         household=household,
         balance=balance_of(household.id),
-        rank=rank_in_grid(household, f"M{today.year}-{today.month:02d}"),
+        place=household_place(household, household.grid, period_of(PeriodKind.MONTH, today)),
         page=page,
         own=own,
         appealed=appealed,

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..grids.models import GridPath
 from ..grids.queries import subtree_ids
 from ..limits import MAX_ID, MAX_PAGE
+from ..periods import Period
 from .models import Household, HouseholdKind, Resident
 
 
@@ -87,3 +88,11 @@ def renter_count(node_id: int) -> int:
         .select_from(Household)
         .where(Household.grid_id.in_(subtree_ids(node_id)), Household.kind == HouseholdKind.RENTER)
     )
+
+
+def on_register(period: Period) -> ColumnElement[bool]:
+    """The households a board of period lists: those on the register, and those that left it (整户迁出) after the
+    period began."""
+    if period.first is None:
+        return Household.closed_on.is_(None)
+    return or_(Household.closed_on.is_(None), Household.closed_on >= period.first)

@@ -18,6 +18,7 @@ from points.grids.models import GridNode
 from points.leaderboards import queries
 from points.leaderboards.queries import GridOrder, ResidentOrder
 from points.ledger.models import EntrySource, LedgerEntry
+from points.ledger.queries import OwnPlace, household_place
 from points.ledger.services import post_entry, reverse_entry
 from points.people.models import Closure, Departure, Household, Resident
 from points.people.services import add_resident, close_household, remove_resident
@@ -248,9 +249,9 @@ def test_own_place_counts_the_households_ahead(town):
     for household, amount in zip(members, [30, 20, 20, 10]):
         post_entry(household.id, amount, EntrySource.MANUAL, factories.unique("k"), occurred_on=DAY)
     month = period_of(PeriodKind.MONTH, DAY)
-    assert queries.household_place(members[2], first.village, month) == queries.OwnPlace(2, len(members), 20)
-    assert queries.household_place(members[3], first.village, month).rank == 4
-    assert queries.household_place(members[5], first.village, month) == queries.OwnPlace(None, len(members), 0)
+    assert household_place(members[2], first.village, month) == OwnPlace(2, len(members), 20)
+    assert household_place(members[3], first.village, month).rank == 4
+    assert household_place(members[5], first.village, month) == OwnPlace(None, len(members), 0)
 
 
 @pytest.mark.parametrize("text, key", [
@@ -303,7 +304,7 @@ def test_a_household_that_left_the_register_is_on_the_boards_until_it_left(town)
         for period in (december, parse_period("all")):
             assert home.id not in [p.household_id for p in queries.household_board(scope, period)]
             assert queries.resident_board(scope, period) == []
-    assert queries.household_place(neighbour, grid, december).households == 3
+    assert household_place(neighbour, grid, december).households == 3
     [place] = [p for p in queries.grid_board(grid, december)]
     assert (place.households, place.active, place.total) == (3, 1, 10)
 

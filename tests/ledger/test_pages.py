@@ -52,8 +52,11 @@ def test_my_points_shows_balance_entries_and_rank(world, client, login):
     page = client.get("/my/points").get_data(as_text=True)
     assert '<b class="balance">-8</b>' in page
     assert "参加村民大会" in page and "乱堆乱放" in page and "三月会议" in page and "w1" in page
-    assert "本月网格排名（共 3 户）" in page
+    assert "本月得分为 0 或负分，不排名" in page  # as on the boards: a household without points has no place
     assert client.get("/").headers["Location"].endswith("/my/points")  # a villager's home
+    login(world["worker"])
+    other = client.get(f"/households/{world['homes'][1].id}/points").get_data(as_text=True)
+    assert "<b>1</b>本月网格排名（共 3 户）" in other
 
 
 def test_a_worker_awards_a_household_once_however_often_the_form_is_sent(world, client, login):
