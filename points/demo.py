@@ -23,7 +23,7 @@ from .ledger.queries import balance_of
 from .ledger.services import apply_rule, post_entry
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
-from .periods import month_of_week, week_of
+from .periods import last_monday, month_of_week, month_weeks_end, parse_month, week_of
 from .rules.models import Rule, RuleUnit
 from .rules.models import RuleCategory as C
 from .rules.services import RuleTerms, create_rule
@@ -259,30 +259,35 @@ def _carry_over(village: GridNode, admin: User) -> None:
                    actor=admin, note=f"{last_year.year} 年及以前的纸质台账结转", occurred_on=last_year)
 
 
-INSPECTED_WEEKS = (4, 1)  # rounds published, weeks before this one: a week of last month, and last week
-
-
 def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> None:
-    """Two weeks of 卫生评比, each household scored and the rounds published; the summary of the month before this
-    one with its 流动红旗; this week's round begun, a grid half scored."""
+    """Two weeks of 卫生评比, each household scored and the rounds published: last week and the last week of the
+    latest month that is over, whose summary is published with its 流动红旗, whatever the day; this week's round
+    begun, a grid half scored."""
     hygiene.update_settings(admin, village, shame_count=2, shame_max=4)
     items = hygiene.ensure_checklist(village.id)
     households = list(db.session.scalars(select(Household).where(Household.village_id == village.id)
                                          .order_by(Household.id)))
     this_monday = local_today() - timedelta(days=local_today().weekday())
-    for weeks_ago in (*INSPECTED_WEEKS, 0):
-        round_ = hygiene.round_for(village, week_of(this_monday - timedelta(weeks=weeks_ago)))
-        chosen = households if weeks_ago else [h for h in households if h.grid_id == households[0].grid_id][::2]
+    last_week = this_monday - timedelta(weeks=1)
+    month = month_of_week(last_week)
+    if month_weeks_end(month) >= local_today():
+        before = parse_month(month)[0] - timedelta(days=1)
+        month = f"{before.year}-{before.month:02d}"
+    published = {last_monday(month), last_week}
+    if len(published) == 1:
+        published.add(last_week - timedelta(weeks=1))
+    for monday in (*sorted(published), this_monday):
+        round_ = hygiene.round_for(village, week_of(monday))
+        past = monday < this_monday
+        chosen = households if past else [h for h in households if h.grid_id == households[0].grid_id][::2]
         for household in chosen:
             # Doors differ a little on each item (0–3 points off), so that only a few households tie at the top
             # of a grid and the 示范户 and 流动红旗 go to a handful, as in a real village.
             lines = {item.id: points for item in items if (points := rng.choice((0, 0, 1, 2, 3)))}
             hygiene.save_score(admin, round_, household.id, lines)
-        if weeks_ago:
+        if past:
             hygiene.publish_round(admin, round_)
-    earliest = month_of_week(this_monday - timedelta(weeks=INSPECTED_WEEKS[0]))
-    if hygiene.month_refusal(village.id, earliest) is None:  # a month over, its weeks published
-        hygiene.publish_month(admin, village, earliest)
+    hygiene.publish_month(admin, village, month)
 
 
 def _post(staff: list[User], household: Household, rule: Rule, day: date, quantity: int, key: str) -> None:

@@ -158,11 +158,16 @@ def month_of_week(monday: date) -> str:
     return "{}-{:02d}".format(*month_week(monday)[:2])
 
 
-def month_weeks_end(month: str) -> date:
-    """The day a month's weeks are over: its last day, or the Sunday of its last week (the week of its last
-    Thursday) when that runs into the next month, up to the 3rd."""
+def last_monday(month: str) -> date:
+    """The Monday of the month's last week, the week of its last Thursday."""
     last = parse_month(month)[1]
-    return max(last, last - timedelta(days=(last.weekday() - 3) % 7) + timedelta(days=3))
+    return last - timedelta(days=(last.weekday() - 3) % 7 + 3)
+
+
+def month_weeks_end(month: str) -> date:
+    """The day a month's weeks are over: its last day, or the Sunday of its last week when that runs into the next
+    month, up to the 3rd."""
+    return max(parse_month(month)[1], last_monday(month) + timedelta(days=6))
 
 
 def parse_month(text: str) -> tuple[date, date]:

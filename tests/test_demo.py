@@ -16,11 +16,11 @@ from points.events.models import Attendance, CheckinMethod, Event, EventSeries, 
 from points.extensions import db
 from points.grids.models import GridNode
 from points.hygiene import services as hygiene
-from points.hygiene.models import Score
+from points.hygiene.models import MonthlyResult, MonthlySummary, Score
 from points.leaderboards import queries as boards
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry
 from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
-from points.periods import PeriodKind, period_of, week_of
+from points.periods import PeriodKind, month_weeks_end, period_of, week_of
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
 from points.rules.queries import rule_book
 from points.shop.models import Product, Redemption, Shop, StockMovement
@@ -163,3 +163,12 @@ def test_this_weeks_and_this_months_boards_have_points_whatever_the_day(client):
         assert all(place.active for place in boards.grid_board(village, period)), kind
     this_week = hygiene.round_for(village, week_of(local_today()), create=False)
     assert this_week is not None and db.session.scalar(select(func.count()).where(Score.round_id == this_week.id))
+
+
+def test_the_demo_sums_up_the_latest_month_that_is_over_whatever_the_day():
+    """Its last week published with last week, so the month page and its 流动红旗 are there even in the first days of
+    a month, when last month's last week may not be over."""
+    summaries = db.session.scalars(select(MonthlySummary)).all()
+    assert len(summaries) == 1
+    assert month_weeks_end(summaries[0].month) < local_today()
+    assert db.session.scalar(select(func.count()).select_from(MonthlyResult).where(MonthlyResult.flag)) > 0
