@@ -11,17 +11,17 @@ from datetime import date, datetime
 
 from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..auth import policy
 from ..auth.models import User
-from ..errors import DomainError, Forbidden, NotFound
+from ..errors import DomainError, NotFound
 from ..events import services
 from ..events.models import Attendance, CheckinMethod, CheckinMode, Event
+from ..events.queries import visible_event, visible_filter
 from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..limits import MAX_ID
-from ..people.models import Household
 from ..people.privacy import mask_name
 from ..qr import qr_png, qr_svg
 from ..timeutil import LOCAL, utc_to_local
@@ -293,35 +293,6 @@ def checkin_url(token: str) -> str:
 # Lookups and rights
 
 
-def _visible_filter(user: User):
-    """Events user may see: their village's (a villager), those of villages in or around their scopes (staff), and
-    those they organize."""
-    conditions = [Event.organizer_id == user.id]
-    own = policy.own_household_id(user)
-    if own is not None:
-        conditions.append(Event.village_id == db.session.get(Household, own).village_id)
-    scopes = policy.scope_ids(user, policy.Permission.VIEW_GRIDS)
-    if scopes:
-        conditions.append(policy.node_filter(user, policy.Permission.VIEW_GRIDS, Event.village_id))
-        conditions.append(Event.village_id.in_(select(GridNode.village_id).where(GridNode.id.in_(scopes))))
-    return or_(*conditions)
-
-
-def _may_see(user: User, event: Event) -> bool:
-    return policy.can_see_village(user, event.village_id) or policy.can_run_event(user, event.village_id,
-                                                                                 event.organizer_id)
-
-
-def _event(user: User, event_id: int) -> Event:
-    """An event user may see. Raises NotFound or Forbidden."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        raise NotFound()
-    if not _may_see(user, event):
-        raise Forbidden()
-    return event
-
-
 def _terms(args: dict) -> services.EventTerms:
     return services.EventTerms(
         title=args["title"], place=args["place"], starts=_as_local(args["starts"]), ends=_as_local(args["ends"]),
@@ -338,9 +309,10 @@ def _terms(args: dict) -> services.EventTerms:
 @bp.response(200, EventPage)
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 def list_events(args):
-    """Events the caller may see, the latest start first: a villager's village's, staff's villages'."""
+    """Events the caller may see, the latest start first, as the pages list them: a villager's, those of their
+    village as a whole and of their grid; staff's, those of their villages."""
     user = api_user()
-    where = [_visible_filter(user)]
+    where = [visible_filter(user)]
     if args.get("village_id") is not None:
         where.append(Event.village_id == args["village_id"])
     if args.get("open") is not None:
@@ -377,7 +349,7 @@ def create_event(args):
 def get_event(event_id: int):
     """An event with its attendances (those of the caller's own household, unless the caller runs it)."""
     user = api_user()
-    return event_detail(user, _event(user, event_id))
+    return event_detail(user, visible_event(user, event_id))
 
 
 @bp.patch("/events/<id:event_id>")
@@ -392,7 +364,7 @@ def get_event(event_id: int):
 def update_event(args, event_id: int):
     """修改活动: the fields sent replace the event's; the others keep their value."""
     user = api_user()
-    event = _event(user, event_id)
+    event = visible_event(user, event_id)
     if not args:
         raise DomainError("nothing_to_change")
     current = {
@@ -420,7 +392,7 @@ def event_qr(args, event_id: int):
     """签到二维码: the image of the check-in address /c/<token>. A rotating code changes every 30 seconds (show it on
     a screen and fetch it again); a static one is for print."""
     user = api_user()
-    event = _event(user, event_id)
+    event = visible_event(user, event_id)
     services.require_check_in(user, event)
     token = services.rotating_token(event) if args["kind"] == "rotating" else services.static_token(event)
     url = checkin_url(token)
@@ -487,7 +459,7 @@ def create_checkin(args):
             position = (args["latitude"], args["longitude"]) if "latitude" in args and "longitude" in args else None
             return services.check_in_self(user, args["token"], args["event_id"], client_key=key, digest=digest,
                                           position=position)
-        event = _event(user, args["event_id"])
+        event = visible_event(user, args["event_id"])
         if "card" in args:
             return services.check_in_card(user, event, args["card"], args.get("resident_id"), client_key=key,
                                           digest=digest)
@@ -524,9 +496,10 @@ def create_checkout(args):
     if "token" in args:
         attendance = services.check_out_self(user, args["token"], event_id=args["event_id"], early=args["early"])
     elif "card" in args:
-        attendance = services.check_out_card(user, _event(user, args["event_id"]), args["card"], early=args["early"])
+        attendance = services.check_out_card(user, visible_event(user, args["event_id"]), args["card"],
+                                             early=args["early"])
     else:
-        attendance = services.check_out_resident(user, _event(user, args["event_id"]), args["resident_id"],
+        attendance = services.check_out_resident(user, visible_event(user, args["event_id"]), args["resident_id"],
                                                  early=args["early"])
     body = {"event_id": attendance.event_id, "attendance": attendance_view(attendance)}
     db.session.commit()
@@ -549,7 +522,7 @@ def close_event(args, event_id: int):
     not) changes nothing and answers the same."""
     user = api_user()
     client_key()  # a malformed header is refused before anything changes
-    event = _event(user, event_id)
+    event = visible_event(user, event_id)
     event = services.close_event(user, event, early=args["early"])
     db.session.commit()
     return event_detail(user, event)

@@ -1,12 +1,58 @@
-"""What `flask --app points verify` checks of events: each event's count of attendees is its attendance rows, and
-no event has more attendees than its capacity."""
+"""Reads of events: which events a user sees, the same on the pages and in the API; and what `flask --app points
+verify` checks of them: each event's count of attendees is its attendance rows, and no event has more attendees than
+its capacity."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from ..auth import policy
+from ..auth.models import User
+from ..errors import Forbidden, NotFound
 from ..extensions import db
+from ..grids.models import GridNode
+from ..people.models import Household
+from ..timeutil import utcnow
 from .models import Attendance, Event
+
+
+def visible_filter(user: User) -> ColumnElement[bool]:
+    """The events user sees in a list: those they organize; a villager's, those of their village as a whole and of
+    their own grid (the ones they may check in to); staff's, those of the villages in, above or around their
+    scopes."""
+    conditions = [Event.organizer_id == user.id]
+    own = policy.own_household_id(user)
+    if own is not None:
+        household = db.session.get(Household, own)
+        conditions.append(and_(Event.village_id == household.village_id,
+                               or_(Event.grid_id.is_(None), Event.grid_id == household.grid_id)))
+    scopes = policy.scope_ids(user, policy.Permission.VIEW_GRIDS)
+    if scopes:
+        conditions.append(policy.node_filter(user, policy.Permission.VIEW_GRIDS, Event.village_id))
+        conditions.append(Event.village_id.in_(select(GridNode.village_id).where(GridNode.id.in_(scopes))))
+    return or_(*conditions)
+
+
+def visible_events(user: User, village_id: int, past: int = 50) -> tuple[list[Event], list[Event]]:
+    """The village's events user sees: (those still open, soonest first; the last past ones, latest first)."""
+    query = select(Event).where(Event.village_id == village_id, visible_filter(user))
+    now = utcnow()
+    upcoming = db.session.scalars(query.where(Event.ends_at >= now, Event.closed_at.is_(None))
+                                  .order_by(Event.starts_at)).all()
+    done = db.session.scalars(query.where((Event.ends_at < now) | Event.closed_at.is_not(None))
+                              .order_by(Event.starts_at.desc()).limit(past)).all()
+    return list(upcoming), list(done)
+
+
+def visible_event(user: User, event_id: int) -> Event:
+    """One event, for whoever sees its village or runs it. Raises NotFound, Forbidden."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise NotFound()
+    if not (policy.can_see_village(user, event.village_id)
+            or policy.can_run_event(user, event.village_id, event.organizer_id)):
+        raise Forbidden()
+    return event
 
 
 @dataclass(frozen=True)

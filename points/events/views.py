@@ -31,6 +31,7 @@ from ..timeutil import local_today, utc_to_local, utcnow
 from . import services
 from .forms import NTH_LABELS, WEEKDAY_LABELS, CheckoutAfterForm, EventForm, EventTermsForm, FenceForm, SeriesForm
 from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
+from .queries import visible_event, visible_events
 
 bp = Blueprint("events", __name__)
 PASSES = "checkin_passes"  # in the session: the passes this browser was given for the codes it scanned
@@ -57,37 +58,15 @@ def _template_helpers() -> dict:
                 UNPAID_LABELS=UNPAID_LABELS, rule_label=rule_label, rule_of=services.rule_of)
 
 
-def _event(event_id: int) -> Event:
-    event = db.session.get(Event, event_id)
-    if event is None:
-        raise NotFound()
-    if not (policy.can_see_village(current_user, event.village_id) or _may_run(event)):
-        raise Forbidden()
-    return event
-
-
 def _may_run(event: Event) -> bool:
     return policy.can_run_event(current_user, event.village_id, event.organizer_id)
 
 
 def _run_event(event_id: int) -> Event:
-    event = _event(event_id)
+    event = visible_event(current_user, event_id)
     if not _may_run(event):
         raise Forbidden()
     return event
-
-
-def _visible_events(village_id: int, grid_id: int | None = None):
-    """The village's events (a villager's: those of the whole village and of their grid), (upcoming, past)."""
-    query = select(Event).where(Event.village_id == village_id)
-    if grid_id is not None:
-        query = query.where(Event.grid_id.is_(None) | (Event.grid_id == grid_id))
-    now = utcnow()
-    upcoming = db.session.scalars(query.where(Event.ends_at >= now, Event.closed_at.is_(None))
-                                  .order_by(Event.starts_at)).all()
-    past = db.session.scalars(query.where((Event.ends_at < now) | Event.closed_at.is_not(None))
-                              .order_by(Event.starts_at.desc()).limit(50)).all()
-    return upcoming, past
 
 
 @bp.get("/events")
@@ -97,7 +76,7 @@ def mine():
     own = policy.own_household_id(current_user)
     if own is not None:
         household = db.session.get(Household, own)
-        upcoming, _past = _visible_events(household.village_id, household.grid_id)
+        upcoming, _past = visible_events(current_user, household.village_id)
         return render_template("events/mine.html", events=upcoming, village=household.village)
     for permission in (MANAGE, policy.Permission.VIEW_GRIDS):
         nodes = policy.nodes_in_scope(current_user, permission)
@@ -163,7 +142,7 @@ def village_events(village_id: int):
                 return redirect(url_for("events.detail", event_id=event.id))
         else:
             status = 422
-    upcoming, past = _visible_events(village.id)
+    upcoming, past = visible_events(current_user, village.id)
     fence = FenceForm(formdata=None, fence=services.fence_of(village.id)) if manager else None
     checkout_after = CheckoutAfterForm(formdata=None, minutes=services.checkout_after(village.id)) if manager else None
     return render_template("events/village.html", village=village, upcoming=upcoming, past=past, form=form,
@@ -203,7 +182,7 @@ def set_checkout_after(village_id: int):
 @bp.get("/events/<id:event_id>")
 @login_required
 def detail(event_id: int):
-    event = _event(event_id)
+    event = visible_event(current_user, event_id)
     runner = _may_run(event)
     attendances = []
     if runner:

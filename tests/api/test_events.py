@@ -560,3 +560,21 @@ def test_checking_out_before_the_village_s_wait_needs_early(api, scene):
     assert api.post("/api/v1/checkouts", scene.admin, json=body).status_code == 200
     error_of(api.post("/api/v1/checkouts", other, json={"event_id": event["id"], "token": token, "card": "x"}), 422,
              "validation_error")
+
+
+def test_a_villager_lists_the_events_of_the_village_and_of_their_grid_on_both_doors(api, scene, client, login):
+    """The API listed every event of the village; the pages only those a villager may check in to. Both read
+    events.queries.visible_filter now."""
+    whole = new_event(api, scene)
+    first = new_event(api, scene, title="第一网格清洁日", grid_id=scene.village.grids[0].id)
+    second = new_event(api, scene, title="第二网格清洁日", grid_id=scene.village.grids[1].id)
+
+    def listed(user):
+        return {e["id"] for e in api.get("/api/v1/events", user).get_json()["items"]}
+
+    assert listed(scene.villagers[0]) == {whole["id"], first["id"]}  # households[0] is in the first grid
+    assert listed(scene.villagers[2]) == {whole["id"], second["id"]}
+    assert listed(scene.admin) == {whole["id"], first["id"], second["id"]}
+    login(scene.villagers[0])
+    page = client.get("/events").get_data(as_text=True)
+    assert "第一网格清洁日" in page and "第二网格清洁日" not in page
