@@ -372,16 +372,6 @@ def _village(user: User, village_id: int) -> GridNode:
     return village
 
 
-def _round(user: User, round_id: int) -> InspectionRound:
-    """A round whose village user may read. Raises NotFound or Forbidden."""
-    round_ = db.session.get(InspectionRound, round_id)
-    if round_ is None:
-        raise NotFound()
-    if not policy.can_see_village(user, round_.village_id):
-        raise Forbidden()
-    return round_
-
-
 def _may_read_sheets(user: User, assignment: Assignment) -> bool:
     """Score sheets are staff's: whoever may score the grid this round (its inspecting grid's leaders and workers,
     the village admin) and the inspected grid's own staff. Villagers read the published results."""
@@ -442,7 +432,7 @@ def open_round(args):
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该评比")
 def get_round(round_id: int):
-    return round_view(_round(api_user(), round_id))
+    return round_view(queries.visible_round(api_user(), round_id))
 
 
 @bp.get("/inspection-rounds/<id:round_id>/scores")
@@ -455,7 +445,7 @@ def list_scores(args, round_id: int):
     """评分表: each household of the inspected grid (or of every grid the caller may read) by 户号, with its score
     sheet of the round if it has one. For staff; villagers read GET …/results once published."""
     user = api_user()
-    round_ = _round(user, round_id)
+    round_ = queries.visible_round(user, round_id)
     if args.get("grid_id") is not None:
         assignments = [services.assignment_of(round_, args["grid_id"])]
         if not _may_read_sheets(user, assignments[0]):
@@ -483,7 +473,7 @@ def save_score(args, round_id: int, household_id: int):
     """评分: save a household's score sheet, item by item. Send back the revision you last saw, so that a sheet
     another inspector saved meanwhile is not overwritten."""
     user = api_user()
-    round_ = _round(user, round_id)
+    round_ = queries.visible_round(user, round_id)
     score = services.save_score(user, round_, household_id, {line["item_id"]: line["points"] for line in args["items"]},
                                 note=args["note"], revision=args["revision"])
     db.session.commit()
@@ -507,7 +497,7 @@ def publish_round(args, round_id: int):
     correction reverses and re-posts only what changed. A grid without a score sheet stays unpublished. Before the
     week is over, only grids fully scored are published, unless `early` is true."""
     user = api_user()
-    round_ = _round(user, round_id)
+    round_ = queries.visible_round(user, round_id)
     key = _api_key()
     publication = commit_keyed(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key,
                                                               early=args.get("early", False)))
@@ -521,7 +511,7 @@ def publish_round(args, round_id: int):
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该评比")
 def round_results(round_id: int):
     """The published results per grid (红榜 示范户, 晾晒), names masked, for the village's villagers and staff."""
-    return results_view(_round(api_user(), round_id))
+    return results_view(queries.visible_round(api_user(), round_id))
 
 
 # Monthly summaries

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..ledger.models import LedgerEntry
 from ..limits import MAX_ID
 from ..people.models import Household
-from ..shop import services
+from ..shop import queries, services
 from ..shop.models import Product, Redemption, Shop
 from ..timeutil import local_to_utc
 from .auth import api_user, authenticate_request
@@ -238,16 +238,6 @@ def _product(product_id: int) -> Product:
     if product is None:
         raise NotFound()
     return product
-
-
-def _visible_redemption(user: User, redemption_id: int) -> Redemption:
-    """A redemption, to those who run its shop and to its own household. Raises NotFound or Forbidden."""
-    redemption = db.session.get(Redemption, redemption_id)
-    if redemption is None:
-        raise NotFound()
-    if not (_runs(user, redemption.shop.village_id) or redemption.household_id == policy.own_household_id(user)):
-        raise Forbidden()
-    return redemption
 
 
 def _day_span(day: date) -> tuple[datetime, datetime]:
@@ -474,7 +464,7 @@ def list_redemptions(args):
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该兑换记录")
 def get_redemption(redemption_id: int):
     """A redemption, to those who run its shop and to the household's own villagers."""
-    return redemption_detail(_visible_redemption(api_user(), redemption_id))
+    return redemption_detail(queries.visible_redemption(api_user(), redemption_id))
 
 
 @bp.post("/redemptions/<id:redemption_id>/void")
@@ -490,7 +480,7 @@ def void_redemption(args, redemption_id: int):
     changes nothing and answers the same, with the first void's reason."""
     user = api_user()
     client_key()  # a malformed header is refused before anything changes
-    redemption = _visible_redemption(user, redemption_id)
+    redemption = queries.visible_redemption(user, redemption_id)
     redemption = services.void(user, redemption, args["reason"])
     db.session.commit()
     return redemption_detail(redemption)

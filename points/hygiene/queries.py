@@ -5,7 +5,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..auth import policy
+from ..auth.models import User
 from ..claims.queries import under_appeal
+from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode
 from ..ledger.models import LedgerEntry
@@ -247,3 +250,13 @@ def publications(village_id: int, period: str) -> list[Publication]:
     return list(db.session.scalars(select(Publication).where(Publication.village_id == village_id,
                                                              Publication.period == period)
                                    .order_by(Publication.id)))
+
+
+def visible_round(user: User, round_id: int) -> InspectionRound:
+    """A week's round, to whoever sees its village (its villagers and staff). Raises NotFound, Forbidden."""
+    round_ = db.session.get(InspectionRound, round_id)
+    if round_ is None:
+        raise NotFound()
+    if not policy.can_see_village(user, round_.village_id):
+        raise Forbidden()
+    return round_

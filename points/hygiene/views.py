@@ -42,15 +42,6 @@ def deduction_steps(most: int) -> list[int]:
     return sorted({round(most * i / 5) for i in range(6)})
 
 
-def _round(round_id: int) -> InspectionRound:
-    round_ = db.session.get(InspectionRound, round_id)
-    if round_ is None:
-        raise NotFound()
-    if not policy.can_see_village(current_user, round_.village_id):
-        raise Forbidden()
-    return round_
-
-
 @bp.get("/hygiene")
 @login_required
 def start():
@@ -116,7 +107,7 @@ def open_round(village_id: int):
 @login_required
 def sheet_list(round_id: int, grid_id: int):
     """The inspector's list of a grid's households: progress, and each household's sheet."""
-    round_ = _round(round_id)
+    round_ = queries.visible_round(current_user, round_id)
     assignment = services.assignment_of(round_, grid_id)
     services.require_score(current_user, round_, grid_id)
     rows = queries.sheet_rows(round_.id, grid_id)
@@ -134,7 +125,7 @@ def sheet_list(round_id: int, grid_id: int):
 @login_required
 def sheet(round_id: int, household_id: int):
     """One household's score sheet: a tap per item, a note and a photo; saved, then on to the next household."""
-    round_ = _round(round_id)
+    round_ = queries.visible_round(current_user, round_id)
     household = db.session.get(Household, household_id)
     if household is None or household.village_id != round_.village_id:
         raise NotFound()
@@ -201,7 +192,7 @@ def photo(score_id: int):
 def publish(round_id: int):
     """Publish a grid or all grids: refused before the week is over unless all are scored or the admin chose 提前发布
     (early=1); then a confirmation naming who becomes 示范户 and who is listed for 晾晒, with the points."""
-    round_ = _round(round_id)
+    round_ = queries.visible_round(current_user, round_id)
     grid_id = request.form.get("grid_id", type=int)
     early = request.form.get("early") == "1"
     back = url_for("hygiene.week", village_id=round_.village_id, week=round_.week)
@@ -290,7 +281,7 @@ def _form_key() -> str | None:
 @login_required
 def assignment(round_id: int):
     """The village admin overrides this week's cross-inspection."""
-    round_ = _round(round_id)
+    round_ = queries.visible_round(current_user, round_id)
     policy.require(current_user, MANAGE, round_.village_id)
     grids = services.inspected_grids(round_.village_id)
     error, status = None, 200
@@ -416,7 +407,7 @@ def history(household_id: int):
 @bp.get("/hygiene/rounds/<id:round_id>.xlsx")
 @login_required
 def export_week(round_id: int):
-    round_ = _round(round_id)
+    round_ = queries.visible_round(current_user, round_id)
     village = db.session.get(GridNode, round_.village_id)
     return send_file(io.BytesIO(week_workbook(round_, queries.week_results(round_))), mimetype=XLSX,
                      as_attachment=True, download_name=_("卫生评比-%(village)s-%(week)s.xlsx", village=village.name,

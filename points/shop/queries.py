@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from ..auth import policy
 from ..auth.models import User
+from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..ledger.models import LedgerEntry
 from .models import Product, Redemption, Shop, StockMovement
@@ -76,3 +77,15 @@ def stock_mismatches() -> Iterator[StockMismatch]:
 
 def product_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Product))
+
+
+def visible_redemption(user: User, redemption_id: int) -> Redemption:
+    """A redemption (its receipt), to whoever runs its shop and to its own household's villagers. Raises NotFound,
+    Forbidden."""
+    redemption = db.session.get(Redemption, redemption_id)
+    if redemption is None:
+        raise NotFound()
+    if not (policy.can(user, policy.Permission.RUN_SHOP, redemption.shop.village_id)
+            or redemption.household_id == policy.own_household_id(user)):
+        raise Forbidden()
+    return redemption

@@ -23,7 +23,7 @@ from ..people.models import Household
 from ..periods import month_bounds
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from . import services
+from . import queries, services
 from .forms import CountForm, NewProductForm, ProductForm, RestockForm, VoidForm
 from .models import CHANGE_LABELS, Product, Redemption, Shop
 from .queries import (
@@ -375,18 +375,6 @@ def redeem(shop_id: int):
 # ---------------------------------------------------------------------------------------------------- receipts
 
 
-def _visible_redemption(redemption_id: int) -> Redemption:
-    """A receipt is seen by whoever runs that shop and by the household's own villagers. Raises NotFound,
-    Forbidden."""
-    redemption = db.session.get(Redemption, redemption_id)
-    if redemption is None:
-        raise NotFound()
-    if not (policy.can(current_user, RUN_SHOP, redemption.shop.village_id)
-            or redemption.household_id == policy.own_household_id(current_user)):
-        raise Forbidden()
-    return redemption
-
-
 def _receipt_page(redemption: Redemption, form: VoidForm | None = None, error: str | None = None, status: int = 200):
     voidable = redemption.voided_at is None and services.may_void(current_user, redemption)
     return render_template("shop/receipt.html", redemption=redemption, balance_after=balance_after(redemption),
@@ -399,14 +387,14 @@ def _receipt_page(redemption: Redemption, form: VoidForm | None = None, error: s
 @login_required
 def receipt(redemption_id: int):
     """The receipt (兑换单): for the screen, an 80 mm receipt printer or A4."""
-    return _receipt_page(_visible_redemption(redemption_id))
+    return _receipt_page(queries.visible_redemption(current_user, redemption_id))
 
 
 @bp.post("/redemptions/<id:redemption_id>/void")
 @login_required
 def void(redemption_id: int):
     """作废: the clerk the same day, the village admin any day; a reason is required."""
-    redemption = _visible_redemption(redemption_id)
+    redemption = queries.visible_redemption(current_user, redemption_id)
     if redemption.voided_at is None and not services.may_void(current_user, redemption):
         raise Forbidden()
     form = VoidForm()
