@@ -10,17 +10,12 @@ a board may hold a few more items than limit. A board is a top, not a list to pa
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..auth import policy
-from ..auth.models import User
 from ..errors import DomainError
-from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..grids.queries import get_node, is_within
+from ..grids.queries import get_node
 from ..leaderboards import queries
 from ..leaderboards.queries import GridOrder, ResidentOrder
-from ..ledger.queries import household_place
 from ..limits import MAX_ID
-from ..people.models import Household
 from ..periods import Period, PeriodKind, parse_period, period_of
 from ..rules.models import RuleCategory
 from ..timeutil import local_today
@@ -196,17 +191,6 @@ def _black_limit(scope: GridNode, limit: int) -> int:
 # Views
 
 
-def _own(user: User, scope: GridNode, period: Period) -> dict | None:
-    own_id = policy.own_household_id(user)
-    if own_id is None:
-        return None
-    household = db.session.get(Household, own_id)
-    if household is None or not is_within(household.grid_id, [scope.id]):
-        return None
-    place = household_place(household, scope, period)
-    return {"rank": place.rank, "households": place.households, "total": place.total}
-
-
 def _households(scope, period, category, args) -> list[dict]:
     worst = args["board"] == "black"
     limit = _black_limit(scope, args["limit"]) if worst else args["limit"]
@@ -259,9 +243,8 @@ def leaderboard(args):
         items = _residents(scope, period, category, order, args)
     else:
         items = _grids(scope, period, category, order, args)
-    # household_place counts every category's points of a grid or a village (a town's households are too many to
-    # count on a request): it matches the red board of all categories there only.
-    mine = subject == "household" and args["board"] == "red" and category is None and scope.kind is not NodeKind.TOWN
+    red = (subject, args["board"]) == ("household", "red")
+    mine = queries.own_place(user, scope, period, category) if red else None
     return {
         "subject": subject,
         "board": args["board"],
@@ -270,5 +253,5 @@ def leaderboard(args):
         "period": {"text": period.text, "label": period.label, "first": period.first, "last": period.last},
         "category": category.value if category else None,
         "items": items,
-        "own": _own(user, scope, period) if mine else None,
+        "own": {"rank": mine[1].rank, "households": mine[1].households, "total": mine[1].total} if mine else None,
     }

@@ -15,14 +15,18 @@ from fractions import Fraction
 from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
+from ..auth import policy
+from ..auth.models import User
 from ..claims.queries import under_appeal
 from ..errors import DomainError
 from ..events.models import Event
 from ..extensions import db
 from ..grids.models import GridNode, GridPath, NodeKind
+from ..grids.queries import is_within
 from ..hygiene.models import Assignment, InspectionRound, Outcome, Result
 from ..hygiene.queries import flag_holders
 from ..ledger.models import LedgerEntry, PeriodTotal
+from ..ledger.queries import OwnPlace, household_place
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
 from ..people.queries import on_register
@@ -155,6 +159,20 @@ def _households_about(household_ids: list[int]) -> dict[int, tuple[str, str, str
         .where(Household.id.in_(household_ids))
     )
     return {id_: (number, mask_name(name), grid_name) for id_, number, name, grid_name in rows}
+
+
+def own_place(user: User | None, scope: GridNode, period: Period, category: RuleCategory | None
+              ) -> tuple[int, OwnPlace] | None:
+    """Where the user's own household stands on scope's board of period, with its id, for both doors: only on the
+    board of all categories of a grid or village that holds it (its place counts all its points, and a town's
+    households are too many to count on a request); None otherwise, and for staff without a household."""
+    household_id = policy.own_household_id(user)
+    if household_id is None or category is not None or scope.kind is NodeKind.TOWN:
+        return None
+    household = db.session.get(Household, household_id)
+    if not is_within(household.grid_id, [scope.id]):
+        return None
+    return household.id, household_place(household, scope, period)
 
 
 # ------------------------------------------------------------------------------------------------------- residents

@@ -9,8 +9,7 @@ from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import NodeKind
-from ..grids.queries import ancestors, children, get_node, is_within
-from ..ledger.queries import household_place
+from ..grids.queries import ancestors, children, get_node
 from ..people.models import Household
 from ..periods import PERIOD_KIND_LABELS, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
@@ -60,17 +59,12 @@ def board(node_id: int):
         period, category, status = period_of(PeriodKind.MONTH, today), None, 422
     village_id = node.id if node.kind is NodeKind.VILLAGE else node.village_id
     settings = queries.board_settings(village_id) if village_id else None
-    red = black = residents = grids = own = household = None
+    red = black = residents = grids = mine = None
     if subject == "household":
         red = queries.household_board(node, period, settings.red_count if settings else TOWN_BOARD, category)
         if settings and settings.black_count:
             black = queries.household_board(node, period, settings.black_count, category, worst=True)
-        household_id = policy.own_household_id(current_user)
-        household = db.session.get(Household, household_id) if household_id else None
-        # Its place among all the points of its grid or village: not on a board of one category, nor of a town.
-        if household is not None and category is None and node.kind is not NodeKind.TOWN \
-                and is_within(household.grid_id, [node.id]):
-            own = household_place(household, node, period)
+        mine = queries.own_place(current_user, node, period, category)
     elif subject == "resident":
         order = ResidentOrder.HOURS if request.args.get("order") == "hours" else ResidentOrder.POINTS
         residents = queries.resident_board(node, period, TOWN_BOARD, category or RuleCategory.VOLUNTEERING, order)
@@ -81,7 +75,8 @@ def board(node_id: int):
     return render_template(
         "leaderboards/board.html", node=node, path=ancestors(node.id), children=below, subject=subject,
         subjects=SUBJECTS, period=period, category=category, kinds=PERIOD_KIND_LABELS, categories=CATEGORY_LABELS,
-        red=red, black=black, residents=residents, grids=grids, own=own, own_id=household.id if own else None,
+        red=red, black=black, residents=residents, grids=grids, own=mine[1] if mine else None,
+        own_id=mine[0] if mine else None,
         order=request.args.get("order") if request.args.get("order") in ORDERS else None,
         current=period_of(period.kind, today), village_id=village_id,
         may_manage=village_id is not None and policy.can(current_user, policy.Permission.MANAGE_BOARDS, village_id),
