@@ -234,7 +234,7 @@ def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None
     entry = db.session.get(LedgerEntry, entry_id) if isinstance(entry_id, int) else None
     if entry is None or entry.household_id != household.id:
         raise NotFound()
-    if entry.amount >= 0 or entry.source is EntrySource.REVERSAL or entry.source is EntrySource.REDEMPTION:
+    if not entry.is_deduction:
         raise DomainError("not_a_deduction")
     if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id)):
         raise DomainError("already_reversed", status=409)

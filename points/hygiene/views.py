@@ -3,6 +3,7 @@ month and its 流动红旗, a household's history, the village's settings and ch
 import io
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -28,6 +29,15 @@ from .models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound
 from .workbook import month_workbook, week_workbook
 
 bp = Blueprint("hygiene", __name__)
+
+
+class GridRights(NamedTuple):
+    """What the user may do with one grid of the week's round, for its buttons."""
+
+    score: bool
+    publish: bool
+
+
 MANAGE = policy.Permission.MANAGE_HYGIENE
 
 
@@ -74,8 +84,8 @@ def week(village_id: int):
         holders = services.inspected_grids(village.id)
         names = {g.id: g for g in holders}
         preview = [(names[g], names.get(i)) for g, i in services.rotation([g.id for g in holders], monday).items()]
-    may = {g.grid.id: (services.may_score(current_user, round_, g.grid.id),
-                       policy.can_publish(current_user, village.id, g.inspector.id if g.inspector else None))
+    may = {g.grid.id: GridRights(services.may_score(current_user, round_, g.grid.id),
+                                 policy.can_publish(current_user, village.id, g.inspector.id if g.inspector else None))
            for g in grids}
     return render_template(
         "hygiene/week.html", village=village, week=week_name, monday=monday, round=round_, grids=grids,

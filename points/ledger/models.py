@@ -71,6 +71,16 @@ class LedgerEntry(db.Model):
         primaryjoin="LedgerEntry.id == foreign(LedgerEntry.reverses_id)", uselist=False, viewonly=True
     )
 
+    @property
+    def is_deduction(self) -> bool:
+        """A deduction a household may appeal (申诉): points lost, neither a reversal nor spending at the shop."""
+        return self.amount < 0 and self.source not in (EntrySource.REVERSAL, EntrySource.REDEMPTION)
+
+    @property
+    def reversible(self) -> bool:
+        """冲正 may undo it: not a reversal, not undone already, not a redemption's debit (voided at the shop)."""
+        return self.reverses_id is None and self.reversed_by is None and self.source is not EntrySource.REDEMPTION
+
 
 class BatchKey(db.Model):
     """What a batch (批量加分) asked under its idempotency key. Its entries are keyed per household, which tells a

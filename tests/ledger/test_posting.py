@@ -156,3 +156,17 @@ def test_the_resident_must_live_in_the_household(setup, village):
     with pytest.raises(DomainError) as refusal:
         post_entry(household.id, 20, EntrySource.MANUAL, "x", rule_version=award, resident_id=neighbour.head.id)
     assert refusal.value.code == "resident_not_in_household"
+
+
+def test_an_entry_says_itself_whether_it_may_be_appealed_or_reversed(setup):
+    """The 我的积分 page shows 申诉 and 冲正 by these, and submit_appeal refuses by is_deduction: one rule each."""
+    household, award, penalty, _ = setup
+    post_entry(household.id, 50, EntrySource.MANUAL, "start", rule_version=award)
+    fine = post_entry(household.id, -10, EntrySource.MANUAL, "fine", rule_version=penalty)
+    spent = post_entry(household.id, -5, EntrySource.REDEMPTION, "spent")
+    undone = post_entry(household.id, -10, EntrySource.MANUAL, "undone", rule_version=penalty)
+    reversal = reverse_entry(undone.id, "undo")
+    db.session.flush()
+    db.session.expire_all()
+    assert [(e.is_deduction, e.reversible) for e in (fine, spent, undone, reversal)] == [
+        (True, True), (False, False), (True, False), (False, False)]
