@@ -1,7 +1,9 @@
 """The base of every HTML form: Flask-WTF (CSRF) with text fields that drop NUL characters; the key a form that
-writes is rendered with."""
+writes is rendered with; where a form may send the browser next."""
 import uuid
+from urllib.parse import urlsplit
 
+from flask import url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -33,3 +35,16 @@ def refusal_message(refusal: DomainError, form) -> str:
         fresh_key(form)
         return str(MESSAGES["form_already_used"])
     return refusal.message
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login or a language switch: a path on this site, else home.
+
+    Control characters and backslashes are refused outright: browsers and Werkzeug drop or reinterpret them,
+    which turns "/\t/evil.example" into "//evil.example", another site.
+    """
+    if target and not any(ord(c) < 32 or c in "\\\x7f" for c in target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("web.home")

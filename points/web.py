@@ -1,6 +1,4 @@
 """The front door: home redirect, /healthz, the language switch and helpers every template uses."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user, login_required
@@ -10,6 +8,7 @@ from .auth import policy
 from .auth.models import ROLE_LABELS
 from .claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from .extensions import db
+from .forms import safe_next
 from .grids.models import NodeKind
 from .people.privacy import mask_id_number, mask_name, mask_phone
 from .people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
@@ -39,19 +38,6 @@ def manage():
 def healthz():
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")
-
-
-def safe_next(target: str | None) -> str:
-    """Where to go after login or a language switch: a path on this site, else home.
-
-    Control characters and backslashes are refused outright: browsers and Werkzeug drop or reinterpret them,
-    which turns "/\t/evil.example" into "//evil.example", another site.
-    """
-    if target and not any(ord(c) < 32 or c in "\\\x7f" for c in target):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("web.home")
 
 
 @bp.get("/lang/<code>")

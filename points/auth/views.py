@@ -11,10 +11,10 @@ from wtforms.fields.choices import SelectChoice
 from .. import confirm
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, limiter
+from ..forms import safe_next
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
 from ..qr import inline_svg
-from ..web import safe_next
 from . import policy, services, slips
 from .forms import (
     ActivateForm,

@@ -14,10 +14,10 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..ledger import services as ledger
 from ..ledger.models import EntrySource, LedgerEntry
+from ..media import clean_photo, store_photo
 from ..people.models import Household
 from ..timeutil import local_today, utcnow
 from .models import Appeal, AppealStatus, Claim, ClaimPhoto, ClaimStatus
-from .photos import clean_photo, store_photo
 
 MAX_PHOTOS = 3
 MAX_NOTE = 200

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from .. import confirm
 from ..auth import policy
-from ..claims.photos import clean_photo, store_photo
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..media import clean_photo, store_photo
 from ..people.models import Household
 from ..people.privacy import mask_name
 from ..periods import day_label, month_label, month_of_week, next_month, parse_month, parse_week, week_label, week_of

@@ -12,13 +12,13 @@ from flask_login import current_user, login_required
 
 from .. import confirm
 from ..auth import policy
-from ..claims.photos import clean_photo, store_photo
 from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..events.services import CARD_PREFIX
 from ..extensions import db
 from ..forms import refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
+from ..media import clean_photo, store_photo
 from ..people.models import Household
 from ..periods import month_bounds
 from ..timeutil import local_today

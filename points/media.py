@@ -1,5 +1,5 @@
-"""Photos from villagers' phones: checked to be JPEG, PNG or WebP, turned upright, stripped of EXIF (and so of
-GPS), shrunk, and stored as JPEG under a random name."""
+"""Photos from phones, for claims, score sheets and the shop's products alike: checked to be JPEG, PNG or WebP,
+turned upright, stripped of EXIF (and so of GPS), shrunk, and stored as JPEG under a random name."""
 import io
 import os
 import secrets
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import DomainError
+from .errors import DomainError
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_SIDE = 1600  # pixels on the long side: enough to see a swept yard, small on a village server's disk
