@@ -4,7 +4,7 @@ its capacity."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from ..auth import policy
 from ..auth.models import User
@@ -16,26 +16,28 @@ from ..timeutil import utcnow
 from .models import Attendance, Event
 
 
-def visible_filter(user: User) -> ColumnElement[bool]:
+def visible_filter(user: User, as_villager: bool = False) -> ColumnElement[bool]:
     """The events user sees in a list: those they organize; a villager's, those of their village as a whole and of
     their own grid (the ones they may check in to); staff's, those of the villages in, above or around their
-    scopes."""
-    conditions = [Event.organizer_id == user.id]
+    scopes. as_villager: only the first two, for 我的活动, even of a villager who is staff too."""
     own = policy.own_household_id(user)
+    conditions = [] if as_villager else [Event.organizer_id == user.id]
     if own is not None:
         household = db.session.get(Household, own)
         conditions.append(and_(Event.village_id == household.village_id,
                                or_(Event.grid_id.is_(None), Event.grid_id == household.grid_id)))
-    scopes = policy.scope_ids(user, policy.Permission.VIEW_GRIDS)
+    scopes = [] if as_villager else policy.scope_ids(user, policy.Permission.VIEW_GRIDS)
     if scopes:
         conditions.append(policy.node_filter(user, policy.Permission.VIEW_GRIDS, Event.village_id))
         conditions.append(Event.village_id.in_(select(GridNode.village_id).where(GridNode.id.in_(scopes))))
-    return or_(*conditions)
+    return or_(*conditions) if conditions else false()
 
 
-def visible_events(user: User, village_id: int, past: int = 50) -> tuple[list[Event], list[Event]]:
-    """The village's events user sees: (those still open, soonest first; the last past ones, latest first)."""
-    query = select(Event).where(Event.village_id == village_id, visible_filter(user))
+def visible_events(user: User, village_id: int, past: int = 50, as_villager: bool = False
+                   ) -> tuple[list[Event], list[Event]]:
+    """The village's events user sees (as_villager: as visible_filter), (those still open, soonest first; the last
+    past ones, latest first)."""
+    query = select(Event).where(Event.village_id == village_id, visible_filter(user, as_villager))
     now = utcnow()
     upcoming = db.session.scalars(query.where(Event.ends_at >= now, Event.closed_at.is_(None))
                                   .order_by(Event.starts_at)).all()

@@ -76,7 +76,7 @@ def mine():
     own = policy.own_household_id(current_user)
     if own is not None:
         household = db.session.get(Household, own)
-        upcoming, _past = visible_events(current_user, household.village_id)
+        upcoming, _past = visible_events(current_user, household.village_id, as_villager=True)
         return render_template("events/mine.html", events=upcoming, village=household.village)
     for permission in (MANAGE, policy.Permission.VIEW_GRIDS):
         nodes = policy.nodes_in_scope(current_user, permission)

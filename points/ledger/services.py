@@ -23,7 +23,7 @@ from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import conflict_insert, db
 from ..people.models import Household, Resident
-from ..periods import period_keys
+from ..periods import month_bounds, period_keys
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
@@ -303,11 +303,10 @@ def rule_for_household(household: Household, rule_id: int, day: date, quantity: 
 def _period_bounds(day: date) -> dict[str, tuple[date, date]]:
     """The first and last day of the day, ISO week, month and year around day."""
     week_start = day - timedelta(days=day.weekday())
-    month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     return {
         "cap_day": (day, day),
         "cap_week": (week_start, week_start + timedelta(days=6)),
-        "cap_month": (day.replace(day=1), month_end),
+        "cap_month": month_bounds(day),
         "cap_year": (day.replace(month=1, day=1), day.replace(month=12, day=31)),
     }
 

@@ -578,3 +578,11 @@ def test_a_villager_lists_the_events_of_the_village_and_of_their_grid_on_both_do
     login(scene.villagers[0])
     page = client.get("/events").get_data(as_text=True)
     assert "第一网格清洁日" in page and "第二网格清洁日" not in page
+    # 我的活动 of a grid leader who lives in the second grid: the events they may check in to, not their staff view.
+    scene.leader.resident_id = factories.gen_household(scene.village.grids[1], "周七").head_id
+    db.session.commit()
+    login(scene.leader)
+    page = client.get("/events").get_data(as_text=True)
+    assert "第二网格清洁日" in page and "第一网格清洁日" not in page
+    village = client.get(f"/villages/{scene.village.village.id}/events").get_data(as_text=True)
+    assert "第一网格清洁日" in village and "第二网格清洁日" in village  # the village's page: their staff view
