@@ -87,12 +87,13 @@ def week(village_id: int):
     may = {g.grid.id: GridRights(services.may_score(current_user, round_, g.grid.id),
                                  policy.can_publish(current_user, village.id, g.inspector.id if g.inspector else None))
            for g in grids}
+    settings = services.settings_of(village.id)
     return render_template(
         "hygiene/week.html", village=village, week=week_name, monday=monday, round=round_, grids=grids,
-        preview=preview, may=may, settings=services.settings_of(village.id),
+        preview=preview, may=may, settings=settings,
         week_over=round_ is not None and services.week_over(round_),
         incomplete=[g for g in grids if 0 < g.scored < g.households],
-        shame_rule=services.shame_rule(services.settings_of(village.id)),
+        shame_rule=services.shame_rule(settings),
         manager=policy.can(current_user, MANAGE, village.id),
         may_start=round_ is None and monday <= today and services.may_open_round(current_user, village.id),
         previous=week_of(monday - timedelta(days=7)),
