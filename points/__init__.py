@@ -63,21 +63,21 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  every model registered on the metadata
     from .api import init_api
-    from .audit.views import bp as audit_bp
-    from .auth.views import bp as auth_bp
-    from .claims.views import bp as claims_bp
     from .cli import register_commands
-    from .dashboards.views import bp as dashboards_bp
-    from .events.views import bp as events_bp
-    from .grids.views import bp as grids_bp
-    from .hygiene.views import bp as hygiene_bp
-    from .leaderboards.views import bp as leaderboards_bp
-    from .ledger.views import bp as ledger_bp
-    from .people.views import bp as people_bp
-    from .rules.views import bp as rules_bp
-    from .shop.views import bp as shop_bp
-    from .web import bp as web_bp
-    from .web import register_template_helpers
+    from .pages.audit import bp as audit_bp
+    from .pages.auth import bp as auth_bp
+    from .pages.claims import bp as claims_bp
+    from .pages.dashboards import bp as dashboards_bp
+    from .pages.events import bp as events_bp
+    from .pages.grids import bp as grids_bp
+    from .pages.home import bp as web_bp
+    from .pages.home import register_template_helpers
+    from .pages.hygiene import bp as hygiene_bp
+    from .pages.leaderboards import bp as leaderboards_bp
+    from .pages.ledger import bp as ledger_bp
+    from .pages.people import bp as people_bp
+    from .pages.rules import bp as rules_bp
+    from .pages.shop import bp as shop_bp
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
                       events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp):

@@ -7,7 +7,7 @@ from flask import url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from .errors import MESSAGES, DomainError
+from ...errors import MESSAGES, DomainError
 
 
 def _drop_nul(value):

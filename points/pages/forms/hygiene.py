@@ -4,9 +4,9 @@ from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 
-from ..forms import Form
-from .models import TIE_LABELS, UNSCORED_LABELS, TiePolicy, UnscoredPolicy
-from .services import MAX_SETTING
+from ...hygiene.models import TIE_LABELS, UNSCORED_LABELS, TiePolicy, UnscoredPolicy
+from ...hygiene.services import MAX_SETTING
+from . import Form
 
 _RANGE = NumberRange(min=0, max=MAX_SETTING, message=_l("请填写 0 到 %(max)d 之间的整数"))
 

@@ -10,11 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import confirm
 from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
+from ..hygiene import queries, services
+from ..hygiene.models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Outcome, Score
+from ..hygiene.workbook import month_workbook, week_workbook
 from ..media import clean_photo, store_photo
 from ..people.models import Household
 from ..people.privacy import mask_name
@@ -23,10 +25,8 @@ from ..rules.models import Rule
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from . import queries, services
-from .forms import SettingsForm
-from .models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Outcome, Score
-from .workbook import month_workbook, week_workbook
+from . import confirm
+from .forms.hygiene import SettingsForm
 
 bp = Blueprint("hygiene", __name__)
 

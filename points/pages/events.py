@@ -15,10 +15,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import confirm
 from ..auth import policy
-from ..auth.forms import LoginForm
 from ..errors import DomainError, Forbidden, NotFound
+from ..events import services
+from ..events.models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
+from ..events.queries import visible_event, visible_events
 from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import get_node
@@ -28,10 +29,17 @@ from ..qr import inline_svg
 from ..rules.models import Rule, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today, utc_to_local, utcnow
-from . import services
-from .forms import NTH_LABELS, WEEKDAY_LABELS, CheckoutAfterForm, EventForm, EventTermsForm, FenceForm, SeriesForm
-from .models import METHOD_LABELS, MODE_LABELS, Attendance, CheckinMode, Event
-from .queries import visible_event, visible_events
+from . import confirm
+from .forms.auth import LoginForm
+from .forms.events import (
+    NTH_LABELS,
+    WEEKDAY_LABELS,
+    CheckoutAfterForm,
+    EventForm,
+    EventTermsForm,
+    FenceForm,
+    SeriesForm,
+)
 
 bp = Blueprint("events", __name__)
 PASSES = "checkin_passes"  # in the session: the passes this browser was given for the codes it scanned

@@ -3,8 +3,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from ..forms import Form
-from ..limits import MAX_ID
+from ...limits import MAX_ID
+from . import Form
 
 
 class LoginForm(Form):

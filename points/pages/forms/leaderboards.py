@@ -3,8 +3,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from ..forms import Form
-from .services import MAX_COUNT
+from ...leaderboards.services import MAX_COUNT
+from . import Form
 
 
 class BoardSettingsForm(Form):

@@ -14,7 +14,7 @@ from points.periods import week_label
 from points.timeutil import local_today
 
 from .. import factories
-from .test_queries import Scene
+from ..dashboards.test_queries import Scene
 
 NOVEMBER = {"month": "2026-11", "week": "2026-W47"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

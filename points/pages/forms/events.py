@@ -5,10 +5,10 @@ from wtforms import DateTimeLocalField, FloatField, IntegerField, MonthField, Se
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import Form
-from ..periods import next_month
-from ..timeutil import local_today
-from .models import MODE_LABELS, CheckinMode
+from ...events.models import MODE_LABELS, CheckinMode
+from ...periods import next_month
+from ...timeutil import local_today
+from . import Form
 
 _FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 NTH_LABELS = {1: _l("第 1 个"), 2: _l("第 2 个"), 3: _l("第 3 个"), 4: _l("第 4 个"), -1: _l("最后一个")}

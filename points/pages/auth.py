@@ -8,15 +8,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from .. import confirm
+from ..auth import policy, services, slips
+from ..auth.models import ROLE_LABELS, Role, RoleAssignment, User
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, limiter
-from ..forms import safe_next
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
 from ..qr import inline_svg
-from . import policy, services, slips
-from .forms import (
+from . import confirm
+from .forms import safe_next
+from .forms.auth import (
     ActivateForm,
     AssignRoleForm,
     ConfirmForm,
@@ -26,7 +27,6 @@ from .forms import (
     PasswordForm,
     ResetPasswordForm,
 )
-from .models import ROLE_LABELS, Role, RoleAssignment, User
 
 bp = Blueprint("auth", __name__)
 

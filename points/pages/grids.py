@@ -12,14 +12,14 @@ from ..auth.tree import add_node, change_node, managed_node, retire_node
 from ..auth.tree_workbook import import_tree, importable_root, template_workbook
 from ..errors import DomainError, Forbidden
 from ..extensions import db
+from ..grids.models import GridNode, NodeKind
+from ..grids.queries import ancestors, get_node, nest, subtree
+from ..grids.services import ALLOWED_PARENTS, child_kind, retirement_refusal
 from ..hygiene.queries import flag_holders
 from ..people.imports import drop_upload, keep_upload, kept_upload
 from ..people.queries import household_counts, renter_count
 from ..xlsx import XLSX
-from .forms import REFUSAL_FIELDS, ChangeNodeForm, ConfirmTreeImportForm, NodeForm, TreeImportForm
-from .models import GridNode, NodeKind
-from .queries import ancestors, get_node, nest, subtree
-from .services import ALLOWED_PARENTS, child_kind, retirement_refusal
+from .forms.grids import REFUSAL_FIELDS, ChangeNodeForm, ConfirmTreeImportForm, NodeForm, TreeImportForm
 
 bp = Blueprint("grids", __name__, url_prefix="/grids")
 

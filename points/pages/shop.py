@@ -10,23 +10,18 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import confirm
 from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..events.services import CARD_PREFIX
 from ..extensions import db
-from ..forms import refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
 from ..media import clean_photo, store_photo
 from ..people.models import Household
 from ..periods import month_bounds
-from ..timeutil import local_today
-from ..xlsx import XLSX
-from . import queries, services
-from .forms import CountForm, NewProductForm, ProductForm, RestockForm, VoidForm
-from .models import CHANGE_LABELS, Product, Redemption, Shop
-from .queries import (
+from ..shop import queries, services
+from ..shop.models import CHANGE_LABELS, Product, Redemption, Shop
+from ..shop.queries import (
     balance_after,
     first_shop_of_village,
     first_shop_run_by,
@@ -34,7 +29,12 @@ from .queries import (
     product_movements,
     shop_products,
 )
-from .workbook import report_workbook
+from ..shop.workbook import report_workbook
+from ..timeutil import local_today
+from ..xlsx import XLSX
+from . import confirm
+from .forms import refusal_message
+from .forms.shop import CountForm, NewProductForm, ProductForm, RestockForm, VoidForm
 
 bp = Blueprint("shop", __name__)
 RUN_SHOP = policy.Permission.RUN_SHOP

@@ -6,9 +6,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import Form
-from .models import CareTag, Closure, Departure, HouseholdKind
-from .services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
+from ...people.models import CareTag, Closure, Departure, HouseholdKind
+from ...people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
+from . import Form
 
 
 def _choices(labels: dict) -> list[SelectChoice]:

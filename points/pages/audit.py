@@ -5,6 +5,9 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..audit.models import AuditEvent
+from ..audit.queries import search_events
+from ..audit.services import ACTIONS, FIELD_LABELS
 from ..auth import policy
 from ..auth.models import ROLE_LABELS
 from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
@@ -14,9 +17,6 @@ from ..ledger.models import SOURCE_LABELS
 from ..limits import MAX_ID
 from ..people.services import KIND_LABELS
 from ..rules.labels import CATEGORY_LABELS, UNIT_LABELS
-from .models import AuditEvent
-from .queries import search_events
-from .services import ACTIONS, FIELD_LABELS
 
 bp = Blueprint("audit", __name__)
 

@@ -6,14 +6,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from .. import confirm
 from ..auth import policy
 from ..claims.queries import appealed_entry_ids
 from ..errors import MESSAGES, DomainError, Forbidden, NotFound
 from ..extensions import db
-from ..forms import fresh_key, refusal_message
 from ..grids.models import GridNode, NodeKind
 from ..hygiene.queries import household_flags
+from ..ledger import services
+from ..ledger.models import SOURCE_LABELS, LedgerEntry
+from ..ledger.queries import balance_of, household_entries, household_place, rules_actor_may_apply
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
@@ -21,10 +22,9 @@ from ..periods import PeriodKind, period_of
 from ..rules.labels import rule_choices
 from ..rules.queries import rule_book
 from ..timeutil import local_today
-from . import services
-from .forms import AwardForm, BatchAwardForm, ReverseForm
-from .models import SOURCE_LABELS, LedgerEntry
-from .queries import balance_of, household_entries, household_place, rules_actor_may_apply
+from . import confirm
+from .forms import fresh_key, refusal_message
+from .forms.ledger import AwardForm, BatchAwardForm, ReverseForm
 
 bp = Blueprint("ledger", __name__)
 

@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth import policy
+from ..dashboards import queries
+from ..dashboards.workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
@@ -16,8 +18,6 @@ from ..periods import Period, PeriodKind, parse_period, period_of, week_label
 from ..rules.labels import CATEGORY_LABELS
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from . import queries
-from .workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook
 
 bp = Blueprint("dashboards", __name__)
 VIEW = policy.Permission.VIEW_DASHBOARDS

@@ -5,7 +5,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..forms import Form
+from . import Form
 
 
 class ClaimForm(Form):

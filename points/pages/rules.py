@@ -12,14 +12,14 @@ from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
+from ..rules.labels import CAP_LABELS, CATEGORY_LABELS, FIELD_LABELS, UNIT_LABELS, by_category, signed
+from ..rules.models import Rule
+from ..rules.queries import compare_with_template, rule_book, upcoming_versions
+from ..rules.services import RuleTerms, create_rule, revise_rule
+from ..rules.workbook import export_workbook, import_rules
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from .forms import ImportForm, NewRuleForm, ReviseRuleForm, RuleTermsForm, tomorrow
-from .labels import CAP_LABELS, CATEGORY_LABELS, FIELD_LABELS, UNIT_LABELS, by_category, signed
-from .models import Rule
-from .queries import compare_with_template, rule_book, upcoming_versions
-from .services import RuleTerms, create_rule, revise_rule
-from .workbook import export_workbook, import_rules
+from .forms.rules import ImportForm, NewRuleForm, ReviseRuleForm, RuleTermsForm, tomorrow
 
 bp = Blueprint("rules", __name__)
 

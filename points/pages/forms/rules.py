@@ -8,13 +8,22 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..auth.models import ROLE_LABELS, Role
-from ..errors import MESSAGES
-from ..forms import Form
-from ..timeutil import local_today
-from .labels import CAP_LABELS, CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS, YEARS_AHEAD
-from .models import RuleCategory, RuleUnit
-from .services import CAPS, RuleTerms
+from ...auth.models import ROLE_LABELS, Role
+from ...errors import MESSAGES
+from ...rules.labels import (
+    CAP_LABELS,
+    CATEGORY_LABELS,
+    CODE_LENGTH,
+    MAX_CAP,
+    MAX_POINTS,
+    NAME_LENGTH,
+    UNIT_LABELS,
+    YEARS_AHEAD,
+)
+from ...rules.models import RuleCategory, RuleUnit
+from ...rules.services import CAPS, RuleTerms
+from ...timeutil import local_today
+from . import Form
 
 
 def _choices(labels: dict) -> list[SelectChoice]:

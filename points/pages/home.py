@@ -4,15 +4,15 @@ from flask_babel import format_datetime, get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from .auth import policy
-from .auth.models import ROLE_LABELS
-from .claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
-from .extensions import db
+from ..auth import policy
+from ..auth.models import ROLE_LABELS
+from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
+from ..extensions import db
+from ..grids.models import NodeKind
+from ..people.privacy import mask_id_number, mask_name, mask_phone
+from ..people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
+from ..periods import day_label, month_label, week_label
 from .forms import safe_next
-from .grids.models import NodeKind
-from .people.privacy import mask_id_number, mask_name, mask_phone
-from .people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
-from .periods import day_label, month_label, week_label
 
 bp = Blueprint("web", __name__)
 

@@ -10,14 +10,14 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import NodeKind
 from ..grids.queries import ancestors, children, get_node
+from ..leaderboards import queries, services
+from ..leaderboards.queries import GridOrder, ResidentOrder
 from ..people.models import Household
 from ..periods import PERIOD_KIND_LABELS, PeriodKind, parse_period, period_of
 from ..rules.labels import CATEGORY_LABELS
 from ..rules.models import RuleCategory
 from ..timeutil import local_today, utcnow
-from . import queries, services
-from .forms import BoardSettingsForm
-from .queries import GridOrder, ResidentOrder
+from .forms.leaderboards import BoardSettingsForm
 
 bp = Blueprint("leaderboards", __name__)
 SUBJECTS = {"household": _l("户"), "resident": _l("个人"), "grid": _l("网格")}

@@ -15,7 +15,7 @@ from points.periods import week_label, week_of
 from points.timeutil import local_today
 
 from .. import factories
-from .helpers import entries_of, gen_scene, last_month, score_all, weeks_of_month
+from ..hygiene.helpers import entries_of, gen_scene, last_month, score_all, weeks_of_month
 
 
 def test_a_leader_scores_the_assigned_grid_and_the_admin_publishes(client, login):

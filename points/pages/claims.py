@@ -8,20 +8,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import confirm
 from ..auth import policy
+from ..claims import services
+from ..claims.models import AppealStatus, ClaimStatus
+from ..claims.queries import appeals_in_scope, claimable_rules, claims_in_scope, household_appeals, household_claims
 from ..errors import DomainError, NotFound, error_response
 from ..extensions import db
-from ..forms import fresh_key, refusal_message
 from ..ledger.models import SOURCE_LABELS, LedgerEntry
 from ..people.models import Household
 from ..periods import day_label
 from ..rules.labels import rule_choices
 from ..timeutil import local_today
-from . import services
-from .forms import AppealForm, ClaimForm, DecisionForm, RejectForm
-from .models import AppealStatus, ClaimStatus
-from .queries import appeals_in_scope, claimable_rules, claims_in_scope, household_appeals, household_claims
+from . import confirm
+from .forms import fresh_key, refusal_message
+from .forms.claims import AppealForm, ClaimForm, DecisionForm, RejectForm
 
 bp = Blueprint("claims", __name__)
 PHOTO_ERRORS = {"photo_required", "too_many_photos", "photo_too_large", "not_an_image"}

@@ -19,9 +19,19 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import grids_of_village
 from ..hygiene.queries import household_flags
 from ..ledger.queries import balance_of
+from ..people.imports import (
+    drop_upload,
+    export_register,
+    import_households,
+    keep_upload,
+    kept_upload,
+    template_workbook,
+)
+from ..people.models import HouseholdKind
+from ..people.queries import search_households
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from .forms import (
+from .forms.people import (
     REFUSAL_FIELDS,
     ClosureForm,
     ConfirmImportForm,
@@ -31,9 +41,6 @@ from .forms import (
     NewHouseholdForm,
     ResidentForm,
 )
-from .imports import drop_upload, export_register, import_households, keep_upload, kept_upload, template_workbook
-from .models import HouseholdKind
-from .queries import search_households
 
 bp = Blueprint("people", __name__)
 T = TypeVar("T")

@@ -4,8 +4,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from ..forms import Form
-from .services import NAME_LIMIT
+from ...grids.services import NAME_LIMIT
+from . import Form
 
 
 class NodeForm(Form):

@@ -9,7 +9,7 @@ from points.auth.models import Role
 from points.extensions import db
 
 from .. import factories
-from .test_imports import counts, person, xlsx
+from ..people.test_imports import counts, person, xlsx
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -5,7 +5,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, SelectMul
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import Form
+from . import Form
 
 NOTE = Length(max=200, message=_l("备注不能超过 200 个字"))
 

@@ -6,8 +6,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from ..forms import Form
-from .services import MAX_PRICE, MAX_REASON, MAX_STOCK
+from ...shop.services import MAX_PRICE, MAX_REASON, MAX_STOCK
+from . import Form
 
 
 class ProductForm(Form):

@@ -8,7 +8,7 @@ from points import _instance_secret_key, create_app
 from points.auth.models import Role
 from points.extensions import db
 
-from . import factories
+from .. import factories
 
 
 @pytest.mark.parametrize(
