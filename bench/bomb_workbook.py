@@ -1,4 +1,4 @@
-"""Benchmark: spreadsheets made to exhaust a worker, read by the import's reader (people.imports.read_table, which
+"""Benchmark: spreadsheets made to exhaust a worker, read by the import's reader (points.uploads.read_table, which
 the 花名册 and the rule book imports share). Each is timed, with the memory the reading allocated at its peak.
 
     python bench/bomb_workbook.py
@@ -23,7 +23,7 @@ import openpyxl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from points.errors import DomainError  # noqa: E402
-from points.people.imports import read_table  # noqa: E402
+from points.uploads import read_table  # noqa: E402
 
 LIMIT = 10 * 1048576
 

@@ -30,8 +30,9 @@ from sqlalchemy import func, insert, select, text
 from points.events.models import Attendance, CheckinMethod, CheckinMode, Event
 from points.extensions import db
 from points.grids.models import GridNode, GridPath, NodeKind
+from points.hygiene.inspection import rotation
 from points.hygiene.models import ChecklistItem, Outcome, Posting, Result, Score
-from points.hygiene.services import DEFAULT_CHECKLIST, rotation
+from points.hygiene.village_settings import DEFAULT_CHECKLIST
 from points.ledger.models import EntrySource, LedgerEntry, PeriodTotal
 from points.periods import month_of_week, period_keys, week_of
 from points.rules.models import Rule, RuleCategory, RuleUnit, RuleVersion

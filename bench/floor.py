@@ -52,8 +52,8 @@ from bench.load import (  # noqa: E402
 from points import create_app as create_points_app  # noqa: E402
 from points.audit.models import AuditEvent  # noqa: E402
 from points.auth.models import ApiToken, Role, RoleAssignment, User  # noqa: E402
+from points.events.checkins import _serializer  # noqa: E402
 from points.events.models import Attendance, CheckinMethod, Event  # noqa: E402
-from points.events.services import _serializer  # noqa: E402
 from points.extensions import conflict_insert, csrf, db  # noqa: E402
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry  # noqa: E402
 from points.people.models import Household, Resident  # noqa: E402

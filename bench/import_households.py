@@ -32,9 +32,12 @@ from points.config import database_url  # noqa: E402
 from points.extensions import db  # noqa: E402
 from points.grids.models import NodeKind  # noqa: E402
 from points.grids.services import create_node  # noqa: E402
-from points.people.imports import COLUMNS, export_register, import_households, read_table  # noqa: E402
+from points.people.import_table import COLUMNS  # noqa: E402
+from points.people.imports import import_households  # noqa: E402
 from points.people.models import Household, Resident  # noqa: E402
+from points.people.register_workbook import export_register  # noqa: E402
 from points.people.services import with_id_checksum  # noqa: E402
+from points.uploads import read_table  # noqa: E402
 
 GRIDS = ("第一网格", "第二网格", "第三网格")
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶程苏魏"

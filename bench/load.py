@@ -42,8 +42,9 @@ from points import create_app  # noqa: E402
 from points.auth.models import ApiToken, Role, User  # noqa: E402
 from points.auth.services import assign_role, create_user, issue_token  # noqa: E402
 from points.config import database_url  # noqa: E402
+from points.events.checkins import static_token  # noqa: E402
 from points.events.models import Attendance  # noqa: E402
-from points.events.services import EventTerms, create_event, static_token  # noqa: E402
+from points.events.services import EventTerms, create_event  # noqa: E402
 from points.extensions import db  # noqa: E402
 from points.grids.models import GridNode  # noqa: E402
 from points.ledger.models import HouseholdBalance  # noqa: E402

@@ -33,7 +33,7 @@ from points.config import database_url  # noqa: E402
 from points.extensions import db  # noqa: E402
 from points.grids.models import GridNode, GridPath, NodeKind  # noqa: E402
 from points.grids.services import create_node  # noqa: E402
-from points.hygiene import services  # noqa: E402
+from points.hygiene import inspection, publishing, village_settings  # noqa: E402
 from points.hygiene.models import Deduction, Outcome, Result, Score  # noqa: E402
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: E402
 from points.people.models import Household, HouseholdKind, Resident  # noqa: E402
@@ -87,19 +87,19 @@ def run(url: str, args: argparse.Namespace) -> None:
               f"{time.perf_counter() - started:.1f} s")
 
         profiler = cProfile.Profile() if args.profile else None
-        timed(f"publish all grids {dialect}", lambda: services.publish_round(admin, round_), profiler)
+        timed(f"publish all grids {dialect}", lambda: publishing.publish_round(admin, round_), profiler)
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
         check_ledger(round_)
         ceiling(dialect)
 
-        timed(f"publish again, unchanged {dialect}", lambda: services.publish_round(admin, round_))
+        timed(f"publish again, unchanged {dialect}", lambda: publishing.publish_round(admin, round_))
 
         started = time.perf_counter()
         corrected = correct_sheets(admin, round_, rng)
         db.session.commit()
         print(f"save {corrected} corrected sheets (save_score, one by one): {time.perf_counter() - started:.1f} s")
-        timed(f"publish the correction {dialect}", lambda: services.publish_round(admin, round_))
+        timed(f"publish the correction {dialect}", lambda: publishing.publish_round(admin, round_))
         check_ledger(round_)
         db.session.remove()
         db.engine.dispose()
@@ -145,7 +145,7 @@ def timed(label: str, publish, profiler: cProfile.Profile | None = None):
 
 
 def build_round(grids: int, per_grid: int, rng: random.Random):
-    """安海镇 / 瑶前村 with its grids and households, the village admin, last week's round from services.round_for,
+    """安海镇 / 瑶前村 with its grids and households, the village admin, last week's round from inspection.round_for,
     and a score sheet for every household. Grids, households and sheets are bulk inserts of the rows that
     create_node, create_household and save_score would write (audit events included)."""
     town = create_node("安海镇", "anhai", NodeKind.TOWN)
@@ -155,7 +155,7 @@ def build_round(grids: int, per_grid: int, rng: random.Random):
     admin = create_user("cunguan", "bench-pass-1", "村管理员")
     assign_role(None, admin, Role.VILLAGE_ADMIN, village)
     db.session.flush()
-    round_ = services.round_for(village, week_of(local_today() - timedelta(days=7)))
+    round_ = inspection.round_for(village, week_of(local_today() - timedelta(days=7)))
     bulk_sheets(admin, round_, rng)
     return admin, round_
 
@@ -218,7 +218,7 @@ def random_sheet(items, rng: random.Random) -> dict[int, int]:
 def bulk_sheets(admin, round_, rng: random.Random) -> None:
     """A first score sheet (revision 1) for every household of the village, saved by the admin, with its
     deductions and its inspection.scored event."""
-    items = services.checklist(round_.village_id)
+    items = village_settings.checklist(round_.village_id)
     names = {item.id: item.name for item in items}
     households = db.session.execute(select(Household.id, Household.grid_id, Household.number)
                                     .where(Household.village_id == round_.village_id).order_by(Household.id)).all()
@@ -246,13 +246,13 @@ def bulk_sheets(admin, round_, rng: random.Random) -> None:
 
 
 def correct_sheets(admin, round_, rng: random.Random) -> int:
-    """Save a fresh random sheet over CORRECTED of the sheets, through services.save_score."""
-    items = services.checklist(round_.village_id)
+    """Save a fresh random sheet over CORRECTED of the sheets, through inspection.save_score."""
+    items = village_settings.checklist(round_.village_id)
     household_ids = list(db.session.scalars(select(Score.household_id).where(Score.round_id == round_.id)
                                             .order_by(Score.household_id)))
     chosen = rng.sample(household_ids, max(1, round(len(household_ids) * CORRECTED)))
     for household_id in chosen:
-        services.save_score(admin, round_, household_id, random_sheet(items, rng))
+        inspection.save_score(admin, round_, household_id, random_sheet(items, rng))
     return len(chosen)
 
 

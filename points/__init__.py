@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import unit_of_work
 from .config import Config, database_url
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
@@ -84,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     init_api(app)
     register_error_handlers(app)
+    unit_of_work.init_app(app)
     register_template_helpers(app)
     register_commands(app)
     return app

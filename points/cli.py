@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from .auth import register
 from .auth import services as auth_services
 from .auth.models import Role
 from .auth.tree_workbook import import_tree
@@ -19,7 +20,6 @@ from .grids.models import GridNode, NodeKind
 from .grids.queries import village_by_code
 from .grids.services import create_town
 from .ledger.queries import BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size, total_mismatches
-from .people.imports import import_households
 from .shop.queries import StockMismatch, product_count, stock_mismatches
 from .timeutil import utcnow
 
@@ -142,7 +142,8 @@ def import_households_command(file, village_code, preview):
     except DomainError as refusal:
         raise click.ClickException(refusal.message) from refusal
     with open(file, "rb") as handle:
-        report = import_households(village, handle.read(), current_app.config["IMPORT_MAX_BYTES"], apply=not preview)
+        report = register.import_households(None, village, handle.read(), current_app.config["IMPORT_MAX_BYTES"],
+                                            apply=not preview)
     if not report.ok:
         db.session.rollback()
         _echo_errors(report.errors)

@@ -7,20 +7,23 @@ from sqlalchemy import func, select
 
 from .auth import policy
 from .auth import services as auth_services
+from .auth.cards import issue_card
 from .auth.models import Role, User
 from .claims import services as claims
 from .errors import DomainError
+from .events import checkins
 from .events import services as events
 from .events.models import CheckinMode, Event
 from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.services import create_node
-from .hygiene import services as hygiene
+from .hygiene import inspection, monthly, publishing, village_settings
 from .leaderboards.models import BoardSettings
 from .leaderboards.services import update_board_settings
 from .ledger.models import EntrySource, LedgerEntry
 from .ledger.queries import balance_of
 from .ledger.services import apply_rule, post_entry
+from .people.cards import card_of_household, card_text
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
 from .periods import last_monday, month_of_week, month_weeks_end, parse_month, week_of
@@ -263,8 +266,8 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
     """Two weeks of 卫生评比, each household scored and the rounds published: last week and the last week of the
     latest month that is over, whose summary is published with its 流动红旗, whatever the day; this week's round
     begun, a grid half scored."""
-    hygiene.update_settings(admin, village, shame_count=2, shame_max=4)
-    items = hygiene.ensure_checklist(village.id)
+    village_settings.update_settings(admin, village, shame_count=2, shame_max=4)
+    items = village_settings.ensure_checklist(village.id)
     households = list(db.session.scalars(select(Household).where(Household.village_id == village.id)
                                          .order_by(Household.id)))
     this_monday = local_today() - timedelta(days=local_today().weekday())
@@ -277,17 +280,17 @@ def _demo_inspections(village: GridNode, admin: User, rng: random.Random) -> Non
     if len(published) == 1:
         published.add(last_week - timedelta(weeks=1))
     for monday in (*sorted(published), this_monday):
-        round_ = hygiene.round_for(village, week_of(monday))
+        round_ = inspection.round_for(village, week_of(monday))
         past = monday < this_monday
         chosen = households if past else [h for h in households if h.grid_id == households[0].grid_id][::2]
         for household in chosen:
             # Doors differ a little on each item (0–3 points off), so that only a few households tie at the top
             # of a grid and the 示范户 and 流动红旗 go to a handful, as in a real village.
             lines = {item.id: points for item in items if (points := rng.choice((0, 0, 1, 2, 3)))}
-            hygiene.save_score(admin, round_, household.id, lines)
+            inspection.save_score(admin, round_, household.id, lines)
         if past:
-            hygiene.publish_round(admin, round_)
-    hygiene.publish_month(admin, village, month)
+            publishing.publish_round(admin, round_)
+    monthly.publish_month(admin, village, month)
 
 
 def _post(staff: list[User], household: Household, rule: Rule, day: date, quantity: int, key: str) -> None:
@@ -347,7 +350,7 @@ def _build_events(village: GridNode) -> None:
     registered = list(db.session.scalars(select(Household).where(Household.village_id == village.id,
                                                                  Household.kind == HouseholdKind.REGISTERED)
                                          .order_by(Household.number)))
-    cards = {h.id: events.card_of_household(h) or events.issue_card(admin, h)
+    cards = {h.id: card_of_household(h) or issue_card(admin, h)
              for h in db.session.scalars(select(Household).where(Household.grid_id == grids[0].id)
                                          .order_by(Household.number))}
 
@@ -372,12 +375,12 @@ def _build_events(village: GridNode) -> None:
         mode=CheckinMode.IN_OUT, capacity=30, grid_id=grids[0].id, organizer_id=organizer.id))
     grid_households = [h for h in registered if h.grid_id == grids[0].id and h.id != villager1.resident.household_id]
     start = river.starts_at
-    events.check_in_self(villager1, events.static_token(river), river.id, now=start - timedelta(minutes=5))
-    events.check_out_resident(organizer, river, villager1.resident_id, now=start + timedelta(hours=3))
+    checkins.check_in_self(villager1, checkins.static_token(river), river.id, now=start - timedelta(minutes=5))
+    checkins.check_out_resident(organizer, river, villager1.resident_id, now=start + timedelta(hours=3))
     for household in sorted(rng.sample(grid_households, RIVER_ATTENDEES - 1), key=lambda h: h.number):
         _check_in(organizer, river, household.head_id, cards.get(household.id), rng)
         hours = rng.choice((1, 2, 3))
-        events.check_out_resident(organizer, river, household.head_id, now=start + timedelta(hours=hours))
+        checkins.check_out_resident(organizer, river, household.head_id, now=start + timedelta(hours=hours))
     events.close_event(organizer, river)
 
     visit = datetime.combine(today + timedelta(days=6), time(9, 30))
@@ -427,9 +430,9 @@ def _build_shop(village: GridNode) -> None:
     for lines in DEMO_BASKETS:
         total = sum(shelf[name].price * quantity for name, quantity in lines)
         household = next(h for h in customers if balance_of(h.id) >= total)
-        card = events.card_of_household(household)
+        card = card_of_household(household)
         redeemed.append(shop_services.redeem(clerk, shop, [(shelf[name].id, quantity) for name, quantity in lines],
-                                             card=events.card_text(card) if card else None,
+                                             card=card_text(card) if card else None,
                                              household_id=None if card else household.id).redemption)
     shop_services.void(clerk, redeemed[-1], "拿错了")
 
@@ -438,9 +441,9 @@ def _check_in(actor: User, event: Event, resident_id: int, card, rng: random.Ran
     """By the household's card where it has one, else by name; a few minutes around the start."""
     now = event.starts_at + timedelta(minutes=rng.randint(-20, 15))
     if card is not None:
-        events.check_in_card(actor, event, events.card_text(card), resident_id, now=now)
+        checkins.check_in_card(actor, event, card_text(card), resident_id, now=now)
     else:
-        events.check_in_resident(actor, event, resident_id, now=now)
+        checkins.check_in_resident(actor, event, resident_id, now=now)
 
 
 def _month_after(month: date, months: int) -> date:

@@ -2,7 +2,7 @@
 from .audit.models import AuditEvent  # noqa: F401
 from .auth.models import ApiToken, Role, RoleAssignment, User  # noqa: F401
 from .claims.models import Appeal, AppealStatus, Claim, ClaimPhoto, ClaimStatus  # noqa: F401
-from .events.models import Attendance, Event, EventSeries, EventSettings, HouseholdCard  # noqa: F401
+from .events.models import Attendance, Event, EventSeries, EventSettings  # noqa: F401
 from .grids.models import GridNode, GridPath, NodeKind  # noqa: F401
 from .hygiene.models import (  # noqa: F401
     Assignment,
@@ -19,6 +19,6 @@ from .hygiene.models import (  # noqa: F401
 )
 from .leaderboards.models import BoardSettings  # noqa: F401
 from .ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: F401
-from .people.models import CareTag, Household, HouseholdCareTag, HouseholdKind, Resident  # noqa: F401
+from .people.models import CareTag, Household, HouseholdCard, HouseholdCareTag, HouseholdKind, Resident  # noqa: F401
 from .rules.models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole  # noqa: F401
 from .shop.models import Product, Redemption, RedemptionLine, Shop, StockMovement  # noqa: F401

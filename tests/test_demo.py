@@ -12,14 +12,14 @@ from points.audit.models import AuditEvent
 from points.auth.models import Role, User
 from points.auth.services import authenticate
 from points.claims.models import Appeal, Claim
-from points.events.models import Attendance, CheckinMethod, Event, EventSeries, HouseholdCard
+from points.events.models import Attendance, CheckinMethod, Event, EventSeries
 from points.extensions import db
 from points.grids.models import GridNode
-from points.hygiene import services as hygiene
+from points.hygiene import inspection, village_settings
 from points.hygiene.models import MonthlyResult, MonthlySummary, Score
 from points.leaderboards import queries as boards
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry
-from points.people.models import Household, HouseholdCareTag, HouseholdKind, Resident
+from points.people.models import Household, HouseholdCard, HouseholdCareTag, HouseholdKind, Resident
 from points.periods import PeriodKind, month_weeks_end, period_of, week_of
 from points.rules.models import RuleCategory, RuleUnit, RuleVersion
 from points.rules.queries import rule_book
@@ -81,7 +81,7 @@ def test_demo_accounts_hold_their_roles():
 def test_demo_has_the_seed_rule_book():
     village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
     book = {v.rule.code: v for v in rule_book(village.id, date(2026, 11, 23))}
-    settings = hygiene.settings_of(village.id)
+    settings = village_settings.settings_of(village.id)
     assert (settings.model_count, settings.model_points, settings.flag_points) == (3, 20, 50)
     assert book["VR-GAMBLE"].points == -20 and book["HYG-PILE"].points == -10
     assert book["VOL-HOUR"].unit is RuleUnit.HOUR
@@ -161,7 +161,7 @@ def test_this_weeks_and_this_months_boards_have_points_whatever_the_day(client):
         assert boards.household_board(village, period, 10), kind
         assert boards.resident_board(village, period, 10, RuleCategory.VOLUNTEERING, boards.ResidentOrder.HOURS), kind
         assert all(place.active for place in boards.grid_board(village, period)), kind
-    this_week = hygiene.round_for(village, week_of(local_today()), create=False)
+    this_week = inspection.round_for(village, week_of(local_today()), create=False)
     assert this_week is not None and db.session.scalar(select(func.count()).where(Score.round_id == this_week.id))
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from points.auth.models import Role
 from points.extensions import db
-from points.hygiene import services as hygiene
+from points.hygiene import publishing
 from points.hygiene.models import Publication
 from points.ledger.models import LedgerEntry
 from points.periods import week_of
@@ -106,7 +106,7 @@ def test_a_month_publish_form_sent_twice_publishes_once(client, login):
     month = last_month()
     round_ = scene.round(weeks_of_month(month)[0])
     score_all(scene, round_, 0, [0, 1, 2, 3, 4])
-    hygiene.publish_round(scene.admin, round_)
+    publishing.publish_round(scene.admin, round_)
     db.session.commit()
     login(scene.admin)
     page = client.get(f"/villages/{scene.village.village.id}/hygiene/months/{month}").get_data(as_text=True)

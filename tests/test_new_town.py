@@ -20,7 +20,7 @@ import zxingcpp
 from PIL import Image
 
 from points.auth.tree_workbook import COLUMNS as TREE_COLUMNS
-from points.people.imports import COLUMNS as REGISTER_COLUMNS
+from points.people.import_table import COLUMNS as REGISTER_COLUMNS
 
 from .factories import gen_workbook
 

@@ -20,16 +20,19 @@ import points
 import points.config
 from points import create_app
 from points.auth import services as auth_services
+from points.auth.cards import issue_card
 from points.auth.models import Role
 from points.claims import services as claim_services
 from points.errors import MESSAGES
+from points.events import checkins as event_checkins
 from points.events import services as event_services
 from points.extensions import db, limiter
-from points.hygiene import services as hygiene_services
+from points.hygiene import inspection
 from points.leaderboards import services as board_services
 from points.ledger.services import apply_rule
-from points.people.imports import export_register
+from points.people.cards import card_text
 from points.people.models import CareTag
+from points.people.register_workbook import export_register
 from points.people.services import CARE_TAG_LABELS, add_resident
 from points.periods import week_of
 from points.rules.models import RuleCategory
@@ -104,10 +107,10 @@ def open_event():
     now = utc_to_local(utcnow())
     event = event_services.create_event(admin, village.village, event_services.EventTerms(
         "清理河道", "村委会门口", now - timedelta(hours=1), now + timedelta(hours=1), rule.id))
-    cards = [event_services.card_text(event_services.issue_card(admin, h)) for h in households]
+    cards = [card_text(issue_card(admin, h)) for h in households]
     scene = SimpleNamespace(event=event, admin=admin, colleague=factories.gen_user(Role.VILLAGE_ADMIN, village.village),
                             villagers=[factories.gen_villager(h) for h in households[:2]], cards=cards,
-                            token=event_services.static_token(event))
+                            token=event_checkins.static_token(event))
     db.session.commit()
     return scene
 
@@ -189,12 +192,12 @@ def world(app):
     apply_rule(admin, households[0].id, award.id, factories.unique("a"), resident_id=member.id)
     deduction = apply_rule(admin, households[0].id, penalty.id, factories.unique("p"))
     apply_rule(admin, households[1].id, penalty.id, factories.unique("p"))
-    hygiene_round = hygiene_services.round_for(village.village, week_of(local_today()))
+    hygiene_round = inspection.round_for(village.village, week_of(local_today()))
     now = utc_to_local(utcnow())
     event = event_services.create_event(admin, village.village, event_services.EventTerms(
         "清理河道", "村委会门口", now - timedelta(hours=1), now + timedelta(hours=1), award.id))
-    cards = [event_services.issue_card(admin, h) for h in households]
-    attendance = event_services.check_in_card(admin, event, event_services.card_text(cards[1])).attendance
+    cards = [issue_card(admin, h) for h in households]
+    attendance = event_checkins.check_in_card(admin, event, card_text(cards[1])).attendance
     store = claim_services.PhotoStore(app.config["UPLOAD_FOLDER"], app.config["PHOTO_MAX_BYTES"])
     claim = claim_services.submit_claim(villager, hazard.id, [], store)
     appeal = claim_services.submit_appeal(villager, deduction.id, "已经清理干净了")
@@ -214,7 +217,7 @@ def world(app):
              "rule_id": award.id, "event_id": event.id, "attendance_id": attendance.id, "claim_id": claim.id,
              "appeal_id": appeal.id, "round_id": hygiene_round.id, "shop_id": shop.id, "product_id": product.id,
              "redemption_id": redemption.id, "month": local_today().strftime("%Y-%m"),
-             "token": event_services.static_token(event), "node_id": village.village.id,
+             "token": event_checkins.static_token(event), "node_id": village.village.id,
              "resident_id": member.id},
     )
 
@@ -326,7 +329,7 @@ def test_public_pages_show_no_personal_data(app, client, world):
     assert "欧**辰" in html[f"/boards/{village.village.id}?subject=household"]
     assert "欧**雨" in html[f"/boards/{village.village.id}?subject=resident"]
     assert "司**云" in html[f"/display/{village.village.id}"]
-    rotating = event_services.rotating_token(world.event)
+    rotating = event_checkins.rotating_token(world.event)
     for token in (rotating, world.ids["token"]):
         html[f"/c/{token}"] = client.get(f"/c/{token}", follow_redirects=True).get_data(as_text=True)
     for url, text in html.items():
@@ -628,7 +631,7 @@ def test_a_forwarded_check_in_link_asks_to_scan_the_code_where_it_is_shown(app, 
     and was checked in."""
     first, second = open_event.villagers
     at_the_event = sign_in(app, first)
-    scanned = at_the_event.get(f"/c/{event_services.rotating_token(open_event.event)}")
+    scanned = at_the_event.get(f"/c/{event_checkins.rotating_token(open_event.event)}")
     link = scanned.headers["Location"]
     assert at_the_event.post(link, data={"action": "in"}).status_code == 200
     at_home = sign_in(app, second)

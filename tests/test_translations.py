@@ -18,8 +18,9 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
-from points.people.imports import CARE_WORDS
-from points.people.services import CARE_TAG_LABELS, CARE_TAG_WORDS, KIND_LABELS
+from points.people.import_table import CARE_WORDS
+from points.people.models import KIND_LABELS
+from points.people.services import CARE_TAG_LABELS, CARE_TAG_WORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"

@@ -11,7 +11,6 @@ from ..auth.models import User
 from ..claims import services
 from ..claims.models import Appeal, AppealStatus, Claim, ClaimStatus
 from ..claims.queries import appeals_in_scope, claims_in_scope
-from ..extensions import db
 from ..limits import MAX_ID
 from .auth import api_user, authenticate_request
 from .blueprint import Blueprint, Parser
@@ -226,7 +225,6 @@ def create_claim(args):
         # The pages use "web:…" keys: an API key never meets one.
         client_key=f"api:{key}" if key else None,
     )
-    db.session.commit()
     return claim_view(claim)
 
 
@@ -266,7 +264,6 @@ def approve_claim(claim_id: int):
     the same and posts nothing."""
     client_key()  # a malformed header is refused before anything changes
     claim = services.approve_claim(api_user(), claim_id)
-    db.session.commit()
     return claim_view(claim)
 
 
@@ -284,7 +281,6 @@ def reject_claim(args, claim_id: int):
     the same and changes nothing; otherwise a decided claim is a 409."""
     retry = client_key() is not None  # a malformed header is refused before anything changes
     claim = services.reject_claim(api_user(), claim_id, args["reason"], retry=retry)
-    db.session.commit()
     return claim_view(claim)
 
 
@@ -320,7 +316,6 @@ def create_appeal(args):
     """申诉: a villager contests a deduction from their household."""
     key = client_key()
     appeal = services.submit_appeal(api_user(), args["entry_id"], args["reason"], f"api:{key}" if key else None)
-    db.session.commit()
     return appeal_view(appeal)
 
 
@@ -348,5 +343,4 @@ def decide_appeal(args, appeal_id: int):
     appeal is a 409."""
     retry = client_key() is not None  # a malformed header is refused before anything changes
     appeal = services.decide_appeal(api_user(), appeal_id, args["reverse"], args["note"], retry=retry)
-    db.session.commit()
     return appeal_view(appeal)

@@ -3,7 +3,6 @@ from marshmallow import Schema, fields, validate
 
 from ..auth import policy, tree
 from ..errors import DomainError
-from ..extensions import db
 from ..grids.queries import get_node, subtree
 from ..grids.schemas import GridNodeSchema
 from ..grids.services import NAME_LIMIT
@@ -65,7 +64,6 @@ def grid_subtree(args, node_id: int):
 def create_grid(args):
     """新增: a village or community under a town (town admins), a grid of the next level under a village or grid."""
     node = tree.add_node(api_user(), args["parent_id"], args["name"], args["code"])
-    db.session.commit()
     return node
 
 @bp.patch("/grids/<id:node_id>")
@@ -88,5 +86,4 @@ def change_grid(args, node_id: int):
         raise DomainError("nothing_to_change")
     else:
         node = tree.change_node(user, node_id, args.get("name"), args.get("code"), args.get("parent_id"))
-    db.session.commit()
     return node

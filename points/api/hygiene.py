@@ -4,242 +4,38 @@ monthly-summaries (每月汇总 and its 流动红旗).
 Publishing moves points and honours the Idempotency-Key header: a retry with the same key answers as the first time
 and posts nothing. Names of households' heads are masked (张*明); phones and ID numbers are never sent.
 """
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
 from ..auth import policy
-from ..auth.models import User
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..hygiene import queries, services
-from ..hygiene.models import Assignment, InspectionRound, MonthlySummary, Outcome, Publication, Score
-from ..limits import MAX_ID
+from ..hygiene import inspection, monthly, publishing, queries
+from ..hygiene.models import InspectionRound, MonthlySummary, Outcome, Publication, Score
 from ..people.models import Household
 from ..people.privacy import mask_name
 from .auth import api_user, authenticate_request
 from .blueprint import Blueprint
-from .schemas import (
-    IDEMPOTENCY_HEADER,
-    ErrorSchema,
-    PageArgs,
-    Text,
-    client_key,
-    commit_keyed,
-    page_of,
-    page_schema,
-    utc,
+from .hygiene_schemas import (
+    InspectionRoundPage,
+    InspectionRoundSchema,
+    MonthlySummaryPage,
+    MonthlySummarySchema,
+    PublicationSchema,
+    PublishArgs,
+    RoundArgs,
+    RoundResultsSchema,
+    ScoreListArgs,
+    ScoreSheetArgs,
+    ScoreSheetPage,
+    ScoreSheetSchema,
+    SummaryArgs,
+    VillageArgs,
 )
+from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, client_key, commit_keyed, page_of, utc
 
 bp = Blueprint("api_hygiene", __name__, description="卫生评比：每周交叉检查、评分、发布结果；每月汇总与流动红旗")
 bp.before_request(authenticate_request)
-
-
-def _row_id(**kwargs) -> fields.Integer:
-    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
-# Shapes
-
-
-class InspectionGridSchema(Schema):
-    grid_id = fields.Integer(required=True, metadata={"description": "The grid inspected"})
-    grid_name = fields.String(required=True)
-    inspector_grid_id = fields.Integer(
-        required=True, allow_none=True,
-        metadata={"description": "交叉检查: the grid whose leaders and workers score it; null: the village committee"},
-    )
-    inspector_grid_name = fields.String(required=True, allow_none=True)
-    scored = fields.Integer(required=True, metadata={"description": "Households with a score sheet this round"})
-    households = fields.Integer(required=True, metadata={"description": "Households in the grid now"})
-    published_at = fields.DateTime(
-        required=True, allow_none=True, metadata={"description": "When its results were last published; null: not yet"}
-    )
-
-
-class InspectionRoundSchema(Schema):
-    id = fields.Integer(required=True)
-    village_id = fields.Integer(required=True)
-    week = fields.String(required=True, metadata={"description": "ISO week, e.g. 2026-W47"})
-    month = fields.String(required=True, metadata={"description": "The month it counts in (its Thursday's): 2026-11"})
-    monday = fields.Date(required=True)
-    grids = fields.List(fields.Nested(InspectionGridSchema), required=True, metadata={"description": "In grid order"})
-
-
-class ScoreItemSchema(Schema):
-    item_id = fields.Integer(required=True, metadata={"description": "A checklist item of the village"})
-    name = fields.String(required=True)
-    points = fields.Integer(required=True, metadata={"description": "Points deducted (positive)"})
-
-
-class ScoreSheetSchema(Schema):
-    household_id = fields.Integer(required=True)
-    number = fields.String(required=True, metadata={"description": "户号"})
-    head_name = fields.String(required=True, metadata={"description": "The head's name, masked: 张*明"})
-    grid_id = fields.Integer(required=True, metadata={"description": "The grid it is (or was) inspected in"})
-    scored = fields.Boolean(required=True, metadata={"description": "false: no sheet saved yet this round"})
-    deductions = fields.Integer(required=True, metadata={"description": "Total points deducted"})
-    items = fields.List(fields.Nested(ScoreItemSchema), required=True, metadata={"description": "Items deducted"})
-    note = fields.String(required=True)
-    revision = fields.Integer(
-        required=True, metadata={"description": "Counts saves; 0: none yet. Send it back to save over this sheet"}
-    )
-    scored_at = fields.DateTime(required=True, allow_none=True)
-
-
-class PublishedGridSchema(Schema):
-    grid_id = fields.Integer(required=True)
-    grid_name = fields.String(required=True)
-    published_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "null: no score sheet "
-                                                                             "yet, so not published"})
-    models = fields.List(fields.Integer(), required=True, metadata={"description": "卫生保洁示范户: household ids"})
-    shamed = fields.List(fields.Integer(), required=True, metadata={
-        "description": "Listed for 晾晒, the most deductions first: household ids (one whose penalty is under a "
-                       "pending appeal is left off until the appeal is decided)"})
-    unscored = fields.List(fields.Integer(), required=True,
-                           metadata={"description": "Households without a score sheet: household ids"})
-
-
-class PublicationSchema(Schema):
-    id = fields.Integer(required=True)
-    round_id = fields.Integer(required=True)
-    period = fields.String(required=True, metadata={"description": "week:2026-W47, as leaderboards name it"})
-    grid_id = fields.Integer(required=True, allow_none=True, metadata={"description": "null: every grid"})
-    posted = fields.Integer(required=True, metadata={"description": "Entries posted (awards, penalties)"})
-    reversed = fields.Integer(required=True, metadata={"description": "Entries a correction reversed"})
-    created_at = fields.DateTime(required=True)
-    grids = fields.List(fields.Nested(PublishedGridSchema), required=True,
-                        metadata={"description": "The grids it published, as they stand now"})
-
-
-class ResultItemSchema(Schema):
-    name = fields.String(required=True, metadata={"description": "The checklist item"})
-    points = fields.Integer(required=True, metadata={"description": "Points deducted"})
-
-
-class ResultLineSchema(Schema):
-    household_id = fields.Integer(required=True)
-    number = fields.String(required=True, metadata={"description": "户号"})
-    head_name = fields.String(required=True, metadata={"description": "Masked: 张*明"})
-    rank = fields.Integer(required=True, allow_none=True, metadata={"description": "null: left out of the ranking"})
-    deductions = fields.Integer(required=True)
-    score = fields.Integer(required=True, metadata={"description": "The full score less deductions; 0 if left out"})
-    scored = fields.Boolean(required=True)
-    outcome = fields.Enum(Outcome, by_value=True, required=True, allow_none=True,
-                          metadata={"description": "model: 卫生保洁示范户; shame: 晾晒; null: neither (or 晾晒 whose "
-                                                   "penalty is under a pending appeal, until it is decided)"})
-    items = fields.List(fields.Nested(ResultItemSchema), required=True)
-
-
-class ResultGridSchema(Schema):
-    grid_id = fields.Integer(required=True)
-    grid_name = fields.String(required=True)
-    inspector_grid_id = fields.Integer(required=True, allow_none=True)
-    inspector_grid_name = fields.String(required=True, allow_none=True)
-    published_at = fields.DateTime(required=True, allow_none=True)
-    lines = fields.List(fields.Nested(ResultLineSchema), required=True,
-                        metadata={"description": "Ranked first, then those left out; empty until published"})
-
-
-class RoundResultsSchema(Schema):
-    round_id = fields.Integer(required=True)
-    village_id = fields.Integer(required=True)
-    week = fields.String(required=True)
-    month = fields.String(required=True)
-    grids = fields.List(fields.Nested(ResultGridSchema), required=True)
-
-
-class SummaryLineSchema(Schema):
-    household_id = fields.Integer(required=True)
-    number = fields.String(required=True, metadata={"description": "户号"})
-    head_name = fields.String(required=True, metadata={"description": "Masked: 张*明"})
-    total = fields.Integer(required=True, metadata={"description": "The sum of its published weekly scores"})
-    weeks = fields.Integer(required=True, metadata={"description": "Published weeks that counted"})
-    rank = fields.Integer(required=True, metadata={"description": "In its grid"})
-    flag = fields.Boolean(required=True, metadata={"description": "Holds the 流动红旗 of the month"})
-
-
-class SummaryGridSchema(Schema):
-    grid_id = fields.Integer(required=True)
-    grid_name = fields.String(required=True)
-    average = fields.Float(required=True, metadata={"description": "Average monthly total per household counted"})
-    rank = fields.Integer(required=True, metadata={"description": "Among the village's grids, by average"})
-    households = fields.List(fields.Nested(SummaryLineSchema), required=True, metadata={"description": "By rank"})
-
-
-class MonthlySummaryBriefSchema(Schema):
-    id = fields.Integer(required=True)
-    village_id = fields.Integer(required=True)
-    month = fields.String(required=True, metadata={"description": "2026-11"})
-    published_at = fields.DateTime(required=True, metadata={"description": "Last published"})
-
-
-class MonthlySummarySchema(MonthlySummaryBriefSchema):
-    grids = fields.List(fields.Nested(SummaryGridSchema), required=True, metadata={"description": "Best average first"})
-
-
-InspectionRoundPage = page_schema(InspectionRoundSchema, "InspectionRoundPage")
-ScoreSheetPage = page_schema(ScoreSheetSchema, "ScoreSheetPage")
-MonthlySummaryPage = page_schema(MonthlySummaryBriefSchema, "MonthlySummaryPage")
-
-
-# Requests
-
-
-class VillageArgs(PageArgs):
-    village_id = _row_id(required=True)
-
-
-class RoundArgs(Schema):
-    village_id = _row_id(required=True, strict=True)
-    week = Text(required=True, metadata={"description": "ISO week, e.g. 2026-W47; not one still to come"})
-
-
-class ScoreListArgs(PageArgs):
-    grid_id = _row_id(metadata={"description": "One inspected grid; absent: every grid the caller may read"})
-
-
-class SheetLineArgs(Schema):
-    item_id = _row_id(required=True, strict=True)
-    points = fields.Integer(required=True, strict=True,
-                            metadata={"description": "Points deducted: 0 to the item's maximum"})
-
-
-class ScoreSheetArgs(Schema):
-    items = fields.List(fields.Nested(SheetLineArgs), required=True,
-                        validate=validate.Length(max=services.MAX_ITEMS),
-                        metadata={"description": "Items left out deduct nothing"})
-    note = Text(load_default="")
-    revision = fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_ID),
-        metadata={"description": "The sheet's revision last seen (0: no sheet yet); a sheet saved since is not "
-                                 "overwritten (409). Absent: the last save wins"},
-    )
-
-    @validates_schema
-    def _each_item_once(self, data, **kwargs):
-        ids = [line["item_id"] for line in data.get("items", [])]
-        if len(ids) != len(set(ids)):
-            raise ValidationError("Each item at most once.", "items")
-
-
-class PublishArgs(Schema):
-    grid_id = _row_id(strict=True, load_default=None, allow_none=True,
-                      metadata={"description": "One grid (its inspecting grid's leader may); absent: every grid "
-                                               "(the village admin)"})
-    early = fields.Boolean(
-        load_default=False,
-        metadata={"description": "提前发布: before the week is over, a grid is published only when every household "
-                                 "in it is scored; true publishes it anyway (the village admin only), counting the "
-                                 "unscored households as the village's setting says, and the audit log records the "
-                                 "override with the unscored counts. Without it such a publication is refused (409 "
-                                 "week_not_over, naming the grids and how many households are unscored)"},
-    )
-
-
-class SummaryArgs(Schema):
-    village_id = _row_id(required=True, strict=True)
-    month = Text(required=True, metadata={"description": "2026-11; not one still to come"})
 
 
 # Views of the records
@@ -359,24 +155,7 @@ def summary_view(summary: MonthlySummary) -> dict:
     } for g in queries.month_results(summary)]}
 
 
-# Lookups and rights
-
-
-def _village(user: User, village_id: int) -> GridNode:
-    """A village whose rounds and results user may read. Raises NotFound or Forbidden."""
-    village = db.session.get(GridNode, village_id)
-    if village is None or village.kind is not NodeKind.VILLAGE:
-        raise NotFound()
-    if not policy.can_see_village(user, village.id):
-        raise Forbidden()
-    return village
-
-
-def _may_read_sheets(user: User, assignment: Assignment) -> bool:
-    """Score sheets are staff's: whoever may score the grid this round (its inspecting grid's leaders and workers,
-    the village admin) and the inspected grid's own staff. Villagers read the published results."""
-    return (policy.can_score(user, assignment.round.village_id, assignment.inspector_grid_id)
-            or policy.can(user, policy.Permission.VIEW_HOUSEHOLDS, assignment.grid_id))
+# Keys
 
 
 def _api_key() -> str | None:
@@ -396,7 +175,7 @@ def _api_key() -> str | None:
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
 def list_rounds(args):
     """A village's rounds, newest first, with each grid's inspector and progress."""
-    village = _village(api_user(), args["village_id"])
+    village = policy.visible_village(api_user(), args["village_id"])
     where = InspectionRound.village_id == village.id
     total = db.session.scalar(select(func.count()).select_from(InspectionRound).where(where))
     rounds = db.session.scalars(select(InspectionRound).where(where).order_by(InspectionRound.monday.desc())
@@ -415,14 +194,13 @@ def list_rounds(args):
 def open_round(args):
     """开始评比: the village's round of a week, opened with the week's 交叉检查 rotation if it is not yet."""
     user = api_user()
-    village = _village(user, args["village_id"])
-    if not services.may_open_round(user, village.id):
+    village = policy.visible_village(user, args["village_id"])
+    if not inspection.may_open_round(user, village.id):
         raise Forbidden()
-    existing = services.round_for(village, args["week"], create=False)
+    existing = inspection.round_for(village, args["week"], create=False)
     if existing is not None:
         return round_view(existing), 200
-    round_ = services.round_for(village, args["week"])
-    db.session.commit()
+    round_ = inspection.round_for(village, args["week"])
     return round_view(round_)
 
 
@@ -446,15 +224,7 @@ def list_scores(args, round_id: int):
     sheet of the round if it has one. For staff; villagers read GET …/results once published."""
     user = api_user()
     round_ = queries.visible_round(user, round_id)
-    if args.get("grid_id") is not None:
-        assignments = [services.assignment_of(round_, args["grid_id"])]
-        if not _may_read_sheets(user, assignments[0]):
-            raise Forbidden()
-    else:
-        assignments = [a for a in round_.assignments if _may_read_sheets(user, a)]
-        if not assignments:
-            raise Forbidden()
-    rows = [row for a in sorted(assignments, key=lambda a: a.grid_id)
+    rows = [row for a in inspection.readable_sheets(user, round_, args.get("grid_id"))
             for row in queries.sheet_rows(round_.id, a.grid_id)]
     return page_of([sheet_view(row.household, row.head_name, row.score) for row in rows], args)
 
@@ -474,9 +244,8 @@ def save_score(args, round_id: int, household_id: int):
     another inspector saved meanwhile is not overwritten."""
     user = api_user()
     round_ = queries.visible_round(user, round_id)
-    score = services.save_score(user, round_, household_id, {line["item_id"]: line["points"] for line in args["items"]},
-                                note=args["note"], revision=args["revision"])
-    db.session.commit()
+    deductions = {line["item_id"]: line["points"] for line in args["items"]}
+    score = inspection.save_score(user, round_, household_id, deductions, note=args["note"], revision=args["revision"])
     head = score.household.head
     return sheet_view(score.household, head.name if head else "", score)
 
@@ -499,7 +268,7 @@ def publish_round(args, round_id: int):
     user = api_user()
     round_ = queries.visible_round(user, round_id)
     key = _api_key()
-    publication = commit_keyed(lambda: services.publish_round(user, round_, args.get("grid_id"), client_key=key,
+    publication = commit_keyed(lambda: publishing.publish_round(user, round_, args.get("grid_id"), client_key=key,
                                                               early=args.get("early", False)))
     return publication_view(publication, round_)
 
@@ -525,7 +294,7 @@ def round_results(round_id: int):
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该村")
 def list_summaries(args):
     """A village's published months, newest first."""
-    village = _village(api_user(), args["village_id"])
+    village = policy.visible_village(api_user(), args["village_id"])
     where = MonthlySummary.village_id == village.id
     total = db.session.scalar(select(func.count()).select_from(MonthlySummary).where(where))
     summaries = db.session.scalars(select(MonthlySummary).where(where).order_by(MonthlySummary.month.desc())
@@ -552,7 +321,7 @@ def publish_summary(args):
     if village is None or village.kind is not NodeKind.VILLAGE:
         raise NotFound()
     key = _api_key()
-    summary = commit_keyed(lambda: services.publish_month(user, village, args["month"], client_key=key))
+    summary = commit_keyed(lambda: monthly.publish_month(user, village, args["month"], client_key=key))
     return summary_view(summary)
 
 

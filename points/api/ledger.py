@@ -9,6 +9,7 @@ from ..auth import policy
 from ..errors import NotFound
 from ..extensions import db
 from ..ledger import services
+from ..ledger.checks import MAX_NOTE
 from ..ledger.models import EntrySource, LedgerEntry
 from ..ledger.queries import household_entries
 from ..limits import MAX_ID
@@ -55,7 +56,7 @@ EntryPage = page_schema(EntrySchema, "EntryPage")
 
 
 def _note(**kwargs) -> Text:
-    return Text(load_default="", validate=validate.Length(max=services.MAX_NOTE), **kwargs)
+    return Text(load_default="", validate=validate.Length(max=MAX_NOTE), **kwargs)
 
 
 def _row_id(**kwargs) -> fields.Integer:

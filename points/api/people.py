@@ -4,7 +4,6 @@ from marshmallow import Schema, fields, validate
 
 from ..auth import policy, register
 from ..errors import DomainError
-from ..extensions import db
 from ..ledger.queries import balance_of, balances_of
 from ..limits import MAX_ID
 from ..people.models import CareTag, Closure, Departure, Household, HouseholdKind
@@ -141,7 +140,6 @@ def create_household(args):
     """新增户 in a grid, with its head as the first resident; the next free 户号."""
     household = register.add_household(api_user(), args["grid_id"], args["address"], args["kind"], args["head_name"],
                                         args["head_phone"], args["head_id_number"], args["care_tags"])
-    db.session.commit()
     return _household_detail(household)
 
 
@@ -168,7 +166,6 @@ def change_household(args, household_id: int):
         raise DomainError("nothing_to_change")
     else:
         household = register.update_household(user, household_id, **args)
-    db.session.commit()
     return _household_detail(household)
 
 
@@ -184,7 +181,6 @@ def add_resident(args, household_id: int):
     """新增成员 of a household on the register (the head is chosen with PATCH /households/ID)."""
     resident = register.add_resident(api_user(), household_id, args["name"], args["relation"], args["phone"],
                                      args["id_number"])
-    db.session.commit()
     return _resident(resident)
 
 
@@ -207,5 +203,4 @@ def change_resident(args, resident_id: int):
         raise DomainError("nothing_to_change")
     else:
         resident = register.update_resident(user, resident_id, **args)
-    db.session.commit()
     return _resident(resident)

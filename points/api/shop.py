@@ -348,7 +348,6 @@ def update_product(args, product_id: int):
     merged = {**current, **args}
     terms = services.ProductTerms(merged["name"], merged["unit"], merged["price"], merged["active"])
     product = services.update_product(user, product, terms)
-    db.session.commit()
     return product_view(product, True)
 
 
@@ -428,7 +427,6 @@ def create_redemption(args):
                            client_key=key)
     # Before the commit, which would make every row read again.
     body = redemption_detail(done.redemption, done.balance_after)
-    db.session.commit()
     return body
 
 
@@ -482,5 +480,4 @@ def void_redemption(args, redemption_id: int):
     client_key()  # a malformed header is refused before anything changes
     redemption = queries.visible_redemption(user, redemption_id)
     redemption = services.void(user, redemption, args["reason"])
-    db.session.commit()
     return redemption_detail(redemption)

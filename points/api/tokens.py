@@ -5,7 +5,7 @@ from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from ..auth import services
-from ..extensions import db, limiter
+from ..extensions import limiter
 from .blueprint import Blueprint
 from .schemas import ErrorSchema, Text
 
@@ -32,6 +32,5 @@ class TokenSchema(Schema):
 def create_token(credentials):
     user = services.authenticate(credentials["username"], credentials["password"])
     token, row = services.issue_token(user, current_app.config["API_TOKEN_DAYS"])
-    db.session.commit()
     # Stored naive; sent with its offset, or a client in Asia/Shanghai would read it as local time.
     return {"token": token, "expires_at": row.expires_at.replace(tzinfo=UTC)}

@@ -4,7 +4,6 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import User
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -31,4 +30,4 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
 
-    actor: Mapped[User | None] = relationship()
+    actor = relationship("User")  # auth.models.User, which is above the log: named, not imported

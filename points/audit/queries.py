@@ -4,10 +4,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
-from ..auth.models import User
 from ..extensions import db
 from ..limits import MAX_PAGE
-from ..people.queries import Page
+from ..paging import Page
 from ..timeutil import LOCAL
 from .models import AuditEvent
 
@@ -35,7 +34,7 @@ def search_events(
     if action:
         where.append(AuditEvent.action == action)
     if actor:
-        where.append(AuditEvent.actor_id.in_(select(User.id).where(User.username == actor)))
+        where.append(AuditEvent.actor.has(username=actor))
     if start:
         where.append(AuditEvent.created_at >= _utc(start))
     if end:

@@ -7,6 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..extensions import db, value_enum
 from ..grids.models import GridNode
 from ..people.models import Resident
@@ -120,3 +121,25 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+register_words(
+    actions={
+        "role.assigned": _l("分配角色"),
+        "role.revoked": _l("撤销角色"),
+        "account.created": _l("开设账号"),
+        "accounts.opened": _l("批量开通村民账号"),
+        "account.activated": _l("村民激活账号"),
+        "slip.reissued": _l("补发激活单"),
+        "account.enabled": _l("启用账号"),
+        "account.disabled": _l("停用账号"),
+    },
+    fields={
+        "username": _l("用户名"),
+        "role": _l("角色"),
+        "node": _l("范围"),
+        "accounts": _l("账号数"),
+        "min_age": _l("最低年龄"),
+    },
+    values=(ROLE_LABELS,),
+)

@@ -5,7 +5,9 @@ A role assignment (user, role, node) grants the role's permissions in that node'
 API ask this module; nothing else compares roles.
 """
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
@@ -344,3 +346,58 @@ def nodes_in_scope(user: User | None, permission: Permission, kind: NodeKind | N
 def home_node_ids(user: User) -> list[int]:
     """The nodes a staff user's pages start from: the top of each of their scopes."""
     return scope_ids(user, Permission.VIEW_GRIDS)
+
+
+# ---------------------------------------------------------------------------------------------------- points and shop
+# Who may reverse entries and void redemptions: rules of higher domains, told here in households, villages and days.
+
+
+def may_reverse_entries(user: User | None, household: Household) -> bool:
+    """Whether to offer 冲正 on the household's entries: to whoever may reverse entries where it lives, never on their
+    own household."""
+    return household.id != own_household_id(user) and can(user, Permission.REVERSE_ENTRIES, household.grid_id)
+
+
+def require_reverse_entries(user: User | None, household: Household) -> None:
+    """冲正 an entry of the household: whoever may reverse entries where it lives, never in their own household.
+    Raises Forbidden, DomainError("own_reversal")."""
+    require(user, Permission.REVERSE_ENTRIES, household.grid_id)
+    refuse_own_household(user, household.id, "own_reversal")
+
+
+def may_void_redemption(user: User | None, village_id: int, day: date, today: date) -> bool:
+    """作废 a redemption made on day (local) at a shop of the village: whoever manages the village's shops, any day;
+    its clerks on that day only."""
+    if can(user, Permission.MANAGE_SHOP, village_id):
+        return True
+    return day == today and can(user, Permission.RUN_SHOP, village_id)
+
+
+# ---------------------------------------------------------------------------------------------------- 卫生评比
+# Who may open a week's round, save and read its score sheets: told here in villages, grids and whether the grid's
+# sheets are closed (its results or its month published).
+
+
+def can_open_round(user: User | None, village_id: int, inspected_grid_ids: Callable[[], list[int]]) -> bool:
+    """A week's round of the village is opened by its admin and by the leaders and workers of the grids it inspects
+    (inspected_grid_ids() lists them)."""
+    if can(user, Permission.MANAGE_HYGIENE, village_id):
+        return True
+    return any(can_score(user, village_id, grid_id) for grid_id in inspected_grid_ids())
+
+
+def can_save_score(user: User | None, village_id: int, inspector_grid_id: int | None,
+                   closed: Callable[[], bool]) -> bool:
+    """A grid's score sheets of a round are saved by the village admin at any time, and by the inspecting grid's
+    leaders and workers (can_score) until they are closed (closed() asks: the grid's results of the round, or its
+    month, published)."""
+    if can(user, Permission.MANAGE_HYGIENE, village_id):
+        return True
+    return can_score(user, village_id, inspector_grid_id) and not closed()
+
+
+def can_read_score_sheets(user: User | None, village_id: int, grid_id: int, inspector_grid_id: int | None) -> bool:
+    """A grid's score sheets of a round are staff's: whoever may score the grid that round (its inspecting grid's
+    leaders and workers, the village admin) and the inspected grid's own staff. Villagers read the published
+    results."""
+    return can_score(user, village_id, inspector_grid_id) or can(user, Permission.VIEW_HOUSEHOLDS, grid_id)

@@ -7,8 +7,10 @@ from sqlalchemy import select
 from ..errors import DomainError, Forbidden
 from ..extensions import db
 from ..grids.models import GridNode
-from ..people import services
+from ..people import imports, services
+from ..people.import_table import ImportReport
 from ..people.models import CareTag, Closure, Departure, Household, HouseholdKind, Resident
+from ..uploads import normalize_text
 from . import policy
 from .models import User
 from .services import set_active
@@ -65,7 +67,7 @@ def add_household(actor: User, grid_id: int, address: str, kind: HouseholdKind, 
         raise DomainError("invalid_grid")
     if not policy.can(actor, KEEP, grid.id):
         raise Forbidden()
-    return services.create_household(grid, services.normalize_text(address) or "", kind, head_name,
+    return services.create_household(grid, normalize_text(address) or "", kind, head_name,
                                      head_phone=head_phone, head_id_number=head_id_number, care_tags=care_tags,
                                      actor=actor)
 
@@ -98,7 +100,7 @@ def add_resident(actor: User, household_id: int, name: str, relation: str, phone
     """新增成员 of a household on the register; the head is chosen on the household. Raises NotFound, Forbidden,
     DomainError("relation_invalid" | …people.services.add_resident's)."""
     household = _open(actor, household_id)
-    relation = services.normalize_text(relation)
+    relation = normalize_text(relation)
     if not relation or relation == "户主" or len(relation) > Resident.relation.type.length:
         raise DomainError("relation_invalid")
     return services.add_resident(household, name, relation, phone, id_number, actor=actor)
@@ -122,3 +124,14 @@ def remove_resident(actor: User, resident_id: int, departure: Departure, on: dat
     if account is not None and policy.can_manage_user(actor, account):  # not a colleague's, whose roles lie elsewhere
         set_active(actor, account, False)
     return resident
+
+
+def import_households(actor: User | None, village: GridNode, data: bytes, max_bytes: int,
+                      apply: bool = True) -> ImportReport:
+    """导入花名册 into a village of the actor's scope (people.imports.import_households): nobody changes their own
+    household by it, a change to it is an error of its row. No actor is the command line, run on the server.
+    Raises Forbidden."""
+    if actor is not None and not policy.can(actor, KEEP, village.id):
+        raise Forbidden()
+    return imports.import_households(village, data, max_bytes, actor=actor,
+                                     own_household_id=policy.own_household_id(actor), apply=apply)

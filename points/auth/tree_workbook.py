@@ -24,10 +24,10 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import subtree_ids
 from ..grids.services import CODE, NAME_LIMIT, create_node
-from ..people.imports import RowError, read_columns
 from ..people.privacy import mask_phone
 from ..people.services import PHONE_RE
 from ..timeutil import utcnow
+from ..uploads import RowError, read_columns
 from . import policy
 from .models import NO_PASSWORD, Role, RoleAssignment, User
 
@@ -207,26 +207,8 @@ def _place(root: GridNode, rows: dict[str, _Row], errors: list[RowError]) -> Non
     """Match each row with the tree: a node the tree has (same name and parent) or a new one under a parent that is in
     the tree below root or in the file; give each its kind. Rows that cannot be placed are reported and dropped."""
     known = _nodes_by_code(set(rows) | {r.parent_code for r in rows.values()})
-    dropped: set[str] = set()
     inside = set(db.session.scalars(subtree_ids(root.id)))
-    for row in rows.values():
-        node = known.get(row.code)
-        if node is None:
-            continue
-        parent = db.session.get(GridNode, node.parent_id) if node.parent_id else None
-        dropped.add(row.code)  # unless it is the very node, below
-        if node.id not in inside:
-            errors.append(RowError(row.row, "编码", DomainError("code_taken", node_code=row.code).message))
-        elif node.retired_at is not None:
-            errors.append(RowError(row.row, "编码", _("编码 %(code)s 属于已撤销的“%(name)s”，请换一个编码",
-                                                        code=row.code, name=node.name)))
-        elif node.name != row.name or parent is None or parent.code != row.parent_code:
-            errors.append(RowError(row.row, "编码", _(
-                "编码 %(code)s 已是“%(name)s”（上级 %(parent)s）的编码；改名或移动请到网格管理页面办理",
-                code=row.code, name=node.name, parent=parent.code if parent else "—")))
-        else:
-            row.node, row.kind = node, node.kind
-            dropped.discard(row.code)
+    dropped = _match_known(rows, known, inside, errors)
 
     def kind_of(row: _Row, path: tuple[str, ...]) -> NodeKind | None:
         if row.kind is not None or row.code in dropped:
@@ -266,6 +248,32 @@ def _place(root: GridNode, rows: dict[str, _Row], errors: list[RowError]) -> Non
         kind_of(row, ())
     for code in dropped:
         rows.pop(code, None)
+
+
+def _match_known(rows: dict[str, _Row], known: dict[str, GridNode], inside: set[int],
+                 errors: list[RowError]) -> set[str]:
+    """Each row whose code the tree has is that node (its kind the node's) if it is the very node: in use below root,
+    with the same name and parent. Returns the codes of the rows that are not, reported in errors."""
+    dropped: set[str] = set()
+    for row in rows.values():
+        node = known.get(row.code)
+        if node is None:
+            continue
+        parent = db.session.get(GridNode, node.parent_id) if node.parent_id else None
+        if node.id not in inside:
+            errors.append(RowError(row.row, "编码", DomainError("code_taken", node_code=row.code).message))
+        elif node.retired_at is not None:
+            errors.append(RowError(row.row, "编码", _("编码 %(code)s 属于已撤销的“%(name)s”，请换一个编码",
+                                                        code=row.code, name=node.name)))
+        elif node.name != row.name or parent is None or parent.code != row.parent_code:
+            errors.append(RowError(row.row, "编码", _(
+                "编码 %(code)s 已是“%(name)s”（上级 %(parent)s）的编码；改名或移动请到网格管理页面办理",
+                code=row.code, name=node.name, parent=parent.code if parent else "—")))
+        else:
+            row.node, row.kind = node, node.kind
+            continue
+        dropped.add(row.code)
+    return dropped
 
 
 def _kind_word(kind: NodeKind) -> str:

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..auth.models import User
 from ..extensions import db, value_enum
 from ..ledger.models import LedgerEntry
@@ -123,3 +124,19 @@ class Appeal(db.Model):
     household: Mapped[Household] = relationship()
     appellant: Mapped[User | None] = relationship(foreign_keys=[appellant_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+register_words(
+    actions={
+        "claim.submitted": _l("提交申报"),
+        "claim.approved": _l("通过申报"),
+        "claim.rejected": _l("驳回申报"),
+        "appeal.submitted": _l("提交申诉"),
+        "appeal.upheld": _l("维持扣分"),
+        "appeal.reversed": _l("撤销扣分"),
+    },
+    fields={
+        "photos": _l("照片"),
+    },
+    values=(CLAIM_STATUS_LABELS, APPEAL_STATUS_LABELS),
+)

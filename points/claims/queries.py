@@ -6,8 +6,8 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..limits import MAX_PAGE
+from ..paging import Page
 from ..people.models import Household
-from ..people.queries import Page
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book
 from .models import Appeal, AppealStatus, Claim, ClaimStatus

@@ -16,6 +16,7 @@ from ..ledger import services as ledger
 from ..ledger.models import EntrySource, LedgerEntry
 from ..media import clean_photo, store_photo
 from ..people.models import Household
+from ..rules.models import RuleVersion
 from ..timeutil import local_today, utcnow
 from .models import Appeal, AppealStatus, Claim, ClaimPhoto, ClaimStatus
 
@@ -72,29 +73,12 @@ def submit_claim(
     | "photo_too_large" | "not_an_image" | "claim_day_invalid" | "idempotency_key_reused"
     | ledger.rule_for_household's) and writes nothing then.
     """
-
-    def as_asked(earlier: Claim) -> Claim:
-        """The key's claim, if it is what this call asks for (its photos aside: they were re-encoded)."""
-        if (earlier.rule_id, earlier.quantity, earlier.note, earlier.occurred_on) != (
-                rule_id, quantity, (note or "").strip(), occurred_on or earlier.occurred_on):
-            raise DomainError("idempotency_key_reused", status=409)
-        return earlier
-
+    asked = (rule_id, quantity, (note or "").strip(), occurred_on)
     earlier = _existing(Claim, Claim.claimant_id, user, client_key)
     if earlier is not None:
-        return as_asked(earlier)
+        return _as_asked(earlier, *asked)
     household = villager_household(user)
-    today = local_today()
-    day = occurred_on or today
-    if not (0 <= (today - day).days <= CLAIM_WINDOW_DAYS):
-        raise DomainError("claim_day_invalid", days=CLAIM_WINDOW_DAYS)
-    version = ledger.rule_for_household(household, rule_id, day, quantity)
-    if not version.self_claimable:
-        raise DomainError("rule_not_claimable")
-    if len(photos) > MAX_PHOTOS:
-        raise DomainError("too_many_photos", limit=MAX_PHOTOS)
-    if version.evidence_required and not photos:
-        raise DomainError("photo_required")
+    version, day = _claimed_version(household, rule_id, occurred_on, quantity, len(photos))
     note = _text(note, MAX_NOTE, "note_too_long")
     cleaned = [clean_photo(data, store.max_bytes) for data in photos]  # every photo checked before any is stored
 
@@ -121,10 +105,38 @@ def submit_claim(
         earlier = _existing(Claim, Claim.claimant_id, user, client_key)
         if earlier is None:
             raise
-        return as_asked(earlier)
+        return _as_asked(earlier, *asked)
     record(user, "claim.submitted", "claim", claim.id, household.grid_id,
            after={"household": household.number, "rule": version.name, "quantity": quantity, "photos": len(cleaned)})
     return claim
+
+
+def _as_asked(earlier: Claim, rule_id: int, quantity: int, note: str, occurred_on: date | None) -> Claim:
+    """The claim made with the same client_key, if it is what this call asks for (its photos aside: they were
+    re-encoded). Raises DomainError("idempotency_key_reused")."""
+    if (earlier.rule_id, earlier.quantity, earlier.note, earlier.occurred_on) != (
+            rule_id, quantity, note, occurred_on or earlier.occurred_on):
+        raise DomainError("idempotency_key_reused", status=409)
+    return earlier
+
+
+def _claimed_version(household: Household, rule_id: int, occurred_on: date | None, quantity: int,
+                     photo_count: int) -> tuple[RuleVersion, date]:
+    """The version of the rule the household may claim on the day (today if not given), with that many photos, and
+    the day. Raises DomainError("claim_day_invalid" | "rule_not_claimable" | "too_many_photos" | "photo_required"
+    | ledger.rule_for_household's)."""
+    today = local_today()
+    day = occurred_on or today
+    if not (0 <= (today - day).days <= CLAIM_WINDOW_DAYS):
+        raise DomainError("claim_day_invalid", days=CLAIM_WINDOW_DAYS)
+    version = ledger.rule_for_household(household, rule_id, day, quantity)
+    if not version.self_claimable:
+        raise DomainError("rule_not_claimable")
+    if photo_count > MAX_PHOTOS:
+        raise DomainError("too_many_photos", limit=MAX_PHOTOS)
+    if version.evidence_required and not photo_count:
+        raise DomainError("photo_required")
+    return version, day
 
 
 def visible_claim(user: User, claim_id: int) -> Claim:

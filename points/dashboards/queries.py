@@ -19,8 +19,7 @@ from ..leaderboards.queries import GridPlace, grid_board
 from ..ledger.models import PeriodTotal
 from ..people.models import Household
 from ..periods import Period, PeriodKind, period_of
-from ..rules.labels import CATEGORY_LABELS
-from ..rules.models import RuleCategory
+from ..rules.models import CATEGORY_LABELS, RuleCategory
 from ..shop.models import Redemption, Shop
 from ..timeutil import local_to_utc
 

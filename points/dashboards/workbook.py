@@ -4,7 +4,7 @@ from flask_babel import force_locale
 
 from ..leaderboards.queries import GridPlace
 from ..periods import Period
-from ..rules.labels import CATEGORY_LABELS
+from ..rules.models import CATEGORY_LABELS
 from ..xlsx import add_sheet, book_bytes, new_book
 from .queries import CategoryFigures, Participation, WeekFigures
 

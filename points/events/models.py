@@ -1,4 +1,4 @@
-"""志愿活动: events with their check-in codes, the attendances, recurring series, and household cards."""
+"""志愿活动: events with their check-in codes, the attendances and recurring series."""
 import enum
 from datetime import date, datetime, time
 
@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..auth.models import User
 from ..extensions import db, value_enum
 from ..grids.models import GridNode
@@ -154,21 +155,29 @@ class Attendance(db.Model):
     entry: Mapped[LedgerEntry | None] = relationship()
 
 
-class HouseholdCard(db.Model):
-    """A printed household card. Its QR holds only the signed code; reissuing revokes the card before."""
-
-    __tablename__ = "household_cards"
-    __table_args__ = (
-        UniqueConstraint("code", name="uq_household_cards_code"),
-        UniqueConstraint("household_id", "serial", name="uq_household_cards_household_serial"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
-    serial: Mapped[int]  # 1 for the first card, 2 for its replacement …, printed on the card
-    code: Mapped[str] = mapped_column(String(16))  # random, opaque
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    revoked_at: Mapped[datetime | None]
-
-    household: Mapped[Household] = relationship()
+register_words(
+    actions={
+        "events.fence": _l("设置活动签到范围"),
+        "event.created": _l("新建活动"),
+        "event.updated": _l("修改活动"),
+        "event.checked_in": _l("活动签到"),
+        "event.checked_out": _l("活动签退"),
+        "events.checkout_after": _l("设置签到后多久可签退"),
+        "event.attendance_removed": _l("移除签到"),
+        "event.closed": _l("结束活动"),
+    },
+    fields={
+        "fence": _l("签到范围（米）"),
+        "checkout_after": _l("签到后多久可签退（分钟）"),
+        "located": _l("已定位"),
+        "title": _l("标题"),
+        "place": _l("地点"),
+        "starts_at": _l("开始时间"),
+        "ends_at": _l("结束时间"),
+        "capacity": _l("人数上限"),
+        "mode": _l("签到方式"),
+        "method": _l("签到途径"),
+        "attendees": _l("参加人数"),
+        "paid": _l("记分人数"),
+    },
+)

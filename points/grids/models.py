@@ -2,9 +2,11 @@
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..extensions import db, value_enum
 
 
@@ -53,3 +55,17 @@ class GridPath(db.Model):
     ancestor_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="CASCADE"), primary_key=True)
     descendant_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="CASCADE"), primary_key=True)
     distance: Mapped[int]
+
+
+register_words(
+    actions={
+        "node.created": _l("新增网格"),
+        "node.changed": _l("修改网格"),
+        "node.retired": _l("撤销网格"),
+        "grids.imported": _l("导入网格和工作人员"),
+    },
+    fields={
+        "parent": _l("上级"),
+        "grids": _l("网格数"),
+    },
+)

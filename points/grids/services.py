@@ -6,8 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, delete, func, insert, select, true, update
 from sqlalchemy.orm import aliased
 
-from ..audit.services import record
-from ..auth.models import User
+from ..audit.services import Actor, record
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import utcnow
@@ -116,7 +115,7 @@ def child_kind(parent: GridNode) -> NodeKind:
     return NodeKind.VILLAGE if parent.kind is NodeKind.TOWN else NodeKind.GRID
 
 
-def add_node(actor: User, parent: GridNode, name: str, code: str) -> GridNode:
+def add_node(actor: Actor, parent: GridNode, name: str, code: str) -> GridNode:
     """新增: a village or community under a town, a grid of the next level under a village or a grid; audited.
     Raises what create_node raises."""
     node = create_node(name, code, child_kind(parent), parent)
@@ -125,7 +124,7 @@ def add_node(actor: User, parent: GridNode, name: str, code: str) -> GridNode:
     return node
 
 
-def change_node(actor: User, node: GridNode, name: str, code: str, parent: GridNode) -> GridNode:
+def change_node(actor: Actor, node: GridNode, name: str, code: str, parent: GridNode) -> GridNode:
     """Rename, re-code or move a node (with all below it) under another parent; audited with before and after.
     A grid stays in its village: its households, rounds and events belong to it.
 
@@ -200,7 +199,7 @@ def retirement_refusal(node: GridNode) -> DomainError | None:
     return DomainError("node_in_use", status=409, node=node.name, left="、".join(left)) if left else None
 
 
-def retire_node(actor: User, node: GridNode) -> GridNode:
+def retire_node(actor: Actor, node: GridNode) -> GridNode:
     """撤销: the node leaves every list and choice, kept for the history that names it; only when nothing is left in it.
     Cannot be undone. Raises retirement_refusal's DomainError."""
     refusal = retirement_refusal(node)

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..auth.models import User
 from ..extensions import db, value_enum
 from ..grids.models import GridNode
@@ -258,3 +259,32 @@ class Publication(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+register_words(
+    actions={
+        "hygiene.settings": _l("修改评比设置"),
+        "hygiene.checklist": _l("修改检查项目"),
+        "hygiene.assigned": _l("调整交叉检查"),
+        "inspection.scored": _l("卫生评分"),
+        "hygiene.published": _l("发布评比结果"),
+        "hygiene.published_early": _l("提前发布评比结果（有户未评分）"),
+    },
+    fields={
+        "full_score": _l("满分"),
+        "model_count": _l("每网格示范户数"),
+        "model_points": _l("示范户奖励"),
+        "shame_count": _l("每网格晾晒户数"),
+        "shame_max": _l("晾晒最多户数"),
+        "shame_ties": _l("晾晒并列处理"),
+        "unscored_households": _l("未评分户数"),
+        "flag_points": _l("流动红旗奖励"),
+        "ties": _l("并列处理"),
+        "unscored": _l("未评分的户"),
+        "penalty_rule": _l("晾晒扣分细则"),
+        "items": _l("检查项目"),
+        "assignment": _l("交叉检查"),
+        "deductions": _l("扣分"),
+    },
+    values=(TIE_LABELS, UNSCORED_LABELS),
+)

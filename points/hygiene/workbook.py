@@ -3,8 +3,8 @@ the results pages; the file is in Chinese whatever the page's language, like the
 from ..people.privacy import mask_name
 from ..xlsx import add_sheet, book_bytes, new_book
 from .models import OUTCOME_LABELS, InspectionRound, MonthlySummary
+from .postings import period_name
 from .queries import GridMonth, GridWeek
-from .services import period_name
 
 
 def _outcome(outcome) -> str:

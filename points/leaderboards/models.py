@@ -1,7 +1,9 @@
 """A village's leaderboard settings: how long its 红榜 is, and whether it lists a 黑榜 for 晾晒."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.labels import register_words
 from ..extensions import db
 
 
@@ -16,3 +18,10 @@ class BoardSettings(db.Model):
     village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"), primary_key=True)
     red_count: Mapped[int] = mapped_column(default=10)
     black_count: Mapped[int] = mapped_column(default=0)  # 0: the village lists no 黑榜
+
+
+register_words(
+    actions={
+        "boards.settings": _l("修改红黑榜设置"),
+    },
+)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..auth.models import User
 from ..extensions import db, value_enum
 from ..rules.models import RuleCategory, RuleVersion
@@ -131,3 +132,21 @@ class PeriodTotal(db.Model):
     entries: Mapped[int] = mapped_column(default=0)
     deducted: Mapped[int] = mapped_column(default=0)
     hours: Mapped[int] = mapped_column(default=0)
+
+
+register_words(
+    actions={
+        "entry.posted": _l("记积分"),
+        "entry.reversed": _l("冲正"),
+    },
+    fields={
+        "balance": _l("余额"),
+        "amount": _l("积分"),
+        "source": _l("来源"),
+        "rule": _l("细则"),
+        "reverses": _l("冲正的记录"),
+        "posted": _l("记分笔数"),
+        "reversed": _l("冲正笔数"),
+    },
+    values=(SOURCE_LABELS,),
+)

@@ -26,8 +26,9 @@ from ..auth.models import User
 from ..extensions import db
 from ..grids.models import GridNode, GridPath
 from ..limits import MAX_PAGE
+from ..paging import Page
 from ..people.models import Household
-from ..people.queries import Page, on_register
+from ..people.queries import on_register
 from ..periods import Period
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book

@@ -11,9 +11,8 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, cast, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -23,16 +22,14 @@ from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import conflict_insert, db
 from ..people.models import Household, Resident
-from ..periods import month_bounds, period_keys
+from ..periods import period_keys
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
+from .checks import check_caps, check_terms
 from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
 
-MAX_AMOUNT = 100_000  # no single movement of points comes near this; a larger one is a typing mistake
-MAX_NOTE = 200  # LedgerEntry.note's length
 MAX_QUANTITY = {RuleUnit.OCCURRENCE: 100, RuleUnit.HOUR: 24}
-CAP_PERIODS = (("cap_day", _l("日")), ("cap_week", _l("周")), ("cap_month", _l("月")), ("cap_year", _l("年")))
 
 
 @dataclass(frozen=True)
@@ -94,73 +91,28 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
     if not movements:
         return []
     for movement in movements:
-        amount = movement.amount
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0 or abs(amount) > MAX_AMOUNT:
-            raise DomainError("invalid_amount", limit=MAX_AMOUNT)
-        if not movement.idempotency_key or len(movement.idempotency_key) > 100:
-            raise DomainError("invalid_idempotency_key")
-        if len(movement.note) > MAX_NOTE:
-            raise DomainError("note_too_long", limit=MAX_NOTE)
+        check_terms(movement.amount, movement.idempotency_key, movement.note)
     household_ids = sorted({m.household_id for m in movements})
     households = _households(household_ids)
     if len(households) < len(household_ids):
         raise NotFound()
     balances = _lock_balances(household_ids)
-    posted = {e.idempotency_key: e for e in _in_chunks(
-        select(LedgerEntry), LedgerEntry.idempotency_key, [m.idempotency_key for m in movements])}
-    reversed_ = set(_in_chunks(select(LedgerEntry.reverses_id), LedgerEntry.reverses_id,
-                               [m.reverses.id for m in movements if m.reverses is not None]))
-    residents = {m.resident_id for m in movements if m.resident_id is not None}
-    homes = {resident_id: (household_id, left_on) for resident_id, household_id, left_on in db.session.execute(
-        select(Resident.id, Resident.household_id, Resident.left_on).where(Resident.id.in_(residents)))
-             } if residents else {}
+    posted, reversed_, homes = _read_under_lock(movements)
 
     opening = {household_id: balance.balance for household_id, balance in balances.items()}
     # Balances as the batch goes, kept apart from the rows until every movement has passed its checks.
     running = dict(opening)
     entries, new, earned = [], [], []
     for movement in movements:
-        household_id, amount, version = movement.household_id, movement.amount, movement.rule_version
         earlier = posted.get(movement.idempotency_key)
         if earlier is not None:
             if not movement.same_as(earlier):
                 raise DomainError("idempotency_key_reused", status=409)
             entries.append(earlier)
             continue
-        if movement.reverses is not None and movement.reverses.id in reversed_:
-            raise DomainError("already_reversed", status=409)
-        # A household that left the register, or a resident who left it, earns, loses and spends no more; what was
-        # posted before may still be corrected.
-        if movement.reverses is None and households[household_id].closed_on is not None:
-            raise DomainError("household_closed", status=409, number=households[household_id].number)
-        if movement.resident_id is not None:
-            home, left_on = homes.get(movement.resident_id, (None, None))
-            if home != household_id:
-                raise DomainError("resident_not_in_household")
-            if left_on is not None and movement.reverses is None:
-                raise DomainError("resident_left", status=409)
-        day = movement.occurred_on or local_today()
-        if version is not None and movement.reverses is None:
-            _check_caps(household_id, version, amount, day, new)
-        penalty = version is not None and version.points < 0 and movement.reverses is None
-        if amount < 0 and not (penalty or movement.correction) and running[household_id] + amount < 0:
-            raise DomainError("insufficient_balance", status=409, balance=running[household_id], needed=-amount)
-        entry = LedgerEntry(
-            household_id=household_id,
-            resident_id=movement.resident_id,
-            amount=amount,
-            rule_version_id=version.id if version else None,
-            rule_version=version,
-            category=version.category if version else movement.category,
-            source=movement.source,
-            actor_id=actor.id if actor else None,
-            occurred_on=day,
-            note=movement.note,
-            idempotency_key=movement.idempotency_key,
-            reverses_id=movement.reverses.id if movement.reverses else None,
-            hours=movement.hours,
-        )
-        running[household_id] += amount
+        day = _check_movement(movement, households[movement.household_id], homes, reversed_, running, new)
+        entry = _entry(movement, day, actor)
+        running[movement.household_id] += movement.amount
         posted[movement.idempotency_key] = entry
         if movement.reverses is not None:
             reversed_.add(movement.reverses.id)
@@ -170,6 +122,76 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             earned.append(entry)
     if not new:
         return entries
+    _write(new, earned, balances, opening, running, households, actor)
+    return entries
+
+
+def _read_under_lock(movements: list[Movement]) -> tuple[dict[str, LedgerEntry], set[int], dict[int, tuple]]:
+    """Once the households are locked: the entries posted already under the batch's keys, the ids among those the
+    batch reverses that are reversed already, and each named resident's household and the day they left it."""
+    posted = {e.idempotency_key: e for e in _in_chunks(
+        select(LedgerEntry), LedgerEntry.idempotency_key, [m.idempotency_key for m in movements])}
+    reversed_ = set(_in_chunks(select(LedgerEntry.reverses_id), LedgerEntry.reverses_id,
+                               [m.reverses.id for m in movements if m.reverses is not None]))
+    residents = {m.resident_id for m in movements if m.resident_id is not None}
+    homes = {resident_id: (household_id, left_on) for resident_id, household_id, left_on in db.session.execute(
+        select(Resident.id, Resident.household_id, Resident.left_on).where(Resident.id.in_(residents)))
+             } if residents else {}
+    return posted, reversed_, homes
+
+
+def _check_movement(movement: Movement, household: Household, homes: dict[int, tuple], reversed_: set[int],
+                    running: dict[int, int], pending: list[LedgerEntry]) -> date:
+    """Whether a new movement may be posted, after those of the batch before it (pending, and the running balances);
+    returns the day it is posted on. Raises DomainError("already_reversed" | "household_closed" |
+    "resident_not_in_household" | "resident_left" | "cap_exceeded" | "insufficient_balance")."""
+    household_id, amount, version = movement.household_id, movement.amount, movement.rule_version
+    if movement.reverses is not None and movement.reverses.id in reversed_:
+        raise DomainError("already_reversed", status=409)
+    # A household that left the register, or a resident who left it, earns, loses and spends no more; what was
+    # posted before may still be corrected.
+    if movement.reverses is None and household.closed_on is not None:
+        raise DomainError("household_closed", status=409, number=household.number)
+    if movement.resident_id is not None:
+        home, left_on = homes.get(movement.resident_id, (None, None))
+        if home != household_id:
+            raise DomainError("resident_not_in_household")
+        if left_on is not None and movement.reverses is None:
+            raise DomainError("resident_left", status=409)
+    day = movement.occurred_on or local_today()
+    if version is not None and movement.reverses is None:
+        check_caps(household_id, version, amount, day, pending)
+    penalty = version is not None and version.points < 0 and movement.reverses is None
+    if amount < 0 and not (penalty or movement.correction) and running[household_id] + amount < 0:
+        raise DomainError("insufficient_balance", status=409, balance=running[household_id], needed=-amount)
+    return day
+
+
+def _entry(movement: Movement, day: date, actor: User | None) -> LedgerEntry:
+    """The entry a movement that passed its checks posts on day."""
+    version = movement.rule_version
+    return LedgerEntry(
+        household_id=movement.household_id,
+        resident_id=movement.resident_id,
+        amount=movement.amount,
+        rule_version_id=version.id if version else None,
+        rule_version=version,
+        category=version.category if version else movement.category,
+        source=movement.source,
+        actor_id=actor.id if actor else None,
+        occurred_on=day,
+        note=movement.note,
+        idempotency_key=movement.idempotency_key,
+        reverses_id=movement.reverses.id if movement.reverses else None,
+        hours=movement.hours,
+    )
+
+
+def _write(new: list[LedgerEntry], earned: list[LedgerEntry], balances: dict[int, HouseholdBalance],
+           opening: dict[int, int], running: dict[int, int], households: dict[int, Household],
+           actor: User | None) -> None:
+    """Write a batch that passed every check: the balances that moved, the new entries, the period totals of those
+    earned or lost (earned), and one audit record per entry with the balance before and after it."""
     for household_id, balance in balances.items():
         if running[household_id] != opening[household_id]:
             balance.balance = running[household_id]
@@ -193,7 +215,6 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
                    "reverses": entry.reverses_id, "note": entry.note},
         ))
     record_all(actor, changes)
-    return entries
 
 
 def apply_rule(
@@ -300,41 +321,6 @@ def rule_for_household(household: Household, rule_id: int, day: date, quantity: 
     return version
 
 
-def _period_bounds(day: date) -> dict[str, tuple[date, date]]:
-    """The first and last day of the day, ISO week, month and year around day."""
-    week_start = day - timedelta(days=day.weekday())
-    return {
-        "cap_day": (day, day),
-        "cap_week": (week_start, week_start + timedelta(days=6)),
-        "cap_month": month_bounds(day),
-        "cap_year": (day.replace(month=1, day=1), day.replace(month=12, day=31)),
-    }
-
-
-def _check_caps(household_id: int, version: RuleVersion, amount: int, day: date, pending: list[LedgerEntry]) -> None:
-    """Under the household's lock: the points under this rule (any version, reversals netted), posted or pending in
-    this batch, stay within each cap of the period around day. Raises DomainError("cap_exceeded") naming the cap."""
-    bounds = _period_bounds(day)
-    for cap_name, period in CAP_PERIODS:
-        cap = getattr(version, cap_name)
-        if cap is None:
-            continue
-        start, end = bounds[cap_name]
-        used = db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-            .join(RuleVersion, LedgerEntry.rule_version_id == RuleVersion.id)
-            .where(
-                LedgerEntry.household_id == household_id,
-                RuleVersion.rule_id == version.rule_id,
-                LedgerEntry.occurred_on.between(start, end),
-            )
-        ) + sum(e.amount for e in pending
-                if e.household_id == household_id and e.rule_version is not None
-                and e.rule_version.rule_id == version.rule_id and start <= e.occurred_on <= end)
-        if abs(used + amount) > cap:
-            raise DomainError("cap_exceeded", status=409, rule=version.name, period=period, cap=cap, used=abs(used))
-
-
 def hold(household_id: int) -> int:
     """Lock the household's balance until the transaction ends, and return it: for a caller whose own checks must
     see the household settled before it writes (the shop's idempotency key, before it takes stock); a posting for it
@@ -368,7 +354,8 @@ def reverse_entry(
     entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False,
     voiding: bool = False,
 ) -> LedgerEntry:
-    """Post reversal_of(entry_id). Raises what reversal_of and post_entries raise."""
+    """Post reversal_of(entry_id), asking no permission: for a domain that decided who may already (an appeal upheld,
+    a redemption voided); the doors call reverse_by_admin. Raises what reversal_of and post_entries raise."""
     return post_entries([reversal_of(entry_id, idempotency_key, note, correction, voiding)], actor)[0]
 
 
@@ -379,8 +366,7 @@ def reverse_by_admin(actor: User, entry_id: int, idempotency_key: str, note: str
     if entry is None:
         raise NotFound()
     household = db.session.get(Household, entry.household_id)
-    policy.require(actor, policy.Permission.REVERSE_ENTRIES, household.grid_id)
-    policy.refuse_own_household(actor, household.id, "own_reversal")
+    policy.require_reverse_entries(actor, household)
     return reverse_entry(entry.id, idempotency_key, actor, note)
 
 

@@ -5,29 +5,14 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..audit.labels import ACTIONS, FIELD_LABELS, VALUE_WORDS
 from ..audit.models import AuditEvent
 from ..audit.queries import search_events
-from ..audit.services import ACTIONS, FIELD_LABELS
 from ..auth import policy
-from ..auth.models import ROLE_LABELS
-from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from ..errors import Forbidden
-from ..hygiene.models import TIE_LABELS, UNSCORED_LABELS
-from ..ledger.models import SOURCE_LABELS
 from ..limits import MAX_ID
-from ..people.services import KIND_LABELS
-from ..rules.labels import CATEGORY_LABELS, UNIT_LABELS
 
 bp = Blueprint("audit", __name__)
-
-# Every stored enum value with its label (sources, categories, units, roles, kinds, statuses).
-VALUE_WORDS = {
-    member.value: label
-    for table in (ROLE_LABELS, CLAIM_STATUS_LABELS, APPEAL_STATUS_LABELS, SOURCE_LABELS, KIND_LABELS, CATEGORY_LABELS,
-                  UNIT_LABELS, TIE_LABELS, UNSCORED_LABELS)
-    for member, label in table.items()
-}
-
 
 SUBJECT_TYPES = ("entry", "rule", "user", "household", "resident", "village", "claim", "appeal", "inspection_round",
                  "monthly_summary")

@@ -15,7 +15,7 @@ from ..extensions import db, limiter
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
 from ..qr import inline_svg
-from . import confirm
+from . import confirm, refused
 from .forms import safe_next
 from .forms.auth import (
     ActivateForm,
@@ -70,7 +70,6 @@ def login():
 def logout():
     if ConfirmForm().validate_on_submit():
         services.end_login(current_user)
-        db.session.commit()
         logout_user()
     return redirect(url_for("auth.login"))
 
@@ -87,7 +86,6 @@ def me():
             db.session.rollback()
             form.current.errors.append(refusal.message)
         else:
-            db.session.commit()
             # This device stays signed in, remembered only if it was before.
             remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
             login_user(current_user._get_current_object(), remember=remembered)
@@ -161,7 +159,6 @@ def new_user():
             db.session.rollback()
             form.username.errors.append(refusal.message)
         else:
-            db.session.commit()
             flash(_("账号已创建"))
             return redirect(url_for("auth.user_detail", user_id=user.id))
     return render_template("auth/new_user.html", form=form)
@@ -191,7 +188,6 @@ def user_detail(user_id: int):
                 services.set_active(current_user, user, request.form["active"] == "1")
                 done = _("账号已启用") if user.active else _("账号已停用")
                 if not user.active and not confirm.confirmed():
-                    db.session.rollback()
                     return confirm.ask(
                         _("确认停用账号"), _("停用 %(username)s（%(name)s）的账号", username=user.username,
                                            name=user.display_name),
@@ -200,10 +196,8 @@ def user_detail(user_id: int):
             else:
                 raise DomainError("validation_error")
         except DomainError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "error")
+            refused(refusal)
         else:
-            db.session.commit()
             flash(done)
         return redirect(url_for("auth.user_detail", user_id=user.id))
     return render_template(
@@ -223,11 +217,9 @@ def revoke(assignment_id: int):
         user_id, username = assignment.user_id, assignment.user.username
         services.revoke_role(current_user, assignment)
         if not confirm.confirmed():
-            db.session.rollback()
             return confirm.ask(_("确认撤销角色"), _("撤销 %(username)s 的角色：%(role)s", username=username, role=role),
                                button=_("确认撤销"), back=url_for("auth.user_detail", user_id=user_id),
                                details=[_("撤销后，该账号不能再做这个角色的工作；需要时可以重新分配。")])
-        db.session.commit()
         flash(_("已撤销角色"))
     return redirect(url_for("auth.user_detail", user_id=assignment.user_id))
 
@@ -291,12 +283,9 @@ def reissue_slip(user_id: int):
         return redirect(url_for("auth.reissued_slip", user_id=user_id))
     if not confirm.confirmed():
         user = db.session.get(User, user_id)
-        name, resident_id = user.display_name, user.resident_id
-        db.session.rollback()
-        return confirm.ask(_("确认补发激活单"), _("为 %(name)s 补发激活单", name=name),
-                           button=_("确认补发"), back=url_for("people.resident", resident_id=resident_id),
+        return confirm.ask(_("确认补发激活单"), _("为 %(name)s 补发激活单", name=user.display_name),
+                           button=_("确认补发"), back=url_for("people.resident", resident_id=user.resident_id),
                            details=[_("补发后，手里的旧激活单马上作废，不能再用来设置密码。")])
-    db.session.commit()
     return redirect(url_for("auth.reissued_slip", user_id=user_id))
 
 
@@ -326,10 +315,8 @@ def activate(token: str):
         try:
             user = slips.activate(token, form.password.data)
         except DomainError as refusal:
-            db.session.rollback()
-            form.password.errors.append(refusal.message)
+            form.password.errors.append(refusal.message)  # answered 422: nothing is kept
         else:
-            db.session.commit()
             login_user(services.begin_login(user), remember=True)
             flash(_("密码已设置，欢迎使用村务积分"))
             return redirect(url_for("web.home"))

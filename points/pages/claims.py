@@ -19,7 +19,7 @@ from ..people.models import Household
 from ..periods import day_label
 from ..rules.labels import rule_choices
 from ..timeutil import local_today
-from . import confirm
+from . import confirm, refused
 from .forms import fresh_key, refusal_message
 from .forms.claims import AppealForm, ClaimForm, DecisionForm, RejectForm
 
@@ -52,12 +52,11 @@ def new_claim():
                 occurred_on=form.occurred_on.data, note=form.note.data or "", client_key=f"web:{form.key.data}",
             )
         except DomainError as refusal:
-            db.session.rollback()
+            db.session.rollback()  # the form is shown again as it was before the refused claim
             field = form.photos if refusal.code in PHOTO_ERRORS else form.rule_id
             field.errors.append(refusal_message(refusal, form))
             status = 422
         else:
-            db.session.commit()
             flash(_("申报已提交，请等待网格员审核"))
             return redirect(url_for("claims.claim", claim_id=claim.id))
     elif request.method == "POST":
@@ -134,16 +133,12 @@ def _decision(decide, said, back: str, question=None):
     try:
         result = decide()
     except DomainError as refusal:
-        db.session.rollback()
         if refusal.status in (403, 404):
             raise
-        flash(refusal.message, "error")
+        refused(refusal)
         return redirect(back)
     if question is not None and not confirm.confirmed():
-        asked = question(result)
-        db.session.rollback()
-        return asked
-    db.session.commit()
+        return question(result)
     flash(said(result))
     return redirect(back)
 
@@ -194,7 +189,6 @@ def new_appeal(entry_id: int):
             form.reason.errors.append(refusal_message(refusal, form))
             status = 422
         else:
-            db.session.commit()
             flash(_("申诉已提交，村管理员会尽快处理"))
             return redirect(url_for("claims.appeal", appeal_id=appeal.id))
     elif request.method == "POST":

@@ -8,6 +8,8 @@ one-request form and never comes here.
 """
 from flask import render_template, request
 
+from ..extensions import db
+
 FIELD = "confirmed"
 
 
@@ -18,7 +20,9 @@ def confirmed() -> bool:
 
 def ask(title: str, what: str, *, button: str, back: str, details: list[str] | tuple = (), warning: str = ""):
     """The confirmation page: ``what`` will happen (with its numbers), ``details`` line by line, an optional
-    ``warning`` (what is unusual about doing it now); ``button`` does it, 取消 goes to ``back``."""
+    ``warning`` (what is unusual about doing it now); ``button`` does it, 取消 goes to ``back``. Whatever the view
+    did to find the numbers is rolled back here: asking writes nothing."""
+    db.session.rollback()
     fields = [(name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", FIELD)]
     action = request.script_root + request.full_path.rstrip("?")
     return render_template("confirm.html", title=title, what=what, details=details, warning=warning,

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import ancestors, children
 from ..periods import Period, PeriodKind, parse_period, period_of, week_label
-from ..rules.labels import CATEGORY_LABELS
+from ..rules.models import CATEGORY_LABELS
 from ..timeutil import local_today
 from ..xlsx import XLSX
 

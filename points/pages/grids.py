@@ -16,8 +16,8 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import ancestors, get_node, nest, subtree
 from ..grids.services import ALLOWED_PARENTS, child_kind, retirement_refusal
 from ..hygiene.queries import flag_holders
-from ..people.imports import drop_upload, keep_upload, kept_upload
 from ..people.queries import household_counts, renter_count
+from ..uploads import drop_upload, keep_upload, kept_upload
 from ..xlsx import XLSX
 from .forms.grids import REFUSAL_FIELDS, ChangeNodeForm, ConfirmTreeImportForm, NodeForm, TreeImportForm
 
@@ -97,7 +97,6 @@ def new_node(node_id: int):
         except DomainError as refusal:
             _refused(form, refusal)
         else:
-            db.session.commit()
             flash(_("已新增 %(name)s（编码 %(code)s）", name=node.name, code=node.code))
             return _back_to_tree(node)
     kind = child_kind(parent)
@@ -128,7 +127,6 @@ def edit_node(node_id: int):
         except DomainError as refusal:
             _refused(form, refusal)
         else:
-            db.session.commit()
             flash(_("已保存 %(name)s", name=node.name))
             return _back_to_tree(node)
     return render_template("grids/node_form.html", form=form, parent=node.parent, node=node,
@@ -148,7 +146,6 @@ def retire(node_id: int):
             db.session.rollback()
             status = refusal.status
         else:
-            db.session.commit()
             flash(_("已撤销 %(name)s", name=node.name))
             return _back_to_tree(node)
     return render_template("grids/retire.html", node=node, kind=KIND_WORDS[node.kind],
@@ -198,7 +195,6 @@ def import_confirm(node_id: int):
         db.session.rollback()
         return _tree_preview(root, form, report, data,
                              notice=_("网格或账号在预览之后有了变动，下面是按现在的情况重新生成的预览，请核对后再确认。"))
-    db.session.commit()
     drop_upload(folder, confirm.upload.data)
     return render_template("grids/import.html", root=root, form=form, report=report, applied=True, kinds=NodeKind,
                            max_listed=300)

@@ -9,8 +9,9 @@ from ..auth.models import ROLE_LABELS
 from ..claims.models import APPEAL_STATUS_LABELS, CLAIM_STATUS_LABELS
 from ..extensions import db
 from ..grids.models import NodeKind
+from ..people.models import KIND_LABELS
 from ..people.privacy import mask_id_number, mask_name, mask_phone
-from ..people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
+from ..people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS
 from ..periods import day_label, month_label, week_label
 from .forms import safe_next
 

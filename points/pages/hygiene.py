@@ -14,7 +14,7 @@ from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
-from ..hygiene import queries, services
+from ..hygiene import inspection, monthly, publishing, queries, village_settings
 from ..hygiene.models import OUTCOME_LABELS, TIE_LABELS, UNSCORED_LABELS, InspectionRound, Outcome, Score
 from ..hygiene.workbook import month_workbook, week_workbook
 from ..media import clean_photo, store_photo
@@ -77,25 +77,25 @@ def week(village_id: int):
     except DomainError:
         monday = parse_week(week_of(today))
     week_name = week_of(monday)
-    round_ = services.round_for(village, week_name, create=False)
+    round_ = inspection.round_for(village, week_name, create=False)
     grids = queries.week_results(round_) if round_ else []
     preview = None
     if round_ is None:
-        holders = services.inspected_grids(village.id)
+        holders = inspection.inspected_grids(village.id)
         names = {g.id: g for g in holders}
-        preview = [(names[g], names.get(i)) for g, i in services.rotation([g.id for g in holders], monday).items()]
-    may = {g.grid.id: GridRights(services.may_score(current_user, round_, g.grid.id),
+        preview = [(names[g], names.get(i)) for g, i in inspection.rotation([g.id for g in holders], monday).items()]
+    may = {g.grid.id: GridRights(inspection.may_score(current_user, round_, g.grid.id),
                                  policy.can_publish(current_user, village.id, g.inspector.id if g.inspector else None))
            for g in grids}
-    settings = services.settings_of(village.id)
+    settings = village_settings.settings_of(village.id)
     return render_template(
         "hygiene/week.html", village=village, week=week_name, monday=monday, round=round_, grids=grids,
         preview=preview, may=may, settings=settings,
-        week_over=round_ is not None and services.week_over(round_),
+        week_over=round_ is not None and publishing.week_over(round_),
         incomplete=[g for g in grids if 0 < g.scored < g.households],
-        shame_rule=services.shame_rule(settings),
+        shame_rule=publishing.shame_rule(settings),
         manager=policy.can(current_user, MANAGE, village.id),
-        may_start=round_ is None and monday <= today and services.may_open_round(current_user, village.id),
+        may_start=round_ is None and monday <= today and inspection.may_open_round(current_user, village.id),
         previous=week_of(monday - timedelta(days=7)),
         following=week_of(monday + timedelta(days=7)) if monday + timedelta(days=7) <= today else None,
         publications=queries.publications(village.id, "W" + week_name),
@@ -107,10 +107,9 @@ def week(village_id: int):
 @login_required
 def open_round(village_id: int):
     village = policy.visible_village(current_user, village_id)
-    if not services.may_open_round(current_user, village.id):
+    if not inspection.may_open_round(current_user, village.id):
         raise Forbidden()
-    round_ = services.round_for(village, request.form.get("week", ""))
-    db.session.commit()
+    round_ = inspection.round_for(village, request.form.get("week", ""))
     return redirect(url_for("hygiene.week", village_id=village.id, week=round_.week))
 
 
@@ -119,15 +118,15 @@ def open_round(village_id: int):
 def sheet_list(round_id: int, grid_id: int):
     """The inspector's list of a grid's households: progress, and each household's sheet."""
     round_ = queries.visible_round(current_user, round_id)
-    assignment = services.assignment_of(round_, grid_id)
-    services.require_score(current_user, round_, grid_id)
+    assignment = inspection.assignment_of(round_, grid_id)
+    inspection.require_score(current_user, round_, grid_id)
     rows = queries.sheet_rows(round_.id, grid_id)
     done = sum(1 for row in rows if row.score is not None)
     following = next((row.household.id for row in rows if row.score is None), None)
     return render_template(
         "hygiene/sheets.html", round=round_, assignment=assignment, rows=rows, done=done, next_id=following,
         may_publish=policy.can_publish(current_user, round_.village_id, assignment.inspector_grid_id),
-        early=done < len(rows) and not services.week_over(round_),
+        early=done < len(rows) and not publishing.week_over(round_),
         manager=policy.can(current_user, MANAGE, round_.village_id),
     )
 
@@ -142,14 +141,14 @@ def sheet(round_id: int, household_id: int):
         raise NotFound()
     score = db.session.scalar(select(Score).where(Score.round_id == round_.id, Score.household_id == household.id))
     grid_id = score.grid_id if score is not None else household.grid_id
-    services.require_score(current_user, round_, grid_id)
-    items = services.checklist(round_.village_id)
+    inspection.require_score(current_user, round_, grid_id)
+    items = village_settings.checklist(round_.village_id)
     error, status, chosen = None, 200, {}
     if request.method == "POST":
         chosen = {item.id: request.form.get(f"item-{item.id}", 0, type=int) for item in items}
         try:
             photo = _photo(request.files.get("photo"))
-            saved = services.save_score(
+            saved = inspection.save_score(
                 current_user, round_, household.id, chosen, note=request.form.get("note", "").replace("\x00", ""),
                 revision=request.form.get("revision", 0, type=int), photo=photo,
             )
@@ -159,7 +158,6 @@ def sheet(round_id: int, household_id: int):
             score = db.session.scalar(select(Score).where(Score.round_id == round_.id,
                                                           Score.household_id == household.id))
         else:
-            db.session.commit()
             flash(_("已保存 %(number)s 户：扣 %(points)d 分", number=household.number, points=saved.deductions))
             following = next((row.household.id for row in queries.sheet_rows(round_.id, grid_id)
                               if row.score is None), None)
@@ -190,7 +188,7 @@ def photo(score_id: int):
     if score is None or score.photo is None:
         raise NotFound()
     round_ = db.session.get(InspectionRound, score.round_id)
-    if not (services.may_score(current_user, round_, score.grid_id)
+    if not (inspection.may_score(current_user, round_, score.grid_id)
             or policy.can_view_household(current_user, score.household)):
         raise Forbidden()
     response = send_file(f"{current_app.config['UPLOAD_FOLDER']}/{score.photo}", mimetype="image/jpeg", max_age=0)
@@ -208,7 +206,7 @@ def publish(round_id: int):
     early = request.form.get("early") == "1"
     back = url_for("hygiene.week", village_id=round_.village_id, week=round_.week)
     try:
-        publication = services.publish_round(current_user, round_, grid_id, client_key=_form_key(), early=early)
+        publication = publishing.publish_round(current_user, round_, grid_id, client_key=_form_key(), early=early)
     except DomainError as refusal:
         db.session.rollback()
         if refusal.code not in ("week_not_over", "early_admin_only"):
@@ -220,7 +218,6 @@ def publish(round_id: int):
         db.session.rollback()
         button = _("确认提前发布") if warning else _("确认发布")
         return confirm.ask(title, what, button=button, back=back, details=details, warning=warning)
-    db.session.commit()
     flash(_("已发布：记分 %(posted)d 笔，更正冲回 %(reversed)d 笔", posted=publication.posted,
             reversed=publication.reversed))
     return redirect(back)
@@ -266,10 +263,10 @@ def _publish_preview(round_: InspectionRound, grid_id: int | None, publication, 
         details = [_("%(grid)s：%(what)s", grid=name, what=text) for name, text in lines]
     details += _again(queries.publications(round_.village_id, "W" + round_.week))
     warning = ""
-    if early and unscored and not services.week_over(round_):
+    if early and unscored and not publishing.week_over(round_):
         warning = _("提前发布：本周还没结束（%(end)s结束），%(unscored)s。这些户%(rule)s。", end=day_label(
-            round_.monday + timedelta(days=6)), unscored=services.unscored_text(unscored),
-            rule=UNSCORED_LABELS[services.settings_of(round_.village_id).unscored])
+            round_.monday + timedelta(days=6)), unscored=publishing.unscored_text(unscored),
+            rule=UNSCORED_LABELS[village_settings.settings_of(round_.village_id).unscored])
     return _("发布评比结果"), what, details, warning
 
 
@@ -294,17 +291,16 @@ def assignment(round_id: int):
     """The village admin overrides this week's cross-inspection."""
     round_ = queries.visible_round(current_user, round_id)
     policy.require(current_user, MANAGE, round_.village_id)
-    grids = services.inspected_grids(round_.village_id)
+    grids = inspection.inspected_grids(round_.village_id)
     error, status = None, 200
     if request.method == "POST":
         chosen = {a.grid_id: request.form.get(f"grid-{a.grid_id}", type=int) or None for a in round_.assignments}
         try:
-            services.reassign(current_user, round_, chosen)
+            inspection.reassign(current_user, round_, chosen)
         except DomainError as refusal:
             db.session.rollback()
             error, status = refusal.message, 422
         else:
-            db.session.commit()
             flash(_("交叉检查安排已保存"))
             return redirect(url_for("hygiene.week", village_id=round_.village_id, week=round_.week))
     return render_template("hygiene/assignment.html", round=round_, grids=grids, error=error), status
@@ -316,7 +312,7 @@ def settings(village_id: int):
     """The village admin's numbers (示范户, 晾晒, ties, unscored households, 流动红旗) and checklist."""
     village = policy.village_or_template(current_user, village_id, MANAGE)
     policy.require(current_user, MANAGE, village.id)
-    current = services.settings_of(village.id)
+    current = village_settings.settings_of(village.id)
     form = SettingsForm(obj=current)
     penalties = [r for r in db.session.scalars(select(Rule).where(Rule.village_id == village.id).order_by(Rule.code))
                  if (v := version_in_force(r.id, local_today())) is not None and v.points < 0]
@@ -324,19 +320,19 @@ def settings(village_id: int):
         (r.id, f"{r.code} {version_in_force(r.id, local_today()).name}"
                f"（{version_in_force(r.id, local_today()).points}）")
         for r in penalties]
-    items = services.checklist(village.id)
+    items = village_settings.checklist(village.id)
     error, status = None, 200
     if form.validate_on_submit():
         lines = []
-        for index in range(services.MAX_ITEMS):
+        for index in range(village_settings.MAX_ITEMS):
             name = (request.form.get(f"name-{index}") or "").replace("\x00", "").strip()
             if not name:
                 continue
             lines.append((request.form.get(f"id-{index}", type=int), name,
                           request.form.get(f"max-{index}", 0, type=int)))
         try:
-            services.save_checklist(current_user, village, lines, full_score=form.full_score.data)
-            services.update_settings(
+            village_settings.save_checklist(current_user, village, lines, full_score=form.full_score.data)
+            village_settings.update_settings(
                 current_user, village, full_score=form.full_score.data, model_count=form.model_count.data,
                 model_points=form.model_points.data, shame_count=form.shame_count.data,
                 shame_ties=form.shame_ties.data, shame_max=form.shame_max.data,
@@ -347,16 +343,15 @@ def settings(village_id: int):
             db.session.rollback()
             error, status = refusal.message, 422
         else:
-            db.session.commit()
             flash(_("评比设置已保存"))
             if village.kind is NodeKind.TOWN:  # the template: no week of its own
                 return redirect(url_for("hygiene.settings", village_id=village.id))
             return redirect(url_for("hygiene.week", village_id=village.id))
-        items = services.checklist(village.id)
+        items = village_settings.checklist(village.id)
     elif request.method == "POST":
         status = 422
     return render_template("hygiene/settings.html", village=village, form=form, items=items, error=error,
-                           slots=services.MAX_ITEMS), status
+                           slots=village_settings.MAX_ITEMS), status
 
 
 @bp.get("/villages/<id:village_id>/hygiene/months/<month>")
@@ -372,8 +367,8 @@ def month(village_id: int, month: str):
     following = next_month(first)
     return render_template(
         "hygiene/month.html", village=village, month=month, summary=summary, rounds=rounds,
-        refusal=services.month_refusal(village.id, month),
-        grids=queries.month_results(summary) if summary else [], settings=services.settings_of(village.id),
+        refusal=monthly.month_refusal(village.id, month),
+        grids=queries.month_results(summary) if summary else [], settings=village_settings.settings_of(village.id),
         manager=policy.can(current_user, MANAGE, village.id) and first <= local_today(),
         previous=previous, following=following.strftime("%Y-%m") if following <= local_today() else None,
         publications=queries.publications(village.id, "M" + month), TIE_LABELS=TIE_LABELS,
@@ -385,7 +380,7 @@ def month(village_id: int, month: str):
 def publish_month(village_id: int, month: str):
     """Publish the month's summary, after a confirmation naming who gets the 流动红旗 and its points."""
     village = policy.visible_village(current_user, village_id)
-    summary = services.publish_month(current_user, village, month, client_key=_form_key())
+    summary = monthly.publish_month(current_user, village, month, client_key=_form_key())
     if not confirm.confirmed():
         amounts = queries.posted_amounts(village.id, "M" + summary.month)
         grids = [g for g in queries.month_results(summary) if g.holders]
@@ -399,9 +394,7 @@ def publish_month(village_id: int, month: str):
                  points=sum(sum(v) for (_grid, outcome), v in amounts.items() if outcome is Outcome.FLAG))
         details += _again(queries.publications(village.id, "M" + summary.month))
         back = url_for("hygiene.month", village_id=village.id, month=summary.month)
-        db.session.rollback()
         return confirm.ask(_("发布本月汇总"), what, button=_("确认发布"), back=back, details=details)
-    db.session.commit()
     flash(_("%(month)s汇总已发布", month=month_label(summary.month)))
     return redirect(url_for("hygiene.month", village_id=village.id, month=summary.month))
 

@@ -14,8 +14,7 @@ from ..leaderboards import queries, services
 from ..leaderboards.queries import GridOrder, ResidentOrder
 from ..people.models import Household
 from ..periods import PERIOD_KIND_LABELS, PeriodKind, parse_period, period_of
-from ..rules.labels import CATEGORY_LABELS
-from ..rules.models import RuleCategory
+from ..rules.models import CATEGORY_LABELS, RuleCategory
 from ..timeutil import local_today, utcnow
 from .forms.leaderboards import BoardSettingsForm
 
@@ -103,7 +102,6 @@ def settings(village_id: int):
     status = 200
     if form.validate_on_submit():
         services.update_board_settings(current_user, village, form.red_count.data, form.black_count.data)
-        db.session.commit()
         flash(_("红黑榜设置已保存"))
         return redirect(url_for("leaderboards.board", node_id=village.id))
     if request.method == "POST":

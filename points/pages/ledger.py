@@ -40,9 +40,7 @@ def _points_page(household: Household):
     page = household_entries(household.id, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     own = household.id == policy.own_household_id(current_user)
     appealed = appealed_entry_ids([e.id for e in page.items]) if own else set()
-    reverse_form = None
-    if not own and policy.can(current_user, policy.Permission.REVERSE_ENTRIES, household.grid_id):
-        reverse_form = ReverseForm(formdata=None)
+    reverse_form = ReverseForm(formdata=None) if policy.may_reverse_entries(current_user, household) else None
     return render_template(
         "ledger/points.html",
         household=household,
@@ -101,11 +99,9 @@ def award(household_id: int):
             if entry.amount < 0 and not confirm.confirmed():  # 扣分 is confirmed first, naming what it takes
                 what = _("将给户号 %(number)s（%(head)s）扣 %(points)d 分：%(rule)s", number=household.number,
                          head=_head_name(household), points=-entry.amount, rule=entry.rule_version.name)
-                db.session.rollback()
                 return confirm.ask(_("确认扣分"), what, button=_("确认扣分"),
                                    back=url_for("ledger.household_points", household_id=household.id),
                                    details=[_("扣分会出现在该户的积分记录里，村民可以申诉。")])
-            db.session.commit()
             flash(_("已记 %(amount)+d 分", amount=entry.amount))
             return redirect(url_for("ledger.household_points", household_id=household.id))
     elif request.method == "POST":
@@ -158,10 +154,7 @@ def batch_award():
             status = 422
         else:
             if not confirm.confirmed():
-                ask = _batch_confirmation(entries, village, grid_id)
-                db.session.rollback()
-                return ask
-            db.session.commit()
+                return _batch_confirmation(entries, village, grid_id)
             flash(_("已为 %(n)d 户记分", n=len(entries)))
             return redirect(url_for("ledger.batch_award", village=village.id, grid=grid_id or ""))
     elif request.method == "POST":
@@ -222,6 +215,5 @@ def reverse(entry_id: int):
         reversed_first = refusal.code == "idempotency_key_reused"
         flash(str(MESSAGES["already_reversed"]) if reversed_first else refusal.message, "error")
     else:
-        db.session.commit()
         flash(_("已冲正"))
     return redirect(url_for("ledger.household_points", household_id=household.id))

@@ -19,18 +19,13 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import grids_of_village
 from ..hygiene.queries import household_flags
 from ..ledger.queries import balance_of
-from ..people.imports import (
-    drop_upload,
-    export_register,
-    import_households,
-    keep_upload,
-    kept_upload,
-    template_workbook,
-)
 from ..people.models import HouseholdKind
 from ..people.queries import search_households
+from ..people.register_workbook import export_register, template_workbook
 from ..timeutil import local_today
+from ..uploads import drop_upload, keep_upload, kept_upload
 from ..xlsx import XLSX
+from . import refused
 from .forms.people import (
     REFUSAL_FIELDS,
     ClosureForm,
@@ -84,16 +79,14 @@ def move(household_id: int):
     except (Forbidden, NotFound):
         raise
     except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
+        refused(refusal)
         return redirect(url_for("people.household", household_id=household_id))
-    db.session.commit()
     flash(_("已调整到 %(grid)s", grid=household.grid.name))
     return redirect(url_for("people.household", household_id=household.id))
 
 
 def _kept(form, write: Callable[[], T], said: Callable[[T], str], household_of: Callable[[T], int]):
-    """A register form sent and valid: write, commit, and back to the household page saying what was done; None when
+    """A register form sent and valid: write, and back to the household page saying what was done; None when
     the form is not sent, not valid, or refused (the refusal is shown under its field, else above the form)."""
     if not form.validate_on_submit():
         return None
@@ -104,7 +97,6 @@ def _kept(form, write: Callable[[], T], said: Callable[[T], str], household_of: 
         field = getattr(form, REFUSAL_FIELDS.get(refusal.code, ""), None)
         (field.errors if field is not None else form.form_errors).append(refusal.message)
         return None
-    db.session.commit()
     flash(said(done))
     return redirect(url_for("people.household", household_id=household_of(done)))
 
@@ -175,7 +167,6 @@ def close(household_id: int):
 def reopen(household_id: int):
     """恢复在册: a household that left comes back, or was closed by mistake."""
     household = register.reopen_household(current_user, household_id)
-    db.session.commit()
     flash(_("户号 %(number)s 已恢复在册", number=household.number))
     return redirect(url_for("people.household", household_id=household.id))
 
@@ -265,7 +256,8 @@ def import_page():
         return render_template("people/import.html", form=form, villages=villages)
     village = next(v for v in villages if v.id == form.village_id.data)
     data = form.file.data.read()
-    report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], current_user, apply=False)
+    report = register.import_households(current_user, village, data, current_app.config["IMPORT_MAX_BYTES"],
+                                             apply=False)
     db.session.rollback()
     return _preview(form, villages, village, report, data)
 
@@ -293,16 +285,16 @@ def import_confirm():
     if data is None:
         flash(_("预览已过期，请重新上传文件"), "error")
         return redirect(url_for("people.import_page"))
-    report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], current_user)
+    report = register.import_households(current_user, village, data, current_app.config["IMPORT_MAX_BYTES"])
     form = _import_form(villages, read_request=False)
     form.village_id.data = village.id
     if not report.ok or report.digest != confirm.digest.data:
         db.session.rollback()
-        report = import_households(village, data, current_app.config["IMPORT_MAX_BYTES"], current_user, apply=False)
+        report = register.import_households(current_user, village, data, current_app.config["IMPORT_MAX_BYTES"],
+                                             apply=False)
         db.session.rollback()
         return _preview(form, villages, village, report, data,
                         notice=_("花名册在预览之后有了变动，下面是按现在的花名册重新生成的预览，请核对后再确认。"))
-    db.session.commit()
     drop_upload(folder, confirm.upload.data)
     return render_template("people/import.html", form=form, villages=villages, village=village, report=report,
                            applied=True, max_errors=200, max_listed=300)

@@ -12,8 +12,8 @@ from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..people.models import Household
-from ..rules.labels import CAP_LABELS, CATEGORY_LABELS, FIELD_LABELS, UNIT_LABELS, by_category, signed
-from ..rules.models import Rule
+from ..rules.labels import CAP_LABELS, FIELD_LABELS, by_category, signed
+from ..rules.models import CATEGORY_LABELS, UNIT_LABELS, Rule
 from ..rules.queries import compare_with_template, rule_book, upcoming_versions
 from ..rules.services import RuleTerms, create_rule, revise_rule
 from ..rules.workbook import export_workbook, import_rules
@@ -111,7 +111,6 @@ def new_rule(village_id: int):
             db.session.rollback()
             _show_refusal(form, refusal)
         else:
-            db.session.commit()
             flash(_("已新增细则 %(code)s", code=rule.code))
             return redirect(url_for("rules.book", village_id=village.id))
     return render_template("rules/new.html", village=village, form=form), _status(form)
@@ -138,7 +137,6 @@ def edit_rule(rule_id: int):
                 db.session.rollback()
                 _show_refusal(form, refusal)
             else:
-                db.session.commit()
                 flash(_("已修改细则 %(code)s：第 %(n)d 版自 %(day)s 起生效", code=rule.code, n=version.version,
                         day=version.effective_from.isoformat()))
                 return redirect(url_for("rules.book", village_id=rule.village_id))
@@ -172,10 +170,7 @@ def import_page(village_id: int):
             village, form.file.data.read(), current_app.config["IMPORT_MAX_BYTES"], form.effective_from.data,
             current_user,
         )
-        if report.ok:
-            db.session.commit()
-        else:
-            db.session.rollback()
+    # A report with errors answers 422, which writes nothing (unit_of_work).
     status = 422 if form.errors or (report is not None and not report.ok) else 200
     return render_template("rules/import.html", village=village, form=form, report=report, max_errors=200), status
 

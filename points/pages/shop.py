@@ -12,11 +12,11 @@ from flask_login import current_user, login_required
 
 from ..auth import policy
 from ..errors import DomainError, Forbidden, NotFound, error_response
-from ..events.services import CARD_PREFIX
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
 from ..media import clean_photo, store_photo
+from ..people.cards import CARD_PREFIX
 from ..people.models import Household
 from ..periods import month_bounds
 from ..shop import queries, services
@@ -32,7 +32,7 @@ from ..shop.queries import (
 from ..shop.workbook import report_workbook
 from ..timeutil import local_today
 from ..xlsx import XLSX
-from . import confirm
+from . import confirm, refused
 from .forms import refusal_message
 from .forms.shop import CountForm, NewProductForm, ProductForm, RestockForm, VoidForm
 
@@ -107,10 +107,8 @@ def open_shop(village_id: int):
     try:
         shop = services.create_shop(current_user, village, _text(request.form.get("name"), 100))
     except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "error")
+        refused(refusal)
         return redirect(url_for("shop.entry"))
-    db.session.commit()
     flash(_("已开设%(name)s，请添加商品", name=shop.name))
     return redirect(url_for("shop.products", shop_id=shop.id))
 
@@ -189,7 +187,6 @@ def products(shop_id: int):
                 _undo(refusal)
                 error, status = _refuse_on(form, refusal), _status(refusal)
             else:
-                db.session.commit()
                 flash(_("已添加商品：%(name)s", name=product.name))
                 return redirect(url_for("shop.products", shop_id=shop.id))
         else:
@@ -227,7 +224,6 @@ def product(product_id: int):
     except DomainError as refusal:
         _undo(refusal)
         return _product_page(product, edit=form, error=_refuse_on(form, refusal), status=_status(refusal))
-    db.session.commit()
     flash(_("已保存：%(name)s", name=product.name))
     return redirect(url_for("shop.product", product_id=product.id))
 
@@ -246,7 +242,6 @@ def restock(product_id: int):
     except DomainError as refusal:
         _undo(refusal)
         return _product_page(product, restock=form, error=refusal_message(refusal, form), status=_status(refusal))
-    db.session.commit()
     flash(_("已进货 %(n)d%(unit)s，现有库存 %(stock)d", n=form.quantity.data, unit=product.unit, stock=product.stock))
     return redirect(url_for("shop.product", product_id=product.id))
 
@@ -265,7 +260,6 @@ def count(product_id: int):
     except DomainError as refusal:
         _undo(refusal)
         return _product_page(product, count=form, error=refusal_message(refusal, form), status=_status(refusal))
-    db.session.commit()
     if moved is None:
         flash(_("盘点数量与账面库存一致，没有调整"))
     else:
@@ -364,7 +358,6 @@ def redeem(shop_id: int):
         if refusal.code == "idempotency_key_reused":  # this page's basket was confirmed before, with other numbers
             message = _("这个兑换页面已经提交过一次（数量不同）。请核对下面的商品和数量，再确认兑换。")
         return _counter_page(shop, household, card=card, quantities=typed, error=message, status=_status(refusal))
-    db.session.commit()
     if done.already:
         flash(_("这一单已经兑换过了（没有重复扣分），下面是它的小票"))
     else:
@@ -413,10 +406,8 @@ def void(redemption_id: int):
         _undo(refusal)
         return _receipt_page(redemption, form=form, error=refusal.message, status=_status(refusal))
     if ask:  # the service found nothing against it: now the clerk says yes
-        db.session.rollback()
         return confirm.ask(_("确认作废兑换单"), what, button=_("确认作废，退回 %(points)d 分", points=redemption.total),
                            back=back, details=[*lines, _("作废原因：%(reason)s", reason=form.reason.data.strip())])
-    db.session.commit()
     flash(_("已作废，积分和库存已退回"))
     return redirect(url_for("shop.receipt", redemption_id=redemption.id))
 

@@ -1,10 +1,12 @@
-"""Households (户) and residents (村民)."""
+"""Households (户), residents (村民) and household cards (户卡)."""
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..extensions import db, value_enum
 from ..grids.models import GridNode
 from ..timeutil import utcnow
@@ -15,6 +17,10 @@ class HouseholdKind(str, enum.Enum):
 
     REGISTERED = "registered"
     RENTER = "renter"
+
+
+# Shown to people, translated when rendered: {{ KIND_LABELS[household.kind] }} in a template.
+KIND_LABELS = {HouseholdKind.REGISTERED: _l("户籍"), HouseholdKind.RENTER: _l("外来租住")}
 
 
 class CareTag(str, enum.Enum):
@@ -109,3 +115,56 @@ class Resident(db.Model):
     departure: Mapped[Departure | None] = mapped_column(value_enum(Departure, "resident_departure", 16))
 
     household: Mapped[Household] = relationship(back_populates="residents", foreign_keys=[household_id])
+
+
+class HouseholdCard(db.Model):
+    """户卡: a printed household card. Its QR holds only the signed code; reissuing revokes the card before. The
+    cards are written by auth/cards.py and read by people/cards.py."""
+
+    __tablename__ = "household_cards"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_household_cards_code"),
+        UniqueConstraint("household_id", "serial", name="uq_household_cards_household_serial"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    serial: Mapped[int]  # 1 for the first card, 2 for its replacement …, printed on the card
+    code: Mapped[str] = mapped_column(String(16))  # random, opaque
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+    household: Mapped[Household] = relationship()
+
+
+register_words(
+    actions={
+        "household.created": _l("新增户"),
+        "household.updated": _l("修改户信息"),
+        "household.closed": _l("整户迁出"),
+        "household.reopened": _l("恢复户"),
+        "resident.updated": _l("修改村民信息"),
+        "resident.left": _l("村民迁出"),
+        "resident.added": _l("新增村民"),
+        "households.imported": _l("导入花名册"),
+        "households.exported": _l("导出花名册"),
+        "household.moved": _l("调整所在网格"),
+        "card.issued": _l("发放户卡"),
+    },
+    fields={
+        "resident": _l("村民"),
+        "address": _l("地址"),
+        "phone": _l("手机号"),
+        "id_number": _l("身份证号"),
+        "care_tags": _l("关爱标签"),
+        "closure": _l("迁出原因"),
+        "closed_on": _l("迁出日期"),
+        "departure": _l("离开原因"),
+        "left_on": _l("离开日期"),
+        "head": _l("户主"),
+        "relation": _l("关系"),
+        "serial": _l("卡序号"),
+    },
+    values=(KIND_LABELS,),
+)

@@ -1,5 +1,4 @@
 """Read-only queries for household and resident pages."""
-from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -8,20 +7,9 @@ from ..extensions import db
 from ..grids.models import GridPath
 from ..grids.queries import subtree_ids
 from ..limits import MAX_ID, MAX_PAGE
+from ..paging import Page
 from ..periods import Period
 from .models import Household, HouseholdKind, Resident
-
-
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def search_households(

@@ -1,6 +1,5 @@
 """Writes to households and residents, and the validation of the personal data they carry."""
 import re
-import unicodedata
 from datetime import date
 
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import blocks_retirement
 from ..timeutil import local_today
+from ..uploads import normalize_text
 from .models import CareTag, Closure, Departure, Household, HouseholdCareTag, HouseholdKind, Resident
 from .privacy import mask_id_number, mask_phone
 
@@ -21,8 +21,6 @@ ID_RE = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
-# Shown to people, translated when rendered: {{ KIND_LABELS[household.kind] }} in a template.
-KIND_LABELS = {HouseholdKind.REGISTERED: _l("户籍"), HouseholdKind.RENTER: _l("外来租住")}
 CARE_TAG_LABELS = {
     CareTag.LOW_INCOME: _l("低保"),
     CareTag.POOR: _l("贫困"),
@@ -41,14 +39,6 @@ CARE_TAG_WORDS = {
     CareTag.EMPTY_NEST: "空巢老人",
     CareTag.LEFT_BEHIND_CHILD: "留守儿童",
 }
-
-
-def normalize_text(value) -> str:
-    """Full-width digits, letters and spaces to half-width (NFKC), NUL characters dropped (PostgreSQL cannot
-    store them), trimmed; None becomes ''."""
-    if value is None:
-        return ""
-    return unicodedata.normalize("NFKC", str(value)).replace("\x00", "").strip()
 
 
 def normalize_phone(value) -> str | None:

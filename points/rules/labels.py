@@ -4,18 +4,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from .models import Rule, RuleCategory, RuleUnit, RuleVersion
+from .models import CATEGORY_LABELS, Rule, RuleCategory, RuleUnit, RuleVersion
 
-# In the order the rule book is read: the order of the enum, not of its stored values.
-CATEGORY_LABELS = {
-    RuleCategory.HYGIENE: _l("人居环境"),
-    RuleCategory.VOLUNTEERING: _l("志愿服务"),
-    RuleCategory.VILLAGE_RULES: _l("村规民约"),
-    RuleCategory.MUTUAL_AID: _l("村民互助"),
-    RuleCategory.PUBLICITY: _l("宣传监督"),
-    RuleCategory.GRID_DUTY: _l("网格员履职"),
-}
-UNIT_LABELS = {RuleUnit.OCCURRENCE: _l("每次"), RuleUnit.HOUR: _l("每小时")}
 CAP_LABELS = {"cap_day": _l("每日上限"), "cap_week": _l("每周上限"), "cap_month": _l("每月上限"),
               "cap_year": _l("每年上限")}
 # The words for what a village changed of a template's rule (rules.queries.COMPARED).

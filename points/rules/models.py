@@ -3,9 +3,11 @@ the version they were posted under."""
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..auth.models import Role
 from ..extensions import db, value_enum
 from ..people.models import HouseholdKind
@@ -24,6 +26,18 @@ class RuleCategory(str, enum.Enum):
 class RuleUnit(str, enum.Enum):
     OCCURRENCE = "occurrence"  # 每次
     HOUR = "hour"  # 每小时
+
+
+# In the order the rule book is read: the order of the enum, not of its stored values.
+CATEGORY_LABELS = {
+    RuleCategory.HYGIENE: _l("人居环境"),
+    RuleCategory.VOLUNTEERING: _l("志愿服务"),
+    RuleCategory.VILLAGE_RULES: _l("村规民约"),
+    RuleCategory.MUTUAL_AID: _l("村民互助"),
+    RuleCategory.PUBLICITY: _l("宣传监督"),
+    RuleCategory.GRID_DUTY: _l("网格员履职"),
+}
+UNIT_LABELS = {RuleUnit.OCCURRENCE: _l("每次"), RuleUnit.HOUR: _l("每小时")}
 
 
 class Rule(db.Model):
@@ -103,3 +117,32 @@ class RuleVersionRole(db.Model):
         ForeignKey("rule_versions.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(value_enum(Role, "role", 24), primary_key=True)
+
+
+register_words(
+    actions={
+        "rule.created": _l("新增细则"),
+        "rule.revised": _l("修改细则"),
+        "rules.imported": _l("导入细则"),
+        "rules.from_template": _l("按镇模板建立细则"),
+    },
+    fields={
+        "category": _l("类别"),
+        "points": _l("分值"),
+        "unit": _l("单位"),
+        "version": _l("版本"),
+        "roles": _l("可使用角色"),
+        "effective_from": _l("生效日期"),
+        "effective_until": _l("失效日期"),
+        "for_registered": _l("适用户籍村民"),
+        "for_renters": _l("适用外来租住人员"),
+        "cap_day": _l("每日上限"),
+        "cap_week": _l("每周上限"),
+        "cap_month": _l("每月上限"),
+        "cap_year": _l("每年上限"),
+        "evidence_required": _l("需要照片"),
+        "self_claimable": _l("村民可申报"),
+        "revise_from": _l("修改生效日期"),
+    },
+    values=(CATEGORY_LABELS, UNIT_LABELS),
+)

@@ -25,12 +25,11 @@ from ..auth.models import ROLE_LABELS, Role, User
 from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode
-from ..people.imports import RowError, read_table
-from ..people.services import normalize_text
 from ..timeutil import local_today
+from ..uploads import RowError, normalize_text, read_table
 from ..xlsx import append_row
-from .labels import CATEGORY_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, UNIT_LABELS, YEARS_AHEAD
-from .models import Rule, RuleCategory, RuleUnit, RuleVersion
+from .labels import CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, YEARS_AHEAD
+from .models import CATEGORY_LABELS, UNIT_LABELS, Rule, RuleCategory, RuleUnit, RuleVersion
 from .services import CAPS, RuleTerms, create_rule, revise_rule
 
 COLUMNS = (

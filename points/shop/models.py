@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.labels import register_words
 from ..auth.models import User
 from ..extensions import db, value_enum
 from ..grids.models import GridNode
@@ -144,3 +145,19 @@ class RedemptionLine(db.Model):
 
     redemption: Mapped[Redemption] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
+
+
+register_words(
+    actions={
+        "shop.created": _l("开设积分超市"),
+        "product.created": _l("新增商品"),
+        "product.updated": _l("修改商品"),
+        "stock.restock": _l("进货"),
+        "stock.correction": _l("盘点调整"),
+        "redemption.made": _l("积分兑换"),
+        "redemption.voided": _l("作废兑换"),
+    },
+    fields={
+        "quantity": _l("数量"),
+    },
+)

@@ -21,15 +21,14 @@ from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
-from ..events.models import HouseholdCard
-from ..events.services import card_of_household, household_of_card
 from ..extensions import db, insert_unless_taken
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import blocks_retirement
 from ..ledger.models import EntrySource
 from ..ledger.services import hold, post_entry, reverse_entry
 from ..limits import MAX_ID
-from ..people.models import Household
+from ..people.cards import card_of_household, household_of_card
+from ..people.models import Household, HouseholdCard
 from ..timeutil import local_to_utc, utc_to_local, utcnow
 from .models import Product, Redemption, RedemptionLine, Shop, StockChange, StockMovement
 
@@ -337,13 +336,11 @@ def _take_stock(product: Product, quantity: int) -> None:
 # ---------------------------------------------------------------------------------------------------- voids
 
 
-def may_void(actor: User, redemption: Redemption, today: date | None = None) -> bool:
-    """The clerk voids on the day of the redemption; later, only whoever may void any day (the village admin)."""
-    village_id = redemption.shop.village_id
-    if policy.can(actor, policy.Permission.MANAGE_SHOP, village_id):
-        return True
-    same_day = utc_to_local(redemption.created_at).date() == (today or utc_to_local(utcnow()).date())
-    return same_day and policy.can(actor, RUN_SHOP, village_id)
+def may_void(actor: User, redemption: Redemption) -> bool:
+    """The clerk voids on the day of the redemption; later, only whoever may void any day (the village admin): as
+    policy.may_void_redemption says, for the pages, the API and void alike."""
+    return policy.may_void_redemption(actor, redemption.shop.village_id, utc_to_local(redemption.created_at).date(),
+                                      utc_to_local(utcnow()).date())
 
 
 def void(actor: User, redemption: Redemption, reason: str) -> Redemption:

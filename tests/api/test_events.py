@@ -11,10 +11,12 @@ from PIL import Image
 from sqlalchemy import func, select, update
 
 from points.audit.models import AuditEvent
+from points.auth.cards import issue_card
 from points.auth.models import Role
-from points.events import services
+from points.events import checkins, services
 from points.events.models import Attendance, Event
 from points.extensions import db
+from points.people.cards import card_text
 from points.rules.models import RuleCategory
 from points.timeutil import utc_to_local, utcnow
 
@@ -176,9 +178,9 @@ def test_the_qr_png_holds_the_check_in_address(api, scene, kind):
     text = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.data)))[0].text
     prefix = "http://localhost/c/"
     assert text.startswith(prefix)
-    assert services.event_of_token(text.removeprefix(prefix)).id == event["id"]
+    assert checkins.event_of_token(text.removeprefix(prefix)).id == event["id"]
     if kind == "static":
-        assert text == prefix + services.static_token(event_row(event))
+        assert text == prefix + checkins.static_token(event_row(event))
 
 
 def test_the_qr_as_svg_and_only_for_those_who_run_the_event(api, scene):
@@ -195,7 +197,7 @@ def test_the_qr_as_svg_and_only_for_those_who_run_the_event(api, scene):
 
 def test_a_villager_checks_in_with_the_rotating_code_once(api, scene):
     event = new_event(api, scene)
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     first = checkin(api, scene.villagers[0], event_id=event["id"], token=token)
     assert first.status_code == 201, first.get_json()
     body = first.get_json()
@@ -214,7 +216,7 @@ def test_a_villager_s_check_in_costs_five_statements(api, scene, statements):
     """The hot path of an event morning: the caller (with roles and household), the event, the attendance, the
     event's count and the audit event. One more is a round trip on every scan."""
     event = new_event(api, scene)
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     api.headers(scene.villagers[0])  # the token is made before counting
     db.session.expunge_all()  # the request finds nothing loaded, as in a server
     statements.clear()
@@ -226,7 +228,7 @@ def test_a_villager_s_check_in_costs_five_statements(api, scene, statements):
 def test_forged_and_foreign_codes_are_refused(api, scene):
     event = new_event(api, scene)
     other = new_event(api, scene, title="植树")
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=factories.forged(token)), 400,
              "invalid_code")
     error_of(checkin(api, scene.villagers[0], event_id=event["id"], token="not-a-code"), 400, "invalid_code")
@@ -243,9 +245,9 @@ def test_forged_and_foreign_codes_are_refused(api, scene):
 
 def test_staff_check_in_by_card_and_by_name(api, scene):
     event = new_event(api, scene)
-    card = services._issue(scene.admin, scene.households[1])
+    card = issue_card(scene.admin, scene.households[1])
     db.session.commit()
-    text = services.card_text(card)
+    text = card_text(card)
 
     by_card = checkin(api, scene.admin, event_id=event["id"], card=text)
     assert by_card.status_code == 201, by_card.get_json()
@@ -264,7 +266,7 @@ def test_staff_check_in_by_card_and_by_name(api, scene):
     error_of(checkin(api, scene.admin, event_id=2147483647, resident_id=scene.households[0].head.id), 404,
              "not_found")
 
-    services._issue(scene.admin, scene.households[1])  # 补办: the first card is revoked
+    issue_card(scene.admin, scene.households[1])  # 补办: the first card is revoked
     db.session.commit()
     error_of(checkin(api, scene.admin, event_id=event["id"], card=text), 409, "card_revoked")
 
@@ -286,9 +288,9 @@ def snapshot() -> tuple[int, int, int]:
 
 def test_a_check_in_retried_with_its_key_answers_the_first_time_again(api, scene):
     event = new_event(api, scene)
-    card = services._issue(scene.admin, scene.households[1])
+    card = issue_card(scene.admin, scene.households[1])
     db.session.commit()
-    body = {"event_id": event["id"], "card": services.card_text(card)}
+    body = {"event_id": event["id"], "card": card_text(card)}
     first = checkin(api, scene.admin, "key-1", **body)
     assert first.status_code == 201, first.get_json()
     after_first = snapshot()
@@ -297,7 +299,7 @@ def test_a_check_in_retried_with_its_key_answers_the_first_time_again(api, scene
     assert retry.status_code == 201 and retry.get_json() == first.get_json()
     assert first.get_json()["already"] is False
     assert snapshot() == after_first and after_first[:2] == (1, 1)
-    services._issue(scene.admin, scene.households[1])  # 补办: the card of the first request is revoked now
+    issue_card(scene.admin, scene.households[1])  # 补办: the card of the first request is revoked now
     db.session.commit()
     after_first = snapshot()
     late = checkin(api, scene.admin, "key-1", **body)
@@ -312,7 +314,7 @@ def test_a_check_in_retried_with_its_key_answers_the_first_time_again(api, scene
 
 def test_a_self_check_in_retried_with_its_key_answers_201_again(api, scene):
     event = new_event(api, scene)
-    body = {"event_id": event["id"], "token": services.rotating_token(event_row(event))}
+    body = {"event_id": event["id"], "token": checkins.rotating_token(event_row(event))}
     first = checkin(api, scene.villagers[0], "scan-1", **body)
     retry = checkin(api, scene.villagers[0], "scan-1", **body)
     assert (first.status_code, retry.status_code) == (201, 201)
@@ -323,13 +325,13 @@ def test_a_self_check_in_retried_with_its_key_answers_201_again(api, scene):
 def test_a_key_used_for_another_check_in_is_a_409_in_chinese_and_writes_nothing(api, scene):
     event = new_event(api, scene)
     other = new_event(api, scene, title="植树")
-    cards = [services._issue(scene.admin, h) for h in scene.households[:2]]
+    cards = [issue_card(scene.admin, h) for h in scene.households[:2]]
     db.session.commit()
-    body = {"event_id": event["id"], "card": services.card_text(cards[0])}
+    body = {"event_id": event["id"], "card": card_text(cards[0])}
     assert checkin(api, scene.admin, "key-2", **body).status_code == 201
     before = snapshot()
 
-    for changed in ({"event_id": other["id"]}, {"card": services.card_text(cards[1])}):
+    for changed in ({"event_id": other["id"]}, {"card": card_text(cards[1])}):
         error = error_of(checkin(api, scene.admin, "key-2", **{**body, **changed}), 409, "idempotency_key_reused")
         assert error["message"] == "该幂等键已用于另一个不同的请求"
     error_of(checkin(api, scene.admin, "key-2", event_id=event["id"], resident_id=scene.households[2].head.id), 409,
@@ -347,7 +349,7 @@ def test_keys_are_kept_per_account(api, scene):
     first = checkin(api, scene.admin, "shared", event_id=event["id"], resident_id=scene.households[0].head.id)
     theirs = checkin(api, scene.leader, "shared", event_id=event["id"], resident_id=scene.households[1].head.id)
     mine = checkin(api, scene.villagers[2], "shared", event_id=event["id"],
-                   token=services.rotating_token(event_row(event)))
+                   token=checkins.rotating_token(event_row(event)))
     assert (first.status_code, theirs.status_code, mine.status_code) == (201, 201, 201)
     assert len({r.get_json()["attendance"]["id"] for r in (first, theirs, mine)}) == 3
     assert snapshot()[:2] == (3, 3)
@@ -415,7 +417,7 @@ def test_the_check_in_documents_its_idempotency_key(openapi_spec):
 
 def test_closing_posts_the_rules_points_once(api, scene):
     event = new_event(api, scene)
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     for user in scene.villagers[:2]:
         assert checkin(api, user, event_id=event["id"], token=token).status_code == 201
     before = [balance(api, scene, h) for h in scene.households]
@@ -445,7 +447,7 @@ def test_an_event_still_to_come_cannot_be_closed_or_checked_in(api, scene):
     tomorrow = now_local() + timedelta(days=1)
     event = new_event(api, scene, starts=tomorrow.isoformat(), ends=(tomorrow + timedelta(hours=1)).isoformat())
     error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.admin), 400, "event_not_over")
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token), 400, "event_not_started")
 
 
@@ -496,7 +498,7 @@ def test_an_events_place_and_a_check_ins_position_through_the_api(api, scene):
     db.session.commit()
     event = new_event(api, scene, latitude=24.7812, longitude=118.5523)
     assert (event["latitude"], event["longitude"]) == (24.7812, 118.5523)
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token), 403, "location_needed")
     error_of(checkin(api, scene.villagers[0], event_id=event["id"], token=token, latitude=24.79, longitude=118.56),
              403, "too_far")
@@ -510,7 +512,7 @@ def test_an_events_place_and_a_check_ins_position_through_the_api(api, scene):
 def test_closing_before_the_end_needs_early_and_the_refusal_says_how_long_is_left(api, scene, openapi_spec):
     event = new_event(api, scene)  # started ten minutes ago, ends in 1 h 50 min
     assert checkin(api, scene.villagers[0], event_id=event["id"],
-                   token=services.rotating_token(event_row(event))).status_code == 201
+                   token=checkins.rotating_token(event_row(event))).status_code == 201
     for body in (None, {}, {"early": False}):
         refused = error_of(api.post(f"/api/v1/events/{event['id']}/close", scene.admin, json=body), 409,
                            "event_not_ended")
@@ -535,7 +537,7 @@ def test_an_event_without_a_rule_is_refused(api, scene):
 
 def test_checking_out_before_the_village_s_wait_needs_early(api, scene):
     event = new_event(api, scene, mode="in_out")
-    token = services.rotating_token(event_row(event))
+    token = checkins.rotating_token(event_row(event))
     villager, other = scene.villagers[:2]
     assert checkin(api, villager, event_id=event["id"], token=token).status_code == 201
     assert checkin(api, scene.admin, event_id=event["id"], resident_id=scene.households[1].head_id).status_code == 201

@@ -6,7 +6,7 @@ import pytest
 
 from points.auth.models import Role
 from points.extensions import db
-from points.hygiene import services
+from points.hygiene import village_settings
 from points.periods import month_of_week, parse_week, week_of
 from points.timeutil import local_today
 
@@ -54,7 +54,7 @@ def inspector_of(scene, round_: dict, grid_index: int):
 
 
 def first_item(scene):
-    return services.checklist(scene.village.village.id)[0]
+    return village_settings.checklist(scene.village.village.id)[0]
 
 
 def score(api, user, round_id, household, points, revision=None, item=None, **extra):
@@ -550,7 +550,8 @@ def test_a_month_not_over_or_with_a_week_unpublished_is_refused_in_chinese(api, 
 def test_the_shame_list_is_worst_first_and_leaves_out_a_penalty_under_appeal(api, scene):
     village = scene.village.village
     rule = factories.gen_rule(village, "卫生评比晾晒", -5)
-    services.update_settings(scene.admin, village, model_count=1, shame_count=3, shame_max=3, penalty_rule_id=rule.id)
+    village_settings.update_settings(scene.admin, village, model_count=1, shame_count=3, shame_max=3,
+                                     penalty_rule_id=rule.id)
     db.session.commit()
     round_ = open_round(api, scene).get_json()
     score_grid(api, scene, scene.admin, round_["id"], 0, [0, 3, 5, 1, 4])

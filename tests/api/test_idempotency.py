@@ -11,16 +11,19 @@ import pytest
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
+from points.auth.cards import issue_card
 from points.auth.models import Role, User
 from points.claims import services as claims
 from points.claims.models import Appeal, Claim
+from points.events import checkins
 from points.events import services as events
 from points.events.models import Attendance, Event
 from points.extensions import db
-from points.hygiene import services as hygiene
+from points.hygiene import inspection, publishing, village_settings
 from points.hygiene.models import MonthlySummary, Publication
 from points.ledger.models import HouseholdBalance, LedgerEntry, PeriodTotal
 from points.ledger.services import apply_rule
+from points.people.cards import card_text
 from points.periods import parse_month, week_of
 from points.rules.models import RuleCategory
 from points.shop import services as shop
@@ -137,10 +140,10 @@ def _event(w) -> Event:
 
 def _scored_round(w, week: str):
     """The week's round with every household of the village scored, the first household best."""
-    round_ = hygiene.round_for(w.village.village, week)
-    item = hygiene.checklist(w.village.village.id)[0]
+    round_ = inspection.round_for(w.village.village, week)
+    item = village_settings.checklist(w.village.village.id)[0]
     for points, household in enumerate((w.home, w.other)):
-        hygiene.save_score(w.admin, round_, household.id, {item.id: points})
+        inspection.save_score(w.admin, round_, household.id, {item.id: points})
     return round_
 
 
@@ -193,7 +196,7 @@ def publish(w) -> Operation:
 
 def summary(w) -> Operation:
     month = last_month()
-    hygiene.publish_round(w.admin, _scored_round(w, weeks_of_month(month)[0]))
+    publishing.publish_round(w.admin, _scored_round(w, weeks_of_month(month)[0]))
     body = {"village_id": w.village.village.id, "month": month}
     first = parse_month(month)[0]
     before = first - timedelta(days=1)
@@ -202,20 +205,20 @@ def summary(w) -> Operation:
 
 def close(w) -> Operation:
     event = _event(w)
-    events.check_in_resident(w.admin, event, w.home.head.id)
-    events.check_in_resident(w.admin, event, w.other.head.id)
+    checkins.check_in_resident(w.admin, event, w.home.head.id)
+    checkins.check_in_resident(w.admin, event, w.other.head.id)
     return Operation(w.admin, f"/api/v1/events/{event.id}/close", {"early": True})
 
 
 def checkin_code(w) -> Operation:
     event, other = _event(w), _event(w)
-    return Operation(w.villager, "/api/v1/checkins", {"event_id": event.id, "token": events.rotating_token(event)},
-                     {"event_id": other.id, "token": events.rotating_token(other)})
+    return Operation(w.villager, "/api/v1/checkins", {"event_id": event.id, "token": checkins.rotating_token(event)},
+                     {"event_id": other.id, "token": checkins.rotating_token(other)})
 
 
 def checkin_card(w) -> Operation:
     event = _event(w)
-    card = events.card_text(events.issue_card(w.admin, w.home))
+    card = card_text(issue_card(w.admin, w.home))
     body = {"event_id": event.id, "card": card}
     return Operation(w.admin, "/api/v1/checkins", body, {**body, "event_id": _event(w).id})
 

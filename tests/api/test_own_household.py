@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from points.auth.cards import issue_card
 from points.auth.models import Role
 from points.auth.services import create_user
 from points.claims.services import PhotoStore, submit_claim
@@ -17,6 +18,7 @@ from points.extensions import db
 from points.ledger.models import LedgerEntry
 from points.ledger.queries import balance_of
 from points.ledger.services import apply_rule
+from points.people.cards import card_text
 from points.people.services import add_resident
 from points.rules.models import RuleCategory
 from points.timeutil import utc_to_local, utcnow
@@ -108,7 +110,7 @@ def test_an_admin_does_not_check_their_household_in_at_the_desk(api, scene):
     event = events.create_event(scene["colleague"], scene["village"].village, events.EventTerms(
         "环境整治日", "村委会广场", starts, starts + timedelta(hours=2), scene["volunteering"].id, CheckinMode.IN,
         None, None))
-    card = events.card_text(events.issue_card(scene["colleague"], scene["home"]))
+    card = card_text(issue_card(scene["colleague"], scene["home"]))
     db.session.commit()
     error_of(api.post("/api/v1/checkins", scene["me"], json={"event_id": event.id, "card": card}), 403, "own_check_in")
     error_of(api.post("/api/v1/checkins", scene["me"], json={"event_id": event.id,
@@ -124,7 +126,7 @@ def test_an_admin_does_not_check_their_household_out_at_the_desk_not_even_themse
     event = events.create_event(scene["colleague"], scene["village"].village, events.EventTerms(
         "环境整治日", "村委会广场", starts, starts + timedelta(hours=3), scene["volunteering"].id, CheckinMode.IN_OUT,
         None, None))
-    card = events.card_text(events.issue_card(scene["colleague"], scene["home"]))
+    card = card_text(issue_card(scene["colleague"], scene["home"]))
     db.session.commit()
     assert api.post("/api/v1/checkins", scene["colleague"],
                     json={"event_id": event.id, "card": card}).status_code == 201

@@ -21,13 +21,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from points.auth.cards import issue_card
 from points.auth.models import Role
 from points.auth.services import issue_token
 from points.claims import services as claim_services
+from points.events import checkins as event_checkins
 from points.events import services as event_services
 from points.extensions import db
-from points.hygiene import services as hygiene_services
+from points.hygiene import inspection, monthly, publishing, village_settings
 from points.ledger import services as ledger_services
+from points.people.cards import card_text
 from points.periods import week_of
 from points.rules.models import RuleCategory
 from points.shop import services as shop_services
@@ -114,18 +117,18 @@ def build_world() -> World:
     claim = claim_services.submit_claim(villager, award.id, [factories.gen_photo(size=(40, 30))], store)
     appeal = claim_services.submit_appeal(villager, deduction.id, "那天我不在家")
 
-    round_ = hygiene_services.round_for(village.village, week_of(local_today() - timedelta(days=7)))
-    item = hygiene_services.checklist(village.village.id)[0]
-    hygiene_services.save_score(admin, round_, home.id, {item.id: 1})
-    hygiene_services.publish_round(admin, round_)
+    round_ = inspection.round_for(village.village, week_of(local_today() - timedelta(days=7)))
+    item = village_settings.checklist(village.village.id)[0]
+    inspection.save_score(admin, round_, home.id, {item.id: 1})
+    publishing.publish_round(admin, round_)
     last_month = local_today().replace(day=1) - timedelta(days=1)
-    summary = hygiene_services.publish_month(admin, village.village, f"{last_month:%Y-%m}")
+    summary = monthly.publish_month(admin, village.village, f"{last_month:%Y-%m}")
 
     starts = utc_to_local(utcnow()).replace(microsecond=0) - timedelta(minutes=10)
     event = event_services.create_event(admin, village.village, event_services.EventTerms(
         "环境整治日", "村委会广场", starts, starts + timedelta(hours=2), volunteering.id))
-    event_services.check_in_resident(admin, event, households[1].head.id, digest="")
-    card = event_services.issue_card(admin, home)
+    event_checkins.check_in_resident(admin, event, households[1].head.id, digest="")
+    card = issue_card(admin, home)
 
     shop = shop_services.create_shop(admin, village.village, "积分超市")
     soap, rice = (shop_services.create_product(admin, shop, shop_services.ProductTerms(name, "袋", price), stock=20)
@@ -140,8 +143,8 @@ def build_world() -> World:
         "grid_id": village.grids[0].id, "household_id": home.id, "household_ids": [h.id for h in households],
         "resident_id": home.head.id, "entry_id": deduction.id, "rule_id": award.id, "claim_id": claim.id,
         "position": 1, "appeal_id": appeal.id, "round_id": round_.id, "item_id": item.id, "summary_id": summary.id,
-        "event_id": event.id, "organizer_id": admin.id, "card": event_services.card_text(card),
-        "token": event_services.static_token(event), "shop_id": shop.id, "product_id": rice.id,
+        "event_id": event.id, "organizer_id": admin.id, "card": card_text(card),
+        "token": event_checkins.static_token(event), "shop_id": shop.id, "product_id": rice.id,
         "redemption_id": redemption.id,
     }
     return World({"Authorization": f"Bearer {token}"}, ids)

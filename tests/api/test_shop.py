@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
+from points.auth.cards import issue_card
 from points.auth.models import Role
-from points.events.services import card_text, issue_card
 from points.extensions import db
 from points.ledger.models import LedgerEntry
 from points.ledger.queries import balance_of
+from points.people.cards import card_text
 from points.shop.models import Product, Redemption, StockMovement
 from points.timeutil import local_today, utcnow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from points.errors import DomainError
-from points.people.imports import MAX_COLUMNS, MAX_ROWS, read_table
+from points.uploads import MAX_COLUMNS, MAX_ROWS, read_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 

@@ -22,7 +22,8 @@ from points.hygiene.models import (
     Result,
     Score,
 )
-from points.hygiene.services import Sheet, publish_round, rank_grid, settings_of
+from points.hygiene.publishing import Sheet, publish_round, rank_grid
+from points.hygiene.village_settings import settings_of
 from points.leaderboards.queries import display
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
 from points.ledger.services import deduction

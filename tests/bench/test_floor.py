@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from points.audit.models import AuditEvent
 from points.auth.models import Role
 from points.auth.services import issue_token
+from points.events.checkins import static_token
 from points.events.models import Attendance, Event
-from points.events.services import EventTerms, create_event, static_token
+from points.events.services import EventTerms, create_event
 from points.extensions import db
 from points.ledger.models import LedgerEntry
 from points.ledger.queries import balance_mismatches

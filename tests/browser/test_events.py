@@ -11,12 +11,14 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from points.auth.cards import issue_card
 from points.auth.models import User
-from points.events import services
+from points.events import checkins, services
 from points.events.models import Attendance, CheckinMethod, CheckinMode, Event
 from points.extensions import db
 from points.grids.models import GridNode
 from points.ledger.queries import balance_of
+from points.people.cards import card_of_household, card_text
 from points.people.models import Household
 from points.qr import qr_png
 from points.rules.models import Rule
@@ -60,7 +62,7 @@ def test_the_admin_makes_an_event_and_a_villager_checks_in_and_earns_points(phon
     phone.check("event")
     with live_server.app.app_context():
         event = db.session.scalar(select(Event).where(Event.title == "清理河道（浏览器）"))
-        event_id, token = event.id, services.rotating_token(event)
+        event_id, token = event.id, checkins.rotating_token(event)
     for path in (f"/events/{event_id}/checkin-desk", f"/events/{event_id}/display", f"/events/{event_id}/print",
                  f"/events/{event_id}/edit", f"/villages/{village_id}/series", f"/grids/{grid_id}/cards"):
         assert phone.open(path).status == 200, path
@@ -124,9 +126,9 @@ def test_the_desk_reads_a_household_card_with_the_phone_camera(browser, live_ser
             ends=now + timedelta(hours=1), rule_id=rule_id, organizer_id=admin.id))
         household = db.session.scalars(select(Household).where(Household.grid_id == grid_id)
                                        .order_by(Household.number)).first()
-        card = services.issue_card(admin, household)
+        card = issue_card(admin, household)
         db.session.commit()
-        event_id, number, text = event.id, household.number, services.card_text(card)
+        event_id, number, text = event.id, household.number, card_text(card)
     video = still_video(Image.open(io.BytesIO(qr_png(text))), tmp_path / "card.y4m")
 
     camera = browser.browser_type.launch(executable_path=CHROMIUM, args=[
@@ -162,11 +164,11 @@ def test_closing_early_reissuing_a_card_and_checking_out_early_ask_first_and_can
             ends=now + timedelta(hours=3), rule_id=rule_id, mode=CheckinMode.IN_OUT, organizer_id=admin.id))
         household = db.session.scalars(select(Household).where(Household.grid_id == grid_id)
                                        .order_by(Household.number.desc())).first()
-        card = services.issue_card(admin, household)
-        services.check_in_card(admin, event, services.card_text(card))
+        card = issue_card(admin, household)
+        checkins.check_in_card(admin, event, card_text(card))
         db.session.commit()
-        event_id, token, number = event.id, services.static_token(event), household.number
-        serial, text, head_id = card.serial, services.card_text(card), household.head_id
+        event_id, token, number = event.id, checkins.static_token(event), household.number
+        serial, text, head_id = card.serial, card_text(card), household.head_id
 
     def attendance(of_head=False):
         with live_server.app.app_context():
@@ -248,7 +250,7 @@ def test_closing_early_reissuing_a_card_and_checking_out_early_ask_first_and_can
     with phone.page.expect_navigation():
         phone.page.get_by_role("link", name="取消，不做任何改动").click()
     with live_server.app.app_context():
-        assert services.card_of_household(db.session.get(Household, household.id)).serial == serial
+        assert card_of_household(db.session.get(Household, household.id)).serial == serial
     with phone.page.expect_navigation():
         phone.page.locator(".hcard", has_text=number).get_by_role("button", name="补办").click()
     with phone.page.expect_navigation():

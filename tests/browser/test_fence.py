@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from points.events import services
+from points.events import checkins
 from points.events.models import Event, EventSettings
 from points.extensions import db
 from points.timeutil import local_now
@@ -53,7 +53,7 @@ def test_a_fenced_event_is_checked_in_at_its_place(browser, live_server, artifac
     with live_server.app.app_context():
         event = db.session.get(Event, event_id)
         assert (round(event.latitude, 4), round(event.longitude, 4)) == (SQUARE["latitude"], SQUARE["longitude"])
-        code = services.rotating_token(event)
+        code = checkins.rotating_token(event)
 
     for name, place, answer in (("fence-home", HOME, re.compile(r"您离活动地点约 \d+ 米，须在 200 米之内才能签到")),
                                 ("fence-near", NEARBY, "签到成功")):

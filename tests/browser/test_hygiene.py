@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from points.auth.models import User
 from points.extensions import db
 from points.grids.models import GridNode
-from points.hygiene import services
+from points.hygiene import inspection
 from points.hygiene.models import Assignment, MonthlySummary
 from points.people.models import Household
 from points.periods import week_of
@@ -20,8 +20,8 @@ def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(pho
     with live_server.app.app_context():
         village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
         grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-3"))
-        round_ = services.round_for(village, week_of(local_today()))
-        inspector = services.assignment_of(round_, grid.id).inspector_grid
+        round_ = inspection.round_for(village, week_of(local_today()))
+        inspector = inspection.assignment_of(round_, grid.id).inspector_grid
         leader = f"leader{inspector.code.rsplit('-', 1)[1]}"
         home = db.session.scalar(select(User).where(User.username == "villager5")).resident.household_id
         others = db.session.scalars(select(Household.id).where(Household.grid_id == grid.id, Household.id != home)
@@ -79,7 +79,7 @@ def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(pho
     with live_server.app.app_context():
         unpublished = db.session.scalar(select(func.count()).select_from(Assignment).where(
             Assignment.round_id == round_id, Assignment.published_at.is_(None)))
-        assert unpublished == len(services.inspected_grids(village_id)) - 1
+        assert unpublished == len(inspection.inspected_grids(village_id)) - 1
 
     phone.log_in("villager5")
     expect(phone.page.locator("b.balance")).to_have_text(str(before + 20))

@@ -6,10 +6,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from points.events import services as events
 from points.extensions import db
 from points.grids.models import GridNode
 from points.ledger.queries import balance_of
+from points.people.cards import card_of_household, card_text
 from points.people.models import Household
 from points.shop.models import Product, Shop
 
@@ -31,7 +31,7 @@ def test_the_clerk_redeems_a_basket_by_card_and_voids_it(phone, live_server):
                                                        .order_by(Household.number.desc()))
                          if balance_of(h.id) >= 50)
         household_id, number = household.id, household.number
-        card = events.card_text(events.card_of_household(household))
+        card = card_text(card_of_household(household))
         towel_id, soap_id, price = towel.id, soap.id, 2 * towel.price + 3 * soap.price
         balance = balance_of(household_id)
     stock = _stock(live_server, towel_id, soap_id)

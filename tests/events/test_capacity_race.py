@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from points.auth.models import Role
 from points.errors import DomainError
-from points.events import services
+from points.events import checkins, services
 from points.events.models import Attendance, CheckinMode, Event
 from points.events.queries import attendance_mismatches
 from points.extensions import db
@@ -36,7 +36,7 @@ def test_a_capacity_lowered_during_check_ins_is_never_exceeded(app, village):
     for _ in range(ROUNDS):
         event = services.create_event(admin, village.village, terms)
         for resident_id in people[:5]:
-            services.check_in_resident(admin, event, resident_id)
+            checkins.check_in_resident(admin, event, resident_id)
         db.session.commit()
         event_id = event.id
         barrier = threading.Barrier(RACERS + 1)
@@ -45,7 +45,7 @@ def test_a_capacity_lowered_during_check_ins_is_never_exceeded(app, village):
             with app.app_context():
                 barrier.wait()
                 try:
-                    services.check_in_resident(db.session.get(type(admin), admin_id),
+                    checkins.check_in_resident(db.session.get(type(admin), admin_id),
                                                db.session.get(Event, event_id), resident_id)
                     db.session.commit()
                     return "in"
@@ -87,8 +87,8 @@ def test_verify_reports_an_event_over_its_capacity_or_off_its_rows(village):
     event = services.create_event(admin, village.village, services.EventTerms(
         "环境整治日", "村委会广场", starts, starts + timedelta(hours=2), rule.id, CheckinMode.IN, 3))
     for resident_id in people:
-        services.check_in_resident(admin, event, resident_id)
-    services.remove_attendance(admin, db.session.scalars(select(Attendance).where(Attendance.event_id == event.id))
+        checkins.check_in_resident(admin, event, resident_id)
+    checkins.remove_attendance(admin, db.session.scalars(select(Attendance).where(Attendance.event_id == event.id))
                                .first())
     db.session.commit()
     assert list(attendance_mismatches()) == [], "a removed attendance counts no more"

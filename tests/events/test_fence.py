@@ -6,7 +6,7 @@ import pytest
 
 from points.auth.models import Role
 from points.errors import DomainError, Forbidden
-from points.events import services
+from points.events import checkins, services
 from points.events.models import CheckinMode
 from points.extensions import db
 from points.rules.models import RuleCategory
@@ -38,37 +38,37 @@ def event_at(scene, place=SQUARE):
 
 
 def test_the_distance_is_measured_on_the_globe():
-    assert 30 < services.meters_between(SQUARE, NEARBY) < 45
-    assert 1_100 < services.meters_between(SQUARE, HOME) < 1_300
+    assert 30 < checkins.meters_between(SQUARE, NEARBY) < 45
+    assert 1_100 < checkins.meters_between(SQUARE, HOME) < 1_300
 
 
 def test_without_a_fence_a_check_in_is_made_anywhere(scene):
     event = event_at(scene)
-    assert services.fenced(event) is None
-    assert services.check_in_self(scene[3], services.rotating_token(event), position=None).already is False
+    assert checkins.fenced(event) is None
+    assert checkins.check_in_self(scene[3], checkins.rotating_token(event), position=None).already is False
 
 
 def test_with_a_fence_a_check_in_is_made_near_the_place(scene):
     village, admin, _, villager = scene
     services.set_fence(admin, village.village, 200)
     event = event_at(scene)
-    token = services.rotating_token(event)
+    token = checkins.rotating_token(event)
     with pytest.raises(DomainError) as unknown:
-        services.check_in_self(villager, token)
+        checkins.check_in_self(villager, token)
     assert unknown.value.code == "location_needed"
     with pytest.raises(DomainError) as far:
-        services.check_in_self(villager, token, position=HOME)
+        checkins.check_in_self(villager, token, position=HOME)
     assert far.value.code == "too_far" and "须在 200 米之内" in far.value.message
-    assert services.check_in_self(villager, token, position=NEARBY).already is False
+    assert checkins.check_in_self(villager, token, position=NEARBY).already is False
 
 
 def test_an_event_without_a_place_and_staff_check_ins_are_never_fenced(scene):
     village, admin, _, villager = scene
     services.set_fence(admin, village.village, 200)
     unplaced = event_at(scene, place=None)
-    assert services.check_in_self(villager, services.rotating_token(unplaced)).already is False
+    assert checkins.check_in_self(villager, checkins.rotating_token(unplaced)).already is False
     placed = event_at(scene)
-    assert services.check_in_resident(admin, placed, villager.resident_id).already is False
+    assert checkins.check_in_resident(admin, placed, villager.resident_id).already is False
 
 
 def test_only_event_managers_set_the_fence_within_bounds(scene):
@@ -103,7 +103,7 @@ def test_the_pages_set_the_fence_and_the_check_in_page_sends_the_position(client
     event = event_at(scene)
     db.session.commit()
     login(villager)
-    link = client.get(f"/c/{services.rotating_token(event)}").headers["Location"]  # this browser scanned
+    link = client.get(f"/c/{checkins.rotating_token(event)}").headers["Location"]  # this browser scanned
     page = client.get(link).get_data(as_text=True)
     assert "data-needs-location" in page and "本活动须在现场 150 米之内签到" in page and "location.js" in page
     far = client.post(link, data={"action": "in", "latitude": HOME[0], "longitude": HOME[1]})

@@ -13,8 +13,8 @@ from points.extensions import db
 from points.grids.models import GridNode, GridPath, NodeKind
 from points.grids.queries import ancestors, grids_of_village, is_within, nest, subtree
 from points.grids.services import change_node, create_node, retire_node
+from points.hygiene.inspection import round_for
 from points.hygiene.models import Assignment
-from points.hygiene.services import round_for
 from points.people.services import move_household
 from points.periods import week_of
 from points.timeutil import local_today

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from points.auth.models import Role, User
 from points.extensions import db
 from points.grids.models import GridNode
-from points.hygiene import services
+from points.hygiene import inspection, village_settings
 from points.hygiene.models import InspectionRound, Outcome, Result
 from points.ledger.models import HouseholdBalance, LedgerEntry
 from points.people.models import Household
@@ -26,11 +26,11 @@ class Scene:
 
     def round(self, week: str | None = None) -> InspectionRound:
         """The round of week, by default last week's: a week over, published whatever is scored."""
-        return services.round_for(self.village.village, week or week_ago(1))
+        return inspection.round_for(self.village.village, week or week_ago(1))
 
     def inspector_of(self, round_: InspectionRound, grid_index: int) -> User:
         """The leader of the grid assigned to inspect grid grid_index in round_."""
-        inspector = services.assignment_of(round_, self.village.grids[grid_index].id).inspector_grid_id
+        inspector = inspection.assignment_of(round_, self.village.grids[grid_index].id).inspector_grid_id
         return self.leaders[[g.id for g in self.village.grids].index(inspector)]
 
 
@@ -45,9 +45,9 @@ def gen_scene(grids: int = 3, per_grid: int = 5) -> Scene:
 
 def score_all(scene: Scene, round_: InspectionRound, grid_index: int, deductions: list[int]) -> None:
     """Score the grid's households in order, each deduction on the first checklist item (as the admin)."""
-    item = services.checklist(scene.village.village.id)[0]
+    item = village_settings.checklist(scene.village.village.id)[0]
     for household, points in zip(scene.households[grid_index], deductions):
-        services.save_score(scene.admin, round_, household.id, {item.id: points})
+        inspection.save_score(scene.admin, round_, household.id, {item.id: points})
 
 
 def balance(household: Household) -> int:

@@ -9,7 +9,7 @@ from points.auth.models import Role, User
 from points.errors import DomainError
 from points.extensions import db
 from points.grids.models import GridNode
-from points.hygiene import services
+from points.hygiene import inspection, monthly, publishing, village_settings
 from points.hygiene.models import Deduction, InspectionRound, MonthlySummary, Outcome, Posting, Result, Score
 from points.ledger.models import LedgerEntry
 
@@ -42,7 +42,7 @@ def run_together(app, calls):
 
 def saver(user_id, round_id, household_id, item_id, points, revision):
     def call():
-        score = services.save_score(db.session.get(User, user_id), db.session.get(InspectionRound, round_id),
+        score = inspection.save_score(db.session.get(User, user_id), db.session.get(InspectionRound, round_id),
                                     household_id, {item_id: points}, revision=revision)
         return score.deductions
 
@@ -51,7 +51,7 @@ def saver(user_id, round_id, household_id, item_id, points, revision):
 
 def publisher(user_id, round_id, grid_id=None):
     def call():
-        publication = services.publish_round(db.session.get(User, user_id), db.session.get(InspectionRound, round_id),
+        publication = publishing.publish_round(db.session.get(User, user_id), db.session.get(InspectionRound, round_id),
                                              grid_id)
         return publication.posted
 
@@ -66,7 +66,7 @@ def count(model, *where) -> int:
 def test_two_inspectors_saving_a_households_first_sheet_at_once_one_wins(app):
     scene = gen_scene(grids=3, per_grid=5)
     round_ = scene.round()
-    item = services.checklist(scene.village.village.id)[0]
+    item = village_settings.checklist(scene.village.village.id)[0]
     inspector = scene.inspector_of(round_, 0)
     worker = factories.gen_user(Role.GRID_WORKER, scene.village.grids[scene.leaders.index(inspector)])
     db.session.commit()
@@ -92,7 +92,7 @@ def test_two_inspectors_saving_a_households_first_sheet_at_once_one_wins(app):
 def test_two_saves_over_the_same_revision_at_once_one_wins(app):
     scene = gen_scene(grids=3, per_grid=5)
     round_ = scene.round()
-    item = services.checklist(scene.village.village.id)[0]
+    item = village_settings.checklist(scene.village.village.id)[0]
     score_all(scene, round_, 0, [0] * 5)
     inspector = scene.inspector_of(round_, 0)
     db.session.commit()
@@ -114,9 +114,9 @@ def test_two_saves_over_the_same_revision_at_once_one_wins(app):
 
 def test_publishers_of_one_round_at_once_post_each_award_once(app):
     scene = gen_scene(grids=3, per_grid=5)
-    services.update_settings(scene.admin, scene.village.village, shame_count=1)
+    village_settings.update_settings(scene.admin, scene.village.village, shame_count=1)
     rule = factories.gen_rule(scene.village.village, "卫生评比晾晒", -5)
-    services.update_settings(scene.admin, scene.village.village, penalty_rule_id=rule.id)
+    village_settings.update_settings(scene.admin, scene.village.village, penalty_rule_id=rule.id)
     round_ = scene.round()
     for grid in range(3):
         score_all(scene, round_, grid, [0, 1, 2, 3, 4])
@@ -142,9 +142,9 @@ def test_publishers_of_a_correction_at_once_reverse_and_repost_it_once(app):
     scene = gen_scene(grids=3, per_grid=5)
     round_ = scene.round()
     score_all(scene, round_, 0, [0, 1, 2, 3, 4])
-    services.publish_round(scene.admin, round_)
-    item = services.checklist(scene.village.village.id)[0]
-    services.save_score(scene.admin, round_, scene.households[0][0].id, {item.id: 5})
+    publishing.publish_round(scene.admin, round_)
+    item = village_settings.checklist(scene.village.village.id)[0]
+    inspection.save_score(scene.admin, round_, scene.households[0][0].id, {item.id: 5})
     leader = scene.inspector_of(round_, 0)
     db.session.commit()
     calls = [publisher(scene.admin.id, round_.id), publisher(leader.id, round_.id, scene.village.grids[0].id)] * 2
@@ -163,14 +163,14 @@ def test_two_publishers_of_one_month_at_once_give_each_flag_once(app):
     round_ = scene.round(weeks_of_month(month)[0])
     for grid in range(3):
         score_all(scene, round_, grid, [1, 0, 2])
-    services.publish_round(scene.admin, round_)
+    publishing.publish_round(scene.admin, round_)
     other_admin = factories.gen_user(Role.VILLAGE_ADMIN, scene.village.village)
     db.session.commit()
     village_id = scene.village.village.id
 
     def month_publisher(user_id):
         def call():
-            summary = services.publish_month(db.session.get(User, user_id), db.session.get(GridNode, village_id), month)
+            summary = monthly.publish_month(db.session.get(User, user_id), db.session.get(GridNode, village_id), month)
             return summary.id
 
         return call
@@ -189,7 +189,7 @@ def test_the_round_of_a_week_asked_for_at_once_is_made_once(app):
     week = week_ago(3)
 
     def asker():
-        return services.round_for(db.session.get(GridNode, village_id), week).id
+        return inspection.round_for(db.session.get(GridNode, village_id), week).id
 
     outcomes = run_together(app, [asker] * 4)
     assert all(code == "ok" for code, _ in outcomes), outcomes

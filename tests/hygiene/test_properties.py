@@ -10,8 +10,10 @@ from sqlalchemy import select
 from points.auth.models import Role
 from points.errors import DomainError
 from points.extensions import db
-from points.hygiene import services
+from points.hygiene.inspection import round_for, save_score
 from points.hygiene.models import Outcome, Result, TiePolicy, UnscoredPolicy
+from points.hygiene.publishing import publish_round
+from points.hygiene.village_settings import checklist, settings_of, update_settings
 from points.ledger.models import EntrySource
 from points.ledger.services import post_entry
 from points.people.models import HouseholdKind
@@ -62,7 +64,7 @@ def apply_settings(scene_admin, village, rule, values):
     values = dict(values)
     values["penalty_rule_id"] = rule.id if values.pop("penalty") else None
     values["shame_max"] = values["shame_count"] + values.pop("shame_extra")
-    services.update_settings(scene_admin, village, **values)
+    update_settings(scene_admin, village, **values)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -76,25 +78,25 @@ def test_the_ledger_holds_what_the_published_results_say(grids, first_settings, 
     households = [(grid_index, factories.gen_household(place.grids[grid_index], kind=kind, phone=None), first)
                   for grid_index, grid in enumerate(grids) for kind, first in grid]
     apply_settings(admin, village, rule, first_settings)
-    round_ = services.round_for(village, week_of(local_today() - timedelta(weeks=1)))  # over: publishable
-    items = services.checklist(village.id)
+    round_ = round_for(village, week_of(local_today() - timedelta(weeks=1)))  # over: publishable
+    items = checklist(village.id)
     sheets: dict[int, int] = {}  # household → deductions, for households with a sheet
 
     def save(household, deduction):
-        services.save_score(admin, round_, household.id, {items[0].id: deduction[0], items[1].id: deduction[1]})
+        save_score(admin, round_, household.id, {items[0].id: deduction[0], items[1].id: deduction[1]})
         sheets[household.id] = sum(deduction)
 
     for _, household, first in households:
         if first is not None:
             save(household, first)
-    services.publish_round(admin, round_)
+    publish_round(admin, round_)
     for step in later_steps:
         if step[0] == "correct":
             save(households[step[1] % len(households)][1], step[2])
         elif step[0] == "settings":
             apply_settings(admin, village, rule, step[1])
         elif step[0] == "publish":
-            services.publish_round(admin, round_, None if step[1] is None else place.grids[step[1]].id)
+            publish_round(admin, round_, None if step[1] is None else place.grids[step[1]].id)
         else:
             household = households[step[1] % len(households)][1]
             try:
@@ -103,9 +105,9 @@ def test_the_ledger_holds_what_the_published_results_say(grids, first_settings, 
                 assert refusal.code == "insufficient_balance"
         for _, household, _ in households:
             assert_ledger_consistent(household.id)
-    services.publish_round(admin, round_)
+    publish_round(admin, round_)
 
-    now = services.settings_of(village.id)
+    now = settings_of(village.id)
     results = {r.household_id: r for r in db.session.scalars(select(Result).where(Result.round_id == round_.id))}
     for grid_index, grid in enumerate(place.grids):
         members = [h for g, h, _ in households if g == grid_index]

@@ -9,7 +9,7 @@ from points.errors import DomainError
 from points.extensions import db
 from points.grids.models import NodeKind
 from points.grids.services import create_node
-from points.hygiene import services
+from points.hygiene import inspection, publishing, village_settings
 from points.periods import month_of_week, parse_month, parse_week, week_of
 from points.timeutil import local_today
 
@@ -67,25 +67,26 @@ def test_a_month_is_read_as_its_first_and_last_day():
 def test_the_round_of_a_week_is_made_once_with_that_weeks_rotation():
     scene = gen_scene(grids=4, per_grid=1)
     village = scene.village.village
-    assert services.round_for(village, week_ago(1), create=False) is None
-    round_ = services.round_for(village, week_ago(1))
+    assert inspection.round_for(village, week_ago(1), create=False) is None
+    round_ = inspection.round_for(village, week_ago(1))
     assert round_.week == week_ago(1)
     assert round_.month == month_of_week(round_.monday)
-    assert services.round_for(village, week_ago(1).lower()).id == round_.id
-    assert services.round_for(village, week_ago(1), create=False).id == round_.id
+    assert inspection.round_for(village, week_ago(1).lower()).id == round_.id
+    assert inspection.round_for(village, week_ago(1), create=False).id == round_.id
     grids = [g.id for g in scene.village.grids]
-    assert {a.grid_id: a.inspector_grid_id for a in round_.assignments} == services.rotation(grids, round_.monday)
-    assert [c.name for c in services.checklist(village.id)] == [name for name, _ in services.DEFAULT_CHECKLIST]
-    assert all(c.id is not None for c in services.checklist(village.id))  # saved with the first round
+    assert {a.grid_id: a.inspector_grid_id for a in round_.assignments} == inspection.rotation(grids, round_.monday)
+    assert [c.name for c in village_settings.checklist(village.id)] == [
+        name for name, _ in village_settings.DEFAULT_CHECKLIST]
+    assert all(c.id is not None for c in village_settings.checklist(village.id))  # saved with the first round
 
 
 def test_a_round_is_refused_for_a_week_to_come_a_week_that_is_not_one_and_a_grid():
     scene = gen_scene(grids=2, per_grid=1)
     village = scene.village.village
-    refused("week_in_future", services.round_for, village, week_of(local_today() + timedelta(weeks=1)))
-    refused("invalid_week", services.round_for, village, "2026-W99")
-    refused("not_a_village", services.round_for, scene.village.grids[0], week_ago(0))
-    assert services.round_for(village, week_of(local_today())) is not None  # this week is open
+    refused("week_in_future", inspection.round_for, village, week_of(local_today() + timedelta(weeks=1)))
+    refused("invalid_week", inspection.round_for, village, "2026-W99")
+    refused("not_a_village", inspection.round_for, scene.village.grids[0], week_ago(0))
+    assert inspection.round_for(village, week_of(local_today())) is not None  # this week is open
 
 
 def test_only_grids_that_hold_households_are_inspected():
@@ -105,7 +106,7 @@ def test_the_rotation_never_sends_a_grid_to_itself_and_changes_every_week(n):
     monday = date(2026, 1, 5)
     previous = None
     for week in range(3 * n + 10):
-        this = services.rotation(grids, monday + timedelta(weeks=week))
+        this = inspection.rotation(grids, monday + timedelta(weeks=week))
         assert sorted(this) == grids  # every grid inspected, once
         assert sorted(this.values()) == grids  # every grid inspects, once
         assert all(inspected != inspector for inspected, inspector in this.items())
@@ -123,28 +124,28 @@ def test_over_n_minus_1_weeks_each_grid_inspects_every_other_once(n):
     monday = date(2026, 3, 2)
     for start in (0, 5):
         pairs = [(inspector, inspected) for week in range(start, start + n - 1)
-                 for inspected, inspector in services.rotation(grids, monday + timedelta(weeks=week)).items()]
+                 for inspected, inspector in inspection.rotation(grids, monday + timedelta(weeks=week)).items()]
         assert sorted(pairs) == sorted((a, b) for a in grids for b in grids if a != b)
 
 
 def test_two_grids_inspect_each_other_every_week():
     for week in range(10):
-        assert services.rotation([3, 8], date(2026, 1, 5) + timedelta(weeks=week)) == {3: 8, 8: 3}
+        assert inspection.rotation([3, 8], date(2026, 1, 5) + timedelta(weeks=week)) == {3: 8, 8: 3}
 
 
 def test_a_lone_grid_is_inspected_by_the_village_committee_and_only_the_admin_scores_it():
     scene = gen_scene(grids=1, per_grid=2)
-    assert services.rotation([5], date(2026, 1, 5)) == {5: None}
-    assert services.rotation([], date(2026, 1, 5)) == {}
+    assert inspection.rotation([5], date(2026, 1, 5)) == {5: None}
+    assert inspection.rotation([], date(2026, 1, 5)) == {}
     round_ = scene.round()
     assert [(a.grid_id, a.inspector_grid_id) for a in round_.assignments] == [(scene.village.grids[0].id, None)]
     worker = factories.gen_user(Role.GRID_WORKER, scene.village.grids[0])
     household = scene.households[0][0]
     for user in (scene.leaders[0], worker):
-        error = refused("not_inspector", services.save_score, user, round_, household.id, {})
+        error = refused("not_inspector", inspection.save_score, user, round_, household.id, {})
         assert "由村两委检查" in error.message
-        refused("forbidden", services.publish_round, user, round_, scene.village.grids[0].id)
-    assert services.save_score(scene.admin, round_, household.id, {}).deductions == 0
+        refused("forbidden", publishing.publish_round, user, round_, scene.village.grids[0].id)
+    assert inspection.save_score(scene.admin, round_, household.id, {}).deductions == 0
 
 
 # ---------------------------------------------------------------------------------------------------- override
@@ -157,13 +158,13 @@ def test_reassign_overrides_the_rotation_and_scoring_follows_it():
     current = {x.grid_id: x.inspector_grid_id for x in round_.assignments}
     # Grid c's inspector and another swap what they inspect: every grid still inspected by one other grid.
     swapped = {a: b, b: c, c: a} if current[a] == c else {a: c, c: b, b: a}
-    services.reassign(scene.admin, round_, swapped)
+    inspection.reassign(scene.admin, round_, swapped)
     db.session.expire_all()
     assert {x.grid_id: x.inspector_grid_id for x in round_.assignments} == swapped
     household = scene.households[0][0]
     new_leader, old_leader = scene.leaders[[a, b, c].index(swapped[a])], scene.leaders[[a, b, c].index(current[a])]
-    refused("not_your_grid", services.save_score, old_leader, round_, household.id, {})
-    assert services.save_score(new_leader, round_, household.id, {}).scored_by_id == new_leader.id
+    refused("not_your_grid", inspection.save_score, old_leader, round_, household.id, {})
+    assert inspection.save_score(new_leader, round_, household.id, {}).scored_by_id == new_leader.id
 
 
 def test_reassign_refuses_a_grid_inspecting_itself_or_two_grids():
@@ -171,11 +172,11 @@ def test_reassign_refuses_a_grid_inspecting_itself_or_two_grids():
     round_ = scene.round()
     a, b, c = (g.id for g in scene.village.grids)
     before = {x.grid_id: x.inspector_grid_id for x in round_.assignments}
-    refused("inspects_itself", services.reassign, scene.admin, round_, {a: a})
-    refused("inspector_twice", services.reassign, scene.admin, round_, {a: c, b: c})
+    refused("inspects_itself", inspection.reassign, scene.admin, round_, {a: a})
+    refused("inspector_twice", inspection.reassign, scene.admin, round_, {a: c, b: c})
     # One change alone leaves the grid's old inspectee with the same inspector: c would inspect two.
     other = next(g for g in (b, c) if g != before[a])
-    refused("inspector_twice", services.reassign, scene.admin, round_, {a: other})
+    refused("inspector_twice", inspection.reassign, scene.admin, round_, {a: other})
     assert {x.grid_id: x.inspector_grid_id for x in round_.assignments} == before
 
 
@@ -185,13 +186,13 @@ def test_reassign_stays_inside_the_round_and_the_village_and_is_for_the_admin():
     a, b, _ = (g.id for g in scene.village.grids)
     elsewhere = factories.gen_village(2)
     db.session.commit()
-    refused("assignment_invalid", services.reassign, scene.admin, round_, {elsewhere.grids[0].id: a})
-    refused("assignment_invalid", services.reassign, scene.admin, round_, {a: elsewhere.grids[0].id})
-    refused("assignment_invalid", services.reassign, scene.admin, round_, {a: scene.village.village.id})
-    refused("forbidden", services.reassign, scene.leaders[0], round_, {a: b, b: a})
+    refused("assignment_invalid", inspection.reassign, scene.admin, round_, {elsewhere.grids[0].id: a})
+    refused("assignment_invalid", inspection.reassign, scene.admin, round_, {a: elsewhere.grids[0].id})
+    refused("assignment_invalid", inspection.reassign, scene.admin, round_, {a: scene.village.village.id})
+    refused("forbidden", inspection.reassign, scene.leaders[0], round_, {a: b, b: a})
     # The village committee may take a grid over: only the admin scores it then.
-    services.reassign(scene.admin, round_, {a: None})
-    assert services.assignment_of(round_, a).inspector_grid_id is None
+    inspection.reassign(scene.admin, round_, {a: None})
+    assert inspection.assignment_of(round_, a).inspector_grid_id is None
     for leader in scene.leaders:  # told the grid they inspect instead, or that they inspect none
-        error = pytest.raises(DomainError, services.save_score, leader, round_, scene.households[0][0].id, {}).value
+        error = pytest.raises(DomainError, inspection.save_score, leader, round_, scene.households[0][0].id, {}).value
         assert error.code in ("not_your_grid", "not_inspector") and error.status == 403

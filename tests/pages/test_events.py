@@ -8,11 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
+from points.auth.cards import issue_card
 from points.auth.models import Role
-from points.events import services
-from points.events.models import Attendance, CheckinMode, Event, HouseholdCard
+from points.events import checkins, services
+from points.events.models import Attendance, CheckinMode, Event
 from points.extensions import db
 from points.ledger.queries import balance_of
+from points.people.cards import card_text
+from points.people.models import HouseholdCard
 from points.rules.models import RuleCategory
 from points.timeutil import utc_to_local, utcnow
 
@@ -98,7 +101,7 @@ def test_staff_pages_answer_the_runner_only(client, login):
 
 def test_a_villager_checks_in_by_the_displayed_code(client, login):
     scene = Scene()
-    scanned = client.get(f"/c/{services.rotating_token(scene.event)}")
+    scanned = client.get(f"/c/{checkins.rotating_token(scene.event)}")
     # The 30-second code is exchanged for one that outlasts logging in.
     assert scanned.status_code == 302
     token = scanned.headers["Location"].removeprefix("/c/")
@@ -145,7 +148,7 @@ def _attendance():
 
 def test_in_out_mode_offers_check_out_only_after_the_village_s_wait(client, login):
     scene = Scene(mode=CheckinMode.IN_OUT)
-    token = services.static_token(scene.event)
+    token = checkins.static_token(scene.event)
     login(scene.villager)
     done = client.post(f"/c/{token}", data={"action": "in"}).get_data(as_text=True)
     # Right after 签到成功 no 签退 button sits where 签到 was: only when it will be offered.
@@ -165,8 +168,8 @@ def test_in_out_mode_offers_check_out_only_after_the_village_s_wait(client, logi
 
 def test_after_the_wait_the_big_check_out_button_checks_out_at_once(client, login):
     scene = Scene(mode=CheckinMode.IN_OUT)
-    token = services.static_token(scene.event)
-    services.check_in_resident(scene.admin, scene.event, scene.households[0].head_id,
+    token = checkins.static_token(scene.event)
+    checkins.check_in_resident(scene.admin, scene.event, scene.households[0].head_id,
                                now=utcnow() - timedelta(minutes=31))
     db.session.commit()
     login(scene.villager)
@@ -180,7 +183,7 @@ def test_after_the_wait_the_big_check_out_button_checks_out_at_once(client, logi
 def test_the_desk_checks_out_by_card_confirming_before_the_wait(client, login):
     scene = Scene(mode=CheckinMode.IN_OUT)
     event = scene.event
-    text = services.card_text(services.issue_card(scene.admin, scene.households[0]))
+    text = card_text(issue_card(scene.admin, scene.households[0]))
     db.session.commit()
     login(scene.admin)
     desk = f"/events/{event.id}/checkin-desk"
@@ -219,7 +222,7 @@ def test_the_village_sets_the_wait_before_check_out(client, login):
 def test_closing_asks_first_with_the_time_left_and_the_points_and_cancel_writes_nothing(client, login):
     scene = Scene()
     event = scene.event
-    services.check_in_resident(scene.admin, event, scene.households[0].head_id)
+    checkins.check_in_resident(scene.admin, event, scene.households[0].head_id)
     db.session.commit()
     login(scene.admin)
     asked = client.post(f"/events/{event.id}/close")
@@ -245,7 +248,7 @@ def test_closing_asks_first_with_the_time_left_and_the_points_and_cancel_writes_
 def test_reissuing_a_card_asks_first_naming_the_household_and_the_card_it_voids(client, login):
     scene = Scene()
     household = scene.households[0]
-    services.issue_card(scene.admin, household)
+    issue_card(scene.admin, household)
     db.session.commit()
     login(scene.admin)
     asked = client.post(f"/households/{household.id}/card/reissue")
@@ -282,7 +285,7 @@ def test_a_new_event_s_rule_must_be_chosen_and_is_shown_by_name_and_points(clien
     for path in (f"/events/{event.id}", f"/events/{event.id}/print"):
         page = client.get(path).get_data(as_text=True)
         assert "志愿服务，每次 +5 分" in page and scene.rule.code not in page, path
-    services.check_in_resident(scene.admin, event, scene.households[0].head_id)
+    checkins.check_in_resident(scene.admin, event, scene.households[0].head_id)
     services.close_event(scene.admin, event, early=True)
     db.session.commit()
     login(scene.villager)
@@ -294,8 +297,8 @@ def test_a_new_event_s_rule_must_be_chosen_and_is_shown_by_name_and_points(clien
 def test_the_desk_checks_in_by_card_and_by_name_and_removes(client, login):
     scene = Scene()
     event = scene.event
-    card = services.issue_card(scene.admin, scene.households[0])
-    text = services.card_text(card)
+    card = issue_card(scene.admin, scene.households[0])
+    text = card_text(card)
     db.session.commit()
     login(scene.admin)
     desk = client.get(f"/events/{event.id}/checkin-desk").get_data(as_text=True)
@@ -524,7 +527,7 @@ def test_a_reissue_sent_twice_voids_only_the_card_the_page_showed(client, login)
     """A double tap on 补办户卡, or the confirmation sent again after printing: the card just printed stays good."""
     scene = Scene()
     household = scene.households[0]
-    services.issue_card(scene.admin, household)
+    issue_card(scene.admin, household)
     db.session.commit()
     login(scene.admin)
     form = {"serial": "1", "confirmed": "1"}

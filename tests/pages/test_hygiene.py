@@ -8,7 +8,7 @@ from sqlalchemy import select
 from points.auth.models import Role
 from points.claims import services as claim_services
 from points.extensions import db
-from points.hygiene import services
+from points.hygiene import inspection, publishing, village_settings
 from points.hygiene.models import Score
 from points.ledger.queries import balance_of
 from points.periods import week_label, week_of
@@ -35,7 +35,7 @@ def test_a_leader_scores_the_assigned_grid_and_the_admin_publishes(client, login
     login(leader)
     listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)
     assert "0/4 已评" in listing
-    item = services.checklist(village.id)[0]
+    item = village_settings.checklist(village.id)[0]
     for index, household in enumerate(scene.households[0]):
         page = client.get(f"/hygiene/rounds/{round_.id}/households/{household.id}")
         assert page.status_code == 200 and "不扣" in page.get_data(as_text=True)
@@ -83,7 +83,7 @@ def test_a_stale_sheet_is_not_saved_over(client, login):
     round_ = scene.round()
     db.session.commit()
     household = scene.households[0][0]
-    item = services.checklist(scene.village.village.id)[0]
+    item = village_settings.checklist(scene.village.village.id)[0]
     login(scene.admin)
     assert client.post(f"/hygiene/rounds/{round_.id}/households/{household.id}",
                        data={"revision": 0, f"item-{item.id}": 2}).status_code == 302
@@ -103,9 +103,10 @@ def test_settings_checklist_and_assignment(client, login):
             "name-0": "门前卫生", "max-0": 10,
             "name-1": "杂物堆放", "max-1": 8}
     assert client.post(f"/villages/{village.id}/hygiene/settings", data=data).status_code == 302
-    settings = services.settings_of(village.id)
+    settings = village_settings.settings_of(village.id)
     assert (settings.model_count, settings.model_points, settings.ties.value) == (2, 30, "none")
-    assert [(i.name, i.max_deduction) for i in services.checklist(village.id)] == [("门前卫生", 10), ("杂物堆放", 8)]
+    assert [(i.name, i.max_deduction) for i in village_settings.checklist(village.id)] == [
+        ("门前卫生", 10), ("杂物堆放", 8)]
     refused = client.post(f"/villages/{village.id}/hygiene/settings", data=data | {"full_score": 10})
     assert refused.status_code == 422 and "满分" in refused.get_data(as_text=True)
 
@@ -116,7 +117,7 @@ def test_settings_checklist_and_assignment(client, login):
     assert itself.status_code == 422 and "不能检查自己" in itself.get_data(as_text=True)
     swapped = {f"grid-{grids[0].id}": grids[1].id, f"grid-{grids[1].id}": grids[0].id, f"grid-{grids[2].id}": ""}
     assert client.post(f"/hygiene/rounds/{round_.id}/assignment", data=swapped).status_code == 302
-    assert services.assignment_of(round_, grids[2].id).inspector_grid_id is None
+    assert inspection.assignment_of(round_, grids[2].id).inspector_grid_id is None
 
     login(scene.leaders[0])
     assert client.get(f"/villages/{village.id}/hygiene/settings").status_code == 403
@@ -157,7 +158,7 @@ def test_publishing_early_is_an_explicit_choice_confirmed_with_the_unscored_coun
     assert f"{grid.name}：2 户评为示范户各 +20 分，另有 2 户未评分" in page
     assert f'href="/villages/{village.id}/hygiene?week={round_.week}"' in page  # 取消: back, nothing written
     assert [balance_of(h.id) for h in scene.households[0]] == [0, 0, 0, 0]
-    assert services.assignment_of(round_, grid.id).published_at is None
+    assert inspection.assignment_of(round_, grid.id).published_at is None
 
     done = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "k2", "early": "1", "confirmed": "1"})
     assert done.status_code == 302
@@ -172,7 +173,7 @@ def test_an_inspector_locked_out_is_told_why_in_chinese(client, login):
     grid = scene.village.grids[0]
     inspector = scene.inspector_of(round_, 0)
     score_all(scene, round_, 0, [0, 1])
-    services.publish_round(scene.admin, round_)
+    publishing.publish_round(scene.admin, round_)
     login(inspector)
     for path in (f"/hygiene/rounds/{round_.id}/grids/{grid.id}",
                  f"/hygiene/rounds/{round_.id}/households/{scene.households[0][0].id}"):
@@ -200,10 +201,11 @@ def test_the_week_page_states_the_shame_rule_and_lists_the_worst_first_without_a
     scene = gen_scene(per_grid=4)
     village = scene.village.village
     rule = factories.gen_rule(village, "卫生评比晾晒", -5)
-    services.update_settings(scene.admin, village, model_count=1, shame_count=2, shame_max=4, penalty_rule_id=rule.id)
+    village_settings.update_settings(scene.admin, village, model_count=1, shame_count=2, shame_max=4,
+                                     penalty_rule_id=rule.id)
     round_ = scene.round()
     score_all(scene, round_, 0, [0, 4, 5, 1])
-    services.publish_round(scene.admin, round_)
+    publishing.publish_round(scene.admin, round_)
     h = scene.households[0]
     villager = factories.gen_villager(h[2])
     claim_services.submit_appeal(villager, entries_of(h[2])[0].id, "当天不在家")
@@ -226,7 +228,7 @@ def test_an_inspector_publishes_before_the_week_ends_only_a_grid_fully_scored(cl
     assert "全部评完或本周结束后可以发布" in listing and "发布本网格结果" not in listing
     refused = client.post(f"/hygiene/rounds/{round_.id}/publish", data={"key": "a", "grid_id": grid.id, "early": "1"},
                           follow_redirects=True).get_data(as_text=True)
-    assert "只有村管理员可以提前发布" in refused and services.assignment_of(round_, grid.id).published_at is None
+    assert "只有村管理员可以提前发布" in refused and inspection.assignment_of(round_, grid.id).published_at is None
     score_all(scene, round_, 0, [0, 2])
     db.session.commit()
     listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)

@@ -9,10 +9,11 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from points.auth.cards import issue_card
 from points.auth.models import Role
-from points.events.services import card_text, issue_card
 from points.extensions import db
 from points.ledger.queries import balance_of
+from points.people.cards import card_text
 from points.shop.models import Product, Redemption, StockChange, StockMovement
 from points.timeutil import local_today, utcnow
 

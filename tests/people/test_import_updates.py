@@ -7,12 +7,15 @@ import openpyxl
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
+from points.auth import register
 from points.auth.models import Role
 from points.extensions import db
 from points.ledger.queries import balance_of
-from points.people.imports import COLUMNS, import_households, register_rows, template_workbook
+from points.people.import_table import COLUMNS
+from points.people.imports import import_households
 from points.people.models import CareTag, Closure, Departure, HouseholdKind, Resident
 from points.people.privacy import mask_id_number
+from points.people.register_workbook import register_rows, template_workbook
 from points.people.services import add_resident, close_household, remove_resident, with_id_checksum
 
 from .. import factories
@@ -260,11 +263,11 @@ def test_an_admin_does_not_change_their_own_household_by_import(village):
     admin.resident = first.residents[1]
     db.session.commit()
     rows = exported(village)
-    unchanged = import_households(village.village, xlsx(rows), MAX_BYTES, admin, apply=False)
+    unchanged = register.import_households(admin, village.village, xlsx(rows), MAX_BYTES, apply=False)
     assert unchanged.ok, "their household's rows, unchanged, are no error"
     rows[0]["门牌号"] = rows[1]["门牌号"] = "新街8号"
     rows[2]["门牌号"] = "后街9号"
-    report = import_households(village.village, xlsx(rows), MAX_BYTES, admin)
+    report = register.import_households(admin, village.village, xlsx(rows), MAX_BYTES)
     assert [(e.row, e.message) for e in report.errors] == [
         (2, "户号 0001 是您自己家，不能由您修改，请由其他管理员导入")]
     assert household(village, "0002").address != "后街9号", "all or nothing"

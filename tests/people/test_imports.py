@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from points.extensions import db
 from points.grids.models import NodeKind
 from points.grids.services import create_node
-from points.people.imports import COLUMNS, import_households, template_workbook
+from points.people.import_table import COLUMNS
+from points.people.imports import import_households
 from points.people.models import CareTag, Household, HouseholdKind, Resident
+from points.people.register_workbook import template_workbook
 from points.people.services import with_id_checksum
 
 from .. import factories

@@ -11,7 +11,7 @@ from points.auth.tree import add_node
 from points.extensions import db
 from points.grids.models import NodeKind
 from points.grids.services import create_node
-from points.hygiene import services as hygiene
+from points.hygiene import village_settings
 from points.hygiene.models import HygieneSettings
 from points.rules.models import Rule, RuleCategory
 from points.rules.queries import compare_with_template, rule_book
@@ -31,8 +31,8 @@ def town():
     today = local_today()
     create_rule(town, "VR-MEET", MEETING, today - timedelta(days=30), actor=admin)
     pile = create_rule(town, "HY-PILE", PILE, today - timedelta(days=30), actor=admin)
-    hygiene.save_checklist(admin, town, [(None, "门前三包", 10), (None, "庭院整洁", 10)])
-    hygiene.update_settings(admin, town, model_count=5, shame_count=2, penalty_rule_id=pile.id)
+    village_settings.save_checklist(admin, town, [(None, "门前三包", 10), (None, "庭院整洁", 10)])
+    village_settings.update_settings(admin, town, model_count=5, shame_count=2, penalty_rule_id=pile.id)
     db.session.commit()
     return town, admin
 
@@ -45,7 +45,8 @@ def test_a_new_village_starts_from_a_copy_of_the_template(town):
     assert sorted(book) == ["HY-PILE", "VR-MEET"]
     assert (book["VR-MEET"].points, book["VR-MEET"].role_set, book["VR-MEET"].effective_from) == (
         2, frozenset({Role.GRID_WORKER}), local_today())
-    assert [(i.name, i.max_deduction) for i in hygiene.checklist(village.id)] == [("门前三包", 10), ("庭院整洁", 10)]
+    assert [(i.name, i.max_deduction) for i in village_settings.checklist(village.id)] == [
+        ("门前三包", 10), ("庭院整洁", 10)]
     settings = db.session.get(HygieneSettings, village.id)
     assert (settings.model_count, settings.shame_count) == (5, 2)
     assert settings.penalty_rule.village_id == village.id and settings.penalty_rule.code == "HY-PILE"
@@ -75,7 +76,7 @@ def test_a_town_without_a_template_gives_an_empty_start():
     village = create_node("一村", "yc", NodeKind.VILLAGE, town)
     assert rule_book(village.id, local_today()) == []
     assert compare_with_template(village.id, town.id, local_today()) is None
-    assert hygiene.checklist(village.id)[0].id is None, "the default checklist, unsaved"
+    assert village_settings.checklist(village.id)[0].id is None, "the default checklist, unsaved"
 
 
 def test_the_pages_show_the_template_to_the_town_admin_and_the_differences_to_the_village(town, client, login):

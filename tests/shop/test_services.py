@@ -6,12 +6,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from points.auth import policy
+from points.auth.cards import issue_card
 from points.auth.models import Role, User
 from points.errors import DomainError, Forbidden, NotFound
-from points.events.services import card_text, issue_card
 from points.extensions import db
 from points.ledger.queries import balance_of
 from points.ledger.services import reverse_entry
+from points.people.cards import card_text
 from points.shop import services
 from points.shop.models import Product, Redemption, StockChange, StockMovement
 from points.timeutil import local_today, utcnow
@@ -169,6 +171,19 @@ def test_the_clerk_voids_the_same_day_and_later_only_the_village_admin(counter, 
     admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
     services.void(admin, redemption, "昨天拿错了")
     assert balance_of(household.id) == 100
+
+
+def test_who_may_void_is_decided_by_the_village_and_the_days_alone(counter, village):
+    """policy.may_void_redemption: the same rule for the page, the API and void, from plain values."""
+    clerk, today = counter[3], local_today()
+    admin = factories.gen_user(Role.VILLAGE_ADMIN, village.village)
+    elsewhere = factories.gen_village()
+    yesterday = today - timedelta(days=1)
+    assert policy.may_void_redemption(clerk, village.village.id, today, today)
+    assert not policy.may_void_redemption(clerk, village.village.id, yesterday, today)
+    assert not policy.may_void_redemption(clerk, elsewhere.village.id, today, today)
+    assert policy.may_void_redemption(admin, village.village.id, yesterday, today)
+    assert not policy.may_void_redemption(admin, elsewhere.village.id, yesterday, today)
 
 
 def test_restock_and_correction_are_movements_with_who_and_why(counter):

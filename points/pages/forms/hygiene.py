@@ -5,7 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 
 from ...hygiene.models import TIE_LABELS, UNSCORED_LABELS, TiePolicy, UnscoredPolicy
-from ...hygiene.services import MAX_SETTING
+from ...hygiene.village_settings import MAX_SETTING
 from . import Form
 
 _RANGE = NumberRange(min=0, max=MAX_SETTING, message=_l("请填写 0 到 %(max)d 之间的整数"))

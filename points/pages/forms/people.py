@@ -6,8 +6,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ...people.models import CareTag, Closure, Departure, HouseholdKind
-from ...people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS, KIND_LABELS
+from ...people.models import KIND_LABELS, CareTag, Closure, Departure, HouseholdKind
+from ...people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS
 from . import Form
 
 

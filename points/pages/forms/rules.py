@@ -10,17 +10,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...auth.models import ROLE_LABELS, Role
 from ...errors import MESSAGES
-from ...rules.labels import (
-    CAP_LABELS,
-    CATEGORY_LABELS,
-    CODE_LENGTH,
-    MAX_CAP,
-    MAX_POINTS,
-    NAME_LENGTH,
-    UNIT_LABELS,
-    YEARS_AHEAD,
-)
-from ...rules.models import RuleCategory, RuleUnit
+from ...rules.labels import CAP_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, YEARS_AHEAD
+from ...rules.models import CATEGORY_LABELS, UNIT_LABELS, RuleCategory, RuleUnit
 from ...rules.services import CAPS, RuleTerms
 from ...timeutil import local_today
 from . import Form
