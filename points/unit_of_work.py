@@ -3,7 +3,7 @@ after its view or API handler has answered with success (a status below 400), an
 door commits or rolls back. A refusal raised out of a view is rolled back on its way to the error page or JSON
 (errors.py); a page that catches one to show it beside its form calls pages.refused(), which rolls back what the
 service had flushed. A read (GET, HEAD) that writes commits itself: reads do not pay for a COMMIT."""
-from flask import Flask, Response, request
+from flask import Flask, Response, request, session
 
 from .extensions import db
 
@@ -16,10 +16,15 @@ def init_app(app: Flask) -> None:
 
 def finish(response: Response) -> Response:
     """Commit a write that succeeded, roll back one that did not. A failed commit (a constraint the database
-    enforces) raises here, and the request answers 500 as if the view had raised it."""
+    enforces) raises here, and the request answers 500 as if the view had raised it, without the view's "已保存"."""
     if request.method in WRITES:
         if response.status_code < 400:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                session.pop("_flashes", None)
+                raise
         else:
             db.session.rollback()
     return response

@@ -73,8 +73,15 @@ def _imported(path: Path) -> list[tuple[str, int]]:
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
-            found += [(f"{module}.{alias.name}", node.lineno) for alias in node.names]
+            found += [(_module_of(module, alias.name), node.lineno) for alias in node.names]
     return found
+
+
+def _module_of(module: str, name: str) -> str:
+    """x.y when y is a module or package of x, else x (y is a name defined in x)."""
+    relative = Path(*f"{module}.{name}".split(".")[1:])
+    found = (ROOT / relative).with_suffix(".py").exists() or (ROOT / relative).is_dir()
+    return f"{module}.{name}" if found else module
 
 
 def _edges() -> dict[tuple[str, str], list[str]]:

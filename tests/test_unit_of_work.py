@@ -40,3 +40,17 @@ def test_a_read_commits_nothing(app):
         db.session.rollback()
     assert _towns_stored() == 0
 
+
+
+def test_a_commit_that_fails_keeps_no_word_of_success(app, monkeypatch):
+    from flask import flash, get_flashed_messages
+
+    def refuse():
+        raise RuntimeError("the database refused the commit")
+
+    with app.test_request_context("/", method="POST"):
+        flash("已保存")
+        monkeypatch.setattr(db.session, "commit", refuse)
+        with pytest.raises(RuntimeError):
+            finish(Response(status=302))
+        assert get_flashed_messages() == []

@@ -103,7 +103,8 @@ def create_household(
     ):
         raise DomainError("number_taken", number=number)
     household = Household(village_id=grid.village_id, grid_id=grid.id, number=number, address=address, kind=kind)
-    household.care_tags = [HouseholdCareTag(tag=t) for t in dict.fromkeys(care_tags)]
+    # In the order the relationship reads them back (by tag), so what is answered now is what is read later.
+    household.care_tags = [HouseholdCareTag(tag=t) for t in sorted(dict.fromkeys(care_tags), key=lambda t: t.value)]
     db.session.add(household)
     db.session.flush()
     household.head = add_resident(household, head_name, "户主", head_phone, head_id_number)

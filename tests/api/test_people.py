@@ -320,6 +320,17 @@ def test_an_admin_adds_a_household_and_a_member_edits_them_and_records_who_left(
         "deceased", local_today().isoformat())
 
 
+
+def test_a_new_households_care_tags_answer_as_they_read_back(api, people):
+    """The answer to POST is built before the request's commit: the tags come in the order they are read later."""
+    admin, village = people["village_admin"], people["village"]
+    made = api.post("/api/v1/households", admin, json={
+        "grid_id": village.grids[1].id, "address": "瑶前村新街 3 号", "kind": "registered", "head_name": "李四海",
+        "care_tags": ["poor", "empty_nest", "disabled"]})
+    assert made.status_code == 201, made.get_json()
+    again = api.get(f"/api/v1/households/{made.get_json()['id']}", admin)
+    assert made.get_json()["care_tags"] == again.get_json()["care_tags"] == ["disabled", "empty_nest", "poor"]
+
 def test_a_household_is_closed_and_reopened_and_keeps_its_balance(api, people):
     admin, home = people["village_admin"], people["other"]
     factories.gen_points(home, 30)
