@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import unit_of_work
+from . import assets, unit_of_work
 from .config import Config, database_url
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
         raise RuntimeError(f"SQLite 3.35 or later is needed; this Python has {sqlite3.sqlite_version}")
 
     app.url_map.converters["id"] = IdConverter  # before any route uses <id:…>
+    assets.init_app(app)  # first, so that compressing runs after every other after_request hook
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations")))
     csrf.init_app(app)

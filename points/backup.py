@@ -11,6 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.engine import URL
 
+from .media import THUMB_FOLDER
+
 
 class BackupError(Exception):
     """A backup that could not be made; the message tells the operator why, in Chinese."""
@@ -41,14 +43,16 @@ def back_up(url: URL, upload_folder: str | None, dest: str, now: datetime) -> li
         path = os.path.join(dest, f"uploads-{stamp}.tar.gz")
         with _writing(path) as partial:
             with tarfile.open(partial, "w:gz") as archive:
-                # Untarred into UPLOAD_FOLDER as it stands; a 花名册 waiting for its preview's confirmation is not kept.
-                archive.add(upload_folder, arcname=".", filter=_without_waiting_imports)
+                # Untarred into UPLOAD_FOLDER as it stands; a 花名册 waiting for its preview's confirmation is not kept,
+                # nor the photos' thumbnails, which are made again when first asked for.
+                archive.add(upload_folder, arcname=".", filter=_kept)
         written.append(path)
     return written
 
 
-def _without_waiting_imports(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    return None if member.name == "./imports" or member.name.startswith("./imports/") else member
+def _kept(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    left_out = ("./imports", f"./{THUMB_FOLDER}")
+    return None if member.name in left_out or member.name.startswith(tuple(f"{d}/" for d in left_out)) else member
 
 
 @contextmanager

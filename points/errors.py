@@ -131,6 +131,7 @@ MESSAGES = {
     "empty_file": _l("文件是空的"),
     "too_many_rows": _l("文件超过 %(limit)d 行，请分成几个文件导入"),
     "unknown_grid": _l("找不到网格“%(name)s”"),
+    "ambiguous_household_number": _l("户号 %(number)s 对应多户：%(numbers)s。请输入完整的户号，或扫户卡"),
     "ambiguous_grid": _l("网格名称“%(name)s”不唯一，请写完整路径（如 一级网格/%(name)s）"),
     "setting_out_of_range": _l("设置的数值必须是 %(low)d 到 %(high)d 之间的整数"),
     "full_score_too_low": _l("满分 %(full)d 分少于检查项目最多可扣的 %(most)d 分，请提高满分或减少扣分"),

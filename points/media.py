@@ -1,8 +1,9 @@
 """Photos from phones, for claims, score sheets and the shop's products alike: checked to be JPEG, PNG or WebP,
-turned upright, stripped of EXIF (and so of GPS), shrunk, and stored as JPEG under a random name."""
+turned upright, stripped of EXIF (and so of GPS), shrunk, and stored as JPEG under a random name; their thumbnails."""
 import io
 import os
 import secrets
+import tempfile
 import warnings
 from dataclasses import dataclass
 
@@ -16,6 +17,10 @@ MAX_SIDE = 1600  # pixels on the long side: enough to see a swept yard, small on
 # decoded whole, so it is held to less: a screenshot is ~3 megapixels. Beyond that it is a decompression bomb.
 MAX_PIXELS = {"JPEG": 60_000_000, "PNG": 16_000_000, "WEBP": 16_000_000}
 JPEG_QUALITY = 82
+# A thumbnail fills half of a 360 px phone's width at twice its pixel density: a tenth of the photo's bytes.
+THUMB_SIDE = 320
+THUMB_QUALITY = 75
+THUMB_FOLDER = "thumbs"
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,28 @@ def store_photo(folder: str, jpeg: bytes) -> StoredPhoto:
     with Image.open(io.BytesIO(jpeg)) as image:
         width, height = image.size
     return StoredPhoto(filename, width, height, len(jpeg))
+
+
+def thumbnail(photo_path: str) -> str:
+    """The path of a stored photo's thumbnail (a JPEG of at most THUMB_SIDE px on its long side), made the first time
+    it is asked for and kept in a thumbs/ folder beside the photo. The photo is one store_photo wrote: upright,
+    without metadata, and never changed under its name, so a thumbnail once made stays true."""
+    folder = os.path.join(os.path.dirname(photo_path), THUMB_FOLDER)
+    path = os.path.join(folder, os.path.basename(photo_path))
+    if os.path.isfile(path):
+        return path
+    with Image.open(photo_path) as image:
+        image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))  # decoded at 1/4 of 1600 px: 400 px, then shrunk smoothly
+        image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        small = image.convert("RGB")
+    os.makedirs(folder, exist_ok=True)
+    # Written under a temporary name and renamed: two requests making it at once never serve half a file.
+    descriptor, partial = tempfile.mkstemp(dir=folder, suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            small.save(handle, "JPEG", quality=THUMB_QUALITY, optimize=True)
+        os.replace(partial, path)
+    except BaseException:
+        os.unlink(partial)
+        raise
+    return path

@@ -1,7 +1,7 @@
 """The calendar of points, in one place: the local day (timeutil), ISO weeks (2026-W47, Monday first), months,
 quarters and years; the keys the ledger keeps its period totals under (W2026-47, M2026-11, Q2026-4, Y2026, ALL) and
 the periods the boards and dashboards read (week:2026-W47 in URLs and the API); a week counts in the month of its
-Thursday (卫生评比); and the names people use (12月第2周, 2026年11月, 12月13日), never 2026-W50."""
+Thursday (卫生评比); and the names people use (12月第2周（12.7–12.13）, 2026年11月, 12月13日), never 2026-W50."""
 import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -63,8 +63,7 @@ class Period:
     @property
     def label(self) -> str:
         if self.kind is PeriodKind.WEEK:
-            return _("%(week)s（%(first)s–%(last)s）", week=week_label(self.first, year=True),
-                     first=self.first.strftime("%m.%d"), last=self.last.strftime("%m.%d"))
+            return week_label(self.first, year=True)
         if self.kind is PeriodKind.MONTH:
             return _("%(year)d年%(month)d月", year=self.first.year, month=self.first.month)
         if self.kind is PeriodKind.QUARTER:
@@ -191,10 +190,17 @@ def month_week(monday: date) -> tuple[int, int, int]:
     return thursday.year, thursday.month, (thursday.day - 1) // 7 + 1
 
 
-def week_label(monday: date, year: bool = False) -> str:
-    """12月第2周 (2026年12月第2周 with the year): a week as people name it, never 2026-W50."""
+def week_label(monday: date, year: bool = False, dates: bool = True) -> str:
+    """A week as people name it, never 2026-W50: 12月第2周（12.7–12.13）, its number in the month of its Thursday and
+    its Monday to Sunday; a week that starts in one month and counts in the next says so, 1月第1周（12.29–1.4）.
+    year: 2026年12月第2周（12.7–12.13）; dates=False: 12月第2周, where a page has no room (a chart's axis)."""
     number = dict(zip(("year", "month", "n"), month_week(monday)))
-    return _("%(year)d年%(month)d月第%(n)d周", **number) if year else _("%(month)d月第%(n)d周", **number)
+    name = _("%(year)d年%(month)d月第%(n)d周", **number) if year else _("%(month)d月第%(n)d周", **number)
+    if not dates:
+        return name
+    sunday = monday + timedelta(days=6)
+    return _("%(week)s（%(first)s–%(last)s）", week=name, first=f"{monday.month}.{monday.day}",
+             last=f"{sunday.month}.{sunday.day}")
 
 
 def month_label(month: str) -> str:

@@ -176,3 +176,15 @@ def backup_of(uri: str, tmp_path) -> tuple[int, str]:
     with other.app_context():
         result = other.test_cli_runner().invoke(args=["backup", str(tmp_path / "backups")])
     return result.exit_code, result.output
+
+
+def test_the_uploads_archive_leaves_out_waiting_imports_and_thumbnails():
+    import tarfile
+
+    from points.backup import _kept
+
+    def kept(name: str) -> bool:
+        return _kept(tarfile.TarInfo(name)) is not None
+
+    assert kept("./claims") and kept("./claims/3f2a.jpg") and kept("./thumbsup.jpg")
+    assert not any(kept(name) for name in ("./imports", "./imports/a1b2", "./thumbs", "./thumbs/3f2a.jpg"))

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"extensions"},
     {"timeutil"},
     {"errors"},
-    {"limits", "paging", "ranking", "qr", "unit_of_work"},
+    {"limits", "paging", "ranking", "qr", "unit_of_work", "assets"},
     {"periods", "xlsx", "media"},
     {"uploads"},
     {"audit"},

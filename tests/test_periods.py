@@ -59,8 +59,32 @@ def test_the_hard_days():
 
 def test_weeks_are_named_by_their_month_not_their_iso_number(app):
     with app.test_request_context():
-        assert week_label(date(2026, 12, 7)) == "12月第2周"
-        assert week_label(date(2026, 12, 28), year=True) == "2026年12月第5周"
+        assert week_label(date(2026, 12, 7)) == "12月第2周（12.7–12.13）"
+        assert week_label(date(2026, 12, 28), year=True) == "2026年12月第5周（12.28–1.3）"
+        assert week_label(date(2026, 12, 7), dates=False) == "12月第2周"  # where a page has no room: a chart's axis
+
+
+def test_a_week_that_starts_in_one_month_and_counts_in_the_next_is_named_by_the_next(app):
+    """A week counts in the month of its Thursday: Thursday 1 January 2026 makes the week of Monday 29 December
+    January's first, and its days say where it starts."""
+    with app.test_request_context():
+        assert week_label(date(2025, 12, 29)) == "1月第1周（12.29–1.4）"
+        assert week_label(date(2025, 12, 29), year=True) == "2026年1月第1周（12.29–1.4）"
+        assert week_label(date(2026, 11, 30)) == "12月第1周（11.30–12.6）"  # Thursday 3 December
+        assert week_label(date(2027, 3, 29)) == "4月第1周（3.29–4.4）"  # Thursday 1 April
+
+
+@given(DAYS)
+def test_every_week_is_named_by_its_days_and_its_period_reads_the_same(day):
+    from flask import current_app
+
+    monday = day - timedelta(days=day.weekday())
+    sunday = monday + timedelta(days=6)
+    with current_app.test_request_context():
+        name = week_label(monday)
+        assert name.endswith(f"（{monday.month}.{monday.day}–{sunday.month}.{sunday.day}）")
+        assert name.startswith(week_label(monday, dates=False)) and "W" not in name
+        assert period_of(PeriodKind.WEEK, day).label == week_label(monday, year=True)
 
 
 def test_equal_values_share_a_place_and_the_next_place_skips():

@@ -337,12 +337,16 @@ def test_public_pages_show_no_personal_data(app, client, world):
 
 
 def svg_codes(html: str) -> list[str]:
-    """The text of every QR drawn as an SVG path (qrcode's SvgPathImage) in a page or an image."""
+    """The text of every QR drawn as an SVG path in a page or an image (points/qr.py: each run of dark modules a
+    stroke one module wide along the middle of its row, "M4 4.5h7m2 0h1…")."""
     texts = []
     for width, height, body in re.findall(r'<svg[^>]*viewBox="0 0 (\d+) (\d+)"[^>]*>(.*?)</svg>', html, re.S):
         image = Image.new("L", (int(width) * 8, int(height) * 8), 255)
-        for x1, y1, x2, y2 in re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)", body):
-            image.paste(0, (int(x1) * 8, int(y1) * 8, int(x2) * 8, int(y2) * 8))
+        x = y = 0
+        for move, dx, row, run in re.findall(r"([Mm])(\d+) (\d+)(?:\.5)?h(\d+)", body):
+            x, y = (int(dx), int(row)) if move == "M" else (x + int(dx), y)
+            image.paste(0, (x * 8, y * 8, (x + int(run)) * 8, (y + 1) * 8))
+            x += int(run)
         texts.extend(code.text for code in zxingcpp.read_barcodes(image))
     return texts
 

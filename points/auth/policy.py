@@ -79,6 +79,13 @@ def holds(user: User | None, permission: Permission) -> bool:
     return bool(scope_ids(user, permission))
 
 
+def only_clerk(user: User | None) -> bool:
+    """Whether every role the user holds is a shop clerk's: who starts the day at the counter (an admin or an
+    organizer who also runs a counter keeps their own start)."""
+    roles = {a.role for a in user.assignments} if scope_ids(user, Permission.RUN_SHOP) else set()
+    return roles == {Role.SHOP_CLERK}
+
+
 def can(user: User | None, permission: Permission, node_id: int) -> bool:
     return is_within(node_id, scope_ids(user, permission))
 

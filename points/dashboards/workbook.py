@@ -3,7 +3,7 @@ the page's language, like the other exports)."""
 from flask_babel import force_locale
 
 from ..leaderboards.queries import GridPlace
-from ..periods import Period
+from ..periods import Period, week_label
 from ..rules.models import CATEGORY_LABELS
 from ..xlsx import add_sheet, book_bytes, new_book
 from .queries import CategoryFigures, Participation, WeekFigures
@@ -20,6 +20,12 @@ def _days(period: Period) -> str:
     return f"{period.first.isoformat()} 至 {period.last.isoformat()}"
 
 
+def _week(period: Period) -> str:
+    """2026年11月第3周: the 日期 column beside it gives the days."""
+    with force_locale("zh_CN"):
+        return week_label(period.first, year=True, dates=False)
+
+
 def _month(period: Period) -> str:
     return period.key[1:]  # 'M2026-11' → '2026-11'
 
@@ -31,8 +37,8 @@ def _one_decimal(value) -> float:
 def weekly_workbook(weeks: list[WeekFigures]) -> bytes:
     book = new_book()
     add_sheet(book, "每周积分", ("周", "日期", "发放积分", "扣减积分", "净得分", "兑换笔数", "兑换积分"),
-              [(w.period.text.split(":")[1], _days(w.period), w.awarded, w.deducted, w.net, w.redemptions,
-                w.redeemed) for w in weeks], (12, 26, 12, 12, 12, 12, 12))
+              [(_week(w.period), _days(w.period), w.awarded, w.deducted, w.net, w.redemptions,
+                w.redeemed) for w in weeks], (18, 26, 12, 12, 12, 12, 12))
     return book_bytes(book)
 
 

@@ -118,6 +118,6 @@ def month_refusal(village_id: int, month: str) -> DomainError | None:
         waiting[monday].append(name)
     if not waiting:
         return None
-    weeks = "；".join(gettext("%(week)s（%(grids)s）", week=week_label(monday), grids="、".join(names))
+    weeks = "；".join(gettext("%(week)s（%(grids)s）", week=week_label(monday, dates=False), grids="、".join(names))
                      for monday, names in waiting.items())
     return DomainError("month_weeks_unpublished", status=409, month=month_label(month), weeks=weeks)

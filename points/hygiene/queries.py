@@ -2,7 +2,7 @@
 month, a household's history, and who holds the 流动红旗."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth import policy
@@ -63,6 +63,16 @@ def sheet_rows(round_id: int, grid_id: int) -> list[SheetRow]:
         .where(((Household.grid_id == grid_id) & Household.closed_on.is_(None)) | Household.id.in_(list(scores)))
         .order_by(Household.number)).all()
     return [SheetRow(household, name or "", scores.get(household.id)) for household, name in rows]
+
+
+def next_unscored(round_id: int, grid_id: int, after: str | None = None) -> int | None:
+    """The household the inspector of a grid goes to next: the first by 户号 after `after` (wrapping round to the
+    grid's first) that is on the grid's register and has no score sheet of the round; None when every one has."""
+    scored = select(Score.id).where(Score.round_id == round_id, Score.household_id == Household.id).exists()
+    query = select(Household.id).where(Household.grid_id == grid_id, Household.closed_on.is_(None), ~scored)
+    if after is not None:
+        query = query.order_by(case((Household.number > after, 0), else_=1))
+    return db.session.scalar(query.order_by(Household.number).limit(1))
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """A week's and a month's results as .xlsx, for the notice board and the village's records. Names are masked as on
 the results pages; the file is in Chinese whatever the page's language, like the rule book's."""
+from flask_babel import force_locale
+
 from ..people.privacy import mask_name
+from ..periods import month_label, week_label
 from ..xlsx import add_sheet, book_bytes, new_book
 from .models import OUTCOME_LABELS, InspectionRound, MonthlySummary
-from .postings import period_name
 from .queries import GridMonth, GridWeek
 
 
@@ -23,7 +25,9 @@ def week_workbook(round_: InspectionRound, grids: list[GridWeek]) -> bytes:
             rows.append((grid.grid.name, inspector, line.rank if line.rank is not None else "未评",
                          line.number, mask_name(line.head_name), line.value if line.scored else "", items,
                          line.score if line.rank is not None else "", _outcome(line.outcome)))
-    add_sheet(book, f"{period_name('W' + round_.week)} 评比",
+    with force_locale("zh_CN"):  # a workbook does not follow the page's language
+        title = week_label(round_.monday, year=True)  # 2026年12月第2周（12.7–12.13）, short enough to name a sheet
+    add_sheet(book, f"{title} 评比",
               ("网格", "检查网格", "名次", "户号", "户主", "扣分", "扣分项目", "得分", "结果"),
               rows, (14, 14, 8, 10, 10, 8, 36, 8, 16))
     return book_bytes(book)
@@ -37,6 +41,8 @@ def month_workbook(summary: MonthlySummary, grids: list[GridMonth]) -> bytes:
             for g in grids], (8, 16, 12, 10, 20))
     rows = [(g.grid.name, line.rank, line.number, mask_name(line.head_name), line.value, line.score,
              "流动红旗" if line.outcome is not None else "") for g in grids for line in g.lines]
-    add_sheet(book, f"{summary.month} 各户", ("网格", "名次", "户号", "户主", "月度总分", "参评周数", "结果"),
+    with force_locale("zh_CN"):
+        month = month_label(summary.month)  # 2026年12月
+    add_sheet(book, f"{month} 各户", ("网格", "名次", "户号", "户主", "月度总分", "参评周数", "结果"),
            rows, (16, 8, 10, 10, 10, 10, 12))
     return book_bytes(book)

@@ -24,4 +24,8 @@ register_words(
     actions={
         "boards.settings": _l("修改红黑榜设置"),
     },
+    fields={
+        "red_count": _l("红榜户数"),
+        "black_count": _l("黑榜户数"),
+    },
 )

@@ -49,6 +49,23 @@ def rules_actor_may_apply(actor: User, household: Household, day: date) -> list[
     return [v for v in rule_book(household.village_id, day) if v.role_set & roles and v.applies_to(household.kind)]
 
 
+@dataclass(frozen=True)
+class AwardSides:
+    """Which buttons a household's pages offer: 加分 (a rule that awards) and 扣分 (one that deducts)."""
+
+    award: bool
+    deduct: bool
+
+
+def award_sides(actor: User, household: Household, day: date) -> AwardSides:
+    """加分 and 扣分 as the award page allows them: under the rules in force actor's roles may apply to the household
+    (rules_actor_may_apply), never on their own household (apply_rule refuses it) nor one off the register."""
+    if household.closed_on is not None or household.id == policy.own_household_id(actor):
+        return AwardSides(False, False)
+    versions = rules_actor_may_apply(actor, household, day)
+    return AwardSides(any(v.points > 0 for v in versions), any(v.points < 0 for v in versions))
+
+
 def balances_of(household_ids: list[int]) -> dict[int, int]:
     """The balances of many households in one query (a household without entries has no row: 0)."""
     rows = db.session.execute(
@@ -74,6 +91,17 @@ def household_entries(household_id: int, page: int = 1, per_page: int = 20) -> P
         .offset((page - 1) * per_page)
     ).all()
     return Page(list(items), total, page, per_page)
+
+
+def undone_entries(entries: list[LedgerEntry]) -> dict[int, LedgerEntry]:
+    """The entries the reversals among entries undid, keyed by the reversal's id, with their rules: what a reversal
+    is says what it undid (a voided redemption, a deduction taken back)."""
+    wanted = {e.reverses_id: e.id for e in entries if e.reverses_id is not None}
+    if not wanted:
+        return {}
+    found = db.session.scalars(select(LedgerEntry).where(LedgerEntry.id.in_(list(wanted)))
+                               .options(selectinload(LedgerEntry.rule_version)))
+    return {wanted[original.id]: original for original in found}
 
 
 @dataclass(frozen=True)

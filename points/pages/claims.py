@@ -6,8 +6,11 @@ from functools import partial
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
 
+from .. import media
 from ..auth import policy
 from ..claims import services
 from ..claims.models import AppealStatus, ClaimStatus
@@ -21,15 +24,17 @@ from ..rules.labels import rule_choices
 from ..timeutil import local_today
 from . import confirm, refused
 from .forms import fresh_key, refusal_message
-from .forms.claims import AppealForm, ClaimForm, DecisionForm, RejectForm
+from .forms.claims import AppealForm, ClaimForm, DecisionForm, RejectForm, fields_before_files
 
 bp = Blueprint("claims", __name__)
 PHOTO_ERRORS = {"photo_required", "too_many_photos", "photo_too_large", "not_an_image"}
 KEY = re.compile("[0-9a-f]{32}")
+_REQUEST = object()  # _claim_form's default: the form as the request sent it
 
 
-def _claim_form(household: Household, read_request: bool = True) -> ClaimForm:
-    form = ClaimForm() if read_request else ClaimForm(formdata=None)
+def _claim_form(household: Household, formdata=_REQUEST) -> ClaimForm:
+    """The claim form, with what the request sent (or formdata, when given: None for an empty form)."""
+    form = ClaimForm() if formdata is _REQUEST else ClaimForm(formdata=formdata)
     form.rule_id.choices = rule_choices(claimable_rules(household, local_today()), mention_evidence=True)
     return form
 
@@ -73,13 +78,20 @@ def new_claim():
 
 @bp.errorhandler(RequestEntityTooLarge)
 def upload_too_large(error):
-    """Photos over MAX_CONTENT_LENGTH together are refused as the body is read: show the form again, saying so."""
+    """Photos over MAX_CONTENT_LENGTH together are refused before the body is read: show the form again with what
+    was filled in above the photos (read from the body's first bytes), saying so."""
     limit = _("照片太大，合计不能超过 %(mb)d MB", mb=current_app.config["MAX_CONTENT_LENGTH"] // 1048576)
     if request.endpoint != "claims.new_claim" or policy.own_household_id(current_user) is None:
         return error_response("file_too_large", limit, 413)
-    form = _claim_form(services.villager_household(current_user), read_request=False)
-    form.occurred_on.data = local_today()
-    fresh_key(form)
+    boundary, length = request.mimetype_params.get("boundary", "").encode("latin-1"), request.content_length
+    filled = MultiDict()
+    if boundary and length:  # a body of known length, none of which has been read
+        filled = fields_before_files(LimitedStream(request.environ["wsgi.input"], length), boundary)
+    form = _claim_form(services.villager_household(current_user), formdata=filled or None)
+    if form.occurred_on.data is None:
+        form.occurred_on.data = local_today()
+    if not KEY.fullmatch(form.key.data or ""):  # no claim was made under the key it was sent with: it stays
+        fresh_key(form)
     form.photos.errors = [limit]
     return render_template("claims/new_claim.html", form=form), 413
 
@@ -120,7 +132,18 @@ def claim(claim_id: int):
 @login_required
 def photo(claim_id: int, position: int):
     claim = services.visible_claim(current_user, claim_id)
-    path = services.photo_path(claim, position, current_app.config["UPLOAD_FOLDER"])
+    return _private_jpeg(services.photo_path(claim, position, current_app.config["UPLOAD_FOLDER"]))
+
+
+@bp.get("/claims/<id:claim_id>/photos/<int:position>/small")
+@login_required
+def thumbnail(claim_id: int, position: int):
+    """The photo's thumbnail, for the claim's page: seen by whoever may see the photo, and nobody else."""
+    claim = services.visible_claim(current_user, claim_id)
+    return _private_jpeg(media.thumbnail(services.photo_path(claim, position, current_app.config["UPLOAD_FOLDER"])))
+
+
+def _private_jpeg(path: str):
     response = send_file(path, mimetype="image/jpeg", max_age=0)
     response.headers["Cache-Control"] = "private, max-age=86400"  # a household's photo, never in a shared cache
     return response

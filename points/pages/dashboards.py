@@ -131,7 +131,7 @@ def _category_label(figures: queries.CategoryFigures) -> str:
 
 
 def _weekly_chart(weeks: list[queries.WeekFigures]) -> dict:
-    return dict(kind="bar", labels=[week_label(w.period.first) for w in weeks],
+    return dict(kind="bar", labels=[week_label(w.period.first, dates=False) for w in weeks],
                 titles=[w.period.label for w in weeks],
                 series=[dict(name=_("发放"), color=AWARDED, data=[w.awarded for w in weeks]),
                         dict(name=_("扣减"), color=DEDUCTED, data=[w.deducted for w in weeks]),

@@ -122,9 +122,9 @@ def sheet_list(round_id: int, grid_id: int):
     inspection.require_score(current_user, round_, grid_id)
     rows = queries.sheet_rows(round_.id, grid_id)
     done = sum(1 for row in rows if row.score is not None)
-    following = next((row.household.id for row in rows if row.score is None), None)
     return render_template(
-        "hygiene/sheets.html", round=round_, assignment=assignment, rows=rows, done=done, next_id=following,
+        "hygiene/sheets.html", round=round_, assignment=assignment, rows=rows, done=done,
+        next_id=queries.next_unscored(round_.id, grid_id),
         may_publish=policy.can_publish(current_user, round_.village_id, assignment.inspector_grid_id),
         early=done < len(rows) and not publishing.week_over(round_),
         manager=policy.can(current_user, MANAGE, round_.village_id),
@@ -134,7 +134,8 @@ def sheet_list(round_id: int, grid_id: int):
 @bp.route("/hygiene/rounds/<id:round_id>/households/<id:household_id>", methods=["GET", "POST"])
 @login_required
 def sheet(round_id: int, household_id: int):
-    """One household's score sheet: a tap per item, a note and a photo; saved, then on to the next household."""
+    """One household's score sheet: a tap per item, a note and a photo, and a bar kept on screen to save it (or to
+    save it with nothing deducted, clean=1, in one tap); saved, the next unscored household of the grid opens."""
     round_ = queries.visible_round(current_user, round_id)
     household = db.session.get(Household, household_id)
     if household is None or household.village_id != round_.village_id:
@@ -145,7 +146,8 @@ def sheet(round_id: int, household_id: int):
     items = village_settings.checklist(round_.village_id)
     error, status, chosen = None, 200, {}
     if request.method == "POST":
-        chosen = {item.id: request.form.get(f"item-{item.id}", 0, type=int) for item in items}
+        clean = request.form.get("clean") == "1"
+        chosen = {item.id: 0 if clean else request.form.get(f"item-{item.id}", 0, type=int) for item in items}
         try:
             photo = _photo(request.files.get("photo"))
             saved = inspection.save_score(
@@ -159,19 +161,26 @@ def sheet(round_id: int, household_id: int):
                                                           Score.household_id == household.id))
         else:
             flash(_("已保存 %(number)s 户：扣 %(points)d 分", number=household.number, points=saved.deductions))
-            following = next((row.household.id for row in queries.sheet_rows(round_.id, grid_id)
-                              if row.score is None), None)
-            if following is None:
-                return redirect(url_for("hygiene.sheet_list", round_id=round_.id, grid_id=grid_id))
-            return redirect(url_for("hygiene.sheet", round_id=round_.id, household_id=following))
+            return _after_saving(round_, grid_id, household)
     if score is not None and not chosen:
         chosen = {line.item_id: line.points for line in score.items}
     rows = queries.sheet_rows(round_.id, grid_id)
+    following = queries.next_unscored(round_.id, grid_id, after=household.number)
     return render_template(
         "hygiene/sheet.html", round=round_, household=household, score=score, items=items, chosen=chosen,
         error=error, done=sum(1 for row in rows if row.score is not None), total=len(rows),
         head=household.head.name if household.head else "", grid=db.session.get(GridNode, grid_id),
+        skip_to=following if following != household.id else None,
     ), status
+
+
+def _after_saving(round_: InspectionRound, grid_id: int, household: Household):
+    """On to the grid's next unscored household after the one just saved, or back to the grid's list when none is
+    left."""
+    following = queries.next_unscored(round_.id, grid_id, after=household.number)
+    if following is None:
+        return redirect(url_for("hygiene.sheet_list", round_id=round_.id, grid_id=grid_id))
+    return redirect(url_for("hygiene.sheet", round_id=round_.id, household_id=following))
 
 
 def _photo(upload) -> str | None:

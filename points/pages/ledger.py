@@ -1,4 +1,6 @@
 """Points pages: 我的积分, a household's entries, manual award and penalty, the batch form, and 冲正."""
+from typing import NamedTuple
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,8 +15,15 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..hygiene.queries import household_flags
 from ..ledger import services
-from ..ledger.models import SOURCE_LABELS, LedgerEntry
-from ..ledger.queries import balance_of, household_entries, household_place, rules_actor_may_apply
+from ..ledger.models import SOURCE_LABELS, EntrySource, LedgerEntry
+from ..ledger.queries import (
+    award_sides,
+    balance_of,
+    household_entries,
+    household_place,
+    rules_actor_may_apply,
+    undone_entries,
+)
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
@@ -27,6 +36,7 @@ from .forms import fresh_key, refusal_message
 from .forms.ledger import AwardForm, BatchAwardForm, ReverseForm
 
 bp = Blueprint("ledger", __name__)
+SIDES = ("award", "deduct")
 
 
 def _web_key(form_key: str) -> str:
@@ -34,11 +44,35 @@ def _web_key(form_key: str) -> str:
     return f"web:{current_user.id}:{form_key}"
 
 
+class EntryWords(NamedTuple):
+    """An entry as its line in the list reads: what it is, and where it came from."""
+
+    title: str
+    source: str
+
+
+def entry_words(entry: LedgerEntry, undone: LedgerEntry | None, own: bool) -> EntryWords:
+    """A reversal says what it undid, in the household's words: 兑换作废，退回积分 for a voided redemption, 撤销扣分 or
+    撤销加分 and the rule for the rest. Staff read their word 冲正 as its source; the household reads where the
+    points first came from."""
+    if entry.reverses_id is None or undone is None:
+        title = entry.rule_version.name if entry.rule_version else str(SOURCE_LABELS[entry.source])
+        return EntryWords(title, str(SOURCE_LABELS[entry.source]))
+    source = str(SOURCE_LABELS[undone.source] if own else SOURCE_LABELS[entry.source])
+    if undone.source is EntrySource.REDEMPTION:
+        return EntryWords(_("兑换作废，退回积分"), source)
+    what = undone.rule_version.name if undone.rule_version else str(SOURCE_LABELS[undone.source])
+    if undone.amount < 0:
+        return EntryWords(_("撤销扣分：%(what)s", what=what), source)
+    return EntryWords(_("撤销加分：%(what)s", what=what), source)
+
+
 def _points_page(household: Household):
     """A household's balance, its place in its grid this month, and its entries (newest first)."""
     today = local_today()
     page = household_entries(household.id, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     own = household.id == policy.own_household_id(current_user)
+    undone = undone_entries(page.items)
     appealed = appealed_entry_ids([e.id for e in page.items]) if own else set()
     reverse_form = ReverseForm(formdata=None) if policy.may_reverse_entries(current_user, household) else None
     return render_template(
@@ -50,9 +84,9 @@ def _points_page(household: Household):
         own=own,
         appealed=appealed,
         reverse_form=reverse_form,
-        can_award=bool(rules_actor_may_apply(current_user, household, local_today())),
+        words={e.id: entry_words(e, undone.get(e.id), own) for e in page.items},
+        sides=award_sides(current_user, household, today),
         flags=household_flags(household.id),
-        SOURCE_LABELS=SOURCE_LABELS,
     )
 
 
@@ -80,7 +114,7 @@ def award(household_id: int):
     if not versions:
         raise Forbidden()
     form = AwardForm()
-    form.rule_id.choices = rule_choices(versions)
+    form.rule_id.choices = rule_choices(_on_side(versions, request.args.get("side")))
     form.resident_id.choices = [SelectChoice(0, _("不指定"))] + [
         SelectChoice(r.id, r.name) for r in household.residents]
     status = 200
@@ -112,6 +146,14 @@ def award(household_id: int):
         form.occurred_on.data = local_today()
         fresh_key(form)
     return render_template("ledger/award.html", form=form, household=household), status
+
+
+def _on_side(versions: list, side: str | None) -> list:
+    """The rules of one side for the 加分 (?side=award) and 扣分 (?side=deduct) buttons; all of them for the page
+    without a side, or when that side has none."""
+    if side not in SIDES:
+        return versions
+    return [v for v in versions if (v.points > 0) == (side == "award")] or versions
 
 
 def _award_grids() -> list[GridNode]:

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.queries import grids_of_village
 from ..hygiene.queries import household_flags
-from ..ledger.queries import balance_of
+from ..ledger.queries import award_sides, balance_of
 from ..people.models import HouseholdKind
 from ..people.queries import search_households
 from ..people.register_workbook import export_register, template_workbook
@@ -65,6 +65,7 @@ def household(household_id: int):
     return render_template(
         "people/household.html", household=household, show=policy.disclosure(current_user, household),
         flags=household_flags(household.id), may_keep=register.may_keep(current_user, household),
+        sides=award_sides(current_user, household, local_today()),
         grids=[g for g in grids_of_village(household.village_id)
                if policy.can(current_user, policy.Permission.IMPORT_HOUSEHOLDS, g.id)] if movable else [],
     )

@@ -90,6 +90,7 @@ def book(village_id: int):
         groups=by_category(rule_book(village.id, today)),
         upcoming=upcoming_versions(village.id, today),
         can_manage=policy.can(current_user, MANAGE, village.id),
+        staff=bool(policy.home_node_ids(current_user)),  # staff name rules by code too; villagers by name alone
         template=(compare_with_template(village.id, village.parent_id, today)
                   if village.kind is NodeKind.VILLAGE else None),
         FIELD_LABELS=FIELD_LABELS,

@@ -337,7 +337,8 @@ def _basket(form) -> tuple[list[tuple[int, int]], dict[int, str]]:
 @login_required
 def redeem(shop_id: int):
     """确认兑换: the card (checked again) or the household, the basket and its key. The same key again shows the
-    first receipt; a refusal shows the basket again with the reason, nothing written."""
+    first receipt; a refusal shows the basket again with the reason, nothing written. A post not marked confirmed
+    (by static/counter.js, which shows the total as the basket fills) is asked about first, with the total."""
     shop = _run_shop(shop_id)
     card = _text(request.form.get("card"), 200)
     household_id = None if card else request.form.get("household_id", type=int)
@@ -358,11 +359,28 @@ def redeem(shop_id: int):
         if refusal.code == "idempotency_key_reused":  # this page's basket was confirmed before, with other numbers
             message = _("这个兑换页面已经提交过一次（数量不同）。请核对下面的商品和数量，再确认兑换。")
         return _counter_page(shop, household, card=card, quantities=typed, error=message, status=_status(refusal))
+    # The page's script shows the total live; without it, the basket is confirmed here. The dry run's receipt number
+    # is rolled back with it: on PostgreSQL the next receipt skips it, as after a refusal (receipts are not a series).
+    if not done.already and not confirm.confirmed():
+        return _confirm_basket(done)
     if done.already:
         flash(_("这一单已经兑换过了（没有重复扣分），下面是它的小票"))
     else:
         flash(_("兑换成功"))
     return redirect(url_for("shop.receipt", redemption_id=done.redemption.id))
+
+
+def _confirm_basket(done: services.Redeemed):
+    """The basket's total and the balance after it, asked about before it is redeemed (confirm.ask rolls back)."""
+    redemption, after = done.redemption, done.balance_after
+    what = _("户号 %(number)s 兑换 %(n)d 件，共 %(total)d 分", number=redemption.household.number,
+             n=sum(line.quantity for line in redemption.lines), total=redemption.total)
+    lines = [_("%(name)s × %(quantity)d%(unit)s：%(points)d 分", name=line.name, quantity=line.quantity,
+               unit=line.unit, points=line.price * line.quantity) for line in redemption.lines]
+    balance = _("余额 %(before)d 分 → 兑换后 %(after)d 分", before=after + redemption.total, after=after)
+    return confirm.ask(_("确认兑换"), what, button=_("确认兑换，扣 %(total)d 分", total=redemption.total),
+                       back=url_for("shop.counter", shop_id=redemption.shop_id, household=redemption.household_id),
+                       details=[*lines, balance])
 
 
 # ---------------------------------------------------------------------------------------------------- receipts

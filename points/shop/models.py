@@ -159,5 +159,9 @@ register_words(
     },
     fields={
         "quantity": _l("数量"),
+        "price": _l("价格（积分）"),
+        "stock": _l("库存"),
+        "total": _l("合计积分"),
+        "lines": _l("商品"),
     },
 )

@@ -1,6 +1,6 @@
 """Read-only selects for the 积分超市's pages: a shop's products, a product's stock movements, a household's
-redemptions, the shops a user starts from, the balance a receipt prints, and the check that every product's stock
-is the sum of its movements (flask --app points verify)."""
+redemptions, the shops a user starts from, the households a typed 户号 may mean, the balance a receipt prints, and
+the check that every product's stock is the sum of its movements (flask --app points verify)."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,6 +11,7 @@ from ..auth.models import User
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..ledger.models import LedgerEntry
+from ..people.models import Household
 from .models import Product, Redemption, Shop, StockMovement
 
 
@@ -42,6 +43,19 @@ def first_shop_run_by(user: User) -> Shop | None:
     """The first shop (by id) in a village where user runs the counter."""
     inside = policy.node_filter(user, policy.Permission.RUN_SHOP, Shop.village_id)
     return db.session.scalar(select(Shop).where(inside).order_by(Shop.id).limit(1))
+
+
+def households_numbered(village_id: int, typed: str) -> list[Household]:
+    """The village's household whose 户号 is typed exactly; failing that, when typed is all digits, those whose
+    户号 has its numeric value ("1" or "01" for 0001), since clerks leave out the leading zeros. More than one
+    (0001 and 001 in one village) is for the caller to refuse as ambiguous."""
+    exact = db.session.scalar(select(Household).where(Household.village_id == village_id, Household.number == typed))
+    if exact is not None or not (typed.isascii() and typed.isdigit()):
+        return [exact] if exact is not None else []
+    # A 户号 that is zeros and then typed's digits (without their own leading zeros) is all digits itself.
+    return list(db.session.scalars(select(Household).where(Household.village_id == village_id,
+                                                            func.ltrim(Household.number, "0") == typed.lstrip("0"))
+                                   .order_by(Household.number)))
 
 
 def balance_after(redemption: Redemption) -> int | None:

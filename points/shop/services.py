@@ -31,6 +31,7 @@ from ..people.cards import card_of_household, household_of_card
 from ..people.models import Household, HouseholdCard
 from ..timeutil import local_to_utc, utc_to_local, utcnow
 from .models import Product, Redemption, RedemptionLine, Shop, StockChange, StockMovement
+from .queries import households_numbered
 
 RUN_SHOP = policy.Permission.RUN_SHOP
 MAX_PRICE = 100_000
@@ -216,10 +217,11 @@ def _move_stock(actor: User, product: Product, quantity: int, kind: StockChange,
 
 def customer(actor: User, shop: Shop, *, card: str | None = None, number: str | None = None,
              household_id: int | None = None) -> tuple[Household, HouseholdCard | None]:
-    """The household at the counter, by its card (as scanned), its 户号 or its id, and the card it showed.
+    """The household at the counter, by its card (as scanned), its 户号 (leading zeros optional) or its id, and the
+    card it showed.
 
     Raises Forbidden, NotFound, DomainError("invalid_card" | "card_revoked" | "card_other_village"
-    | "unknown_household_number")."""
+    | "unknown_household_number" | "ambiguous_household_number")."""
     policy.require(actor, RUN_SHOP, shop.village_id)
     shown = None
     if card:
@@ -228,16 +230,23 @@ def customer(actor: User, shop: Shop, *, card: str | None = None, number: str | 
         if household.village_id != shop.village_id:
             raise DomainError("card_other_village")
     elif number:
-        household = db.session.scalar(select(Household).where(Household.village_id == shop.village_id,
-                                                              Household.number == number.strip()[:20]))
-        if household is None:
-            raise DomainError("unknown_household_number", number=number.strip()[:20])
+        household = _numbered(shop.village_id, number.strip()[:20])
     else:
         household = db.session.get(Household, household_id) if _row_id(household_id) else None
         if household is None or household.village_id != shop.village_id:
             raise NotFound()
     policy.refuse_own_household(actor, household.id, "own_redemption")
     return household, shown
+
+
+def _numbered(village_id: int, typed: str) -> Household:
+    """Raises DomainError("unknown_household_number" | "ambiguous_household_number" with the 户号 it could mean)."""
+    found = households_numbered(village_id, typed)
+    if not found:
+        raise DomainError("unknown_household_number", number=typed)
+    if len(found) > 1:
+        raise DomainError("ambiguous_household_number", number=typed, numbers="、".join(h.number for h in found))
+    return found[0]
 
 
 @dataclass

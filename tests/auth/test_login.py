@@ -18,7 +18,8 @@ def test_login_page_is_chinese_and_logs_in_with_remember_me(client, village):
     response = client.post("/login", data={"username": "leader", "password": factories.PASSWORD, "remember": "y"})
     assert response.status_code == 302
     assert any(c.key == "remember_token" for c in client._cookies.values())
-    assert client.get("/").headers["Location"].endswith(f"/grids/{village.grids[0].id}")
+    home = client.get("/")  # a leader's home: this week's 卫生评比 they inspect and their grids
+    assert home.status_code == 200 and "我的网格" in home.get_data(as_text=True)
 
 
 def test_wrong_password_gets_a_chinese_error_and_no_session(client, village):

@@ -112,7 +112,8 @@ def test_the_town_admin_imports_a_village_with_its_grids_and_staff_who_activate_
     phone.page.get_by_label("设置密码（至少 8 位）").fill("huang-pass-1")
     phone.page.get_by_label("再输入一次").fill("huang-pass-1")
     phone.page.get_by_role("button", name="设置密码并登录").click()
-    expect(phone.page.get_by_role("heading", level=1)).to_contain_text("新桥第一网格")
+    expect(phone.page.get_by_role("heading", level=1)).to_contain_text("你好，黄小梅")  # her home: her grid below
+    expect(phone.page.locator("main")).to_contain_text("新桥第一网格")
     phone.check("staff-activated")
     phone.open("/rules")
     expect(phone.page.get_by_role("heading", level=1)).to_have_text("积分细则")

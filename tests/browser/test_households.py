@@ -100,3 +100,48 @@ def test_household_list_pages_through_the_village(phone):
     expect(phone.page.get_by_text("第 2 / 23 页")).to_be_visible()
     expect(phone.page.locator("ul.list a.row")).to_have_count(20)
     phone.check("page-2")
+
+
+# ---- issue 23: 加分 and 扣分 on the household page (helper 23-E) ----
+
+
+def test_a_grid_worker_deducts_from_the_household_page(phone, live_server):
+    import os
+
+    from points.grids.models import GridNode
+
+    with live_server.app.app_context():
+        grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-1"))
+        household_id, number = db.session.execute(
+            select(Household.id, Household.number).where(Household.grid_id == grid.id, Household.closed_on.is_(None))
+            .order_by(Household.number).offset(30)
+        ).first()
+    phone.log_in("worker1")
+    phone.open(f"/households/{household_id}")
+
+    buttons = phone.page.locator(".award-sides")
+    expect(buttons.get_by_role("link", name="加分", exact=True)).to_be_visible()
+    expect(buttons.get_by_role("link", name="扣分", exact=True)).to_be_visible()
+    assert buttons.bounding_box()["y"] + buttons.bounding_box()["height"] <= 740  # on the first screen
+    os.makedirs("/tmp/shots/23-E", exist_ok=True)
+    phone.page.screenshot(path="/tmp/shots/23-E/household.png", full_page=True)
+
+    buttons.get_by_role("link", name="扣分", exact=True).click()
+    rule = phone.page.get_by_label("细则", exact=True)
+    labels = [t for t in rule.locator("option").all_inner_texts() if t != "请选择"]
+    assert labels and all("−" in t or "-" in t for t in labels), labels  # the penalties only
+    rule.select_option(rule.locator("option", has_text="乱扔垃圾").get_attribute("value"))
+    phone.page.get_by_role("button", name="确认记分").click()
+    expect(phone.page.locator(".confirm-what")).to_contain_text(f"将给户号 {number}")
+    phone.check("deduct-confirm")
+    phone.page.get_by_role("button", name="确认扣分").click()
+    expect(phone.page.locator(".flash")).to_have_text(re.compile(r"^已记 -\d+ 分$"))
+
+
+def test_a_villager_sees_no_award_buttons_on_their_own_household(phone):
+    phone.log_in("villager1")
+    phone.page.locator("header nav").get_by_role("link", name="我的", exact=True).click()
+    phone.page.get_by_role("link", name=re.compile(r"^户号 \d{4} · ")).click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^户号 \d{4}"))
+    expect(phone.page.get_by_role("link", name="扣分", exact=True)).to_have_count(0)
+    expect(phone.page.get_by_role("link", name="加分", exact=True)).to_have_count(0)

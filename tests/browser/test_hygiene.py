@@ -1,6 +1,10 @@
-"""卫生评比 on a phone: the leader assigned this week scores households of the grid they inspect, the village admin
-publishes it, the results show the 示范户, and the villager's balance shows the award."""
+"""卫生评比 on a phone: the leader assigned this week scores households of the grid they inspect, one after another
+from the save bar kept on screen, the village admin publishes it, the results show the 示范户, and the villager's
+balance shows the award."""
+from pathlib import Path
+
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -8,12 +12,15 @@ from points.auth.models import User
 from points.extensions import db
 from points.grids.models import GridNode
 from points.hygiene import inspection
-from points.hygiene.models import Assignment, MonthlySummary
+from points.hygiene.models import Assignment, MonthlySummary, Score
 from points.people.models import Household
 from points.periods import week_of
 from points.timeutil import local_today
 
+from .conftest import PHONE, Phone
+
 pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/shots/23-C")  # each sheet's first screen, as the leader sees it, to look at
 
 
 def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(phone, live_server):
@@ -39,7 +46,7 @@ def test_a_leader_scores_the_admin_publishes_and_the_villager_gets_the_award(pho
     expect(phone.page.locator(".progress-line")).to_contain_text("已评")
     phone.check("sheet-list")
     phone.open(f"/hygiene/rounds/{round_id}/households/{home}")
-    phone.page.get_by_role("button", name="保存，评下一户").click()  # a clean door: nothing to tap
+    phone.page.get_by_role("button", name="无扣分，保存并下一户").click()  # a clean door: one tap
     expect(phone.page.locator(".flash")).to_contain_text("扣 0 分")
     for taps, household_id in enumerate(others, start=1):
         phone.open(f"/hygiene/rounds/{round_id}/households/{household_id}")
@@ -112,3 +119,123 @@ def test_the_admin_confirms_the_months_summary_and_cancelling_changes_nothing(ph
     phone.page.get_by_role("button", name="确认发布").click()
     expect(phone.page.locator(".flash")).to_contain_text("汇总已发布")
     phone.check("month-published")
+
+
+
+def _second_grid(live_server) -> tuple[int, int, str, list[tuple[int, str]]]:
+    """This week's round, 第二网格 (which the demo leaves unscored), its inspector's username and its unscored
+    households (id, 户号) by 户号."""
+    with live_server.app.app_context():
+        village = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian"))
+        grid = db.session.scalar(select(GridNode).where(GridNode.code == "yaoqian-2"))
+        round_ = inspection.round_for(village, week_of(local_today()))
+        inspector = inspection.assignment_of(round_, grid.id).inspector_grid
+        scored = select(Score.household_id).where(Score.round_id == round_.id)
+        households = db.session.execute(select(Household.id, Household.number).where(
+            Household.grid_id == grid.id, Household.closed_on.is_(None), Household.id.not_in(scored))
+            .order_by(Household.number)).all()
+        db.session.commit()
+        return round_.id, grid.id, f"leader{inspector.code.rsplit('-', 1)[1]}", [tuple(h) for h in households]
+
+
+def _on_first_screen(page, locator) -> dict:
+    """The locator's box, asserted to lie wholly inside the phone's screen as the page opened (not scrolled)."""
+    box = locator.bounding_box()
+    height = page.viewport_size["height"]
+    assert page.evaluate("window.scrollY") == 0
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, (box, height)
+    return box
+
+
+def _centre(box: dict) -> dict:
+    return {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+
+
+def _tap(page, box: dict) -> None:
+    """A finger on the screen where the box is: no scrolling, and whatever lies on top there gets the tap."""
+    with page.expect_navigation():
+        page.touchscreen.tap(**_centre(box))
+
+
+def test_a_leader_scores_five_households_in_a_row_without_scrolling_to_a_button(phone, live_server, tmp_path):
+    round_id, grid_id, leader, households = _second_grid(live_server)
+    photo = tmp_path / "door.jpg"
+    Image.new("RGB", (2000, 1500), (120, 140, 90)).save(photo, quality=90)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone.log_in(leader)
+    phone.open(f"/hygiene/rounds/{round_id}/grids/{grid_id}")
+    phone.page.get_by_role("link", name="评下一户（未评）").click()
+    page = phone.page
+    plan = [0, 3, 0, 0, 5]  # points off 门前卫生, the first item: most doors are clean
+    for index, points in enumerate(plan):
+        number = households[index][1]
+        expect(page.get_by_role("heading", level=1)).to_contain_text(number)
+        if index:  # what was saved, said on the next household's sheet
+            saved = f"已保存 {households[index - 1][1]} 户：扣 {plan[index - 1]} 分"
+            expect(page.locator(".flash")).to_have_text(saved)
+        bar = page.locator(".save-bar")
+        expect(bar).to_contain_text(number)
+        expect(bar.locator(".sheet-total")).to_have_text("无扣分")
+        if points:
+            chip = page.locator("fieldset.item").first.get_by_text(f"-{points}", exact=True)
+            page.touchscreen.tap(**_centre(_on_first_screen(page, chip)))
+            expect(bar.locator(".sheet-total")).to_have_text(f"已扣 {points} 分")
+            button = bar.get_by_role("button", name="保存，评下一户")
+            expect(bar.get_by_role("button", name="无扣分，保存并下一户")).to_be_hidden()
+        else:
+            button = bar.get_by_role("button", name="无扣分，保存并下一户")
+            expect(bar.get_by_role("button", name="保存，评下一户")).to_be_hidden()
+        if index == len(plan) - 1:  # a photo of the door, shrunk in the phone and sent with a progress bar
+            page.locator("input[type=file]").set_input_files(photo)
+            expect(page.locator(".photo-previews figure")).to_have_count(1)
+            page.evaluate("window.scrollTo(0, 0)")
+        box = _on_first_screen(page, button)
+        page.screenshot(path=SHOTS / f"sheet-{index + 1}-{number}.png")
+        _tap(page, box)
+    expect(page.locator(".flash")).to_have_text(f"已保存 {households[4][1]} 户：扣 5 分")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(households[5][1])
+    expect(page.locator(".save-bar .sheet-total")).to_have_text("无扣分")  # the next sheet's script runs too
+    phone.check("sheet-after-five")
+    with live_server.app.app_context():
+        saved = dict(db.session.execute(select(Score.household_id, Score.deductions).where(
+            Score.round_id == round_id, Score.household_id.in_([h[0] for h in households[:5]]))).all())
+        by = set(db.session.scalars(select(User.username).join(Score, Score.scored_by_id == User.id).where(
+            Score.round_id == round_id, Score.household_id.in_([h[0] for h in households[:5]]))))
+        photographed = db.session.scalar(select(Score.photo).where(Score.round_id == round_id,
+                                                                   Score.household_id == households[4][0]))
+    assert [saved.get(h[0]) for h in households[:5]] == plan and by == {leader}
+    assert photographed is not None
+
+
+def test_without_script_the_bar_stays_on_screen_and_both_buttons_save(browser, live_server, artifacts):
+    round_id, grid_id, leader, households = _second_grid(live_server)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False, **PHONE)
+    context.set_default_timeout(15_000)
+    phone = Phone(context.new_page(), artifacts, "sheet-no-script")
+    try:
+        phone.log_in(leader)
+        page = phone.page
+        phone.open(f"/hygiene/rounds/{round_id}/households/{households[0][0]}")
+        bar = page.locator(".save-bar")
+        expect(bar.locator(".sheet-total")).to_be_hidden()  # no running total to go stale
+        save = _on_first_screen(page, bar.get_by_role("button", name="保存，评下一户"))
+        _on_first_screen(page, bar.get_by_role("button", name="无扣分，保存并下一户"))
+        # Halfway down the sheet, the bar is still at the bottom of the screen.
+        page.evaluate("window.scrollTo(0, (document.documentElement.scrollHeight - innerHeight) / 2)")
+        page.screenshot(path=SHOTS / "no-script-scrolled.png")
+        box = bar.bounding_box()
+        assert abs(box["y"] + box["height"] - page.viewport_size["height"]) <= 1, box
+        page.evaluate("window.scrollTo(0, 0)")
+        page.locator("fieldset.item").first.get_by_text("-2", exact=True).tap()
+        page.screenshot(path=SHOTS / "no-script-first-screen.png")
+        _tap(page, save)
+        expect(page.locator(".flash")).to_have_text(f"已保存 {households[0][1]} 户：扣 2 分")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(households[1][1])
+        page.locator("fieldset.item").first.get_by_text("-4", exact=True).tap()
+        page.evaluate("window.scrollTo(0, 0)")
+        _tap(page, _on_first_screen(page, bar.get_by_role("button", name="无扣分，保存并下一户")))
+        expect(page.locator(".flash")).to_have_text(f"已保存 {households[1][1]} 户：扣 0 分")  # 无扣分 means none
+        phone.check("saved-clean")
+        assert not phone.problems, phone.problems
+    finally:
+        context.close()

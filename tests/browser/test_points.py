@@ -1,6 +1,7 @@
 """Points on a phone: a villager claims with a photo, the grid worker approves it, the villager sees the points;
 a worker awards a meeting to several households at once; the village admin reverses an appealed deduction."""
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -161,3 +162,60 @@ def test_a_worker_confirms_a_penalty_before_it_is_posted(phone, live_server):
     phone.page.get_by_role("button", name="确认扣分").click()
     expect(phone.page.locator(".flash")).to_have_text("已记 -5 分")
     assert count() == before + 1
+
+
+def test_a_worker_searches_the_batch_list_and_chooses_all_it_shows(phone, live_server):
+    """批量记分 at 360 px: the list flows with the page (no box scrolling inside it); a search for 001 shows 0001 and
+    0010–0019, 全选 ticks those only, the count says so, and the button goes to the confirmation naming them."""
+    shots = Path("/tmp/shots/23-D")
+    shots.mkdir(parents=True, exist_ok=True)
+    with live_server.app.app_context():
+        last = db.session.scalar(select(Household.id).where(Household.number == "0150"))
+    phone.log_in("worker1")
+    phone.page.locator("header nav").get_by_role("link", name="记分").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("批量记分")
+    rows = phone.page.locator("label.household")
+    every = rows.count()
+    assert every > 100
+    assert phone.page.evaluate("getComputedStyle(document.getElementById('households')).overflowY") == "visible"
+    expect(phone.page.locator("label.household .tag.renter").first).to_have_text("外来")
+    expect(phone.page.locator("label.household .tag").first).to_have_text("户籍")
+    count = phone.page.locator("#household-count")
+    expect(count).to_have_text("已选 0 户")
+    expect(phone.page.get_by_role("button", name="为选中的住户记分")).to_be_in_viewport()
+    phone.page.screenshot(path=shots / "batch-top.png")
+    phone.check("batch-list")
+
+    choose(phone.page.get_by_label("细则", exact=True), "参加村民代表会议")
+    phone.page.locator(f"label.household input[value='{last}']").check()  # one chosen before
+    search = phone.page.get_by_label("查找住户")
+    search.fill("001")
+    shown = phone.page.locator("label.household:visible")
+    expect(shown).to_have_count(11)
+    numbers = [re.match(r"\s*(\d{4})", text).group(1) for text in shown.all_inner_texts()]
+    assert numbers == ["0001", *(f"00{n}" for n in range(10, 20))]
+    everyone = phone.page.get_by_role("checkbox", name=re.compile("全选"))
+    expect(everyone).not_to_be_checked()
+    expect(phone.page.locator("#household-all-label")).to_have_text("全选（显示的 11 户）")
+    everyone.check()
+    expect(count).to_have_text("已选 12 户")  # the 11 shown, and the one chosen before the search
+    assert phone.page.locator("label.household input:checked").count() == 12
+    search.press("Enter")  # searches; does not send the form
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("批量记分")
+    phone.page.screenshot(path=shots / "batch-search.png")
+    phone.check("batch-search")
+    everyone.uncheck()  # 全选 again takes away the shown ones only
+    expect(count).to_have_text("已选 1 户")
+    everyone.check()
+    search.fill("")
+    expect(phone.page.locator("label.household:visible")).to_have_count(every)
+    expect(phone.page.locator("#household-all")).not_to_be_checked()
+    expect(count).to_have_text("已选 12 户")
+
+    phone.page.get_by_role("button", name="为选中的住户记分").click()
+    expect(phone.page.locator(".confirm-what")).to_have_text(re.compile(r"^将为 12 户各记 \+2 分，共 \+24 分$"))
+    expect(phone.page.locator(".confirm-details")).to_contain_text("、".join([*numbers, "0150"]))
+    phone.page.screenshot(path=shots / "batch-confirm.png", full_page=True)
+    phone.check("batch-search-confirm")
+    phone.page.get_by_role("link", name="取消，不做任何改动").click()
+    expect(phone.page.get_by_role("heading", level=1)).to_have_text("批量记分")

@@ -30,10 +30,11 @@ def this_week(scene):
 
 
 def test_weeks_and_months_are_named_as_people_name_them():
-    assert week_label(parse_week("2026-W50")) == "12月第2周"
-    assert week_label(parse_week("2026-W49")) == "12月第1周"  # Thursday 3 December
-    assert week_label(parse_week("2026-W53"), year=True) == "2026年12月第5周"
-    assert week_label(parse_week("2027-W01"), year=True) == "2027年1月第1周"
+    assert week_label(parse_week("2026-W50")) == "12月第2周（12.7–12.13）"
+    assert week_label(parse_week("2026-W50"), dates=False) == "12月第2周"
+    assert week_label(parse_week("2026-W49"), dates=False) == "12月第1周"  # Thursday 3 December
+    assert week_label(parse_week("2026-W53"), year=True, dates=False) == "2026年12月第5周"
+    assert week_label(parse_week("2027-W01"), year=True) == "2027年1月第1周（1.4–1.10）"
     assert month_label("2026-12") == "2026年12月"
     assert day_label(date(2026, 12, 13)) == "12月13日"
 
@@ -106,7 +107,7 @@ def test_a_month_is_summed_up_only_after_it_ends_and_every_week_of_it_is_publish
     publishing.publish_round(scene.admin, first)
     publishing.publish_round(scene.admin, second, scene.village.grids[0].id)
     error = refused("month_weeks_unpublished", monthly.publish_month, scene.admin, village, month)
-    assert error.message == (f"{month_label(month)}还有周没有发布：{week_label(second.monday)}"
+    assert error.message == (f"{month_label(month)}还有周没有发布：{week_label(second.monday, dates=False)}"
                              f"（{scene.village.grids[2].name}）。请先发布这些周的评比，再汇总")
     assert entry_count() == 3  # the weeks' awards only
     publishing.publish_round(scene.admin, second, scene.village.grids[2].id)

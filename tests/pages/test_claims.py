@@ -2,8 +2,10 @@
 import io
 import os
 import re
+from datetime import date, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
@@ -110,6 +112,81 @@ def test_an_upload_over_the_request_limit_shows_the_form_again(world, client, lo
     finally:
         app.config["MAX_CONTENT_LENGTH"] = limit
     assert response.status_code == 413 and "照片太大" in response.get_data(as_text=True)
+
+
+def test_the_claim_page_shows_small_thumbnails_linking_to_the_photos_seen_by_the_same_people(world, client, login, app):
+    login(world["villager"])
+    client.post("/claims/new", data=claim_data(world, [factories.gen_photo(size=(4000, 3000))]),
+                content_type="multipart/form-data")
+    claim = db.session.scalar(select(Claim))
+    page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
+    assert (f'<a href="/claims/{claim.id}/photos/1"><img src="/claims/{claim.id}/photos/1/small"' in page)
+    full, small = client.get(f"/claims/{claim.id}/photos/1"), client.get(f"/claims/{claim.id}/photos/1/small")
+    assert small.status_code == 200 and small.mimetype == "image/jpeg"
+    assert small.headers["Cache-Control"] == full.headers["Cache-Control"] == "private, max-age=86400"
+    with Image.open(io.BytesIO(small.data)) as thumb:
+        assert thumb.size == (240, 320)  # upright, as the photo is
+    assert len(small.data) < len(full.data) / 3
+    thumbs = os.path.join(app.config["UPLOAD_FOLDER"], "thumbs")
+    assert os.listdir(thumbs) == [claim.photos[0].filename]  # made once, kept beside the photos
+    assert client.get(f"/claims/{claim.id}/photos/1/small").data == small.data
+
+    assert client.get(f"/claims/{claim.id}/photos/2/small").status_code == 404
+    login(world["other_worker"])
+    assert client.get(f"/claims/{claim.id}/photos/1/small").status_code == 403
+    login(world["worker"])
+    assert client.get(f"/claims/{claim.id}/photos/1/small").status_code == 200
+    client.post("/logout")
+    assert client.get(f"/claims/{claim.id}/photos/1/small").status_code in (302, 401)
+
+
+def assert_refused_keeping_the_fields(response, status: int, message: str, world, day: date) -> None:
+    """The form again, saying why at its top (and under the photo field), with what was filled in kept."""
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    top, form = page.index('class="error-box refused-form"'), page.index('<form method="post" class="stack card"')
+    assert top < form and message in page[top:form]
+    assert "项目、次数、日期和说明已保留，请重新选择照片后再提交。" in page
+    assert f"<li>{message}</li>" in page and f'<p class="field-error">{message}</p>' in page  # the box, the field
+    assert re.search(rf'<option selected value="{world["yard"].id}">', page)
+    assert re.search(r'<input id="quantity"[^>]* value="2"', page)
+    assert re.search(rf'<input id="occurred_on"[^>]* value="{day.isoformat()}"', page)
+    assert re.search(r"<textarea id=\"note\"[^>]*>\s*门前和屋后都扫了</textarea>", page)
+    assert claim_count() == 0
+
+
+@pytest.mark.parametrize("photo, limit, message", [
+    (b"%PDF-1.4 not a photo", None, "只能上传 JPEG、PNG 或 WebP 格式的照片"),
+    (b"\xff\xd8" + b"\x00" * 300_000, 200_000, "照片太大，每张不能超过 0 MB"),
+])
+def test_a_refused_photo_keeps_the_forms_other_fields_and_says_why_at_the_top(world, client, login, app, photo,
+                                                                              limit, message):
+    login(world["villager"])
+    day = local_today() - timedelta(days=2)
+    data = claim_data(world, [photo], quantity=2, occurred_on=day.isoformat(), note="门前和屋后都扫了",
+                      key="0" * 32)
+    before, app.config["PHOTO_MAX_BYTES"] = app.config["PHOTO_MAX_BYTES"], limit or app.config["PHOTO_MAX_BYTES"]
+    try:
+        response = client.post(f"/claims/new?key={'0' * 32}", data=data, content_type="multipart/form-data")
+    finally:
+        app.config["PHOTO_MAX_BYTES"] = before
+    assert_refused_keeping_the_fields(response, 422, message, world, day)
+
+
+def test_photos_over_the_request_limit_keep_the_fields_sent_before_them(world, client, login, app):
+    """Too large to be read at all: the fields come first in the body, and that is enough to show them again."""
+    login(world["villager"])
+    day = local_today() - timedelta(days=1)
+    key = "1" * 32
+    data = claim_data(world, [b"\xff" * 200_000], quantity=2, occurred_on=day.isoformat(), note="门前和屋后都扫了",
+                      key=key)
+    limit, app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"], 100_000
+    try:
+        response = client.post(f"/claims/new?key={key}", data=data, content_type="multipart/form-data")
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert_refused_keeping_the_fields(response, 413, "照片太大，合计不能超过 0 MB", world, day)
+    assert form_key(response.get_data(as_text=True)) == key  # nothing was made under it: the address stays true
 
 
 def test_a_villager_appeals_and_the_admin_reverses(world, client, login):

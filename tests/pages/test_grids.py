@@ -24,10 +24,11 @@ def test_village_overview_counts_households_people_and_renters(client, login, vi
     assert '<b>2</b>户' in page and '<b>3</b>人' in page and '<b>1</b>外来租住户' in page
 
 
-def test_home_takes_staff_to_their_node_and_villagers_to_their_page(client, login, village):
+def test_home_shows_a_leader_their_grids_and_takes_villagers_to_their_page(client, login, village):
     login(factories.gen_user(Role.GRID_LEADER, village.grids[2]))
     db.session.commit()
-    assert client.get("/").headers["Location"].endswith(f"/grids/{village.grids[2].id}")
+    home = client.get("/")
+    assert home.status_code == 200 and f'href="/grids/{village.grids[2].id}"' in home.get_data(as_text=True)
     login(factories.gen_villager(factories.gen_household(village.grids[0])))
     db.session.commit()
     assert client.get("/").headers["Location"].endswith("/my/points")

@@ -190,7 +190,8 @@ def test_the_month_page_says_why_it_cannot_be_summed_up_yet(client, login):
     score_all(scene, round_, 1, [0, 1])
     login(scene.admin)
     page = client.get(f"/villages/{village.id}/hygiene/months/{month}").get_data(as_text=True)
-    assert f"{week_label(round_.monday)}（{scene.village.grids[1].name}）" in page and "发布本月汇总" not in page
+    waiting = f"{week_label(round_.monday, dates=False)}（{scene.village.grids[1].name}）"
+    assert waiting in page and "发布本月汇总" not in page
     refused = client.post(f"/villages/{village.id}/hygiene/months/{month}/publish", data={"key": "m"})
     assert refused.status_code == 409 and "还有周没有发布" in refused.get_data(as_text=True)
     this_month = f"{local_today():%Y-%m}"
@@ -238,3 +239,69 @@ def test_an_inspector_publishes_before_the_week_ends_only_a_grid_fully_scored(cl
                                                     data=data).get_data(as_text=True)
     assert client.post(f"/hygiene/rounds/{round_.id}/publish", data=data | {"confirmed": "1"}).status_code == 302
     assert [balance_of(h.id) for h in scene.households[0]] == [20, 20]
+
+
+def test_after_saving_the_next_unscored_household_after_this_one_opens_and_the_last_goes_back_to_the_list(
+        client, login):
+    scene = gen_scene(per_grid=4)
+    round_ = scene.round(week_of(local_today()))
+    db.session.commit()
+    h = scene.households[0]
+    grid = scene.village.grids[0]
+    item = village_settings.checklist(scene.village.village.id)[0]
+    login(scene.inspector_of(round_, 0))
+    sheet = f"/hygiene/rounds/{round_.id}/households/"
+
+    def save(household, **data):
+        response = client.post(sheet + str(household.id), data={"revision": 0} | data)
+        assert response.status_code == 302
+        return response.headers["Location"]
+
+    # 0002 first (0001 was not at home): then 0003, after it; from the last, round to the skipped 0001.
+    assert save(h[1], **{f"item-{item.id}": 2}) == sheet + str(h[2].id)
+    assert "已保存 %s 户：扣 2 分" % h[1].number in client.get(sheet + str(h[2].id)).get_data(as_text=True)
+    assert save(h[3]) == sheet + str(h[0].id)
+    assert save(h[0]) == sheet + str(h[2].id)
+    assert save(h[2]).endswith(f"/hygiene/rounds/{round_.id}/grids/{grid.id}")
+    listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{grid.id}").get_data(as_text=True)
+    assert "4/4 已评" in listing and "本网格已全部评完" in listing
+
+
+def test_the_clean_button_saves_nothing_deducted_whatever_was_tapped(client, login):
+    scene = gen_scene(per_grid=3)
+    round_ = scene.round(week_of(local_today()))
+    db.session.commit()
+    h = scene.households[0]
+    items = village_settings.checklist(scene.village.village.id)
+    login(scene.inspector_of(round_, 0))
+    path = f"/hygiene/rounds/{round_.id}/households/{h[0].id}"
+    assert client.post(path, data={"revision": 0, f"item-{items[0].id}": 3}).status_code == 302
+    # A correction: the door was clean after all. 无扣分 clears the saved deductions, the note stays.
+    again = client.post(path, data={"revision": 1, "clean": "1", f"item-{items[0].id}": 3, f"item-{items[1].id}": 2,
+                                    "note": "已清理"})
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/households/{h[1].id}")
+    score = db.session.scalar(select(Score).where(Score.household_id == h[0].id))
+    db.session.refresh(score)
+    assert (score.deductions, score.items, score.note, score.revision) == (0, [], "已清理", 2)
+    assert "已保存 %s 户：扣 0 分" % h[0].number in client.get(again.headers["Location"]).get_data(as_text=True)
+    # The revision check holds for 无扣分 too: a sheet saved by someone else since is not overwritten.
+    stale = client.post(path, data={"revision": 1, "clean": "1"})
+    assert stale.status_code == 409 and "刚被别人保存过" in stale.get_data(as_text=True)
+
+
+def test_the_sheet_has_its_save_bar_and_a_way_to_skip_to_the_next_unscored_household(client, login):
+    scene = gen_scene(per_grid=3)
+    round_ = scene.round(week_of(local_today()))
+    score_all(scene, round_, 0, [0, 0])  # 0001 and 0002 scored, 0003 left
+    h = scene.households[0]
+    login(scene.inspector_of(round_, 0))
+    sheet = f"/hygiene/rounds/{round_.id}/households/"
+    page = client.get(sheet + str(h[0].id)).get_data(as_text=True)
+    bar = page.split('class="save-bar"')[1]
+    assert h[0].number in bar and 'name="clean" value="1" class="clean">无扣分，保存并下一户' in bar
+    assert bar.index("保存，评下一户") < bar.index('name="clean"')  # the button Enter presses saves what was tapped
+    assert 'src="/static/sheet.js' in page and "data-shrink" in page
+    assert f'class="skip" href="{sheet}{h[2].id}"' in page
+    assert 'class="skip"' not in client.get(sheet + str(h[2].id)).get_data(as_text=True)  # the last one left
+    listing = client.get(f"/hygiene/rounds/{round_.id}/grids/{scene.village.grids[0].id}").get_data(as_text=True)
+    assert f'href="{sheet}{h[2].id}">评下一户（未评）' in listing

@@ -10,6 +10,7 @@ from points.extensions import db
 from points.ledger.models import LedgerEntry
 from points.ledger.queries import balance_of
 from points.ledger.services import apply_rule
+from points.people.models import HouseholdKind
 from points.timeutil import local_today
 
 from .. import factories
@@ -128,6 +129,27 @@ def test_the_batch_form_awards_everyone_chosen_once(world, client, login):
     assert entries() == 3 and all(balance_of(h.id) == 2 for h in world["homes"])
 
 
+def test_the_batch_list_marks_each_households_kind_and_has_the_tools_for_the_script(world, client, login):
+    renter = factories.gen_household(world["village"].grids[0], head_name="租客甲", kind=HouseholdKind.RENTER)
+    db.session.commit()
+    login(world["worker"])
+    page = client.get("/award").get_data(as_text=True)
+    rows = re.findall(r'<label class="check household">.*?</label>', page, re.S)
+    assert len(rows) == 4 and all('name="household_ids"' in row for row in rows)
+    kinds = {re.search(r"(\d{4}) ·", row).group(1): re.search(r'<span class="tag[^"]*">(.+?)</span>', row).group(1)
+             for row in rows}
+    assert kinds == {**{h.number: "户籍" for h in world["homes"]}, renter.number: "外来"}
+    # Search, 全选 and the count are for static/batch.js: hidden without it, the plain list posts as it did.
+    assert '<div class="household-tools" hidden>' in page and 'id="household-search"' in page
+    assert 'data-some="全选（显示的 # 户）"' in page and "/static/batch.js" in page
+    assert 'id="household-count" role="status" data-template="已选 # 户" hidden>已选 0 户</p>' in page
+    # After a refusal the households chosen stay ticked and counted.
+    data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), key="batch-3",
+                household_ids=[world["homes"][0].id, world["far"].id])
+    refused = client.post("/award", data=data).get_data(as_text=True)
+    assert "已选 2 户" in refused and f'value="{world["homes"][0].id}" checked' in refused
+
+
 def test_a_batch_with_one_household_out_of_scope_writes_nothing(world, client, login):
     login(world["worker"])
     data = dict(rule_id=world["meeting"].id, quantity=1, occurred_on=local_today().isoformat(), key="batch-2",
@@ -217,3 +239,67 @@ def test_ids_beyond_any_household_in_a_batch_are_not_a_crash(world, client, logi
                 household_ids=[str(2**70), "2147483648"])
     response = client.post("/award", data=data)
     assert response.status_code == 422 and "请至少选择一户" in response.get_data(as_text=True)
+
+
+# ---- issue 23: the words the household reads, and 加分 / 扣分 by side (helper 23-E) ----
+
+
+def test_a_voided_redemption_reads_as_points_given_back_without_record_ids(world, client, login):
+    from points.shop import services as shop
+
+    home = world["homes"][0]
+    factories.gen_points(home, 100)
+    store = factories.gen_shop(world["village"].village)
+    soap = factories.gen_product(store, "肥皂", price=35)
+    clerk = factories.gen_user(Role.SHOP_CLERK, world["village"].village)
+    redeemed = shop.redeem(clerk, store, [(soap.id, 1)], household_id=home.id).redemption
+    shop.void(clerk, redeemed, "拿错了")
+    db.session.commit()
+    login(world["villager"])
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/my/points").get_data(as_text=True)))
+    assert "+35 兑换作废，退回积分" in page and "拿错了" in page
+    assert "−35" not in page and "-35 积分兑换" in page and "已作废，积分已退回" in page
+    assert "冲正" not in page and "号记录" not in page
+    login(world["admin"])  # staff keep their word and the record it undid
+    staff = client.get(f"/households/{home.id}/points").get_data(as_text=True)
+    assert "兑换作废，退回积分" in staff and f"冲正第 {redeemed.entry_id} 号记录" in staff and "已冲正" in staff
+
+
+def test_a_reversed_deduction_reads_as_taken_back_naming_the_rule(world, client, login):
+    entry = apply_rule(world["worker"], world["homes"][0].id, world["pile"].id, "p")
+    award = apply_rule(world["worker"], world["homes"][0].id, world["meeting"].id, "m")
+    db.session.commit()
+    login(world["admin"])
+    client.post(f"/entries/{entry.id}/reverse", data={"note": "误扣"}, follow_redirects=True)  # its flash read
+    client.post(f"/entries/{award.id}/reverse", data={"note": "记错户"}, follow_redirects=True)
+    login(world["villager"])
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get("/my/points").get_data(as_text=True)))
+    assert "+10 撤销扣分：乱堆乱放" in page and "-2 撤销加分：参加村民大会" in page and "误扣" in page
+    assert page.count("已撤销") == 2 and "冲正" not in page and "号记录" not in page
+
+
+def test_the_award_page_offers_one_side_for_the_add_and_deduct_buttons(world, client, login):
+    login(world["worker"])
+    home = world["homes"][1]
+    points = client.get(f"/households/{home.id}/points").get_data(as_text=True)
+    assert f'href="/households/{home.id}/award?side=award"' in points
+    assert f'href="/households/{home.id}/award?side=deduct"' in points
+    deduct = client.get(f"/households/{home.id}/award?side=deduct").get_data(as_text=True)
+    assert "乱堆乱放" in deduct and "参加村民大会" not in deduct
+    award = client.get(f"/households/{home.id}/award?side=award").get_data(as_text=True)
+    assert "参加村民大会" in award and "乱堆乱放" not in award
+    both = client.get(f"/households/{home.id}/award").get_data(as_text=True)
+    assert "参加村民大会" in both and "乱堆乱放" in both
+    # The side is kept by the form (it posts to its own address): a penalty there is asked and done as before.
+    form = award_form(world, home, rule_id=world["pile"].id)
+    assert client.post(f"/households/{home.id}/award?side=deduct", data={**form, "confirmed": "1"}).status_code == 302
+    assert balance_of(home.id) == -10
+
+
+def test_staff_are_offered_no_award_on_their_own_household(world, client, login):
+    world["worker"].resident = world["homes"][2].head
+    db.session.commit()
+    login(world["worker"])
+    own = client.get(f"/households/{world['homes'][2].id}/points").get_data(as_text=True)
+    assert "side=award" not in own and "side=deduct" not in own
+    assert "side=award" in client.get(f"/households/{world['homes'][1].id}/points").get_data(as_text=True)

@@ -106,3 +106,30 @@ def test_grid_staff_see_the_register_but_do_not_keep_it(client, login, village):
     refused = client.get(f"/households/{household.id}/close")
     assert refused.status_code == 403 and "您没有权限执行此操作" in refused.get_data(as_text=True)
     assert client.post(f"/households/{household.id}/reopen").status_code == 403
+
+
+def test_the_household_page_offers_add_and_deduct_to_who_may_and_never_on_their_own(client, login, village):
+    """加分 and 扣分 as the award page allows them: the rules the user's role may apply there, each side offered only
+    when there is a rule for it; not to villagers, not on one's own household, not on one off the register."""
+    home, own, gone = (factories.gen_household(village.grids[0]) for _ in range(3))
+    factories.gen_rule(village.village, "参加村民大会", 2)
+    worker = factories.gen_user(Role.GRID_WORKER, village.grids[0])
+    worker.resident = own.head
+    gone.closed_on = local_today()
+    db.session.commit()
+
+    def buttons(household) -> set[str]:
+        page = client.get(f"/households/{household.id}").get_data(as_text=True)
+        return {side for side in ("award", "deduct") if f'href="/households/{household.id}/award?side={side}"' in page}
+
+    login(worker)
+    assert buttons(home) == {"award"}  # no penalty in the book yet: no 扣分
+    factories.gen_rule(village.village, "乱堆乱放", -10)
+    db.session.commit()
+    assert buttons(home) == {"award", "deduct"}
+    assert buttons(own) == set() and buttons(gone) == set()
+    assert client.get(f"/households/{home.id}/award?side=deduct").status_code == 200
+    login(factories.gen_user(Role.GRID_LEADER, village.grids[1]))  # another grid: not theirs to see at all
+    assert client.get(f"/households/{home.id}").status_code == 403
+    login(factories.gen_villager(home))
+    assert buttons(home) == set()

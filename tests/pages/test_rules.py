@@ -320,3 +320,16 @@ def test_an_upload_over_the_request_limit_shows_the_form_again(client, village, 
     assert response.status_code == 413
     assert 'type="file"' in html_of(response) and "文件太大，上限为 1 MB" in html_of(response)
     assert version_count() == 0
+
+
+def test_villagers_read_rules_by_name_and_staff_by_code_too(client, village, rules, login):
+    """A rule's code (HYG-YARD) is staff's shorthand: the villagers' book names each rule in words alone."""
+    login(factories.gen_villager(factories.gen_household(village.grids[1])))
+    villager = html_of(client.get(f"/villages/{village.village.id}/rules"))
+    assert "庭院整洁" in villager and "乱堆乱放" in villager
+    assert "HYG-YARD" not in villager and "VR-PILE" not in villager
+    for staff in (factories.gen_user(Role.GRID_WORKER, village.grids[0]),
+                  factories.gen_user(Role.VILLAGE_ADMIN, village.village)):
+        login(staff)
+        page = html_of(client.get(f"/villages/{village.village.id}/rules"))
+        assert "HYG-YARD" in page and "VR-PILE" in page

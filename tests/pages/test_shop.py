@@ -69,8 +69,9 @@ def _redemptions() -> int:
     return db.session.scalar(select(func.count()).select_from(Redemption))
 
 
-def _redeem(client, scene, key=None, by_card=True, **quantities):
-    """Open the basket (by card or 户号) and confirm it; the response of 确认兑换."""
+def _redeem(client, scene, key=None, by_card=True, confirmed="1", **quantities):
+    """Open the basket (by card or 户号) and confirm it, marked confirmed as static/counter.js marks it; the response
+    of 确认兑换."""
     shop = scene.shop.id
     if by_card:
         page = client.post(f"/shops/{shop}/counter", data={"card": scene.card})
@@ -80,14 +81,15 @@ def _redeem(client, scene, key=None, by_card=True, **quantities):
         who = {"household_id": scene.household.id}
     assert page.status_code == 200, page.get_data(as_text=True)
     key = key or _key(page.get_data(as_text=True))
-    return client.post(f"/shops/{shop}/redeem", data={"key": key, **who, **scene.basket(**quantities)})
+    return client.post(f"/shops/{shop}/redeem",
+                       data={"key": key, **who, **scene.basket(**quantities), "confirmed": confirmed})
 
 
 def test_the_counter_reads_a_card_and_redeems_the_basket_onto_a_receipt(client, login, scene):
     login(scene.clerk)
     step1 = client.get(f"/shops/{scene.shop.id}/counter").get_data(as_text=True)
     assert 'id="card-form"' in step1 and 'id="card"' in step1 and "autofocus" in step1
-    assert "扫户卡或输入户号" in step1 and "jsQR.js" in step1 and "card-scanner.js" in step1
+    assert "扫户卡或输入户号" in step1 and "card-scanner.js" in step1 and "jsQR" in step1
     assert 'id="camera"' in step1
     basket = client.post(f"/shops/{scene.shop.id}/counter", data={"card": scene.card})
     page = basket.get_data(as_text=True)
@@ -99,7 +101,7 @@ def test_the_counter_reads_a_card_and_redeems_the_basket_onto_a_receipt(client, 
     assert scene.card in page  # carried to 确认兑换, where it is checked again
     key = _key(page)
     done = client.post(f"/shops/{scene.shop.id}/redeem",
-                       data={"key": key, "card": scene.card, **scene.basket(soap=2, rice=1)})
+                       data={"key": key, "card": scene.card, **scene.basket(soap=2, rice=1), "confirmed": "1"})
     assert done.status_code == 302
     receipt_url = done.headers["Location"]
     redemption = db.session.scalar(select(Redemption))
@@ -114,13 +116,13 @@ def test_the_counter_reads_a_card_and_redeems_the_basket_onto_a_receipt(client, 
 
     # The same basket under the same key (a double tap, a retried request): the same receipt, nothing more.
     again = client.post(f"/shops/{scene.shop.id}/redeem",
-                        data={"key": key, "card": scene.card, **scene.basket(soap=2, rice=1)})
+                        data={"key": key, "card": scene.card, **scene.basket(soap=2, rice=1)})  # asks nothing now
     assert again.status_code == 302 and again.headers["Location"] == receipt_url
     assert "已经兑换过" in client.get(receipt_url).get_data(as_text=True)
     assert _redemptions() == 1 and balance_of(scene.household.id) == 55 and _stock(scene.soap) == 18
     # The same page sent back with other numbers (the browser's back button): refused, the basket shown again.
     changed = client.post(f"/shops/{scene.shop.id}/redeem", data={"key": key, "card": scene.card,
-                                                                   **scene.basket(soap=3)})
+                                                                   **scene.basket(soap=3), "confirmed": "1"})
     assert changed.status_code == 409 and "已经提交过一次" in changed.get_data(as_text=True)
     assert _redemptions() == 1 and balance_of(scene.household.id) == 55
 
@@ -150,12 +152,72 @@ def test_the_counter_takes_a_household_number(client, login, scene):
         assert refused.status_code == 404
 
 
+def test_a_household_number_is_found_without_its_leading_zeros(client, login, scene):
+    login(scene.clerk)
+    counter = f"/shops/{scene.shop.id}/counter"
+    assert (scene.household.number, scene.neighbour.number) == ("0001", "0002")
+    for typed, household in (("1", scene.household), ("01", scene.household), ("0001", scene.household),
+                             (" 2 ", scene.neighbour), ("00002", scene.neighbour)):
+        found = client.post(counter, data={"card": typed})
+        assert found.status_code == 302, typed
+        assert found.headers["Location"].endswith(f"?household={household.id}"), typed
+    assert "本村没有户号为 3 的户" in client.post(counter, data={"card": "3"}).get_data(as_text=True)
+    assert "本村没有户号为 1a 的户" in client.post(counter, data={"card": "1a"}).get_data(as_text=True)
+
+    # A village that also has 户号 01: "1" could be either, so it is refused and says which; each whole 户号 works.
+    twin = factories.gen_household(scene.village.grids[0])
+    twin.number = "01"
+    db.session.commit()
+    ambiguous = client.post(counter, data={"card": "1"})
+    assert ambiguous.status_code == 422
+    assert "户号 1 对应多户：0001、01。请输入完整的户号，或扫户卡" in ambiguous.get_data(as_text=True)
+    assert client.post(counter, data={"card": "01"}).headers["Location"].endswith(f"?household={twin.id}")
+    assert client.post(counter, data={"card": "0001"}).headers["Location"].endswith(
+        f"?household={scene.household.id}")
+
+
+def test_the_basket_has_steppers_and_a_bar_with_the_total_for_the_script(client, login, scene):
+    login(scene.clerk)
+    page = client.get(f"/shops/{scene.shop.id}/counter?household={scene.household.id}").get_data(as_text=True)
+    assert 'data-balance="100"' in page and "/static/counter.js" in page
+    assert f'id="qty-{scene.soap.id}"' in page and 'data-price="10"' in page and 'data-price="25"' in page
+    # − and + come with the script (hidden without it: the number is typed); each names what it adds.
+    assert 'aria-label="少一块肥皂" hidden>−</button>' in page and 'aria-label="多一袋大米" hidden>+</button>' in page
+    bar = page[page.index('class="basket-bar"'):page.index("</form>", page.index('class="basket-bar"'))]
+    assert 'id="basket-total"' in bar and '余额 100 → 兑换后 <b id="basket-after">100</b>' in bar
+    assert "确认兑换" in bar and 'name="confirmed"' not in page  # the script marks the post confirmed
+
+
+def test_without_the_script_the_basket_is_confirmed_with_its_total_and_the_balance_after(client, login, scene):
+    login(scene.clerk)
+    counter = client.get(f"/shops/{scene.shop.id}/counter?household={scene.household.id}").get_data(as_text=True)
+    key = _key(counter)
+    basket = {"key": key, "household_id": scene.household.id, **scene.basket(soap=2, rice=1)}
+    asked = client.post(f"/shops/{scene.shop.id}/redeem", data=basket)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "户号 0001 兑换 3 件，共 45 分" in page
+    assert "肥皂 × 2块：20 分" in page and "大米 × 1袋：25 分" in page and "余额 100 分 → 兑换后 55 分" in page
+    assert "确认兑换，扣 45 分" in page and 'name="confirmed" value="1"' in page and f'value="{key}"' in page
+    assert f'href="/shops/{scene.shop.id}/counter?household={scene.household.id}"' in page  # 取消: back, unwritten
+    assert _redemptions() == 0 and balance_of(scene.household.id) == 100 and _stock(scene.soap) == 20
+    # A refusal is told at once, not asked about.
+    poor = client.post(f"/shops/{scene.shop.id}/redeem", data={**basket, **scene.basket(soap=9, rice=1)})
+    assert poor.status_code == 409 and "积分不足" in poor.get_data(as_text=True)
+    done = client.post(f"/shops/{scene.shop.id}/redeem", data={**basket, "confirmed": "1"})
+    assert done.status_code == 302 and "/redemptions/" in done.headers["Location"]
+    assert _redemptions() == 1 and balance_of(scene.household.id) == 55 and _stock(scene.soap) == 18
+    # The confirmation's button pressed twice: the same receipt, once.
+    again = client.post(f"/shops/{scene.shop.id}/redeem", data={**basket, "confirmed": "1"})
+    assert again.headers["Location"] == done.headers["Location"] and balance_of(scene.household.id) == 55
+
+
 def test_refusals_show_the_basket_again_with_the_reason_and_write_nothing(client, login, scene):
     login(scene.clerk)
     poor = _redeem(client, scene, soap=9, rice=1)
     page = poor.get_data(as_text=True)
     assert poor.status_code == 409 and "积分不足：现有 100 分，需要 115 分" in page
-    assert f'name="qty-{scene.soap.id}" min="0" max="20" step="1" inputmode="numeric" value="9"' in page
+    assert f'name="qty-{scene.soap.id}" min="0" max="20" step="1" inputmode="numeric" placeholder="0" ' \
+           f'data-price="10" value="9"' in page
     assert "确认兑换" in page
     short = _redeem(client, scene, rice=4)
     assert short.status_code == 409 and "“大米”库存不足：还剩 3 件，需要 4 件" in short.get_data(as_text=True)
@@ -197,7 +259,8 @@ def test_villagers_see_the_catalog_and_their_own_receipts_only(client, login, sc
     login(scene.clerk)
     mine = _redeem(client, scene, soap=1).headers["Location"]
     theirs = client.post(f"/shops/{scene.shop.id}/redeem", data={
-        "key": "k-neighbour", "household_id": scene.neighbour.id, **scene.basket(soap=1)}).headers["Location"]
+        "key": "k-neighbour", "household_id": scene.neighbour.id, **scene.basket(soap=1), "confirmed": "1"}
+    ).headers["Location"]
 
     login(scene.villager)
     for url in (f"/shops/{scene.shop.id}/counter", f"/shops/{scene.shop.id}/products",

@@ -338,3 +338,29 @@ def test_a_household_id_out_of_range_is_not_found(counter):
     for bad in (0, -1, 2**63, "1"):
         with pytest.raises(NotFound):
             services.customer(clerk, shop, household_id=bad)
+
+
+def test_a_household_number_is_matched_by_its_value_and_never_to_two_households(counter, village):
+    shop, soap, rice, clerk, household = counter
+    tagged = factories.gen_household(village.grids[0])
+    tagged.number = "A-12"  # a 户号 that is not all digits is found only as written
+    db.session.flush()
+    assert household.number == "0001"
+    for typed in ("1", "01", "0001", "000001"):
+        assert services.customer(clerk, shop, number=typed)[0] is household, typed
+    assert services.customer(clerk, shop, number="A-12")[0] is tagged
+    for typed in ("12", "a-12", "1.0", "١"):  # ١: a digit to str.isdigit, not to a clerk's keyboard
+        with pytest.raises(DomainError) as missing:
+            services.customer(clerk, shop, number=typed)
+        assert missing.value.code == "unknown_household_number", typed
+    twin = factories.gen_household(village.grids[1])
+    twin.number = "1"
+    db.session.flush()
+    assert services.customer(clerk, shop, number="1")[0] is twin  # written exactly as typed: that one
+    with pytest.raises(DomainError) as ambiguous:
+        services.customer(clerk, shop, number="01")
+    assert ambiguous.value.code == "ambiguous_household_number"
+    assert ambiguous.value.params == {"number": "01", "numbers": "0001、1"}
+    elsewhere = factories.gen_household(factories.gen_village().grids[0])
+    assert elsewhere.number == "0001"  # another village's 0001 is not this shop's
+    assert services.customer(clerk, shop, number="0001")[0] is household

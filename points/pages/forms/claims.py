@@ -1,6 +1,11 @@
 """Forms of claims (积分申报), their review, and appeals (申诉)."""
+from typing import IO
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -33,3 +38,34 @@ class DecisionForm(Form):
     decision = SelectField(_l("处理结果"), choices=[SelectChoice("uphold", _l("维持扣分")),
                                                 SelectChoice("reverse", _l("撤销扣分（退回积分）"))])
     note = StringField(_l("处理说明"), validators=[Optional(), Length(max=200, message=_l("说明不能超过 200 个字"))])
+
+
+def fields_before_files(stream: IO[bytes], boundary: bytes, limit: int = 65536) -> MultiDict:
+    """The text fields a multipart body sends before its first file, reading no more than limit bytes of it.
+
+    A body too large to be read still says, in its first few hundred bytes, what the claim was: browsers send a
+    form's fields in its order, and the photos come last. Whatever cannot be read (a broken body, a dropped
+    connection, a field larger than limit) ends the fields there."""
+    decoder = MultipartDecoder(boundary, max_form_memory_size=limit)
+    fields, name, value, read = MultiDict(), None, bytearray(), 0
+    try:
+        while read < limit:
+            chunk = stream.read(min(8192, limit - read))
+            read += len(chunk)
+            decoder.receive_data(chunk or None)
+            event = decoder.next_event()
+            while not isinstance(event, NeedData):
+                if isinstance(event, (File, Epilogue)):  # the first file, or the end of the body
+                    return fields
+                if isinstance(event, Field):
+                    name, value = event.name, bytearray()
+                elif isinstance(event, Data) and name is not None:
+                    value += event.data
+                    if not event.more_data:
+                        fields.add(name, value.decode("utf-8", "replace"))
+                event = decoder.next_event()
+            if not chunk:
+                break
+    except (OSError, ValueError, HTTPException):  # a field over limit, a body cut short
+        pass
+    return fields
