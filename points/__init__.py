@@ -66,6 +66,18 @@ def create_app(config: dict | None = None) -> Flask:
     from . import models  # noqa: F401  every model registered on the metadata
     from .api import init_api
     from .cli import register_commands
+    from .pages.home import register_template_helpers
+    _register_pages(app)
+    init_api(app)
+    register_error_handlers(app)
+    unit_of_work.init_app(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def _register_pages(app: Flask) -> None:
+    """The HTML door: one blueprint a domain."""
     from .pages.audit import bp as audit_bp
     from .pages.auth import bp as auth_bp
     from .pages.claims import bp as claims_bp
@@ -73,23 +85,21 @@ def create_app(config: dict | None = None) -> Flask:
     from .pages.events import bp as events_bp
     from .pages.grids import bp as grids_bp
     from .pages.home import bp as web_bp
-    from .pages.home import register_template_helpers
     from .pages.hygiene import bp as hygiene_bp
     from .pages.leaderboards import bp as leaderboards_bp
     from .pages.ledger import bp as ledger_bp
+    from .pages.messages import bp as messages_bp
     from .pages.people import bp as people_bp
+    from .pages.reports import bp as reports_bp
     from .pages.rules import bp as rules_bp
     from .pages.shop import bp as shop_bp
+    from .pages.visits import bp as visits_bp
+    from .pages.wishes import bp as wishes_bp
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
-                      events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp):
+                      events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp, messages_bp, reports_bp, wishes_bp,
+                      visits_bp):
         app.register_blueprint(blueprint)
-    init_api(app)
-    register_error_handlers(app)
-    unit_of_work.init_app(app)
-    register_template_helpers(app)
-    register_commands(app)
-    return app
 
 
 def _instance_secret_key(instance_path: str) -> str:

@@ -224,6 +224,14 @@ HTTP_CODES = {
 }
 
 
+def register_messages(codes: dict) -> None:
+    """Add a domain's refusal codes and their messages (at the end of its models module, like its audit words)."""
+    clash = set(codes) & set(MESSAGES)
+    if clash:
+        raise ValueError(f"refusal codes given twice: {sorted(clash)}")
+    MESSAGES.update(codes)
+
+
 class DomainError(Exception):
     """A refusal by a business rule: a stable code, an HTTP status, and the parameters of its message.
 

@@ -18,7 +18,8 @@ from .hygiene.models import (  # noqa: F401
     Score,
 )
 from .leaderboards.models import BoardSettings  # noqa: F401
-from .ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: F401
+from .ledger.models import DutyRecord, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: F401
+from .messages.models import InboxMark, Message  # noqa: F401
 from .people.models import CareTag, Household, HouseholdCard, HouseholdCareTag, HouseholdKind, Resident  # noqa: F401
 from .rules.models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole  # noqa: F401
 from .shop.models import Product, Redemption, RedemptionLine, Shop, StockMovement  # noqa: F401

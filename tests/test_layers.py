@@ -28,10 +28,12 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"rules"},
     {"ledger"},
+    {"messages"},
     {"claims"},
     {"events"},
     {"hygiene"},
     {"shop"},
+    {"reports", "wishes", "visits"},  # the grid's own work: 民情诉求, 微心愿, 走访
     {"leaderboards"},
     {"dashboards"},
     {"demo", "backup"},

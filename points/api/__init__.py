@@ -16,7 +16,22 @@ api = PointsApi()
 
 
 def init_api(app: Flask) -> None:
-    from . import claims, events, grids, hygiene, leaderboards, ledger, people, rules, shop, tokens
+    from . import (
+        claims,
+        events,
+        grids,
+        hygiene,
+        leaderboards,
+        ledger,
+        messages,
+        people,
+        reports,
+        rules,
+        shop,
+        tokens,
+        visits,
+        wishes,
+    )
 
     api.init_app(
         app,
@@ -27,6 +42,7 @@ def init_api(app: Flask) -> None:
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (tokens, grids, people, rules, ledger, claims, hygiene, events, shop, leaderboards):
+    for module in (tokens, grids, people, rules, ledger, claims, hygiene, events, shop, leaderboards, messages, reports,
+                   wishes, visits):
         csrf.exempt(module.bp)
         api.register_blueprint(module.bp, url_prefix="/api/v1")

@@ -39,12 +39,14 @@ class Permission(enum.Enum):
     MANAGE_SHOP = "manage_shop"  # open a shop; void a redemption of an earlier day
     MANAGE_BOARDS = "manage_boards"  # how long the village's 红榜 is, and whether it lists a 黑榜
     VIEW_DASHBOARDS = "view_dashboards"  # the 数据看板: points issued and redeemed, participation, grids compared
+    GRID_WORK = "grid_work"  # 民情诉求 handled, 微心愿 posted and confirmed, 走访 logged: the grid's own work
+    MANAGE_GRID_WORK = "manage_grid_work"  # the village's settings of that work: categories, deadlines, rules, visits
 
 
 _ADMIN = frozenset(Permission)
 _GRID_STAFF = frozenset(
     {Permission.VIEW_GRIDS, Permission.VIEW_HOUSEHOLDS, Permission.VIEW_CARE_TAGS, Permission.REVIEW_CLAIMS,
-     Permission.MANAGE_CARDS}
+     Permission.MANAGE_CARDS, Permission.GRID_WORK}
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -348,6 +350,17 @@ def nodes_in_scope(user: User | None, permission: Permission, kind: NodeKind | N
     if kind is not None:
         query = query.where(GridNode.kind == kind)
     return list(db.session.scalars(query))
+
+
+def staff_at(node_id: int, permission: Permission) -> list[User]:
+    """The active accounts assigned exactly at node_id with a role that grants permission: who a grid's (or a
+    village's) work lands with, and who is told about it."""
+    roles = [role for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
+    return list(db.session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.node_id == node_id, RoleAssignment.role.in_(roles), User.active.is_(True))
+        .order_by(User.id).distinct()
+    ))
 
 
 def home_node_ids(user: User) -> list[int]:

@@ -27,7 +27,7 @@ def check_terms(amount: int, idempotency_key: str, note: str) -> None:
         raise DomainError("note_too_long", limit=MAX_NOTE)
 
 
-def _period_bounds(day: date) -> dict[str, tuple[date, date]]:
+def period_bounds(day: date) -> dict[str, tuple[date, date]]:
     """The first and last day of the day, ISO week, month and year around day."""
     week_start = day - timedelta(days=day.weekday())
     return {
@@ -41,7 +41,7 @@ def _period_bounds(day: date) -> dict[str, tuple[date, date]]:
 def check_caps(household_id: int, version: RuleVersion, amount: int, day: date, pending: list[LedgerEntry]) -> None:
     """Under the household's lock: the points under this rule (any version, reversals netted), posted or pending in
     this batch, stay within each cap of the period around day. Raises DomainError("cap_exceeded") naming the cap."""
-    bounds = _period_bounds(day)
+    bounds = period_bounds(day)
     for cap_name, period in CAP_PERIODS:
         cap = getattr(version, cap_name)
         if cap is None:

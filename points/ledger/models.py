@@ -21,6 +21,9 @@ class EntrySource(str, enum.Enum):
     REDEMPTION = "redemption"  # 积分超市兑换
     REVERSAL = "reversal"  # 冲正
     EXPIRY = "expiry"  # 过期
+    REPORT = "report"  # 民情诉求: a report found valid
+    WISH = "wish"  # 微心愿: a wish fulfilled
+    DUTY = "duty"  # 网格员履职: a worker's duty, earned into the worker's own household
 
 
 SOURCE_LABELS = {
@@ -31,6 +34,9 @@ SOURCE_LABELS = {
     EntrySource.REDEMPTION: _l("积分兑换"),
     EntrySource.REVERSAL: _l("冲正"),
     EntrySource.EXPIRY: _l("积分过期"),
+    EntrySource.REPORT: _l("民情诉求"),
+    EntrySource.WISH: _l("微心愿"),
+    EntrySource.DUTY: _l("网格员履职"),
 }
 
 
@@ -134,8 +140,41 @@ class PeriodTotal(db.Model):
     hours: Mapped[int] = mapped_column(default=0)
 
 
+class DutyRecord(db.Model):
+    """履职记录: points a grid worker earned for their duty (a report finished in time, a visit), under a 网格员履职
+    rule, whether or not the worker lives in the village. A worker who is a resident earns them into their household
+    too (entry: posted under the same rule, naming them as the earner); the 履职 ranking of staff reads these rows.
+    Never updated or deleted: a negative row reverses one."""
+
+    __tablename__ = "duty_records"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_duty_records_idempotency_key"),
+        UniqueConstraint("reverses_id", name="uq_duty_records_reverses_id"),
+        CheckConstraint("amount != 0", name="duty_amount_not_zero"),
+        Index("ix_duty_records_worker_day", "worker_id", "occurred_on"),
+        Index("ix_duty_records_village_day", "village_id", "occurred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id", ondelete="RESTRICT"))
+    amount: Mapped[int]
+    occurred_on: Mapped[date]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("duty_records.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worker: Mapped[User] = relationship(foreign_keys=[worker_id])
+    rule_version: Mapped[RuleVersion] = relationship()
+
+
 register_words(
     actions={
+        "duty.earned": _l("履职积分"),
+        "duty.reversed": _l("撤销履职积分"),
         "entry.posted": _l("记积分"),
         "entry.reversed": _l("冲正"),
     },

@@ -1,0 +1,4 @@
+"""Pages of visits."""
+from flask import Blueprint
+
+bp = Blueprint("visits", __name__)
