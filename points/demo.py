@@ -27,12 +27,15 @@ from .people.cards import card_of_household, card_text
 from .people.models import CareTag, Household, HouseholdKind, Resident
 from .people.services import add_resident, create_household, with_id_checksum
 from .periods import last_monday, month_of_week, month_weeks_end, parse_month, week_of
+from .reports.sample import sample_reports
 from .rules.models import Rule, RuleUnit
 from .rules.models import RuleCategory as C
 from .rules.services import RuleTerms, create_rule
 from .shop import services as shop_services
 from .shop.models import Shop
 from .timeutil import local_today, utcnow
+from .visits.sample import sample_visits
+from .wishes.sample import sample_wishes
 
 DEMO_PASSWORD = "demo12345"
 TOWN_CODE, VILLAGE_CODE = "anhai", "yaoqian"
@@ -75,6 +78,8 @@ def load_demo() -> str:
         _build_activity(village)
     if not db.session.scalar(select(Shop.id).where(Shop.village_id == village.id).limit(1)):
         _build_shop(village)
+    for sample in (sample_reports, sample_wishes, sample_visits):  # the grid's own work of the past month
+        sample(village)
     if db.session.get(BoardSettings, village.id) is None:  # a 红榜 of 10 and a 黑榜 of 5, to show both
         update_board_settings(db.session.scalar(select(User).where(User.username == "cunwei")), village, 10, 5)
     households = db.session.scalar(
