@@ -21,5 +21,8 @@ from .leaderboards.models import BoardSettings  # noqa: F401
 from .ledger.models import DutyRecord, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal  # noqa: F401
 from .messages.models import InboxMark, Message  # noqa: F401
 from .people.models import CareTag, Household, HouseholdCard, HouseholdCareTag, HouseholdKind, Resident  # noqa: F401
+from .reports import models as reports_models  # noqa: F401
 from .rules.models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole  # noqa: F401
 from .shop.models import Product, Redemption, RedemptionLine, Shop, StockMovement  # noqa: F401
+from .visits import models as visits_models  # noqa: F401
+from .wishes import models as wishes_models  # noqa: F401

@@ -1,0 +1,1 @@
+"""wishes models."""
