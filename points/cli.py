@@ -1,5 +1,5 @@
 """The command line: flask --app points init-town | import-grids | demo | create-user | import-households | backup |
-verify."""
+verify | sweep."""
 import os
 from collections.abc import Callable, Iterable
 
@@ -19,9 +19,19 @@ from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.queries import village_by_code
 from .grids.services import create_town
-from .ledger.queries import BalanceMismatch, TotalMismatch, balance_mismatches, ledger_size, total_mismatches
+from .ledger.queries import (
+    BalanceMismatch,
+    DutyMismatch,
+    TotalMismatch,
+    balance_mismatches,
+    duty_mismatches,
+    ledger_size,
+    total_mismatches,
+)
+from .reports.sweep import sweep_reports
 from .shop.queries import StockMismatch, product_count, stock_mismatches
 from .timeutil import utcnow
+from .visits.sweep import sweep_visits
 
 
 def register_commands(app: Flask) -> None:
@@ -32,6 +42,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_households_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(verify_command)
+    app.cli.add_command(sweep_command)
 
 
 @click.command("init-town")
@@ -187,6 +198,7 @@ def verify_command():
         _report("期间合计与积分明细不符", total_mismatches(), _total_line),
         _report("商品库存与出入库记录不符", stock_mismatches(), _stock_line),
         _report("活动人数与签到记录或人数上限不符", attendance_mismatches(), _attendance_line),
+        _report("网格员履职积分与履职记录不符", duty_mismatches(), _duty_line),
     ]
     if any(failed):
         click.echo("核对未通过")
@@ -207,6 +219,11 @@ def _report(title: str, mismatches: Iterable, describe: Callable[..., str]) -> i
     if count:
         click.echo(f"  共 {count} 处")
     return count
+
+
+def _duty_line(mismatch: DutyMismatch) -> str:
+    duty = "没有履职记录" if mismatch.duty_amount is None else f"履职记录 {mismatch.duty_amount} 分"
+    return f"积分明细 #{mismatch.entry_id}：{mismatch.entry_amount} 分，{duty}"
 
 
 def _attendance_line(mismatch: AttendanceMismatch) -> str:
@@ -237,3 +254,15 @@ def _figures(figures: tuple[int, int, int, int]) -> str:
 
 def _stock_line(mismatch: StockMismatch) -> str:
     return f"商品 id {mismatch.product_id}：库存 {mismatch.stock}，出入库合计 {mismatch.movements_sum}"
+
+
+@click.command("sweep")
+def sweep_command():
+    """For cron, every few minutes: a 民情诉求 not accepted or not finished in time moves one level up the grid tree,
+    whose staff are told; the staff of a grid with overdue 走访 are told, once a day. Safe to run twice, and at any
+    time: each step is taken once per deadline or day."""
+    now = utcnow()
+    reports, visits = sweep_reports(now), sweep_visits(now)
+    db.session.commit()
+    click.echo(f"民情诉求：{reports['escalated']} 条超期升级；走访：{visits['overdue']} 户超期，"
+               f"今天新提醒 {visits['grids']} 个网格（{visits['told']} 人）")

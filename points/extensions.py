@@ -12,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import Enum, MetaData
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that migrations can refer to them on every database.
@@ -39,6 +40,22 @@ def insert_unless_taken(model, dialect: str):
     is taken (a twin transaction writing the same key is waited for, and its row is there to read when the insert
     returns). Built once per model and dialect."""
     return conflict_insert(dialect)(model).on_conflict_do_nothing().returning(model)
+
+
+def add_unless_twin(row, twin):
+    """Add row under a savepoint and flush it; None then. When one of its unique keys was taken a moment ago by a twin
+    (the same request sent twice: the same Idempotency-Key from the same account, racing this one), the savepoint is
+    undone and twin() returns what that request made. Re-raises when twin() finds nothing."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        found = twin()
+        if found is None:
+            raise
+        return found
+    return None
 
 
 def value_enum(enum_class: type[enum.Enum], name: str, length: int = 24) -> Enum:

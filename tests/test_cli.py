@@ -1,14 +1,20 @@
 """The command line: a real deployment starts with init-town, and the commands refuse to run where they would do
 harm."""
+from datetime import UTC, timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
 from points.auth.models import Role, RoleAssignment, User
 from points.extensions import db
 from points.grids.models import GridNode, NodeKind
+from points.messages.models import Message
+from points.reports.models import Report
 
 from . import factories
+from .reports.helpers import T0, build_world, file_report
 
 PASSWORD = "qingxi-2026"
 
@@ -72,3 +78,18 @@ def test_demo_refuses_a_database_with_real_data(runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code != 0 and "演示村只能装进空数据库" in result.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_sweep_escalates_an_overdue_report_once_and_reminds_once_a_day(runner, village, tmp_path):
+    """flask --app points sweep, as cron runs it: past the village's 24 hours, an unaccepted report moves up to the
+    village once however often the sweep runs; a second run the same day tells nobody again."""
+    world = build_world(village, tmp_path)
+    report = file_report(world, now=T0)
+    with time_machine.travel(T0.replace(tzinfo=UTC) + timedelta(hours=25), tick=False):
+        outputs = [runner.invoke(args=["sweep"]).output for _ in range(2)]
+    assert outputs[0].startswith("民情诉求：1 条超期升级") and outputs[1].startswith("民情诉求：0 条超期升级")
+    db.session.expire_all()
+    assert (report.node_id, report.escalations) == (village.village.id, 1)
+    told = db.session.scalar(select(func.count()).select_from(Message).where(Message.user_id == world["admin"].id))
+    assert told == 1
+    assert db.session.get(Report, report.id).status.value == "submitted"

@@ -35,11 +35,16 @@ from points.people.models import CareTag
 from points.people.register_workbook import export_register
 from points.people.services import CARE_TAG_LABELS, add_resident
 from points.periods import week_of
+from points.reports import services as report_services
+from points.reports import settings as report_settings
 from points.rules.models import RuleCategory
 from points.rules.queries import rule_book
 from points.rules.workbook import export_workbook
 from points.shop import services as shop_services
 from points.timeutil import local_today, utc_to_local, utcnow
+from points.visits import services as visit_services
+from points.visits.models import VisitKind
+from points.wishes import services as wish_services
 
 from . import factories
 
@@ -174,8 +179,9 @@ PEOPLE = [("欧阳星辰", "13911112222", CareTag.LOW_INCOME), ("司马青云", 
 def world(app):
     """A town with one village: three households of PEOPLE (with ID numbers and care tags) and a second member,
     points of every kind (awards, penalties, volunteering), a 黑榜, this week's hygiene round, an event with an
-    attendance, household cards, a claim, an appeal, a shop with a redemption; the village admin and a villager.
-    Committed."""
+    attendance, household cards, a claim, an appeal, a shop with a redemption, two wishes of the second household
+    (one open, one adopted by the villager and lit), the villager's report (accepted, with a progress step and its
+    photo) and a care visit of the third household; the village admin and a villager. Committed."""
     village = factories.gen_village()
     households = [factories.gen_household(grid, head_name=name, phone=phone, id_number=factories.gen_id_number(),
                                           care_tags=[tag])
@@ -205,20 +211,34 @@ def world(app):
     product = shop_services.create_product(admin, shop, shop_services.ProductTerms("洗衣液", "瓶", 10), stock=20)
     factories.gen_points(households[2], 50)
     redemption = shop_services.redeem(admin, shop, [(product.id, 1)], household_id=households[2].id).redemption
+    wish_store = wish_services.PhotoStore(app.config["UPLOAD_FOLDER"], app.config["PHOTO_MAX_BYTES"])
+    wish_services.post_wish(admin, households[1].id, "想学用智能手机", "独居，眼睛不好", award.id)
+    wish = wish_services.post_wish(admin, households[1].id, "想装一个楼梯扶手", "独居，腿脚不便", award.id)
+    wish_services.adopt_wish(villager, wish.id)
+    wish_services.fulfil(villager, wish.id, "扶手装好了")
+    wish_services.light(admin, wish.id, factories.gen_photo(size=(64, 48)), wish_store)
+    category = report_settings.ensure_categories(village.village.id)[0]
+    report = report_services.submit_report(villager, category.id, "村口路灯坏了，晚上很黑", [], store, place="村口")
+    report_services.accept_report(admin, report.id)
+    step = report_services.add_progress(admin, report.id, "已联系电工", [factories.gen_photo(size=(64, 48))], store)
+    visit = visit_services.log_visit(
+        admin, visit_services.VisitAsked(households[2].id, local_today(), VisitKind.CARE, "身体还好，药按时吃"),
+        visit_services.PhotoStore(app.config["UPLOAD_FOLDER"], app.config["PHOTO_MAX_BYTES"]))
     db.session.commit()
     residents = [h.head for h in households] + [member]
     secrets = [r.name for r in residents] + [r.phone for r in residents] + [r.id_number for r in residents]
     secrets += [str(CARE_TAG_LABELS[tag]) for _name, _phone, tag in PEOPLE]
     return SimpleNamespace(
         village=village, households=households, admin=admin, villager=villager, claimable=hazard, event=event,
-        secrets=secrets,
+        report_category=category, secrets=secrets,
         ids={"village_id": village.village.id, "grid_id": village.grids[0].id, "household_id": households[0].id,
              "user_id": villager.id, "assignment_id": admin.assignments[0].id, "entry_id": deduction.id,
              "rule_id": award.id, "event_id": event.id, "attendance_id": attendance.id, "claim_id": claim.id,
              "appeal_id": appeal.id, "round_id": hygiene_round.id, "shop_id": shop.id, "product_id": product.id,
              "redemption_id": redemption.id, "month": local_today().strftime("%Y-%m"),
              "token": event_checkins.static_token(event), "node_id": village.village.id,
-             "resident_id": member.id},
+             "resident_id": member.id, "wish_id": wish.id, "report_id": report.id, "step_id": step.id,
+             "visit_id": visit.id},
     )
 
 
@@ -290,7 +310,7 @@ def test_the_api_does_not_take_a_session_cookie_so_csrf_cannot_reach_it(app, cli
 # Pages anyone may open, and where the others' logged-out answers may lead besides the login page.
 # The check-in page a scanned code opens shows a logged-out villager the event's name above the login form.
 PUBLIC = {"auth.login", "web.healthz", "leaderboards.board", "leaderboards.display", "static", "api-docs.openapi_json",
-          "events.checkin"}
+          "events.checkin", "wishes.wall", "wishes.wish", "reports.public"}
 PUBLIC_REDIRECTS = {"web.set_language": "/"}
 # Pages for anyone that refuse what the test gives them (a check-in token is no activation slip), in Chinese.
 PUBLIC_REFUSALS = {"auth.activate": 400}
@@ -298,8 +318,8 @@ PUBLIC_REFUSALS = {"auth.activate": 400}
 
 def test_public_pages_show_no_personal_data(app, client, world):
     """Logged out, every page but the public ones sends to the login page (the API answers 401); the public ones
-    (the boards of a town, a village and a grid for every subject, the TV display, the check-in page) show nobody's
-    name, phone, ID number or care tag."""
+    (the boards of a town, a village and a grid for every subject, the TV display, the check-in page, the 心愿墙 and
+    a wish lit by a villager, the public counts of 民情诉求) show nobody's name, phone, ID number or care tag."""
     ids = {**world.ids, "position": 1, "score_id": 1, "chart": "weekly", "code": "en", "filename": "app.css"}
     public = []
     for rule in app.url_map.iter_rules():
@@ -329,6 +349,11 @@ def test_public_pages_show_no_personal_data(app, client, world):
     assert "欧**辰" in html[f"/boards/{village.village.id}?subject=household"]
     assert "欧**雨" in html[f"/boards/{village.village.id}?subject=resident"]
     assert "司**云" in html[f"/display/{village.village.id}"]
+    # The wall lists both wishes, the lit one shows its title, the reports' page counts per grid.
+    wall = html[f"/villages/{village.village.id}/wishes"]
+    assert "想学用智能手机" in wall and "想装一个楼梯扶手" in wall
+    assert "想装一个楼梯扶手" in html[f"/wishes/{world.ids['wish_id']}"]
+    assert village.grids[0].name in html[f"/villages/{village.village.id}/reports/public"]
     rotating = event_checkins.rotating_token(world.event)
     for token in (rotating, world.ids["token"]):
         html[f"/c/{token}"] = client.get(f"/c/{token}", follow_redirects=True).get_data(as_text=True)
@@ -470,13 +495,18 @@ NOT_A_SHEET = "该文件不是 Excel（.xlsx）或 CSV 表格"
 
 
 def uploads(app, world) -> list[SimpleNamespace]:
-    """Every form and API call that takes a file: who sends it, the file field, the other fields, its kind."""
+    """Every form and API call that takes a file: who sends it, the file field, the other fields, its kind, and
+    whether a refusal goes back to the page the form is on (back), saying why there."""
     villager, admin = sign_in(app, world.villager), sign_in(app, world.admin)
-    api = app.test_client()
+    api, staff_api = app.test_client(), app.test_client()
     api.environ_base["HTTP_AUTHORIZATION"] = bearer(world.villager)["Authorization"]
+    staff_api.environ_base["HTTP_AUTHORIZATION"] = bearer(world.admin)["Authorization"]
     ids, today = world.ids, local_today()
     claim = {"rule_id": world.claimable.id, "quantity": 1, "occurred_on": today.isoformat(), "key": "k1"}
-    return [SimpleNamespace(**fields) for fields in (
+    report = {"category": world.report_category.name, "text": "水渠堵了", "place": "村西"}
+    visit = {"visited_on": today.isoformat(), "kind": "care", "note": "身体还好"}
+    third = world.households[2].id
+    return [SimpleNamespace(**{"back": False, **fields}) for fields in (
         dict(url="/claims/new", client=villager, field="photos", data=claim, kind="photo"),
         dict(url="/api/v1/claims", client=api, field="photos", data={"rule_id": world.claimable.id}, kind="photo"),
         dict(url=f"/hygiene/rounds/{ids['round_id']}/households/{ids['household_id']}", client=admin, field="photo",
@@ -488,12 +518,32 @@ def uploads(app, world) -> list[SimpleNamespace]:
         dict(url="/import", client=admin, field="file", data={"village_id": ids["village_id"]}, kind="sheet"),
         dict(url=f"/villages/{ids['village_id']}/rules/import", client=admin, field="file",
              data={"effective_from": (today + timedelta(days=1)).isoformat()}, kind="sheet"),
+        dict(url="/reports/new", client=villager, field="photos", data={**report, "key": "k3"}, kind="photo"),
+        dict(url="/api/v1/reports", client=api, field="photos", data=report, kind="photo"),
+        dict(url=f"/reports/{ids['report_id']}/progress", client=admin, field="photos", data={"note": "已修好一半"},
+             kind="photo", back=True),
+        dict(url=f"/api/v1/reports/{ids['report_id']}/progress", client=staff_api, field="photos",
+             data={"note": "已修好一半"}, kind="photo"),
+        dict(url=f"/households/{third}/visits/new", client=admin, field="photo", data={**visit, "key": "k4"},
+             kind="photo"),
+        dict(url="/api/v1/visits", client=staff_api, field="photo", data={**visit, "household_id": third},
+             kind="photo"),
     )]
 
 
 def send(upload, content: bytes, name: str):
     return upload.client.post(upload.url, data={**upload.data, upload.field: (io.BytesIO(content), name)},
                               content_type="multipart/form-data")
+
+
+def refused(upload, response, statuses: tuple[int, ...]):
+    """The answer that says why the upload was refused: the answer itself, or the page a form went back to."""
+    if upload.back and response.status_code == 302:
+        response = upload.client.get(response.headers["Location"])
+        assert response.status_code == 200, upload.url
+        return response
+    assert response.status_code in statuses, (upload.url, response.status_code)
+    return response
 
 
 def said(response) -> str:
@@ -519,8 +569,7 @@ def test_a_file_of_another_type_renamed_is_refused_everywhere(app, world):
     chosen = uploads(app, world)
     files, rows = stored(app), snapshot()
     for upload in chosen:
-        response = send(upload, *disguised[upload.kind])
-        assert response.status_code in (400, 422), (upload.url, response.status_code)
+        response = refused(upload, send(upload, *disguised[upload.kind]), (400, 422))
         expected = NOT_AN_IMAGE if upload.kind == "photo" else NOT_A_SHEET
         assert expected in said(response), upload.url
     assert stored(app) == files and snapshot() == rows
@@ -534,8 +583,7 @@ def test_a_file_over_its_size_limit_is_refused_before_it_is_stored(app, world, m
     chosen = uploads(app, world)
     files, rows = stored(app), snapshot()
     for upload in chosen:
-        response = send(upload, *large[upload.kind])
-        assert response.status_code in (400, 413, 422), (upload.url, response.status_code)
+        response = refused(upload, send(upload, *large[upload.kind]), (400, 413, 422))
         expected = "照片太大" if upload.kind == "photo" else "文件太大"
         assert expected in said(response), upload.url
     assert stored(app) == files and snapshot() == rows

@@ -6,8 +6,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
+from points.auth import services as auth_services
 from points.auth.models import Role
 from points.extensions import db
+from points.ledger.duty import award_duty, reverse_duty
 from points.ledger.models import EntrySource, PeriodTotal
 from points.ledger.services import apply_rule, post_entry, reverse_entry
 from points.people.models import Household
@@ -149,3 +151,24 @@ def test_many_mismatches_are_counted_and_a_few_shown(runner, village):
     assert result.exit_code == 1
     assert "共 8 处" in result.output
     assert result.output.count("明细合计 10") == 5
+
+
+def test_a_duty_entry_without_its_record_or_with_other_points_is_reported(runner, village):
+    """A worker's 履职 points in their household are the household's side of a 履职记录: the two must agree."""
+    rule = factories.gen_rule(village.village, "入户走访", 2, RuleCategory.GRID_DUTY)
+    household = factories.gen_household(village.grids[0])
+    worker = auth_services.create_user("resident-worker", factories.PASSWORD, resident=household.head)
+    award_duty(worker, village.village.id, rule.id, "visit:1", date(2026, 11, 2))
+    award_duty(worker, village.village.id, rule.id, "visit:2", date(2026, 11, 3))
+    reverse_duty("visit:2", None, "记错了")
+    db.session.commit()
+    assert runner.invoke(args=["verify"]).exit_code == 0
+
+    db.session.execute(text("UPDATE duty_records SET amount = 3 WHERE idempotency_key = 'visit:1'"))
+    db.session.execute(text("DELETE FROM duty_records WHERE idempotency_key = 'visit:2:reversed'"))
+    db.session.commit()
+    result = runner.invoke(args=["verify"])
+
+    assert result.exit_code == 1
+    assert "网格员履职积分与履职记录不符：" in result.output and "共 2 处" in result.output
+    assert "2 分，履职记录 3 分" in result.output and "-2 分，没有履职记录" in result.output

@@ -421,3 +421,16 @@ def can_read_score_sheets(user: User | None, village_id: int, grid_id: int, insp
     leaders and workers, the village admin) and the inspected grid's own staff. Villagers read the published
     results."""
     return can_score(user, village_id, inspector_grid_id) or can(user, Permission.VIEW_HOUSEHOLDS, grid_id)
+
+
+# --- grid work
+
+
+def can_see_duty_ranking(user: User | None, node: GridNode) -> bool:
+    """The 履职 ranking of a village or a town (staff names: staff-only) is read by admins of that node (the 数据看板's
+    readers) and, for a village, by the grid leaders and workers serving in it."""
+    if node.kind not in (NodeKind.VILLAGE, NodeKind.TOWN):
+        return False
+    if can(user, Permission.VIEW_DASHBOARDS, node.id):
+        return True
+    return node.kind is NodeKind.VILLAGE and bool(roles_touching(user, node.id) & INSPECTING_ROLES)

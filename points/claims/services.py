@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -11,10 +12,11 @@ from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import db
+from ..extensions import add_unless_twin, db
 from ..ledger import services as ledger
 from ..ledger.models import EntrySource, LedgerEntry
 from ..media import clean_photo, store_photo
+from ..messages.services import tell_household, tell_staff
 from ..people.models import Household
 from ..rules.models import RuleVersion
 from ..timeutil import local_today, utcnow
@@ -97,17 +99,13 @@ def submit_claim(
         stored = store_photo(store.folder, jpeg)
         claim.photos.append(ClaimPhoto(position=position, filename=stored.filename, width=stored.width,
                                        height=stored.height, size=stored.size))
-    try:
-        with db.session.begin_nested():
-            db.session.add(claim)
-            db.session.flush()
-    except IntegrityError:  # the same key, a moment ago, from a retry racing this one
-        earlier = _existing(Claim, Claim.claimant_id, user, client_key)
-        if earlier is None:
-            raise
+    earlier = add_unless_twin(claim, lambda: _existing(Claim, Claim.claimant_id, user, client_key))
+    if earlier is not None:
         return _as_asked(earlier, *asked)
     record(user, "claim.submitted", "claim", claim.id, household.grid_id,
            after={"household": household.number, "rule": version.name, "quantity": quantity, "photos": len(cleaned)})
+    tell_staff(household.grid_id, "claim", _l("有一条新的积分申报等您审核：%(rule)s", rule=version.name),
+               f"/claims/{claim.id}", skip=user, permission=policy.Permission.REVIEW_CLAIMS)
     return claim
 
 
@@ -204,6 +202,9 @@ def approve_claim(reviewer: User, claim_id: int) -> Claim:
     db.session.flush()
     record(reviewer, "claim.approved", "claim", claim.id, claim.household.grid_id,
            before={"status": "pending"}, after={"status": "approved", "entry": entry.id, "amount": entry.amount})
+    tell_household(claim.household_id, "claim",
+                   _l("您家的积分申报已通过：%(rule)s，%(amount)s 分", rule=version.name, amount=f"{entry.amount:+d}"),
+                   f"/claims/{claim.id}", skip=reviewer)
     return claim
 
 
@@ -224,6 +225,9 @@ def reject_claim(reviewer: User, claim_id: int, reason: str, retry: bool = False
     db.session.flush()
     record(reviewer, "claim.rejected", "claim", claim.id, claim.household.grid_id,
            before={"status": "pending"}, after={"status": "rejected", "reason": reason})
+    tell_household(claim.household_id, "claim",
+                   _l("您家的积分申报未通过：%(rule)s。理由：%(reason)s", rule=claim.rule_version.name, reason=reason),
+                   f"/claims/{claim.id}", skip=reviewer)
     return claim
 
 
@@ -268,6 +272,9 @@ def submit_appeal(user: User, entry_id: int, reason: str, client_key: str | None
         return as_asked(earlier)
     record(user, "appeal.submitted", "appeal", appeal.id, household.grid_id,
            after={"entry": entry.id, "amount": entry.amount, "reason": reason})
+    tell_staff(household.grid.village_id or household.grid_id, "appeal",
+               _l("有一条扣分申诉等您处理：扣 %(amount)d 分", amount=-entry.amount),
+               f"/appeals/{appeal.id}", skip=user, permission=policy.Permission.DECIDE_APPEALS)
     return appeal
 
 
@@ -306,4 +313,20 @@ def decide_appeal(admin: User, appeal_id: int, reverse: bool, note: str = "", re
     db.session.flush()
     record(admin, "appeal.reversed" if reverse else "appeal.upheld", "appeal", appeal.id, appeal.household.grid_id,
            before={"status": "pending"}, after={"status": appeal.status.value, "note": note})
+    _tell_appeal_decided(admin, appeal, reverse, note)
     return appeal
+
+
+def _tell_appeal_decided(admin: User, appeal: Appeal, reverse: bool, note: str) -> None:
+    """The household reads the decision on its appeal, and the note (its own matter)."""
+    amount = -appeal.entry.amount
+    if reverse and note:
+        text = _l("您家的扣分申诉已受理：扣的 %(amount)d 分已撤销，积分已退回。说明：%(note)s", amount=amount,
+                  note=note)
+    elif reverse:
+        text = _l("您家的扣分申诉已受理：扣的 %(amount)d 分已撤销，积分已退回", amount=amount)
+    elif note:
+        text = _l("您家的扣分申诉已处理：维持扣 %(amount)d 分。说明：%(note)s", amount=amount, note=note)
+    else:
+        text = _l("您家的扣分申诉已处理：维持扣 %(amount)d 分", amount=amount)
+    tell_household(appeal.household_id, "appeal", text, f"/appeals/{appeal.id}", skip=admin)

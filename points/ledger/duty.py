@@ -103,8 +103,8 @@ def award_duty(worker: User, village_id: int, rule_id: int | None, idempotency_k
 
 def reverse_duty(idempotency_key: str, actor: User | None, note: str = "") -> DutyRecord | None:
     """Undo the points earned under idempotency_key (the duty turned out void: a report found invalid), in the
-    worker's record and their household. Returns the reversing record, or None if nothing was earned; reversing
-    twice returns the first reversal."""
+    worker's record and their household: a correction, which may take a balance spent already below zero. Returns the
+    reversing record, or None if nothing was earned; reversing twice returns the first reversal."""
     duty = db.session.scalar(select(DutyRecord).where(DutyRecord.idempotency_key == idempotency_key))
     if duty is None:
         return None
@@ -112,7 +112,8 @@ def reverse_duty(idempotency_key: str, actor: User | None, note: str = "") -> Du
     reversal = db.session.scalar(select(DutyRecord).where(DutyRecord.reverses_id == duty.id))
     if reversal is not None:
         return reversal
-    entry = ledger.reverse_entry(duty.entry_id, f"{idempotency_key}:reversed", actor, note) \
+    entry = ledger.reverse_entry(duty.entry_id, f"{idempotency_key}:reversed", actor, note, correction=True,
+                                 duty=True) \
         if duty.entry_id is not None else None
     reversal = DutyRecord(worker_id=duty.worker_id, village_id=duty.village_id, rule_version_id=duty.rule_version_id,
                           amount=-duty.amount, occurred_on=duty.occurred_on, note=note,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.labels import register_words
 from ..auth.models import User
+from ..errors import register_messages
 from ..extensions import db, value_enum
 from ..rules.models import RuleCategory, RuleVersion
 from ..timeutil import utcnow
@@ -85,8 +86,10 @@ class LedgerEntry(db.Model):
 
     @property
     def reversible(self) -> bool:
-        """冲正 may undo it: not a reversal, not undone already, not a redemption's debit (voided at the shop)."""
-        return self.reverses_id is None and self.reversed_by is None and self.source is not EntrySource.REDEMPTION
+        """冲正 may undo it: not a reversal, not undone already, not a redemption's debit (voided at the shop), not a
+        worker's duty points (undone with their 履职记录)."""
+        return self.reverses_id is None and self.reversed_by is None and \
+            self.source not in (EntrySource.REDEMPTION, EntrySource.DUTY)
 
 
 class BatchKey(db.Model):
@@ -189,3 +192,6 @@ register_words(
     },
     values=(SOURCE_LABELS,),
 )
+register_messages({
+    "duty_reversed_with_record": _l("网格员履职积分只能随它的诉求一起撤销，不能单独冲正"),
+})

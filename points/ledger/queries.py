@@ -32,7 +32,7 @@ from ..people.queries import on_register
 from ..periods import Period
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book
-from .models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
+from .models import DutyRecord, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
 
 
 def balance_of(household_id: int) -> int:
@@ -301,3 +301,26 @@ def total_mismatches() -> Iterator[TotalMismatch]:
                 row.period, row.household_id, row.resident_id, row.category,
                 None if stored_figures[0] is None else tuple(int(n) for n in stored_figures),
                 None if expected_figures[0] is None else tuple(int(n) for n in expected_figures))
+
+
+@dataclass(frozen=True)
+class DutyMismatch:
+    """A household entry of a worker's duty without its 履职记录 (duty_amount None), or with other points."""
+
+    entry_id: int
+    entry_amount: int
+    duty_amount: int | None
+
+
+def duty_mismatches() -> Iterator[DutyMismatch]:
+    """Every 网格员履职 entry is the household's side of one 履职记录, with the same points (a reversal's too)."""
+    original = aliased(LedgerEntry)
+    rows = db.session.execute(
+        select(LedgerEntry.id, LedgerEntry.amount, DutyRecord.amount)
+        .outerjoin(original, LedgerEntry.reverses_id == original.id)
+        .outerjoin(DutyRecord, DutyRecord.entry_id == LedgerEntry.id)
+        .where(or_(LedgerEntry.source == EntrySource.DUTY, original.source == EntrySource.DUTY),
+               or_(DutyRecord.id.is_(None), DutyRecord.amount != LedgerEntry.amount))
+        .order_by(LedgerEntry.id)
+    )
+    return (DutyMismatch(*row) for row in rows)

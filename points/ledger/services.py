@@ -330,12 +330,14 @@ def hold(household_id: int) -> int:
 
 
 def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction: bool = False,
-                voiding: bool = False) -> Movement:
+                voiding: bool = False, duty: bool = False) -> Movement:
     """冲正: the movement that undoes entry_id. A reversal is never reversed, and an entry is reversed once. A
     correction (of a published result the household may already have spent) may take the balance below zero. A
-    redemption's debit is undone only by voiding the redemption at the shop (voiding), which returns its stock too.
+    redemption's debit is undone only by voiding the redemption at the shop (voiding), which returns its stock too; a
+    worker's duty points only with their 履职记录 (duty: ledger.duty.reverse_duty).
 
-    Raises DomainError("cannot_reverse_reversal" | "redemption_voided_at_shop") or NotFound.
+    Raises DomainError("cannot_reverse_reversal" | "redemption_voided_at_shop" | "duty_reversed_with_record") or
+    NotFound.
     """
     original = db.session.get(LedgerEntry, entry_id)
     if original is None:
@@ -344,6 +346,8 @@ def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction:
         raise DomainError("cannot_reverse_reversal", status=409)
     if original.source is EntrySource.REDEMPTION and not voiding:
         raise DomainError("redemption_voided_at_shop", status=409)
+    if original.source is EntrySource.DUTY and not duty:
+        raise DomainError("duty_reversed_with_record", status=409)
     return Movement(original.household_id, -original.amount, EntrySource.REVERSAL, idempotency_key,
                     rule_version=original.rule_version, resident_id=original.resident_id, note=note,
                     occurred_on=original.occurred_on, reverses=original, category=original.category,
@@ -352,11 +356,11 @@ def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction:
 
 def reverse_entry(
     entry_id: int, idempotency_key: str, actor: User | None = None, note: str = "", correction: bool = False,
-    voiding: bool = False,
+    voiding: bool = False, duty: bool = False,
 ) -> LedgerEntry:
     """Post reversal_of(entry_id), asking no permission: for a domain that decided who may already (an appeal upheld,
     a redemption voided); the doors call reverse_by_admin. Raises what reversal_of and post_entries raise."""
-    return post_entries([reversal_of(entry_id, idempotency_key, note, correction, voiding)], actor)[0]
+    return post_entries([reversal_of(entry_id, idempotency_key, note, correction, voiding, duty)], actor)[0]
 
 
 def reverse_by_admin(actor: User, entry_id: int, idempotency_key: str, note: str) -> LedgerEntry:

@@ -35,6 +35,16 @@ class InboxMark(db.Model):
     points_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+KIND_LABELS = {
+    "report": _l("诉求"),
+    "wish": _l("心愿"),
+    "visit": _l("走访"),
+    "claim": _l("申报"),
+    "appeal": _l("申诉"),
+    "points": _l("积分"),  # an entry of the household's, read from the ledger
+}
+
 register_messages({
     "message_text_invalid": _l("消息内容不能为空，且不超过 %(limit)s 字"),
+    "grid_work_only": _l("网格工作只对网格员、网格长和村、镇管理员开放"),
 })

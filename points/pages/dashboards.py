@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..auth import policy
 from ..dashboards import queries
+from ..dashboards.reports import report_figures
 from ..dashboards.workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook
 from ..errors import Forbidden, NotFound
 from ..extensions import db
@@ -16,7 +17,7 @@ from ..grids.models import GridNode, NodeKind
 from ..grids.queries import ancestors, children
 from ..periods import Period, PeriodKind, parse_period, period_of, week_label
 from ..rules.models import CATEGORY_LABELS
-from ..timeutil import local_today
+from ..timeutil import local_today, utcnow
 from ..xlsx import XLSX
 
 bp = Blueprint("dashboards", __name__)
@@ -94,7 +95,8 @@ def dashboard():
         months_offered=_recent(PeriodKind.MONTH, MONTH_CHOICES, choice.month),
         weeks_offered=_recent(PeriodKind.WEEK, WEEK_CHOICES, choice.week), value=_value,
         weeks=weeks, categories=categories, participation=months, grids=grids,
-        this_month=months[-1], town=node.kind is NodeKind.TOWN, category_label=_category_label,
+        reports=report_figures(node, choice.month, utcnow()), this_month=months[-1], town=node.kind is NodeKind.TOWN,
+        category_label=_category_label,
         charts=dict(weekly=_weekly_chart(weeks), categories=_category_chart(categories),
                     participation=_participation_chart(months), grids=_grid_chart(grids, node)),
     )

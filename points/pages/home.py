@@ -5,8 +5,10 @@ from datetime import date
 
 from flask import Blueprint, Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..auth import policy
 from ..auth.models import ROLE_LABELS, User
@@ -16,13 +18,14 @@ from ..grids.models import GridNode, NodeKind
 from ..hygiene import inspection
 from ..hygiene.models import InspectionRound
 from ..hygiene.queries import progress
+from ..messages.queries import unread_count
 from ..people.models import KIND_LABELS
 from ..people.privacy import mask_id_number, mask_name, mask_phone
 from ..people.queries import household_counts
 from ..people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS
 from ..periods import day_label, month_label, parse_week, week_label, week_of
 from ..shop.queries import first_shop_run_by
-from ..timeutil import local_today
+from ..timeutil import local_today, utc_to_local
 from .forms import safe_next
 
 bp = Blueprint("web", __name__)
@@ -132,12 +135,35 @@ def set_language(code: str):
     return response
 
 
+def unread_messages() -> int:
+    """The number on the top bar's 消息: called by the template, so a page without the bar costs nothing. 0 on the
+    error page of a request whose database work failed (PostgreSQL refuses every query then, until the rollback)."""
+    if not current_user.is_authenticated:
+        return 0
+    try:
+        return unread_count(current_user)
+    except SQLAlchemyError:
+        return 0
+
+
+def day_time(moment) -> str:
+    """A stored (UTC) time as a villager reads it: 12月7日 14:05 (and the year, when not this one)."""
+    if not moment:
+        return ""
+    local = utc_to_local(moment)
+    day = day_label(local.date())
+    if local.year != local_today().year:
+        day = _("%(year)d年%(day)s", year=local.year, day=day)
+    return f"{day} {local:%H:%M}"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         mask_phone=mask_phone,
         mask_name=mask_name,
         mask_id=mask_id_number,
         local_time=lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else "",
+        day_time=day_time,
     )
     app.jinja_env.globals.update(
         KIND_LABELS=KIND_LABELS,
@@ -154,6 +180,7 @@ def register_template_helpers(app: Flask) -> None:
         week_label=week_label,
         month_label=month_label,
         day_label=day_label,
+        unread_messages=unread_messages,
     )
 
     @app.after_request

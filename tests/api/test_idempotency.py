@@ -1,8 +1,10 @@
-"""Every /api/v1 POST that moves points or stock (and a claim, an appeal or a check-in), sent again with its
+"""Every /api/v1 POST that moves points or stock (and a claim, an appeal, a check-in, a report, a wish or a visit), sent
+again with its
 Idempotency-Key, answers as the first time and changes nothing; the key with another body is refused. Those that
 settle something once move no points twice even when repeated without a key."""
+import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
@@ -21,14 +23,22 @@ from points.events.models import Attendance, Event
 from points.extensions import db
 from points.hygiene import inspection, publishing, village_settings
 from points.hygiene.models import MonthlySummary, Publication
-from points.ledger.models import HouseholdBalance, LedgerEntry, PeriodTotal
+from points.ledger.models import DutyRecord, HouseholdBalance, LedgerEntry, PeriodTotal
 from points.ledger.services import apply_rule
+from points.messages.models import Message
 from points.people.cards import card_text
 from points.periods import parse_month, week_of
+from points.reports import services as reports
+from points.reports import settings as report_settings
+from points.reports.models import Report, ReportPhoto, ReportStep, ReportStepPhoto
 from points.rules.models import RuleCategory
 from points.shop import services as shop
 from points.shop.models import Product, Redemption, StockMovement
 from points.timeutil import local_today, utc_to_local, utcnow
+from points.visits import services as visits
+from points.visits.models import Visit
+from points.wishes import services as wishes
+from points.wishes.models import Wish, WishPhoto
 
 from .. import factories
 from ..hygiene.helpers import last_month, weeks_of_month
@@ -67,8 +77,9 @@ def world(app):
 
 
 def snapshot() -> dict:
-    """Everything a POST of the table could move: the ledger, balances, period totals, stock and its movements,
-    redemptions, attendances, claims, appeals, events closed, hygiene publications and the audit log."""
+    """Everything a POST of the table could move: the ledger, balances, period totals, 履职 records, stock and its
+    movements, redemptions, attendances, claims, appeals, events closed, wishes, reports and their steps, visits,
+    photos, messages, hygiene publications and the audit log."""
     db.session.expire_all()
 
     def rows(*columns, order=None) -> list[tuple]:
@@ -86,6 +97,15 @@ def snapshot() -> dict:
         "claims": rows(Claim.id, Claim.status),
         "appeals": rows(Appeal.id, Appeal.status),
         "events": rows(Event.id, Event.closed_at),
+        "wishes": rows(Wish.id, Wish.status, Wish.adopter_id, Wish.entry_id),
+        "wish_photos": rows(func.count(WishPhoto.id), order=[]),
+        "duty": rows(DutyRecord.id, DutyRecord.amount),
+        "reports": rows(Report.id, Report.status, Report.handler_id, Report.reason, Report.reward_entry_id),
+        "report_steps": rows(ReportStep.id, ReportStep.kind),
+        "report_photos": rows(func.count(ReportPhoto.id), order=[]),
+        "report_step_photos": rows(func.count(ReportStepPhoto.id), order=[]),
+        "visits": rows(Visit.id, Visit.duty_id, Visit.unearned),
+        "messages": rows(func.count(Message.id), order=[]),
         "publications": rows(Publication.id),
         "summaries": rows(MonthlySummary.id, MonthlySummary.publications),
         "audit": rows(func.count(AuditEvent.id), order=[]),
@@ -145,6 +165,27 @@ def _scored_round(w, week: str):
     for points, household in enumerate((w.home, w.other)):
         inspection.save_score(w.admin, round_, household.id, {item.id: points})
     return round_
+
+
+class _PhotoForm(Mapping):
+    """A multipart body with a fresh photo each time it is read (each send reads it whole)."""
+
+    def __getitem__(self, key):
+        if key != "photo":
+            raise KeyError(key)
+        return (io.BytesIO(factories.gen_photo(size=(64, 48))), "done.jpg")
+
+    def __iter__(self):
+        return iter(("photo",))
+
+    def __len__(self):
+        return 1
+
+
+def _fulfilled_wish(w) -> Wish:
+    wish = wishes.post_wish(w.worker, w.other.id, "想装一个楼梯扶手", "", w.claimable.id)
+    wishes.adopt_wish(w.villager, wish.id)
+    return wishes.fulfil(w.villager, wish.id)
 
 
 def entries(w) -> Operation:
@@ -257,6 +298,73 @@ def void(w) -> Operation:
                      {"reason": "另一个理由"}, reused=(200, None))
 
 
+def wish(w) -> Operation:
+    body = {"household_id": w.other.id, "title": "想装一个楼梯扶手", "rule_id": w.claimable.id}
+    return Operation(w.worker, "/api/v1/wishes", body, {**body, "title": "想学用智能手机"})
+
+
+def light(w) -> Operation:
+    # Lit already by the same account, a retry answers the same whatever photo it sends.
+    return Operation(w.admin, f"/api/v1/wishes/{_fulfilled_wish(w).id}/confirm", _PhotoForm(), _PhotoForm(),
+                     multipart=True, reused=(200, None))
+
+
+def _report_category(w):
+    """The village's 民情诉求 set up (a reward rule for the reporter, a duty rule for the handler): its first
+    category."""
+    since = local_today() - timedelta(days=60)
+    reward = factories.gen_rule(w.village.village, "反映安全隐患", 2, RuleCategory.PUBLICITY, effective_from=since)
+    duty = factories.gen_rule(w.village.village, "及时办结民情诉求", 3, RuleCategory.GRID_DUTY, effective_from=since)
+    report_settings.update_settings(w.admin, w.village.village, 24, 3, reward.id, duty.id)
+    return report_settings.ensure_categories(w.village.village.id)[0]
+
+
+def _report(w, accepted: bool = False) -> Report:
+    """The villager's report, waiting; or accepted by the grid worker (the household earned the reward)."""
+    report = reports.submit_report(w.villager, _report_category(w).id, "村口路灯坏了", [], w.store, place="村口")
+    if accepted:
+        reports.accept_report(w.worker, report.id)
+    return report
+
+
+def report(w) -> Operation:
+    body = {"category_id": str(_report_category(w).id), "text": "村口路灯坏了，晚上很黑", "place": "村口"}
+    return Operation(w.villager, "/api/v1/reports", body, {**body, "text": "水渠堵了"}, multipart=True)
+
+
+def report_accept(w) -> Operation:
+    return Operation(w.worker, f"/api/v1/reports/{_report(w).id}/accept")
+
+
+def report_reject(w) -> Operation:
+    # Like a claim's: a retry with another reason cannot be told from a later decision: already handled.
+    return Operation(w.worker, f"/api/v1/reports/{_report(w).id}/reject", {"reason": "不属于村里管"},
+                     {"reason": "另一个理由"}, reused=(409, "report_already_handled"))
+
+
+def report_progress(w) -> Operation:
+    return Operation(w.worker, f"/api/v1/reports/{_report(w, accepted=True).id}/progress", {"note": "已联系电工"},
+                     {"note": "另一个说明"}, multipart=True)
+
+
+def report_finish(w) -> Operation:
+    return Operation(w.worker, f"/api/v1/reports/{_report(w, accepted=True).id}/finish", {"note": "路灯换好了"},
+                     {"note": "另一个说明"}, multipart=True, reused=(409, "report_already_handled"))
+
+
+def report_void(w) -> Operation:
+    return Operation(w.admin, f"/api/v1/reports/{_report(w, accepted=True).id}/void", {"reason": "重复反映"},
+                     {"reason": "另一个理由"}, reused=(409, "report_already_handled"))
+
+
+def visit(w) -> Operation:
+    rule = factories.gen_rule(w.village.village, "走访", 2, RuleCategory.GRID_DUTY,
+                              effective_from=local_today() - timedelta(days=60))
+    visits.save_settings(w.admin, w.village.village.id, rule.id, 30, {})
+    body = {"household_id": w.other.id, "kind": "care", "note": "身体还好"}
+    return Operation(w.worker, "/api/v1/visits", body, {**body, "note": "另一个说明"})
+
+
 OPERATIONS: dict[str, Callable[[SimpleNamespace], Operation]] = {
     "api_ledger.create_entry": entries,
     "api_ledger.create_batch": batch,
@@ -277,12 +385,23 @@ OPERATIONS: dict[str, Callable[[SimpleNamespace], Operation]] = {
     "api_shop.correct_stock": correction,
     "api_shop.create_redemption": redemption,
     "api_shop.void_redemption": void,
+    "api_wishes.create_wish": wish,
+    "api_wishes.confirm": light,
+    "api_reports.create_report": report,
+    "api_reports.accept_report": report_accept,
+    "api_reports.reject_report": report_reject,
+    "api_reports.report_progress": report_progress,
+    "api_reports.finish_report": report_finish,
+    "api_reports.void_report": report_void,
+    "api_visits.create_visit": visit,
 }
 
 # Operations that settle something once: repeated without a key, they move no points or stock again.
 SETTLE_ONCE = ("api_ledger.reverse_entry", "api_claims.approve_claim", "api_claims.reject_claim",
                "api_claims.decide_appeal", "api_hygiene.publish_round", "api_hygiene.publish_summary",
-               "api_events.close_event", "api_shop.void_redemption")
+               "api_events.close_event", "api_shop.void_redemption", "api_wishes.confirm",
+               "api_reports.accept_report", "api_reports.reject_report", "api_reports.finish_report",
+               "api_reports.void_report")
 
 # Writes under /api/v1 that move neither points nor stock, and why.
 NOT_MOVING = {
@@ -299,8 +418,14 @@ NOT_MOVING = {
     "api_people.change_household": "edits, closes or reopens a household: its ledger and balance stay as they are",
     "api_people.add_resident": "adds a member to a household",
     "api_people.change_resident": "edits a resident, or records that they left: their entries stay",
+    "api_wishes.adopt": "adopts a wish, once (adopting it again answers the same); points move when it is lit",
+    "api_wishes.give_back": "puts an adopted wish back on the wall; again: refused, it is not adopted",
+    "api_wishes.fulfil": "says a wish is done, once (again answers the same); points move when it is lit",
+    "api_wishes.withdraw": "takes an open wish off the wall; again: refused, it is not open",
+    "api_reports.report_feedback": "the reporter's 满意 closes a finished report, 不满意 reopens it, once; again: "
+                                   "refused, it is not finished; no points move",
+    "api_messages.read_messages": "marks the account's messages read; again: nothing more to mark",
 }
-
 
 def _prepare(w, name: str) -> Operation:
     op = OPERATIONS[name](w)
