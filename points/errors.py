@@ -52,6 +52,8 @@ MESSAGES = {
     "town_not_retired": _l("镇（街道）不能撤销"),
     "retire_alone": _l("撤销时不能同时修改别的内容"),
     "close_alone": _l("迁出或恢复时不能同时修改别的内容"),
+    "closure_without_day": _l("迁出原因要和迁出日期一起填写"),
+    "departure_without_day": _l("离开原因要和离开日期一起填写"),
     "nothing_to_change": _l("没有要修改的内容"),
     "node_in_use": _l("%(node)s 里还有 %(left)s，不能撤销：请先把它们调走或结束"),
     "invalid_phone": _l("手机号格式不正确，应为 11 位手机号"),

@@ -155,6 +155,8 @@ def change_household(args, household_id: int):
     """Edit a household on the register, or close it (整户迁出: its ledger and balance stay; it earns, redeems and
     ranks no more), or reopen it."""
     user = api_user()
+    if "closure" in args and "closed_on" not in args:
+        raise DomainError("closure_without_day")
     if "closed_on" in args:
         _alone(args, "closed_on", "closure")
         if args["closed_on"] is None:
@@ -195,6 +197,8 @@ def add_resident(args, household_id: int):
 def change_resident(args, resident_id: int):
     """Edit a resident, or record that they left the household (迁出, 死亡, 婚嫁迁出): they keep their history."""
     user = api_user()
+    if "departure" in args and "left_on" not in args:
+        raise DomainError("departure_without_day")
     if "left_on" in args:
         _alone(args, "left_on", "departure")
         resident = register.remove_resident(user, resident_id, args.get("departure", Departure.MOVED_OUT),

@@ -350,12 +350,14 @@ def test_a_household_is_closed_and_reopened_and_keeps_its_balance(api, people):
 @pytest.mark.parametrize("who, path, body, status, code", [
     ("village_admin", "home", {"closed_on": "2999-01-01"}, 400, "day_in_future"),
     ("village_admin", "home", {"closed_on": "2026-01-01", "address": "x"}, 400, "close_alone"),
+    ("village_admin", "home", {"closure": "moved_out"}, 400, "closure_without_day"),
     ("village_admin", "home", {}, 400, "nothing_to_change"),
     ("village_admin", "home", {"head_id": "far_head"}, 400, "head_not_member"),
     ("village_admin", "far", {"address": "x"}, 403, "forbidden"),
     ("leader", "home", {"address": "x"}, 403, "forbidden"),
     ("villager", "home", {"address": "x"}, 403, "forbidden"),
     ("village_admin", "head", {"left_on": "2026-01-01"}, 400, "head_cannot_leave"),
+    ("village_admin", "spouse", {"departure": "deceased"}, 400, "departure_without_day"),
     ("village_admin", "spouse", {"phone": "12345"}, 400, "invalid_phone"),
     ("village_admin", "spouse", {"relation": "户主"}, 400, "relation_invalid"),
 ])
