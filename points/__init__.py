@@ -142,3 +142,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
+    """SQLite: Python's sqlite3 opens a transaction only before a write statement, so a SAVEPOINT sent before any
+    write (begin_nested, to catch a twin request's unique key) would be the transaction itself, and its RELEASE would
+    commit at once, beyond the rollback of a refusal later in the request. The write transaction is opened first:
+    nothing was read in it yet, so taking the write lock now waits (busy_timeout) rather than fails."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if type(dbapi_connection).__module__.startswith("sqlite3") and not dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -4,7 +4,7 @@ import pytest
 from flask import Response
 from sqlalchemy import func, select
 
-from points.extensions import db
+from points.extensions import add_unless_twin, db
 from points.grids.models import GridNode, NodeKind
 from points.unit_of_work import finish
 
@@ -54,3 +54,15 @@ def test_a_commit_that_fails_keeps_no_word_of_success(app, monkeypatch):
         with pytest.raises(RuntimeError):
             finish(Response(status=302))
         assert get_flashed_messages() == []
+
+
+def test_a_row_added_under_a_savepoint_first_is_rolled_back_with_the_request(app):
+    """add_unless_twin's savepoint may be a request's first write: on SQLite it must still lie inside the request's
+    transaction (Python's sqlite3 would make it the transaction, and its release a commit), so that a refusal later
+    in the request undoes it."""
+    db.session.commit()
+    with app.test_request_context("/", method="POST"):
+        assert add_unless_twin(GridNode(kind=NodeKind.TOWN, name="镇", code=unique("t")), lambda: None) is None
+        assert _towns_stored() == 0  # nobody else sees it before the commit
+        finish(Response(status=409))
+    assert _towns_stored() == 0
