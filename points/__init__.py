@@ -93,12 +93,13 @@ def _register_pages(app: Flask) -> None:
     from .pages.reports import bp as reports_bp
     from .pages.rules import bp as rules_bp
     from .pages.shop import bp as shop_bp
+    from .pages.statements import bp as statements_bp
     from .pages.visits import bp as visits_bp
     from .pages.wishes import bp as wishes_bp
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
                       events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp, messages_bp, reports_bp, wishes_bp,
-                      visits_bp):
+                      visits_bp, statements_bp):
         app.register_blueprint(blueprint)
 
 

@@ -28,6 +28,7 @@ def init_api(app: Flask) -> None:
         reports,
         rules,
         shop,
+        statements,
         tokens,
         visits,
         wishes,
@@ -43,6 +44,6 @@ def init_api(app: Flask) -> None:
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for module in (tokens, grids, people, rules, ledger, claims, hygiene, events, shop, leaderboards, messages, reports,
-                   wishes, visits):
+                   wishes, visits, statements):
         csrf.exempt(module.bp)
         api.register_blueprint(module.bp, url_prefix="/api/v1")

@@ -1,4 +1,5 @@
-"""/api/v1 leaderboards (排行榜, 红黑榜): households, residents or grids of a grid subtree, ranked over a period.
+"""/api/v1 leaderboards (排行榜, 红黑榜): households, residents, grids or villages of a grid subtree, ranked over a
+period.
 
 Names are masked (张*明) and no phone or ID number is sent: the same boards hang on the village TV, so any caller with
 a token may read any scope (a villager the town's, a clerk another village's). The API asks only for a token, as every
@@ -38,8 +39,9 @@ class _Blueprint(Blueprint):
 bp = _Blueprint("api_leaderboards", __name__, description="排行榜：户、村民（志愿服务）、网格的红榜与黑榜")
 bp.before_request(authenticate_request)
 
-SUBJECTS = ("household", "resident", "grid")
-ORDERS = {"resident": [o.value for o in ResidentOrder], "grid": [o.value for o in GridOrder]}
+SUBJECTS = ("household", "resident", "grid", "village")
+ORDERS = {"resident": [o.value for o in ResidentOrder], "grid": [o.value for o in GridOrder],
+          "village": [o.value for o in GridOrder]}
 ALL_CATEGORIES = "all"
 CATEGORY_VALUES = [c.value for c in RuleCategory]
 
@@ -95,8 +97,20 @@ class GridPlaceSchema(Schema):
                                                                    "0), rounded to one decimal for display"})
 
 
+class VillagePlaceSchema(Schema):
+    rank = fields.Integer(required=True, metadata={"description": "By the exact average (or total); 1, 2, 2, 4"})
+    village_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    households = fields.Integer(required=True, metadata={"description": "Households on the register in the period"})
+    active = fields.Integer(required=True, metadata={"description": "Households with any entry in the period"})
+    total = fields.Integer(required=True, metadata={"description": "The sum of its households' totals"})
+    average = fields.Float(required=True, metadata={"description": "Total per household (those without points count "
+                                                                   "0), rounded to one decimal for display"})
+
+
 # The items of each subject's board, by their name in the document.
-PLACES = {"HouseholdPlace": HouseholdPlaceSchema, "ResidentPlace": ResidentPlaceSchema, "GridPlace": GridPlaceSchema}
+PLACES = {"HouseholdPlace": HouseholdPlaceSchema, "ResidentPlace": ResidentPlaceSchema, "GridPlace": GridPlaceSchema,
+          "VillagePlace": VillagePlaceSchema}
 
 
 class OwnPlaceSchema(Schema):
@@ -111,8 +125,8 @@ class LeaderboardSchema(Schema):
     board = fields.String(required=True, validate=validate.OneOf(("red", "black")),
                           metadata={"description": "red: 红榜 (most points); black: 黑榜 (most points lost)"})
     order = fields.String(required=True, allow_none=True,
-                          metadata={"description": "points or hours (residents), average or total (grids); null for "
-                                                   "households"})
+                          metadata={"description": "points or hours (residents), average or total (grids, villages); "
+                                                   "null for households"})
     scope = fields.Nested(LeaderboardScopeSchema, required=True)
     period = fields.Nested(LeaderboardPeriodSchema, required=True)
     category = fields.String(required=True, allow_none=True, metadata={
@@ -120,7 +134,7 @@ class LeaderboardSchema(Schema):
     items = fields.List(
         fields.Raw(metadata={"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in PLACES]}),
         required=True, metadata={"description": "Best first, ties at the last place included; HouseholdPlace, "
-                                                "ResidentPlace or GridPlace by the subject"})
+                                                "ResidentPlace, GridPlace or VillagePlace by the subject"})
     own = fields.Nested(OwnPlaceSchema, required=True, allow_none=True, metadata={
         "description": "A villager's own household on the households' 红榜 of all categories of a village or a grid, "
                        "when it lives inside "
@@ -147,7 +161,8 @@ class LeaderboardArgs(Schema):
                           metadata={"description": "Households only. black: the 黑榜 of points lost to penalties, "
                                                    "for a village or grid whose village lists one"})
     order = fields.String(validate=validate.OneOf(ORDERS["resident"] + ORDERS["grid"]), metadata={
-        "description": "Residents: points (default) or hours; grids: average (default, per household) or total"})
+        "description": "Residents: points (default) or hours; grids and villages: average (default, per "
+                       "household) or total"})
 
     @validates_schema
     def _fits_the_subject(self, data, **kwargs):
@@ -213,6 +228,13 @@ def _grids(scope, period, category, order, args) -> list[dict]:
             if p.rank <= args["limit"]]
 
 
+def _villages(scope, period, category, order, args) -> list[dict]:
+    return [{"rank": p.rank, "village_id": p.village_id, "name": p.name, "households": p.households,
+             "active": p.active, "total": p.total, "average": float(round(p.average, 1))}
+            for p in queries.village_board(scope, period, category=category, order=GridOrder(order))
+            if p.rank <= args["limit"]]
+
+
 @bp.get("/leaderboards")
 @bp.arguments(LeaderboardArgs, location="query")
 @bp.response(200, LeaderboardSchema)
@@ -228,8 +250,9 @@ def leaderboard(args):
     subject=household: households by their total (红榜), or with board=black by points lost to penalties (黑榜, only
     where the village lists one, and no longer than it sets). subject=resident: residents by points or hours, in
     志愿服务 unless another category is asked for. subject=grid: grids by the average total of their households (a
-    household without points counts 0, so big grids do not win by size), or by the sum. A villager's own household's
-    place in the scope comes in own.
+    household without points counts 0, so big grids do not win by size), or by the sum. subject=village: the
+    villages in use of a town (or the village itself) the same way, a town's villages compared (none under a grid).
+    A villager's own household's place in the scope comes in own.
     """
     user = api_user()
     subject = args["subject"]
@@ -241,6 +264,8 @@ def leaderboard(args):
         items = _households(scope, period, category, args)
     elif subject == "resident":
         items = _residents(scope, period, category, order, args)
+    elif subject == "village":
+        items = _villages(scope, period, category, order, args)
     else:
         items = _grids(scope, period, category, order, args)
     red = (subject, args["board"]) == ("household", "red")

@@ -7,6 +7,7 @@ from ..periods import Period, week_label
 from ..rules.models import CATEGORY_LABELS
 from ..xlsx import add_sheet, book_bytes, new_book
 from .queries import CategoryFigures, Participation, WeekFigures
+from .villages import VillageComparison, VillageRow
 
 
 def _category(figures: CategoryFigures) -> str:
@@ -64,4 +65,23 @@ def grid_workbook(month: Period, places: list[GridPlace]) -> bytes:
               [(_month(month), p.rank, p.name, p.village or "", p.households, p.active,
                 _one_decimal(p.active * 100 / p.households) if p.households else 0.0, p.total,
                 _one_decimal(p.average)) for p in places], (10, 8, 18, 18, 8, 12, 12, 10, 10))
+    return book_bytes(book)
+
+
+VILLAGE_HEADERS = ("月份", "名次", "村", "户数", "有积分变动的户数", "参与率（%）", "总积分", "户均积分",
+                   "卫生评比月均分", "兑换笔数", "兑换积分", "办理中诉求")
+
+
+def _village(month: Period, row: VillageRow) -> tuple:
+    return (_month(month), row.rank if row.rank is not None else "合计", row.name, row.households, row.active,
+            row.participation, row.total, _one_decimal(row.per_household),
+            row.hygiene if row.hygiene is not None else "—", row.redemptions, row.redeemed, row.open_reports)
+
+
+def village_workbook(comparison: VillageComparison) -> bytes:
+    """各村对比: a row per village, best points per household first, and the town's row last."""
+    book = new_book()
+    add_sheet(book, "各村对比", VILLAGE_HEADERS,
+              [_village(comparison.month, row) for row in (*comparison.villages, comparison.town)],
+              (10, 8, 18, 8, 16, 12, 10, 10, 14, 10, 10, 12))
     return book_bytes(book)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fractions import Fraction
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from ..auth import policy
@@ -262,6 +262,58 @@ def grid_board(scope: GridNode, period: Period, category: RuleCategory | None = 
               for grid_id, households, active, total in rows]
     key = (lambda p: p.average) if order is GridOrder.AVERAGE else (lambda p: p.total)
     places.sort(key=lambda p: (-key(p), p.grid_id))
+    ranks = competition_ranks([key(p) for p in places])
+    return [replace(place, rank=rank) for rank, place in zip(ranks, places)]
+
+
+# -------------------------------------------------------------------------------------------------------- villages
+
+
+@dataclass(frozen=True)
+class VillagePlace:
+    """A village of a town on the 村 board: its households on the register and those with any entry (an award, a
+    penalty or a reversal) in the period, and their total (points earned less points lost; shopping is not in it)."""
+
+    rank: int
+    village_id: int
+    name: str
+    households: int
+    active: int
+    total: int
+
+    @property
+    def average(self) -> Fraction:
+        return Fraction(self.total, self.households) if self.households else Fraction(0)
+
+
+def villages_in_use(scope: GridNode) -> list[GridNode]:
+    """The villages of scope's subtree not retired (撤销), in the tree's order."""
+    return list(db.session.scalars(
+        select(GridNode).join(GridPath, and_(GridPath.descendant_id == GridNode.id, GridPath.ancestor_id == scope.id))
+        .where(GridNode.kind == NodeKind.VILLAGE, GridNode.retired_at.is_(None)).order_by(GridNode.id)))
+
+
+def village_board(scope: GridNode, period: Period, category: RuleCategory | None = None,
+                  order: GridOrder = GridOrder.AVERAGE) -> list[VillagePlace]:
+    """Every village in use of scope's subtree (a town's), by the average total of its households (a household
+    without entries counts 0, as on the grid board) or by the sum, best first; a village without households counts
+    0. Two statements whatever the number of villages: the villages, and one grouped sum."""
+    villages = villages_in_use(scope)
+    if not villages:
+        return []
+    totals = select(PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.entries).where(
+        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0,
+        PeriodTotal.category == (category.value if category else "")).subquery()
+    sums = {village_id: (int(households), int(active or 0), int(total or 0))
+            for village_id, households, active, total in db.session.execute(
+                select(Household.village_id, func.count(Household.id),
+                       func.sum(case((totals.c.entries > 0, 1), else_=0)), func.coalesce(func.sum(totals.c.total), 0))
+                .outerjoin(totals, totals.c.household_id == Household.id)
+                .where(Household.village_id.in_([v.id for v in villages]), on_register(period))
+                .group_by(Household.village_id))}
+    places = [VillagePlace(0, v.id, v.name, *sums.get(v.id, (0, 0, 0))) for v in villages]
+    key = (lambda p: p.average) if order is GridOrder.AVERAGE else (lambda p: p.total)
+    places.sort(key=lambda p: (-key(p), p.village_id))
     ranks = competition_ranks([key(p) for p in places])
     return [replace(place, rank=rank) for rank, place in zip(ranks, places)]
 

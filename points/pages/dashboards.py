@@ -10,7 +10,14 @@ from flask_login import current_user, login_required
 from ..auth import policy
 from ..dashboards import queries
 from ..dashboards.reports import report_figures
-from ..dashboards.workbook import category_workbook, grid_workbook, participation_workbook, weekly_workbook
+from ..dashboards.villages import VillageComparison, village_comparison
+from ..dashboards.workbook import (
+    category_workbook,
+    grid_workbook,
+    participation_workbook,
+    village_workbook,
+    weekly_workbook,
+)
 from ..errors import Forbidden, NotFound
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
@@ -24,7 +31,7 @@ bp = Blueprint("dashboards", __name__)
 VIEW = policy.Permission.VIEW_DASHBOARDS
 MONTH_CHOICES = 24  # how far back the picker offers months
 WEEK_CHOICES = 26  # and the weekly window's last week
-CHARTS = ("weekly", "categories", "participation", "grids")
+CHARTS = ("weekly", "categories", "participation", "grids", "villages")
 # Colours of app.css: green for points awarded, red for points lost, blue for points spent at the shop.
 AWARDED, DEDUCTED, REDEEMED, AVERAGE = "#1b7f3b", "#c8161d", "#1a4f8b", "#b26a00"
 
@@ -89,16 +96,19 @@ def dashboard():
     categories = queries.category_figures(node, choice.month)
     months = queries.participation(node, choice.month)
     grids = queries.grid_comparison(node, choice.month)
+    town = node.kind is NodeKind.TOWN
+    villages = village_comparison(node, choice.month) if town else None
     trail = [a for a in ancestors(node.id) if policy.can(current_user, VIEW, a.id)]
     return render_template(
         "dashboards/dashboard.html", choice=choice, args=_args(choice), trail=trail, children=children(node.id),
         months_offered=_recent(PeriodKind.MONTH, MONTH_CHOICES, choice.month),
         weeks_offered=_recent(PeriodKind.WEEK, WEEK_CHOICES, choice.week), value=_value,
         weeks=weeks, categories=categories, participation=months, grids=grids,
-        reports=report_figures(node, choice.month, utcnow()), this_month=months[-1], town=node.kind is NodeKind.TOWN,
+        reports=report_figures(node, choice.month, utcnow()), this_month=months[-1], town=town, villages=villages,
         category_label=_category_label,
         charts=dict(weekly=_weekly_chart(weeks), categories=_category_chart(categories),
-                    participation=_participation_chart(months), grids=_grid_chart(grids, node)),
+                    participation=_participation_chart(months), grids=_grid_chart(grids, node),
+                    **(dict(villages=_village_chart(villages)) if villages else {})),
     )
 
 
@@ -119,9 +129,14 @@ def export(chart: str):
     elif chart == "participation":
         data = participation_workbook(queries.participation(node, month))
         name = _("参与率-%(node)s-截至%(month)s.xlsx", node=node.name, month=_value(month))
-    else:
+    elif chart == "grids":
         data = grid_workbook(month, queries.grid_comparison(node, month))
         name = _("网格对比-%(node)s-%(month)s.xlsx", node=node.name, month=_value(month))
+    else:
+        if node.kind is not NodeKind.TOWN:
+            raise NotFound()
+        data = village_workbook(village_comparison(node, month))
+        name = _("各村对比-%(node)s-%(month)s.xlsx", node=node.name, month=_value(month))
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
 
 
@@ -158,3 +173,9 @@ def _grid_chart(places, node: GridNode) -> dict:
                 labels=[f"{p.village} {p.name}" if town and p.village else p.name for p in places],
                 series=[dict(name=_("户均积分"), color=AVERAGE, data=[round(float(p.average), 1) for p in places])])
 
+
+
+def _village_chart(comparison: VillageComparison) -> dict:
+    rows = comparison.villages
+    return dict(kind="bar", horizontal=True, labels=[r.name for r in rows],
+                series=[dict(name=_("户均积分"), color=AVERAGE, data=[round(float(r.per_household), 1) for r in rows])])

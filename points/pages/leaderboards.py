@@ -20,6 +20,7 @@ from .forms.leaderboards import BoardSettingsForm
 
 bp = Blueprint("leaderboards", __name__)
 SUBJECTS = {"household": _l("户"), "resident": _l("个人"), "grid": _l("网格")}
+TOWN_SUBJECTS = {**SUBJECTS, "village": _l("村")}  # a town's board also ranks its villages
 KINDS = {kind.value for kind in PeriodKind}
 ORDERS = {order.value for order in (*ResidentOrder, *GridOrder)}
 TOWN_BOARD = 20  # a town's 红榜, and any list of volunteers: the villages' settings differ, so it lists this many
@@ -43,8 +44,9 @@ def start():
 def board(node_id: int):
     """The public board of a node: 红榜 and 黑榜 of households, the volunteers, or the grids, for a period."""
     node = get_node(node_id)
+    subjects = TOWN_SUBJECTS if node.kind is NodeKind.TOWN else SUBJECTS
     subject = request.args.get("subject", "household")
-    if subject not in SUBJECTS:
+    if subject not in subjects:
         subject = "household"
     today = local_today()
     kind = request.args.get("kind", "month")
@@ -58,7 +60,7 @@ def board(node_id: int):
         period, category, status = period_of(PeriodKind.MONTH, today), None, 422
     village_id = node.id if node.kind is NodeKind.VILLAGE else node.village_id
     settings = queries.board_settings(village_id) if village_id else None
-    red = black = residents = grids = mine = None
+    red = black = residents = grids = villages = mine = None
     if subject == "household":
         red = queries.household_board(node, period, settings.red_count if settings else TOWN_BOARD, category)
         if settings and settings.black_count:
@@ -67,14 +69,17 @@ def board(node_id: int):
     elif subject == "resident":
         order = ResidentOrder.HOURS if request.args.get("order") == "hours" else ResidentOrder.POINTS
         residents = queries.resident_board(node, period, TOWN_BOARD, category or RuleCategory.VOLUNTEERING, order)
+    elif subject == "village":
+        order = GridOrder.TOTAL if request.args.get("order") == "total" else GridOrder.AVERAGE
+        villages = queries.village_board(node, period, category, order)
     else:
         order = GridOrder.TOTAL if request.args.get("order") == "total" else GridOrder.AVERAGE
         grids = queries.grid_board(node, period, category, order)
     below = children(node.id)
     return render_template(
         "leaderboards/board.html", node=node, path=ancestors(node.id), children=below, subject=subject,
-        subjects=SUBJECTS, period=period, category=category, kinds=PERIOD_KIND_LABELS, categories=CATEGORY_LABELS,
-        red=red, black=black, residents=residents, grids=grids, own=mine[1] if mine else None,
+        subjects=subjects, period=period, category=category, kinds=PERIOD_KIND_LABELS, categories=CATEGORY_LABELS,
+        red=red, black=black, residents=residents, grids=grids, villages=villages, own=mine[1] if mine else None,
         own_id=mine[0] if mine else None,
         order=request.args.get("order") if request.args.get("order") in ORDERS else None,
         current=period_of(period.kind, today), village_id=village_id,

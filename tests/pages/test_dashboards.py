@@ -250,3 +250,79 @@ def test_the_page_defaults_to_this_month_and_week(client, login, village):
     assert f'<option value="{today:%Y-%m}" selected>' in page
     assert f'<option value="{year}-W{week:02d}" selected>' in page
     assert _charts(page)["weekly"]["labels"][-1] == week_label(today - timedelta(days=today.weekday()), dates=False)
+
+
+# ------------------------------------------------------------------------------------------------- 各村对比 (issue 25)
+
+
+@pytest.fixture
+def town():
+    from ..dashboards.test_villages import Town
+    result = Town()
+    result.town_admin = factories.gen_user(Role.TOWN_ADMIN, result.town)
+    db.session.commit()
+    return result
+
+
+def test_the_town_admin_compares_the_villages_and_drills_down(client, login, town):
+    login(town.town_admin)
+    page = _page(client, node=town.town.id, **NOVEMBER)
+    assert 'id="villages"' in page and "2026年11月 各村对比" in page
+    east = _row(page, f'data-village="{town.east.id}"')
+    link = f'<a href="/dashboards?node={town.east.id}&amp;month=2026-11&amp;week=2026-W47">东村</a>'
+    assert east == ["1", link, "3", "5.7", "66.7%", "385.0", "5", "2"]
+    assert _row(page, f'data-village="{town.west.id}"')[1:] == [
+        f'<a href="/dashboards?node={town.west.id}&amp;month=2026-11&amp;week=2026-W47">西村</a>',
+        "2", "5.0", "50.0%", "—", "0", "0"]
+    assert page.index(f'data-village="{town.east.id}"') < page.index(f'data-village="{town.west.id}"')
+    footer = re.search(r'<tr data-village="town">(.*?)</tr>', page, re.S).group(1)
+    assert re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", footer) == ["", "全镇", "5", "5.4", "60.0%", "385.0", "5", "2"]
+    assert _charts(page)["villages"]["labels"] == ["东村", "西村"]
+    assert _charts(page)["villages"]["series"][0]["data"] == [5.7, 5.0]
+    drilled = _page(client, node=town.east.id, **NOVEMBER)  # the link opens the village's dashboard
+    assert "东村 数据看板" in drilled and 'id="villages"' not in drilled
+
+
+def test_the_villages_workbook(client, login, town):
+    login(town.town_admin)
+    title, rows = _sheet(client, "villages", node=town.town.id, **NOVEMBER)
+    assert title == "各村对比"
+    assert rows[0] == ("月份", "名次", "村", "户数", "有积分变动的户数", "参与率（%）", "总积分", "户均积分",
+                       "卫生评比月均分", "兑换笔数", "兑换积分", "办理中诉求")
+    assert [row[2] for row in rows[1:]] == ["东村", "西村", town.town.name]
+    response = client.get("/dashboards/villages.xlsx", query_string={"node": town.east.id, **NOVEMBER})
+    assert response.status_code == 404  # a village's dashboard has no such section
+
+
+def test_a_village_admin_sees_no_town_section_and_cannot_open_the_town(client, login, town):
+    login(town.admin)
+    page = _page(client, node=town.east.id, **NOVEMBER)
+    assert 'id="villages"' not in page and "villages" not in _charts(page)
+    assert client.get("/dashboards", query_string={"node": town.town.id, **NOVEMBER}).status_code == 403
+    assert client.get("/dashboards/villages.xlsx",
+                      query_string={"node": town.town.id, **NOVEMBER}).status_code == 403
+
+
+def test_the_town_admin_of_another_town_is_refused(client, login, town):
+    stranger = factories.gen_user(Role.TOWN_ADMIN, factories.gen_village().town)
+    db.session.commit()
+    login(stranger)
+    assert client.get("/dashboards", query_string={"node": town.town.id, **NOVEMBER}).status_code == 403
+    assert client.get("/dashboards/villages.xlsx",
+                      query_string={"node": town.town.id, **NOVEMBER}).status_code == 403
+    assert client.get("/dashboards", query_string={"node": town.east.id, **NOVEMBER}).status_code == 403
+
+
+def test_the_town_page_sends_as_many_statements_for_more_villages(client, login, town, statements):
+    login(town.town_admin)
+    statements.clear()
+    _page(client, node=town.town.id, **NOVEMBER)
+    few = len(statements)
+    for index in range(3):
+        more = factories.gen_village(grids=2, town=town.town, name=f"新村{index}")
+        factories.gen_household(more.grids[0])
+    db.session.commit()
+    statements.clear()
+    page = _page(client, node=town.town.id, **NOVEMBER)
+    assert page.count('<tr data-village="') == 6  # five villages and the town
+    assert len(statements) == few, statements.summary()

@@ -184,3 +184,39 @@ def test_a_penalty_under_appeal_is_off_the_black_board_and_the_tv_until_upheld(c
     db.session.commit()
     assert "李*明" in black_board() and "−10" in black_board()
     assert "李*明" in tv_black_slide()
+
+
+# ----------------------------------------------------------------------------------------- the 村 board (issue 25)
+
+
+def _town_with_two_villages(scene):
+    """scene's village (70 points this month over 4 households: 17.5) and a neighbour (35 over 1 household)."""
+    other = factories.gen_village(town=scene.village.town, name="邻村")
+    far = factories.gen_household(other.grids[0], head_name="孙远方")
+    post_entry(far.id, 35, EntrySource.MANUAL, "far", occurred_on=local_today())
+    db.session.commit()
+    return other
+
+
+def test_the_town_board_ranks_its_villages(client, scene):
+    other = _town_with_two_villages(scene)
+    town, village = scene.village.town, scene.village.village
+    page = client.get(f"/boards/{town.id}?subject=village").get_data(as_text=True)
+    assert '>村</a>' in page  # the tab, shown on a town's board
+    assert page.index(f'data-village="{other.village.id}"') < page.index(f'data-village="{village.id}"')
+    assert "户均 35.0" in page and "户均 17.5" in page and "1 / 1 户有得分 · 总分 35" in page
+    assert "3 / 4 户有得分 · 总分 70" in page
+    assert f'href="/boards/{village.id}?subject=grid&amp;period=' in page  # each village opens its grids
+    by_total = client.get(f"/boards/{town.id}?subject=village&order=total").get_data(as_text=True)
+    assert by_total.index(f'data-village="{village.id}"') < by_total.index(f'data-village="{other.village.id}"')
+    for secret in ("孙远方", "李四明"):
+        assert secret not in page
+
+
+def test_a_village_board_has_no_village_tab_and_the_grid_tab_is_unchanged(client, scene):
+    _town_with_two_villages(scene)
+    village = scene.village.village
+    page = client.get(f"/boards/{village.id}?subject=village").get_data(as_text=True)
+    assert ">村</a>" not in page and "红榜" in page  # no such subject here: the households' board
+    grids = client.get(f"/boards/{scene.village.town.id}?subject=grid").get_data(as_text=True)
+    assert "data-village" not in grids and "邻村" in grids and ">35.0<" in grids
