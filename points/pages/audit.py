@@ -38,15 +38,13 @@ def _day(name: str) -> date | None:
     return day if date(1970, 1, 2) <= day <= date(9998, 12, 30) else None
 
 
-@bp.get("/audit")
-@login_required
-def audit_log():
-    if not policy.holds(current_user, policy.Permission.VIEW_AUDIT):
-        raise Forbidden()
+def filtered_events(page: int, per_page: int):
+    """The log within the user's scope, under the filters the request names (action, actor, days, subject): the page
+    and its export read the same."""
     action = request.args.get("action", "")
     subject_type = request.args.get("subject_type", "")
     subject_id = request.args.get("subject_id", type=int)
-    page = search_events(
+    return search_events(
         policy.node_filter(current_user, policy.Permission.VIEW_AUDIT, AuditEvent.node_id),
         action=action if action in ACTIONS else "",
         actor=request.args.get("actor", "").replace("\x00", "").strip()[:64],
@@ -54,7 +52,15 @@ def audit_log():
         end=_day("end"),
         subject_type=subject_type if subject_type in SUBJECT_TYPES else "",
         subject_id=subject_id if subject_id and 1 <= subject_id <= MAX_ID else None,
-        page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["PER_PAGE"],
+        page=page,
+        per_page=per_page,
     )
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    if not policy.holds(current_user, policy.Permission.VIEW_AUDIT):
+        raise Forbidden()
+    page = filtered_events(request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     return render_template("audit/log.html", page=page, actions=ACTIONS, fields=FIELD_LABELS, shown=shown_value)
