@@ -80,9 +80,11 @@ def _register_pages(app: Flask) -> None:
     """The HTML door: one blueprint a domain."""
     from .pages.audit import bp as audit_bp
     from .pages.auth import bp as auth_bp
+    from .pages.bars import bp as bars_bp
     from .pages.claims import bp as claims_bp
     from .pages.dashboards import bp as dashboards_bp
     from .pages.events import bp as events_bp
+    from .pages.expiry import bp as expiry_bp
     from .pages.grids import bp as grids_bp
     from .pages.home import bp as web_bp
     from .pages.hygiene import bp as hygiene_bp
@@ -90,6 +92,7 @@ def _register_pages(app: Flask) -> None:
     from .pages.ledger import bp as ledger_bp
     from .pages.messages import bp as messages_bp
     from .pages.people import bp as people_bp
+    from .pages.publicity import bp as publicity_bp
     from .pages.reports import bp as reports_bp
     from .pages.rules import bp as rules_bp
     from .pages.shop import bp as shop_bp
@@ -99,7 +102,7 @@ def _register_pages(app: Flask) -> None:
 
     for blueprint in (web_bp, auth_bp, grids_bp, people_bp, rules_bp, ledger_bp, claims_bp, hygiene_bp,
                       events_bp, audit_bp, shop_bp, leaderboards_bp, dashboards_bp, messages_bp, reports_bp, wishes_bp,
-                      visits_bp, statements_bp):
+                      visits_bp, statements_bp, publicity_bp, expiry_bp, bars_bp):
         app.register_blueprint(blueprint)
 
 

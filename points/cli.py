@@ -1,5 +1,5 @@
 """The command line: flask --app points init-town | import-grids | demo | create-user | import-households | backup |
-verify | sweep."""
+verify | sweep | expire."""
 import os
 from collections.abc import Callable, Iterable
 
@@ -19,6 +19,8 @@ from .extensions import db
 from .grids.models import GridNode, NodeKind
 from .grids.queries import village_by_code
 from .grids.services import create_town
+from .ledger.lifecycle import run_expiry
+from .ledger.models import ExpiryMode, LedgerSettings
 from .ledger.queries import (
     BalanceMismatch,
     DutyMismatch,
@@ -28,9 +30,10 @@ from .ledger.queries import (
     ledger_size,
     total_mismatches,
 )
+from .messages.expiry import warn_households
 from .reports.sweep import sweep_reports
 from .shop.queries import StockMismatch, product_count, stock_mismatches
-from .timeutil import utcnow
+from .timeutil import local_today, utcnow
 from .visits.sweep import sweep_visits
 
 
@@ -43,6 +46,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(verify_command)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(expire_command)
 
 
 @click.command("init-town")
@@ -266,3 +270,30 @@ def sweep_command():
     db.session.commit()
     click.echo(f"民情诉求：{reports['escalated']} 条超期升级；走访：{visits['overdue']} 户超期，"
                f"今天新提醒 {visits['grids']} 个网格（{visits['told']} 人）")
+
+
+@click.command("expire")
+def expire_command():
+    """For cron, once a day (any time: 5 0 * * * is usual): clear the points of each village whose 清零 is due, once
+    per period (a period cleared already, by the page or an earlier run, is skipped), each village in a transaction
+    of its own; then tell the villagers of each household losing points to a clearing within a month, once per
+    period. Safe to run twice, or twice at once."""
+    today = local_today()
+    village_ids = list(db.session.scalars(select(LedgerSettings.village_id).where(
+        LedgerSettings.expiry != ExpiryMode.NONE).order_by(LedgerSettings.village_id)))
+    db.session.rollback()
+    for village_id in village_ids:
+        village = db.session.get(GridNode, village_id)
+        try:
+            run, made = run_expiry(None, village, today)
+        except DomainError:  # not due yet
+            db.session.rollback()
+            continue
+        db.session.commit()
+        if made:
+            click.echo(f"{village.name}：清零 {run.households} 户，共 {run.points} 分")
+    told = 0
+    for village_id in village_ids:
+        told += warn_households(db.session.get(GridNode, village_id), today)
+        db.session.commit()
+    click.echo(f"清零提醒：今天新提醒 {told} 人")

@@ -209,5 +209,10 @@ def month_label(month: str) -> str:
     return _("%(year)s年%(month)d月", year=year, month=int(number))
 
 
+def full_day_label(day: date):
+    """2027年1月10日 (a lazy string, read in the reader's language): a day that may fall in another year."""
+    return _l("%(year)d年%(month)d月%(day)d日", year=day.year, month=day.month, day=day.day)
+
+
 def day_label(day: date) -> str:
     return _("%(month)d月%(day)d日", month=day.month, day=day.day)

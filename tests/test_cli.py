@@ -93,3 +93,27 @@ def test_sweep_escalates_an_overdue_report_once_and_reminds_once_a_day(runner, v
     told = db.session.scalar(select(func.count()).select_from(Message).where(Message.user_id == world["admin"].id))
     assert told == 1
     assert db.session.get(Report, report.id).status.value == "submitted"
+
+
+def test_expire_clears_once_and_warns_once(runner, tmp_path):
+    from points.ledger.models import EntrySource, ExpiryRun, LedgerEntry
+
+    from .ledger.test_settings import BEFORE, ON_THE_DAY, build_scene
+
+    with time_machine.travel(BEFORE, tick=False) as clock:
+        scene = build_scene()
+        first = runner.invoke(args=["expire"])
+        assert first.exit_code == 0, first.output
+        assert "清零提醒：今天新提醒 1 人" in first.output
+        again = runner.invoke(args=["expire"])
+        assert "清零提醒：今天新提醒 0 人" in again.output
+        assert db.session.scalar(select(func.count(Message.id))) == 1
+        clock.move_to(ON_THE_DAY)
+        cleared = runner.invoke(args=["expire"])
+        assert cleared.exit_code == 0, cleared.output
+        assert f"{scene.village.village.name}：清零 2 户，共 150 分" in cleared.output
+        twice = runner.invoke(args=["expire"])
+        assert twice.exit_code == 0 and "清零 2 户" not in twice.output
+    assert db.session.scalar(select(func.count(ExpiryRun.id))) == 1
+    assert db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.source == EntrySource.EXPIRY)) == 2
+    assert db.session.scalar(select(ExpiryRun.actor_id)) is None

@@ -23,18 +23,22 @@ from points.auth import services as auth_services
 from points.auth.cards import issue_card
 from points.auth.models import Role
 from points.claims import services as claim_services
+from points.claims.bar_appeals import set_bar
+from points.claims.objections import submit_objection
 from points.errors import MESSAGES
 from points.events import checkins as event_checkins
 from points.events import services as event_services
 from points.extensions import db, limiter
 from points.hygiene import inspection
 from points.leaderboards import services as board_services
-from points.ledger.services import apply_rule
+from points.ledger import lifecycle
+from points.ledger.models import EntrySource
+from points.ledger.services import apply_rule, post_entry
 from points.people.cards import card_text
 from points.people.models import CareTag
 from points.people.register_workbook import export_register
 from points.people.services import CARE_TAG_LABELS, add_resident
-from points.periods import week_of
+from points.periods import next_month, week_of
 from points.reports import services as report_services
 from points.reports import settings as report_settings
 from points.rules.models import RuleCategory
@@ -175,13 +179,31 @@ PEOPLE = [("欧阳星辰", "13911112222", CareTag.LOW_INCOME), ("司马青云", 
           ("诸葛明月", "13955556666", CareTag.DISABLED)]
 
 
+def _last_month_objection_bar_and_run(admin, villager, village, households) -> dict:
+    """Points of every household last month (its 积分公示表, the page shown by default, has a row each), the
+    villager's objection to a neighbour's made while that 公示 was on, a bar on the villager's household and a
+    清零 run that cleared nothing (points stay valid a year, since long ago: no notice to wait out): their ids."""
+    today = local_today()
+    first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    for household in households:
+        post_entry(household.id, 8, EntrySource.MANUAL, factories.unique("m"), occurred_on=first,
+                   category=RuleCategory.HYGIENE)
+    objection = submit_objection(villager, households[1].id, f"{first:%Y-%m}", "卫生分漏记了",
+                                 today=next_month(first))
+    bar = set_bar(admin, households[0], today, today + timedelta(days=30), "参与赌博")[0]
+    lifecycle.update_settings(admin, village, expiry="rolling", expiry_months=12).expiry_from = None
+    run = lifecycle.run_expiry(admin, village)[0]
+    return {"objection_id": objection.id, "bar_id": bar.id, "run_id": run.id}
+
+
 @pytest.fixture
 def world(app):
     """A town with one village: three households of PEOPLE (with ID numbers and care tags) and a second member,
     points of every kind (awards, penalties, volunteering), a 黑榜, this week's hygiene round, an event with an
     attendance, household cards, a claim, an appeal, a shop with a redemption, two wishes of the second household
     (one open, one adopted by the villager and lit), the villager's report (accepted, with a progress step and its
-    photo) and a care visit of the third household; the village admin and a villager. Committed."""
+    photo) and a care visit of the third household; last month's points, an objection to them, a bar and a 清零 run
+    (_last_month_objection_bar_and_run); the village admin and a villager. Committed."""
     village = factories.gen_village()
     households = [factories.gen_household(grid, head_name=name, phone=phone, id_number=factories.gen_id_number(),
                                           care_tags=[tag])
@@ -224,6 +246,7 @@ def world(app):
     visit = visit_services.log_visit(
         admin, visit_services.VisitAsked(households[2].id, local_today(), VisitKind.CARE, "身体还好，药按时吃"),
         visit_services.PhotoStore(app.config["UPLOAD_FOLDER"], app.config["PHOTO_MAX_BYTES"]))
+    points_lifecycle = _last_month_objection_bar_and_run(admin, villager, village.village, households)
     db.session.commit()
     residents = [h.head for h in households] + [member]
     secrets = [r.name for r in residents] + [r.phone for r in residents] + [r.id_number for r in residents]
@@ -238,7 +261,7 @@ def world(app):
              "redemption_id": redemption.id, "month": local_today().strftime("%Y-%m"),
              "token": event_checkins.static_token(event), "node_id": village.village.id,
              "resident_id": member.id, "wish_id": wish.id, "report_id": report.id, "step_id": step.id,
-             "visit_id": visit.id},
+             "visit_id": visit.id, **points_lifecycle},
     )
 
 
@@ -262,7 +285,7 @@ def assert_private(text: str, secrets: list[str], where: str) -> None:
 # CSRF
 
 
-VILLAGER_FORMS = {"claims.new_claim", "claims.new_appeal", "events.checkin"}
+VILLAGER_FORMS = {"claims.new_claim", "claims.new_appeal", "events.checkin", "publicity.new_objection", "bars.appeal"}
 
 
 def test_every_form_outside_the_api_refuses_a_post_without_a_csrf_token(app, client, login, world, monkeypatch):
@@ -310,7 +333,7 @@ def test_the_api_does_not_take_a_session_cookie_so_csrf_cannot_reach_it(app, cli
 # Pages anyone may open, and where the others' logged-out answers may lead besides the login page.
 # The check-in page a scanned code opens shows a logged-out villager the event's name above the login form.
 PUBLIC = {"auth.login", "web.healthz", "leaderboards.board", "leaderboards.display", "static", "api-docs.openapi_json",
-          "events.checkin", "wishes.wall", "wishes.wish", "reports.public"}
+          "events.checkin", "wishes.wall", "wishes.wish", "reports.public", "publicity.table", "publicity.print_table"}
 PUBLIC_REDIRECTS = {"web.set_language": "/"}
 # Pages for anyone that refuse what the test gives them (a check-in token is no activation slip), in Chinese.
 PUBLIC_REFUSALS = {"auth.activate": 400}
@@ -319,7 +342,8 @@ PUBLIC_REFUSALS = {"auth.activate": 400}
 def test_public_pages_show_no_personal_data(app, client, world):
     """Logged out, every page but the public ones sends to the login page (the API answers 401); the public ones
     (the boards of a town, a village and a grid for every subject, the TV display, the check-in page, the 心愿墙 and
-    a wish lit by a villager, the public counts of 民情诉求) show nobody's name, phone, ID number or care tag."""
+    a wish lit by a villager, the public counts of 民情诉求, the 积分公示表 of last month and of this one, of the
+    village and of a grid, and its print) show nobody's name, phone, ID number or care tag."""
     ids = {**world.ids, "position": 1, "score_id": 1, "chart": "weekly", "code": "en", "filename": "app.css"}
     public = []
     for rule in app.url_map.iter_rules():
@@ -344,6 +368,9 @@ def test_public_pages_show_no_personal_data(app, client, world):
         for query in ("subject=household", "subject=resident", "subject=resident&order=hours", "subject=grid",
                       "subject=household&kind=all"):
             public.append(f"/boards/{node.id}?{query}")
+    table = f"/villages/{village.village.id}/publicity"
+    public += [f"{table}?grid={village.grids[0].id}", f"{table}?month={local_today():%Y-%m}",
+               f"{table}/print?month={local_today():%Y-%m}&grid={village.grids[1].id}"]
     html = {url: client.get(url).get_data(as_text=True) for url in public}
     # The boards list the people, masked: what this test looks for is there to be found.
     assert "欧**辰" in html[f"/boards/{village.village.id}?subject=household"]
@@ -354,6 +381,10 @@ def test_public_pages_show_no_personal_data(app, client, world):
     assert "想学用智能手机" in wall and "想装一个楼梯扶手" in wall
     assert "想装一个楼梯扶手" in html[f"/wishes/{world.ids['wish_id']}"]
     assert village.grids[0].name in html[f"/villages/{village.village.id}/reports/public"]
+    # The 公示表 lists every household with points in its month, masked, on the page and on paper.
+    for url in (table, f"{table}/print", f"{table}?month={local_today():%Y-%m}"):
+        assert all(masked in html[url] for masked in ("欧**辰", "司**云", "诸**月")), url
+    assert "欧**辰" in html[f"{table}?grid={village.grids[0].id}"]
     rotating = event_checkins.rotating_token(world.event)
     for token in (rotating, world.ids["token"]):
         html[f"/c/{token}"] = client.get(f"/c/{token}", follow_redirects=True).get_data(as_text=True)

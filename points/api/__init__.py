@@ -17,14 +17,17 @@ api = PointsApi()
 
 def init_api(app: Flask) -> None:
     from . import (
+        bars,
         claims,
         events,
+        expiry,
         grids,
         hygiene,
         leaderboards,
         ledger,
         messages,
         people,
+        publicity,
         reports,
         rules,
         shop,
@@ -44,6 +47,6 @@ def init_api(app: Flask) -> None:
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for module in (tokens, grids, people, rules, ledger, claims, hygiene, events, shop, leaderboards, messages, reports,
-                   wishes, visits, statements):
+                   wishes, visits, statements, publicity, expiry, bars):
         csrf.exempt(module.bp)
         api.register_blueprint(module.bp, url_prefix="/api/v1")

@@ -4,7 +4,8 @@ from marshmallow import Schema, fields, validate
 
 from ..auth import policy, register
 from ..errors import DomainError
-from ..ledger.queries import balance_of, balances_of
+from ..ledger.queries import balances_of
+from ..ledger.standing import standing_of
 from ..limits import MAX_ID
 from ..people.models import CareTag, Closure, Departure, Household, HouseholdKind
 from ..people.queries import search_households
@@ -16,6 +17,22 @@ from .schemas import ErrorSchema, PageArgs, Text, page_schema
 bp = Blueprint("api_people", __name__, description="户与村民：个人信息按权限脱敏")
 bp.before_request(authenticate_request)
 HouseholdPage = page_schema(HouseholdSchema, "HouseholdPage")
+
+
+class BarInForceSchema(Schema):
+    id = fields.Integer(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "The last day barred"})
+    reason = fields.String(required=True)
+
+
+class HouseholdStandingSchema(HouseholdDetailSchema):
+    available = fields.Integer(required=True, metadata={
+        "description": "可用积分: what a redemption may spend now (the balance less the pending points)"})
+    pending = fields.Integer(required=True, metadata={
+        "description": "待公示积分: points of months still in 公示, where the village spends only after it; else 0"})
+    bar = fields.Nested(BarInForceSchema, allow_none=True, required=True,
+                        metadata={"description": "限制兑换 in force today, or null"})
 
 
 class HouseholdArgs(PageArgs):
@@ -94,7 +111,11 @@ class ResidentPatchArgs(Schema):
 def _household_detail(household: Household) -> dict:
     user = api_user()
     show = policy.disclosure(user, household)
-    data = household_view(household, balance_of(household.id))
+    standing = standing_of(household)
+    data = household_view(household, standing.balance)
+    data.update(available=standing.available, pending=standing.pending, bar=standing.bar and {
+        "id": standing.bar.id, "starts_on": standing.bar.starts_on, "ends_on": standing.bar.ends_on,
+        "reason": standing.bar.reason})
     data["residents"] = [resident_view(r, True, show.phones, show.id_numbers) for r in household.residents]
     if show.care_tags:
         data["care_tags"] = [t.tag for t in household.care_tags]
@@ -113,7 +134,7 @@ def _alone(args: dict, *keys: str) -> None:
 
 
 @bp.get("/households/<id:household_id>")
-@bp.response(200, HouseholdDetailSchema)
+@bp.response(200, HouseholdStandingSchema)
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在权限范围内")
 @bp.alt_response(404, schema=ErrorSchema, description="找不到该户")
@@ -132,7 +153,7 @@ def get_resident(resident_id: int):
 
 @bp.post("/households")
 @bp.arguments(NewHouseholdArgs)
-@bp.response(201, HouseholdDetailSchema)
+@bp.response(201, HouseholdStandingSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="网格、姓名、手机号或身份证号有误")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="网格不在您管理的范围内")
@@ -145,7 +166,7 @@ def create_household(args):
 
 @bp.patch("/households/<id:household_id>")
 @bp.arguments(HouseholdPatchArgs)
-@bp.response(200, HouseholdDetailSchema)
+@bp.response(200, HouseholdStandingSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="内容有误，或迁出时同时修改了别的内容")
 @bp.alt_response(401, schema=ErrorSchema, description="未登录")
 @bp.alt_response(403, schema=ErrorSchema, description="不在您管理的范围内，或是您自己家")

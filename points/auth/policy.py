@@ -41,6 +41,7 @@ class Permission(enum.Enum):
     VIEW_DASHBOARDS = "view_dashboards"  # the 数据看板: points issued and redeemed, participation, grids compared
     GRID_WORK = "grid_work"  # 民情诉求 handled, 微心愿 posted and confirmed, 走访 logged: the grid's own work
     MANAGE_GRID_WORK = "manage_grid_work"  # the village's settings of that work: categories, deadlines, rules, visits
+    MANAGE_POINTS = "manage_points"  # 公示 and 清零 settings, 清零 runs and their undoing, bars on redeeming
 
 
 _ADMIN = frozenset(Permission)

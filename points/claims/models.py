@@ -126,6 +126,48 @@ class Appeal(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
+class ObjectionStatus(str, enum.Enum):
+    PENDING = "pending"  # 待处理
+    ACCEPTED = "accepted"  # 已核实更正: the points were corrected (by 冲正 or a new entry, on its own page)
+    DISMISSED = "dismissed"  # 不予采纳
+
+
+OBJECTION_STATUS_LABELS = {
+    ObjectionStatus.PENDING: _l("待处理"), ObjectionStatus.ACCEPTED: _l("已核实更正"),
+    ObjectionStatus.DISMISSED: _l("不予采纳"),
+}
+
+
+class Objection(db.Model):
+    """异议: during a month's 公示, a villager of the village questions a household's points of that month, their own
+    or a neighbour's; the village admin answers it."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        UniqueConstraint("objector_id", "client_key", name="uq_objections_objector_client_key"),
+        Index("ix_objections_village_status", "village_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # 2026-11
+    objector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[ObjectionStatus] = mapped_column(
+        value_enum(ObjectionStatus, "objection_status", 16), default=ObjectionStatus.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
+    client_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    household: Mapped[Household] = relationship()
+    objector: Mapped[User | None] = relationship(foreign_keys=[objector_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
 register_words(
     actions={
         "claim.submitted": _l("提交申报"),
@@ -134,9 +176,12 @@ register_words(
         "appeal.submitted": _l("提交申诉"),
         "appeal.upheld": _l("维持扣分"),
         "appeal.reversed": _l("撤销扣分"),
+        "objection.submitted": _l("提出公示异议"),
+        "objection.accepted": _l("异议核实更正"),
+        "objection.dismissed": _l("异议不予采纳"),
     },
     fields={
         "photos": _l("照片"),
     },
-    values=(CLAIM_STATUS_LABELS, APPEAL_STATUS_LABELS),
+    values=(CLAIM_STATUS_LABELS, APPEAL_STATUS_LABELS, OBJECTION_STATUS_LABELS),
 )

@@ -10,6 +10,7 @@ from ..audit.labels import register_words
 from ..auth.models import User
 from ..errors import register_messages
 from ..extensions import db, value_enum
+from ..people.models import Household
 from ..rules.models import RuleCategory, RuleVersion
 from ..timeutil import utcnow
 
@@ -81,8 +82,9 @@ class LedgerEntry(db.Model):
 
     @property
     def is_deduction(self) -> bool:
-        """A deduction a household may appeal (申诉): points lost, neither a reversal nor spending at the shop."""
-        return self.amount < 0 and self.source not in (EntrySource.REVERSAL, EntrySource.REDEMPTION)
+        """A deduction a household may appeal (申诉): points lost, neither a reversal, nor spending at the shop, nor a
+        清零."""
+        return self.amount < 0 and self.source not in (EntrySource.REVERSAL, EntrySource.REDEMPTION, EntrySource.EXPIRY)
 
     @property
     def reversible(self) -> bool:
@@ -110,6 +112,9 @@ class HouseholdBalance(db.Model):
 
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), primary_key=True)
     balance: Mapped[int] = mapped_column(default=0)
+    # The household's latest bar on redeeming (in force, to come or past; None: never barred): read with the lock that
+    # every redemption takes anyway, so that checking it costs no statement unless there is one.
+    bar_id: Mapped[int | None] = mapped_column(ForeignKey("redemption_bars.id", ondelete="RESTRICT"))
 
 
 class PeriodTotal(db.Model):
@@ -174,12 +179,112 @@ class DutyRecord(db.Model):
     rule_version: Mapped[RuleVersion] = relationship()
 
 
+class ExpiryMode(str, enum.Enum):
+    NONE = "none"  # points never expire (the default)
+    RESET = "reset"  # 每年清零 on a day of the year, keeping a share or up to a cap
+    ROLLING = "rolling"  # points expire a number of months after the month they were earned in
+
+
+EXPIRY_MODE_LABELS = {ExpiryMode.NONE: _l("不清零"), ExpiryMode.RESET: _l("每年清零"),
+                      ExpiryMode.ROLLING: _l("到期作废")}
+
+
+class LedgerSettings(db.Model):
+    """A village's 公示 and expiry of points (a village without a row has the defaults)."""
+
+    __tablename__ = "ledger_settings"
+    __table_args__ = (
+        CheckConstraint("objection_days BETWEEN 0 AND 28", name="objection_days_in_range"),
+        CheckConstraint("carry_percent BETWEEN 0 AND 100 AND (carry_cap IS NULL OR carry_cap >= 0)",
+                        name="carry_in_range"),
+        CheckConstraint("expiry_months BETWEEN 1 AND 120", name="expiry_months_in_range"),
+    )
+
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"), primary_key=True)
+    # A month's 公示 opens on the first of the next month and lasts this many days: objections are taken until then.
+    objection_days: Mapped[int] = mapped_column(default=7)
+    # Points count at the counter only once their month's 公示 has ended (False: at once).
+    spend_after_publicity: Mapped[bool] = mapped_column(default=False)
+    expiry: Mapped[ExpiryMode] = mapped_column(value_enum(ExpiryMode, "expiry_mode", 8), default=ExpiryMode.NONE)
+    # RESET: the first day the points are cleared on, then the same day every year (a day of 1–28: every year has it).
+    reset_on: Mapped[date | None]
+    carry_percent: Mapped[int] = mapped_column(default=0)  # RESET: the share of the points cleared that is kept…
+    carry_cap: Mapped[int | None]  # …up to this many (None: no cap)
+    expiry_months: Mapped[int] = mapped_column(default=24)  # ROLLING: months after the month a point was earned in
+    # No clearing falls before this day: a month after 清零 was turned on or its day or months changed, so that every
+    # household is told a month ahead.
+    expiry_from: Mapped[date | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ExpiryRun(db.Model):
+    """One 清零 of a village for one period (period: its day, '2027-01-10', for a yearly reset; 'M2027-03' for a monthly
+    expiry):
+    made once, whoever runs it and however often. Its entries are keyed by the run's period and household."""
+
+    __tablename__ = "expiry_runs"
+    __table_args__ = (UniqueConstraint("village_id", "period", name="uq_expiry_runs_village_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"))
+    period: Mapped[str] = mapped_column(String(10))
+    # Points dated before this day expire (less what is kept).
+    cutoff: Mapped[date]
+    households: Mapped[int] = mapped_column(default=0)
+    points: Mapped[int] = mapped_column(default=0)  # cleared, a positive number
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    undone_by: Mapped[User | None] = relationship(foreign_keys=[undone_by_id])
+
+
+class RedemptionBar(db.Model):
+    """A household barred from redeeming at the shop from starts_on to ends_on (both included), with the reason: a
+    penalty of the rule book (赌博, 违建 …). Lifted early by an admin, on the household's appeal or not."""
+
+    __tablename__ = "redemption_bars"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="bar_ends_after_start"),
+        Index("ix_redemption_bars_household", "household_id", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(200))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The household's appeal (申诉), once.
+    appeal: Mapped[str] = mapped_column(String(500), default="")
+    appealed_at: Mapped[datetime | None]
+    lifted_at: Mapped[datetime | None]
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lift_note: Mapped[str] = mapped_column(String(200), default="")
+
+    household: Mapped[Household] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    lifted_by: Mapped[User | None] = relationship(foreign_keys=[lifted_by_id])
+
+    def in_force(self, day: date) -> bool:
+        return self.lifted_at is None and self.starts_on <= day <= self.ends_on
+
+
 register_words(
     actions={
         "duty.earned": _l("履职积分"),
         "duty.reversed": _l("撤销履职积分"),
         "entry.posted": _l("记积分"),
         "entry.reversed": _l("冲正"),
+        "ledger_settings.updated": _l("修改公示和清零设置"),
+        "expiry.run": _l("积分清零"),
+        "expiry.undone": _l("撤销积分清零"),
+        "bar.set": _l("限制兑换"),
+        "bar.appealed": _l("对限制兑换申诉"),
+        "bar.lifted": _l("解除限制兑换"),
     },
     fields={
         "balance": _l("余额"),
@@ -189,9 +294,39 @@ register_words(
         "reverses": _l("冲正的记录"),
         "posted": _l("记分笔数"),
         "reversed": _l("冲正笔数"),
+        "objection_days": _l("公示异议天数"),
+        "spend_after_publicity": _l("公示结束后才能兑换"),
+        "expiry": _l("清零方式"),
+        "reset_on": _l("清零日期"),
+        "carry_percent": _l("保留比例"),
+        "carry_cap": _l("最多保留"),
+        "expiry_months": _l("有效月数"),
+        "starts_on": _l("开始日期"),
+        "ends_on": _l("结束日期"),
+        "appeal": _l("申诉"),
     },
-    values=(SOURCE_LABELS,),
+    values=(SOURCE_LABELS, EXPIRY_MODE_LABELS),
 )
 register_messages({
     "duty_reversed_with_record": _l("网格员履职积分只能随它的诉求一起撤销，不能单独冲正"),
+    "points_pending": _l("可用积分只有 %(available)d 分（另有 %(pending)d 分还在公示期，公示结束后才能用），"
+                         "这次需要 %(needed)d 分"),
+    "redemption_barred": _l("这户被限制兑换到 %(until)s：%(reason)s"),
+    "own_bar": _l("不能限制或解除自己家的兑换，请村里其他管理员处理"),
+    "bar_ends_before_start": _l("限制的结束日期不能早于开始日期"),
+    "bar_ends_in_past": _l("限制的结束日期已经过去了，请选今天或以后的日期"),
+    "bar_too_long": _l("一次最多限制兑换 %(most)d 天"),
+    "bar_starts_too_late": _l("限制的开始日期最晚只能在 %(most)d 天以后"),
+    "bar_reason_required": _l("请写明限制兑换的原因（最多 200 字）"),
+    "bar_already_lifted": _l("这项限制已经解除了"),
+    "bar_already_appealed": _l("这项限制已经申诉过了，请等村里处理"),
+    "bar_not_in_force": _l("这项限制已经结束，不用再申诉"),
+    "appeal_reason_required": _l("请写明申诉理由（最多 500 字）"),
+    "expiry_off": _l("本村没有设置积分清零"),
+    "expiry_not_due": _l("还没到清零日期（%(day)s），不能提前清零"),
+    "expiry_already_run": _l("这一期已经清零过了（%(when)s），不会重复清零"),
+    "expiry_already_undone": _l("这次清零已经撤销过了"),
+    "reset_day_in_past": _l("清零日期 %(day)s 已经过去了：新的清零日期要在今天以后"),
+    "reset_day_too_soon": _l("清零日期最早只能定在 %(day)s：要提前一个月告诉各户，让他们先去兑换"),
+    "invalid_ledger_settings": _l("公示和清零设置不对：%(what)s"),
 })

@@ -33,6 +33,7 @@ from ..periods import Period
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book
 from .models import DutyRecord, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
+from .totals import SPENT
 
 
 def balance_of(household_id: int) -> int:
@@ -213,8 +214,8 @@ def _period_texts(day) -> list:
 
 def _expected_totals(low: int, high: int):
     """The period totals the entries of households low..high make, as services.post_entries adds them up: every entry
-    but a redemption and its void, in each of its five periods, under each distinct (resident or 0, category or '')
-    of (0, ''), (0, category), (resident, ''), (resident, category).
+    but a redemption or a 清零 and their reversals, in each of its five periods, under each distinct (resident or 0,
+    category or '') of (0, ''), (0, category), (resident, ''), (resident, category).
 
     The entries are read once (a CTE used twice is computed once), and the periods worked out once per day."""
     undone = aliased(LedgerEntry)
@@ -227,8 +228,8 @@ def _expected_totals(low: int, high: int):
                func.coalesce(type_coerce(LedgerEntry.category, String), "").label("category"),
                LedgerEntry.occurred_on, LedgerEntry.amount,
                case((penalty_side, -LedgerEntry.amount), else_=0).label("deducted"), LedgerEntry.hours)
-        .where(LedgerEntry.household_id.between(low, high), LedgerEntry.source != EntrySource.REDEMPTION,
-               or_(LedgerEntry.reverses_id.is_(None), undone_source != EntrySource.REDEMPTION))
+        .where(LedgerEntry.household_id.between(low, high), LedgerEntry.source.not_in(SPENT),
+               or_(LedgerEntry.reverses_id.is_(None), undone_source.not_in(SPENT)))
         .cte("counted")
     )
     days = select(counted.c.occurred_on).distinct().cte("days")

@@ -9,12 +9,10 @@ Functions flush and never commit: the caller's transaction decides.
 import functools
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, cast, func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import inspect, select
 
 from ..audit.services import Change, record_all
 from ..auth import policy
@@ -22,12 +20,13 @@ from ..auth.models import User
 from ..errors import DomainError, NotFound
 from ..extensions import conflict_insert, db
 from ..people.models import Household, Resident
-from ..periods import period_keys
+from ..periods import full_day_label
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
 from .checks import check_caps, check_terms
-from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
+from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry, RedemptionBar
+from .totals import add_to_totals, fresh_points, spends
 
 MAX_QUANTITY = {RuleUnit.OCCURRENCE: 100, RuleUnit.HOUR: 24}
 
@@ -48,6 +47,9 @@ class Movement:
     category: RuleCategory | None = None
     correction: bool = False  # a correction of a published result may take the balance below zero
     hours: int = 0  # volunteer hours: time at an event, or a per-hour rule's quantity
+    # A redemption in a village whose points wait for their month's 公示: the points earned since this day are
+    # pending and may not be spent (lifecycle.pending_since).
+    pending_since: date | None = None
 
     def same_as(self, entry: LedgerEntry) -> bool:
         """Whether entry is this movement, posted earlier under its key: the same household, amount, rule, resident
@@ -98,6 +100,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
         raise NotFound()
     balances = _lock_balances(household_ids)
     posted, reversed_, homes = _read_under_lock(movements)
+    guard = _Guard(balances, movements)
 
     opening = {household_id: balance.balance for household_id, balance in balances.items()}
     # Balances as the batch goes, kept apart from the rows until every movement has passed its checks.
@@ -111,6 +114,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             entries.append(earlier)
             continue
         day = _check_movement(movement, households[movement.household_id], homes, reversed_, running, new)
+        guard.check(movement, running[movement.household_id], day)
         entry = _entry(movement, day, actor)
         running[movement.household_id] += movement.amount
         posted[movement.idempotency_key] = entry
@@ -118,7 +122,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
             reversed_.add(movement.reverses.id)
         entries.append(entry)
         new.append(entry)
-        if not _spending(movement):
+        if not spends((movement.reverses or movement).source):
             earned.append(entry)
     if not new:
         return entries
@@ -167,6 +171,35 @@ def _check_movement(movement: Movement, household: Household, homes: dict[int, t
     return day
 
 
+class _Guard:
+    """What a redemption may spend, beyond the balance: not the points still in their month's 公示, not while the
+    household is barred from redeeming. Asks nothing of the database for a household without a bar in a village whose
+    points count at once: the bar is on the locked balance row."""
+
+    def __init__(self, balances: dict[int, HouseholdBalance], movements: list[Movement]):
+        self.balances = balances
+        since = [m.pending_since for m in movements if m.pending_since is not None and _redeeming(m)]
+        self.fresh = fresh_points(list(balances), min(since)) if since else {}
+
+    def check(self, movement: Movement, running: int, day: date) -> None:
+        """Raises DomainError("redemption_barred" | "points_pending")."""
+        if not _redeeming(movement):
+            return
+        row = self.balances[movement.household_id]
+        bar = db.session.get(RedemptionBar, row.bar_id) if row.bar_id is not None else None
+        if bar is not None and bar.in_force(day):
+            raise DomainError("redemption_barred", status=409, until=full_day_label(bar.ends_on), reason=bar.reason)
+        if movement.pending_since is not None:
+            pending = max(0, min(running, self.fresh.get(movement.household_id, 0)))
+            if running - pending + movement.amount < 0:
+                raise DomainError("points_pending", status=409, available=running - pending, pending=pending,
+                                  needed=-movement.amount)
+
+
+def _redeeming(movement: Movement) -> bool:
+    return movement.source is EntrySource.REDEMPTION and movement.reverses is None
+
+
 def _entry(movement: Movement, day: date, actor: User | None) -> LedgerEntry:
     """The entry a movement that passed its checks posts on day."""
     version = movement.rule_version
@@ -198,7 +231,7 @@ def _write(new: list[LedgerEntry], earned: list[LedgerEntry], balances: dict[int
     db.session.add_all(new)
     db.session.flush()
     if earned:
-        _add_to_totals(earned)
+        add_to_totals(earned)
     changes = []
     for entry in new:
         household = households[entry.household_id]
@@ -321,6 +354,12 @@ def rule_for_household(household: Household, rule_id: int, day: date, quantity: 
     return version
 
 
+def hold_all(household_ids: list[int]) -> dict[int, HouseholdBalance]:
+    """Lock the households' balances, in id order, until the transaction ends: for a caller that reads under the
+    locks before it posts to them (a 清零). Postings for them later in the transaction find them locked already."""
+    return _lock_balances(household_ids)
+
+
 def hold(household_id: int) -> int:
     """Lock the household's balance until the transaction ends, and return it: for a caller whose own checks must
     see the household settled before it writes (the shop's idempotency key, before it takes stock); a posting for it
@@ -421,45 +460,6 @@ def _held_balances() -> dict[int, HouseholdBalance]:
     return memo[1]
 
 
-def _spending(movement: Movement) -> bool:
-    """Whether a movement spends points at the shop, or gives spent points back (a void): the period totals count
-    points earned and lost, which rankings compare, and leave spending out; the balance counts everything."""
-    spent = movement.reverses or movement
-    return spent.source is EntrySource.REDEMPTION
-
-
-def deduction(entry: LedgerEntry) -> int:
-    """The points a penalty takes (a positive number), or gives back when its reversal undoes it (negative); 0 for
-    any other entry. A reversed award takes points too, but it is no penalty."""
-    penalty_side = entry.amount > 0 if entry.reverses_id is not None else entry.amount < 0
-    return -entry.amount if penalty_side else 0
-
-
-def _add_to_totals(entries: list[LedgerEntry]) -> None:
-    """Add the entries to every period they count in: overall, for the resident, for the category, for both. One
-    row per total: an upsert statement may not meet the same row twice."""
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for entry in entries:
-        category = entry.category.value if entry.category else ""
-        resident = entry.resident_id or 0
-        deducted = deduction(entry)
-        for period in period_keys(entry.occurred_on):
-            for key in {(0, ""), (0, category), (resident, ""), (resident, category)}:
-                total = sums[(period, entry.household_id, *key)]
-                total[0] += entry.amount
-                total[1] += 1
-                total[2] += deducted
-                total[3] += entry.hours
-    keys = sorted(sums)
-    columns = dict(period=[k[0] for k in keys], household_id=[k[1] for k in keys], resident_id=[k[2] for k in keys],
-                   category=[k[3] for k in keys], total=[sums[k][0] for k in keys], entries=[sums[k][1] for k in keys],
-                   deducted=[sums[k][2] for k in keys], hours=[sums[k][3] for k in keys])
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(_totals_upsert("postgresql"), columns)
-    else:  # SQLite's executemany runs its loop in C: a statement per row costs little there
-        db.session.execute(_totals_upsert("sqlite"), [dict(zip(columns, row)) for row in zip(*columns.values())])
-
-
 @functools.cache
 def _balance_lock(dialect: str):
     """The balance rows, made at 0 where missing, rewritten as they are (which locks them) and returned as objects,
@@ -474,21 +474,3 @@ def _balance_lock(dialect: str):
 def _batch_key_insert(dialect: str):
     return conflict_insert(dialect)(BatchKey).on_conflict_do_nothing(
         index_elements=["key"])
-
-
-@functools.cache
-def _totals_upsert(dialect: str):
-    """Made once per dialect: building the statement (its excluded columns above all) cost more than running it. On
-    PostgreSQL, one statement for the lot: the rows go in as one array per column, unnested."""
-    table = PeriodTotal.__table__  # the table, not the entity: the session passes the arrays on as they are
-    names = ["period", "household_id", "resident_id", "category", "total", "entries", "deducted", "hours"]
-    if dialect == "postgresql":
-        arrays = [cast(bindparam(name), postgresql.ARRAY(table.c[name].type)) for name in names]
-        rows = select(func.unnest(*arrays).table_valued(*names).render_derived())
-        statement = postgresql.insert(table).from_select(names, rows)
-    else:
-        statement = sqlite.insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=["period", "household_id", "resident_id", "category"],
-        set_={name: table.c[name] + statement.excluded[name] for name in ("total", "entries", "deducted", "hours")},
-    )

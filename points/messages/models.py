@@ -42,6 +42,8 @@ KIND_LABELS = {
     "claim": _l("申报"),
     "appeal": _l("申诉"),
     "points": _l("积分"),  # an entry of the household's, read from the ledger
+    "bar": _l("限制兑换"),
+    "objection": _l("公示异议"),
 }
 
 register_messages({

@@ -57,6 +57,8 @@ def unread_count(user: User) -> int:
 
 def _points_text(entry: LedgerEntry) -> str:
     what = entry.rule_version.name if entry.rule_version is not None else str(SOURCE_LABELS[entry.source])
+    if entry.source is EntrySource.EXPIRY:
+        return _("积分清零 %(amount)s 分：%(note)s", amount=f"{entry.amount:+d}", note=entry.note)
     if entry.source is EntrySource.REVERSAL:
         return _("积分冲正 %(amount)s 分", amount=f"{entry.amount:+d}")
     if entry.amount > 0:

@@ -18,12 +18,12 @@ from ..ledger import services
 from ..ledger.models import SOURCE_LABELS, EntrySource, LedgerEntry
 from ..ledger.queries import (
     award_sides,
-    balance_of,
     household_entries,
     household_place,
     rules_actor_may_apply,
     undone_entries,
 )
+from ..ledger.standing import standing_of
 from ..limits import MAX_ID
 from ..people.models import Household
 from ..people.privacy import mask_name
@@ -61,6 +61,8 @@ def entry_words(entry: LedgerEntry, undone: LedgerEntry | None, own: bool) -> En
     source = str(SOURCE_LABELS[undone.source] if own else SOURCE_LABELS[entry.source])
     if undone.source is EntrySource.REDEMPTION:
         return EntryWords(_("兑换作废，退回积分"), source)
+    if undone.source is EntrySource.EXPIRY:
+        return EntryWords(_("撤销清零，退回积分"), source)
     what = undone.rule_version.name if undone.rule_version else str(SOURCE_LABELS[undone.source])
     if undone.amount < 0:
         return EntryWords(_("撤销扣分：%(what)s", what=what), source)
@@ -75,10 +77,12 @@ def _points_page(household: Household):
     undone = undone_entries(page.items)
     appealed = appealed_entry_ids([e.id for e in page.items]) if own else set()
     reverse_form = ReverseForm(formdata=None) if policy.may_reverse_entries(current_user, household) else None
+    standing = standing_of(household, expiry=True)  # in place of the balance's query: 待公示, a bar, a 清零 coming
     return render_template(
         "ledger/points.html",
         household=household,
-        balance=balance_of(household.id),
+        standing=standing,
+        balance=standing.balance,
         place=household_place(household, household.grid, period_of(PeriodKind.MONTH, today)),
         page=page,
         own=own,

@@ -59,6 +59,13 @@ def _settings_rows() -> list[HubRow]:
         for title, endpoint in ((_("%(village)s诉求设置", village=village.name), "reports.settings"),
                                 (_("%(village)s走访设置", village=village.name), "visits.settings")):
             rows.append(HubRow(title, "", url_for(endpoint, village_id=village.id)))
+    for village in policy.nodes_in_scope(current_user, policy.Permission.MANAGE_POINTS, NodeKind.VILLAGE):
+        for title, endpoint in ((_("%(village)s积分公示表", village=village.name), "publicity.table"),
+                                (_("%(village)s积分清零", village=village.name), "expiry.expiry"),
+                                (_("%(village)s公示和清零设置", village=village.name), "expiry.settings")):
+            rows.append(HubRow(title, "", url_for(endpoint, village_id=village.id)))
+    if policy.holds(current_user, policy.Permission.DECIDE_APPEALS):
+        rows.append(HubRow(_("公示异议"), "", url_for("publicity.objections")))
     return rows
 
 

@@ -15,6 +15,7 @@ from ..errors import DomainError, Forbidden, NotFound, error_response
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..ledger.queries import balance_of
+from ..ledger.standing import standing_of
 from ..media import clean_photo, store_photo
 from ..people.cards import CARD_PREFIX
 from ..people.models import Household
@@ -272,13 +273,13 @@ def count(product_id: int):
 
 def _counter_page(shop: Shop, household: Household | None = None, card: str = "", quantities: dict | None = None,
                   error: str | None = None, status: int = 200):
-    """Step 1 (no household: read a card or a 户号) or step 2 (the household, its balance, this month's
-    redemptions here, and the basket under a fresh idempotency key)."""
+    """Step 1 (no household: read a card or a 户号) or step 2 (the household, its 可用积分 and 待公示积分, a bar in
+    force, this month's redemptions here, and the basket under a fresh idempotency key)."""
     context = {"shop": shop, "household": household, "card": card, "error": error}
     if household is not None:
-        today = local_today()
+        today, standing = local_today(), standing_of(household)
         context.update(
-            balance=balance_of(household.id), products=shop_products(shop.id, active_only=True),
+            standing=standing, balance=standing.available, products=shop_products(shop.id, active_only=True),
             month=services.redemptions_of(shop, today.replace(day=1), today, household_id=household.id),
             quantities=quantities or {}, key=uuid.uuid4().hex)
     return render_template("shop/counter.html", **context), status

@@ -10,7 +10,7 @@ from ..audit.labels import register_words
 from ..auth.models import User
 from ..extensions import db, value_enum
 from ..grids.models import GridNode
-from ..ledger.models import LedgerEntry
+from ..ledger.models import LedgerEntry, LedgerSettings
 from ..people.models import Household
 from ..timeutil import utcnow
 
@@ -26,6 +26,9 @@ class Shop(db.Model):
     low_stock: Mapped[int] = mapped_column(default=5)  # a product at or below this many is reported as running out
 
     village: Mapped[GridNode] = relationship()
+    # The village's 公示 settings, loaded with the shop (a redemption asks if points wait for 公示); None: defaults.
+    ledger_settings: Mapped[LedgerSettings | None] = relationship(
+        primaryjoin="foreign(Shop.village_id) == LedgerSettings.village_id", lazy="joined", viewonly=True)
 
 
 class Product(db.Model):

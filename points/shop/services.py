@@ -24,12 +24,13 @@ from ..errors import DomainError, Forbidden, NotFound
 from ..extensions import db, insert_unless_taken
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import blocks_retirement
+from ..ledger.lifecycle import pending_since
 from ..ledger.models import EntrySource
 from ..ledger.services import hold, post_entry, reverse_entry
 from ..limits import MAX_ID
 from ..people.cards import card_of_household, household_of_card
 from ..people.models import Household, HouseholdCard
-from ..timeutil import local_to_utc, utc_to_local, utcnow
+from ..timeutil import local_to_utc, local_today, utc_to_local, utcnow
 from .models import Product, Redemption, RedemptionLine, Shop, StockChange, StockMovement
 from .queries import households_numbered
 
@@ -292,8 +293,10 @@ def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str |
                                                quantity=quantity))
         db.session.add(StockMovement(product_id=product_id, quantity=-quantity, kind=StockChange.REDEMPTION,
                                      redemption_id=redemption.id, actor_id=actor.id))
+    settings = shop.ledger_settings
     entry = post_entry(household.id, -redemption.total, EntrySource.REDEMPTION, f"redemption:{redemption.id}",
-                       actor=actor, note=f"{shop.name} {redemption.number}"[:200])
+                       actor=actor, note=f"{shop.name} {redemption.number}"[:200],
+                       pending_since=pending_since(settings, local_today()) if settings is not None else None)
     redemption.entry_id = entry.id
     db.session.flush()
     record(actor, "redemption.made", "redemption", redemption.id, household.grid_id,

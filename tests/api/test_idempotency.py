@@ -1,7 +1,7 @@
-"""Every /api/v1 POST that moves points or stock (and a claim, an appeal, a check-in, a report, a wish or a visit), sent
-again with its
-Idempotency-Key, answers as the first time and changes nothing; the key with another body is refused. Those that
-settle something once move no points twice even when repeated without a key."""
+"""Every /api/v1 POST that moves points or stock (and a claim, an appeal, a check-in, a report, a wish, a visit, a
+公示异议 or a bar on redeeming), sent again with its Idempotency-Key, answers as the first time and changes nothing;
+the key with another body is refused. Those that settle something once move no points twice even when repeated
+without a key."""
 import io
 import re
 from collections.abc import Callable, Mapping
@@ -16,15 +16,26 @@ from points.audit.models import AuditEvent
 from points.auth.cards import issue_card
 from points.auth.models import Role, User
 from points.claims import services as claims
-from points.claims.models import Appeal, Claim
+from points.claims.bar_appeals import set_bar
+from points.claims.models import Appeal, Claim, Objection
+from points.claims.objections import submit_objection
 from points.events import checkins
 from points.events import services as events
 from points.events.models import Attendance, Event
 from points.extensions import db
 from points.hygiene import inspection, publishing, village_settings
 from points.hygiene.models import MonthlySummary, Publication
-from points.ledger.models import DutyRecord, HouseholdBalance, LedgerEntry, PeriodTotal
-from points.ledger.services import apply_rule
+from points.ledger import lifecycle
+from points.ledger.models import (
+    DutyRecord,
+    EntrySource,
+    ExpiryRun,
+    HouseholdBalance,
+    LedgerEntry,
+    PeriodTotal,
+    RedemptionBar,
+)
+from points.ledger.services import apply_rule, post_entry
 from points.messages.models import Message
 from points.people.cards import card_text
 from points.periods import parse_month, week_of
@@ -48,9 +59,12 @@ LAST_WEEK = week_of(local_today() - timedelta(days=7))
 
 
 @pytest.fixture
-def world(app):
+def world(app, monkeypatch):
     """A village with its admin, a grid worker and a clerk; two households of the first grid (the first with a
-    villager and 100 points), rules to award, deduct, claim and volunteer under; a shop with a product."""
+    villager and 100 points), rules to award, deduct, claim and volunteer under; a shop with a product. Objections
+    are taken as on the 3rd of this month, while last month's 公示 is on."""
+    third = local_today().replace(day=3)
+    monkeypatch.setattr("points.claims.objections.local_today", lambda: third)
     village = factories.gen_village()
     home = factories.gen_household(village.grids[0], "张三明")
     other = factories.gen_household(village.grids[0], "李四")
@@ -71,15 +85,16 @@ def world(app):
     )
     world.shop = factories.gen_shop(village.village)
     world.soap = factories.gen_product(world.shop, "肥皂", price=5, stock=20)
+    world.last_month = f"{local_today().replace(day=1) - timedelta(days=1):%Y-%m}"
     factories.gen_points(home, 100)
     db.session.commit()
     return world
 
 
 def snapshot() -> dict:
-    """Everything a POST of the table could move: the ledger, balances, period totals, 履职 records, stock and its
-    movements, redemptions, attendances, claims, appeals, events closed, wishes, reports and their steps, visits,
-    photos, messages, hygiene publications and the audit log."""
+    """Everything a POST of the table could move: the ledger, balances (and bars), period totals, 履职 records, stock
+    and its movements, redemptions, attendances, claims, appeals, objections, events closed, wishes, reports and
+    their steps, visits, photos, messages, hygiene publications, 清零 runs and the audit log."""
     db.session.expire_all()
 
     def rows(*columns, order=None) -> list[tuple]:
@@ -87,7 +102,8 @@ def snapshot() -> dict:
 
     return {
         "entries": rows(func.count(LedgerEntry.id), func.coalesce(func.sum(LedgerEntry.amount), 0), order=[]),
-        "balances": rows(HouseholdBalance.household_id, HouseholdBalance.balance),
+        "balances": rows(HouseholdBalance.household_id, HouseholdBalance.balance, HouseholdBalance.bar_id),
+        "bars": rows(RedemptionBar.id, RedemptionBar.appealed_at, RedemptionBar.lifted_at),
         "period_totals": rows(PeriodTotal.household_id, PeriodTotal.period, PeriodTotal.category,
                               PeriodTotal.resident_id, PeriodTotal.total, PeriodTotal.deducted),
         "stock": rows(Product.id, Product.stock),
@@ -96,6 +112,7 @@ def snapshot() -> dict:
         "attendances": rows(Attendance.id, Attendance.entry_id),
         "claims": rows(Claim.id, Claim.status),
         "appeals": rows(Appeal.id, Appeal.status),
+        "objections": rows(Objection.id, Objection.status),
         "events": rows(Event.id, Event.closed_at),
         "wishes": rows(Wish.id, Wish.status, Wish.adopter_id, Wish.entry_id),
         "wish_photos": rows(func.count(WishPhoto.id), order=[]),
@@ -108,6 +125,7 @@ def snapshot() -> dict:
         "messages": rows(func.count(Message.id), order=[]),
         "publications": rows(Publication.id),
         "summaries": rows(MonthlySummary.id, MonthlySummary.publications),
+        "expiry_runs": rows(ExpiryRun.id, ExpiryRun.undone_at),
         "audit": rows(func.count(AuditEvent.id), order=[]),
     }
 
@@ -365,6 +383,57 @@ def visit(w) -> Operation:
     return Operation(w.worker, "/api/v1/visits", body, {**body, "note": "另一个说明"})
 
 
+def objection(w) -> Operation:
+    body = {"household_id": w.other.id, "month": w.last_month, "reason": "卫生分漏记了"}
+    return Operation(w.villager, "/api/v1/objections", body, {**body, "reason": "另一个理由"})
+
+
+def objection_decision(w) -> Operation:
+    made = submit_objection(w.villager, w.other.id, w.last_month, "卫生分漏记了")
+    return Operation(w.admin, f"/api/v1/objections/{made.id}/decision", {"accept": False, "note": "核实无误"},
+                     {"accept": True}, reused=(409, "objection_already_decided"))
+
+
+def _expiring(w) -> None:
+    """Points of the first household older than last month, and the village's points valid a month since long ago
+    (the month's notice a clearing is given is over): due to clear."""
+    post_entry(w.home.id, 30, EntrySource.MANUAL, factories.unique("old-"),
+               occurred_on=local_today() - timedelta(days=70))
+    lifecycle.update_settings(w.admin, w.village.village, expiry="rolling", expiry_months=1).expiry_from = None
+
+
+def expiry(w) -> Operation:
+    # Once per village and period whatever the key: asked again, the period's run answers and nothing is cleared.
+    _expiring(w)
+    return Operation(w.admin, f"/api/v1/villages/{w.village.village.id}/expiry")
+
+
+def expiry_undo(w) -> Operation:
+    _expiring(w)
+    run, _made = lifecycle.run_expiry(w.admin, w.village.village)
+    return Operation(w.admin, f"/api/v1/expiry-runs/{run.id}/undo")
+
+
+def _bar(w) -> RedemptionBar:
+    return set_bar(w.admin, w.home, local_today(), local_today() + timedelta(days=30), "参与赌博")[0]
+
+
+def bar(w) -> Operation:
+    # Another bar under the same key cannot be told from a later one replacing it: no other body here.
+    return Operation(w.admin, f"/api/v1/households/{w.home.id}/bars",
+                     {"ends_on": (local_today() + timedelta(days=30)).isoformat(), "reason": "参与赌博"})
+
+
+def bar_appeal(w) -> Operation:
+    return Operation(w.villager, f"/api/v1/bars/{_bar(w).id}/appeal", {"text": "那天我在外地"}, {"text": "另一个理由"},
+                     reused=(409, "bar_already_appealed"))
+
+
+def bar_lift(w) -> Operation:
+    return Operation(w.admin, f"/api/v1/bars/{_bar(w).id}/lift", {"note": "已改正"}, {"note": "另一个说明"},
+                     reused=(409, "bar_already_lifted"))
+
+
 OPERATIONS: dict[str, Callable[[SimpleNamespace], Operation]] = {
     "api_ledger.create_entry": entries,
     "api_ledger.create_batch": batch,
@@ -394,6 +463,13 @@ OPERATIONS: dict[str, Callable[[SimpleNamespace], Operation]] = {
     "api_reports.finish_report": report_finish,
     "api_reports.void_report": report_void,
     "api_visits.create_visit": visit,
+    "api_publicity.create_objection": objection,
+    "api_publicity.decide_objection": objection_decision,
+    "api_expiry.run_expiry": expiry,
+    "api_expiry.undo_expiry": expiry_undo,
+    "api_bars.set_household_bar": bar,
+    "api_bars.appeal": bar_appeal,
+    "api_bars.lift": bar_lift,
 }
 
 # Operations that settle something once: repeated without a key, they move no points or stock again.
@@ -401,7 +477,8 @@ SETTLE_ONCE = ("api_ledger.reverse_entry", "api_claims.approve_claim", "api_clai
                "api_claims.decide_appeal", "api_hygiene.publish_round", "api_hygiene.publish_summary",
                "api_events.close_event", "api_shop.void_redemption", "api_wishes.confirm",
                "api_reports.accept_report", "api_reports.reject_report", "api_reports.finish_report",
-               "api_reports.void_report")
+               "api_reports.void_report", "api_publicity.decide_objection", "api_expiry.run_expiry",
+               "api_expiry.undo_expiry", "api_bars.appeal", "api_bars.lift")
 
 # Writes under /api/v1 that move neither points nor stock, and why.
 NOT_MOVING = {
@@ -425,6 +502,8 @@ NOT_MOVING = {
     "api_reports.report_feedback": "the reporter's 满意 closes a finished report, 不满意 reopens it, once; again: "
                                    "refused, it is not finished; no points move",
     "api_messages.read_messages": "marks the account's messages read; again: nothing more to mark",
+    "api_expiry.put_settings": "changes the village's 公示 and 清零 settings: the same again changes nothing; points "
+                               "move only when a clearing runs",
 }
 
 def _prepare(w, name: str) -> Operation:

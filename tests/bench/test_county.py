@@ -26,7 +26,7 @@ from points.hygiene.publishing import Sheet, publish_round, rank_grid
 from points.hygiene.village_settings import settings_of
 from points.leaderboards.queries import display
 from points.ledger.models import EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
-from points.ledger.services import deduction
+from points.ledger.totals import deduction
 from points.people.models import Household, Resident
 from points.periods import month_bounds, period_keys, week_of
 from points.rules.models import Rule, RuleUnit, RuleVersion
