@@ -86,9 +86,9 @@ def list_bars(args, household_id: int):
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @_answers(400, 401, 403, 404, bad="结束日期早于开始日期或已经过去、超过 730 天、没写原因，或幂等键格式有误")
 def set_household_bar(args, household_id: int):
-    """限制兑换 from starts_on to ends_on, both included, with the reason; a bar in force or to come is replaced.
-    The household is told. Sent again with an Idempotency-Key and the same body, it answers the bar set the first
-    time (while it stands) and changes nothing."""
+    """限制兑换 from starts_on to ends_on, both included, with the reason; the household's other bars stand (it is
+    barred while any covers the day). The household is told. Sent again with an Idempotency-Key and the same body,
+    it answers the bar set the first time (while it stands) and changes nothing."""
     user = api_user()
     retry = client_key() is not None  # a malformed header is refused before anything changes
     household = policy.visible_household(user, household_id)

@@ -36,6 +36,10 @@ class RuleVersionSchema(Schema):
     cap_year = fields.Integer(required=True, allow_none=True)
     evidence_required = fields.Boolean(required=True, metadata={"description": "A claim needs a photo"})
     self_claimable = fields.Boolean(required=True, metadata={"description": "Villagers may claim it themselves"})
+    bars_days = fields.Integer(required=True, metadata={
+        "description": "限制兑换: a penalty under this version also bars the household from redeeming for this many "
+                       "days, counted from the penalty's day (reversing the penalty lifts the bar); 0: none. "
+                       "At most 730, and only on a penalty"})
     roles = fields.List(fields.Enum(Role, by_value=True), required=True, metadata={"description": "Who may apply it"})
     effective_from = fields.Date(required=True)
     effective_until = fields.Date(
@@ -78,6 +82,7 @@ def version_view(version: RuleVersion) -> dict:
         "cap_year": version.cap_year,
         "evidence_required": version.evidence_required,
         "self_claimable": version.self_claimable,
+        "bars_days": version.bars_days,
         "roles": sorted(version.role_set),
         "effective_from": version.effective_from,
         "effective_until": version.effective_until,

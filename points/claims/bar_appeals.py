@@ -12,7 +12,7 @@ from ..auth import policy
 from ..auth.models import User
 from ..extensions import db
 from ..ledger import bars
-from ..ledger.models import HouseholdBalance, RedemptionBar
+from ..ledger.models import RedemptionBar
 from ..messages.services import tell_household, tell_staff
 from ..people.models import Household
 from ..periods import full_day_label
@@ -54,9 +54,10 @@ def set_bar(admin: User, household: Household, starts_on: date, ends_on: date, r
 
 
 def _same_bar(admin: User, household: Household, starts_on: date, ends_on: date, reason: str) -> RedemptionBar | None:
-    """The household's latest bar, if this admin set it just so and it still stands."""
-    bar_id = db.session.scalar(select(HouseholdBalance.bar_id).where(HouseholdBalance.household_id == household.id))
-    latest = db.session.get(RedemptionBar, bar_id) if bar_id is not None else None
+    """The latest bar this admin set on the household, if they set it just so and it still stands."""
+    latest = db.session.scalar(select(RedemptionBar).where(
+        RedemptionBar.household_id == household.id, RedemptionBar.actor_id == admin.id,
+        RedemptionBar.entry_id.is_(None)).order_by(RedemptionBar.id.desc()).limit(1))
     if latest is None or latest.lifted_at is not None:
         return None
     asked = (admin.id, starts_on, ends_on, (reason or "").strip())

@@ -14,6 +14,7 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..people.models import Household
 from ..timeutil import local_today, utcnow
+from .barring import bar_in_force
 from .models import RedemptionBar
 from .services import hold_all
 
@@ -24,8 +25,8 @@ MAX_APPEAL = 500
 
 
 def bar(actor: User, household: Household, starts_on: date, ends_on: date, reason: str) -> RedemptionBar:
-    """Bar the household from redeeming from starts_on to ends_on, both included. A bar set while another is in force
-    or to come replaces it (the earlier one is lifted, and the audit log says so).
+    """Bar the household from redeeming from starts_on to ends_on, both included. Its other bars stand: the household
+    is barred while any of them covers the day (an admin lifts one to shorten it).
 
     Raises Forbidden, DomainError("own_bar" | "bar_ends_before_start" | "bar_ends_in_past" | "bar_too_long"
     | "bar_starts_too_late"
@@ -44,9 +45,6 @@ def bar(actor: User, household: Household, starts_on: date, ends_on: date, reaso
     if starts_on > local_today() + timedelta(days=MOST_DAYS):
         raise DomainError("bar_starts_too_late", most=MOST_DAYS)
     row = hold_all([household.id])[household.id]
-    earlier = db.session.get(RedemptionBar, row.bar_id) if row.bar_id is not None else None
-    if earlier is not None and earlier.lifted_at is None and earlier.ends_on >= local_today():
-        _lift(actor, earlier, "被新的限制替换")
     new = RedemptionBar(household_id=household.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
                         actor_id=actor.id)
     db.session.add(new)
@@ -125,6 +123,5 @@ def bars_of(household_id: int) -> list[RedemptionBar]:
 
 
 def current_bar(household_id: int, day: date | None = None) -> RedemptionBar | None:
-    """The bar in force on day (today), if any."""
-    day = day or local_today()
-    return next((b for b in bars_of(household_id) if b.in_force(day)), None)
+    """The bar in force on day (today) that ends last, if any."""
+    return bar_in_force(household_id, day or local_today())

@@ -63,6 +63,8 @@ def update_settings(actor: User, village: GridNode, **fields) -> LedgerSettings:
     today = local_today()
     _check_reset(settings, values, today)
     timing = _timing(settings)
+    if values.get("objection_days", settings.objection_days) != settings.objection_days:
+        _keep_days_of_months_over(settings, today)
     for name, value in values.items():
         setattr(settings, name, value)
     if _timing(settings) != timing:
@@ -71,6 +73,15 @@ def update_settings(actor: User, village: GridNode, **fields) -> LedgerSettings:
     record(actor, "ledger_settings.updated", "village", village.id, village.id, before=before,
            after=_settings_dict(settings))
     return settings
+
+
+def _keep_days_of_months_over(settings: LedgerSettings, today: date) -> None:
+    """Before the objection days change: the months over keep theirs, so that a month published is not opened again
+    (nor its points made pending again), nor a 公示 on cut short. A second change in a month keeps the first's."""
+    this_month = today.replace(day=1)
+    if settings.objection_days_since != this_month:
+        settings.objection_days_before = settings.objection_days
+        settings.objection_days_since = this_month
 
 
 def _timing(settings: LedgerSettings) -> tuple:
@@ -148,8 +159,11 @@ def _settings_dict(settings: LedgerSettings) -> dict:
 
 def publicity_ends(settings: LedgerSettings, month_first: date) -> date:
     """The first day a month counts as 已公示: its 公示 opens when the month is over and takes objections for the
-    village's number of days."""
-    return next_month(month_first) + timedelta(days=settings.objection_days)
+    village's number of days, as they were when the month ended (a change applies to the months not over)."""
+    days = settings.objection_days
+    if settings.objection_days_since is not None and month_first < settings.objection_days_since:
+        days = settings.objection_days_before
+    return next_month(month_first) + timedelta(days=days)
 
 
 def in_publicity(settings: LedgerSettings, month_first: date, today: date) -> bool:
@@ -168,8 +182,8 @@ def pending_since(settings: LedgerSettings, today: date) -> date | None:
 
 
 def pending_of(balance: int, fresh: int) -> int:
-    """The pending part of a balance, given the points earned since pending_since (fresh_points): never more than the
-    balance nor below zero, so that available (balance − pending) + pending == balance."""
+    """The pending part of a balance, given the points earned since pending_since (fresh_points): never
+    more than the balance nor below zero, so that available (balance − pending) + pending == balance."""
     return max(0, min(balance, fresh))
 
 
@@ -262,8 +276,8 @@ class Preview:
 
 
 def preview(village: GridNode, today: date | None = None, upcoming: bool = False) -> Preview:
-    """What a clearing due today (or the next one, upcoming) would take, household by household summed, without
-    writing; the period's run if there is one."""
+    """What a clearing due today (or the next one, upcoming: with the points pending on its day, not today's) would
+    take, household by household summed, without writing; the period's run if there is one."""
     today = today or local_today()
     settings = settings_of(village.id)
     due = next_due(settings, today) if upcoming else due_on(settings, today)
@@ -271,7 +285,7 @@ def preview(village: GridNode, today: date | None = None, upcoming: bool = False
         return Preview(None, 0, 0, None)
     run = db.session.scalar(select(ExpiryRun).where(ExpiryRun.village_id == village.id,
                                                     ExpiryRun.period == due.period))
-    lost = {} if run is not None else expiring(settings, due, _balances(village.id), today)
+    lost = {} if run is not None else expiring(settings, due, _balances(village.id), due.day if upcoming else today)
     return Preview(due, len(lost), sum(lost.values()), run, lost)
 
 
@@ -285,7 +299,7 @@ def expiring_for(household: Household, today: date | None = None) -> tuple[Due, 
         return None
     balance = db.session.scalar(select(HouseholdBalance.balance).where(
         HouseholdBalance.household_id == household.id)) or 0
-    lost = expiring(settings, due, {household.id: balance}, today).get(household.id, 0)
+    lost = expiring(settings, due, {household.id: balance}, due.day).get(household.id, 0)
     return (due, lost) if lost else None
 
 

@@ -203,6 +203,10 @@ class LedgerSettings(db.Model):
     village_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"), primary_key=True)
     # A month's 公示 opens on the first of the next month and lasts this many days: objections are taken until then.
     objection_days: Mapped[int] = mapped_column(default=7)
+    # A change of the days applies to the months not over when it was made (from objection_days_since, a month's first
+    # day); the months before keep the days they were published with (objection_days_before).
+    objection_days_since: Mapped[date | None]
+    objection_days_before: Mapped[int | None]
     # Points count at the counter only once their month's 公示 has ended (False: at once).
     spend_after_publicity: Mapped[bool] = mapped_column(default=False)
     expiry: Mapped[ExpiryMode] = mapped_column(value_enum(ExpiryMode, "expiry_mode", 8), default=ExpiryMode.NONE)
@@ -243,11 +247,13 @@ class ExpiryRun(db.Model):
 
 class RedemptionBar(db.Model):
     """A household barred from redeeming at the shop from starts_on to ends_on (both included), with the reason: a
-    penalty of the rule book (赌博, 违建 …). Lifted early by an admin, on the household's appeal or not."""
+    penalty of the rule book (赌博, 违建 …), set by an admin or by a penalty under a rule that bars (entry_id; the
+    penalty's reversal lifts it). Lifted early by an admin, on the household's appeal or not."""
 
     __tablename__ = "redemption_bars"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="bar_ends_after_start"),
+        UniqueConstraint("entry_id", name="uq_redemption_bars_entry_id"),
         Index("ix_redemption_bars_household", "household_id", "starts_on"),
     )
 
@@ -257,6 +263,7 @@ class RedemptionBar(db.Model):
     ends_on: Mapped[date]
     reason: Mapped[str] = mapped_column(String(200))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The household's appeal (申诉), once.
     appeal: Mapped[str] = mapped_column(String(500), default="")

@@ -24,8 +24,9 @@ from ..periods import full_day_label
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from ..rules.queries import version_in_force
 from ..timeutil import local_today
+from .barring import apply_bars, bar_in_force
 from .checks import check_caps, check_terms
-from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry, RedemptionBar
+from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry
 from .totals import add_to_totals, fresh_points, spends
 
 MAX_QUANTITY = {RuleUnit.OCCURRENCE: 100, RuleUnit.HOUR: 24}
@@ -173,8 +174,8 @@ def _check_movement(movement: Movement, household: Household, homes: dict[int, t
 
 class _Guard:
     """What a redemption may spend, beyond the balance: not the points still in their month's 公示, not while the
-    household is barred from redeeming. Asks nothing of the database for a household without a bar in a village whose
-    points count at once: the bar is on the locked balance row."""
+    household is barred from redeeming. Asks nothing of the database for a household never barred in a village whose
+    points count at once: the locked balance row says whether it has bars."""
 
     def __init__(self, balances: dict[int, HouseholdBalance], movements: list[Movement]):
         self.balances = balances
@@ -185,9 +186,8 @@ class _Guard:
         """Raises DomainError("redemption_barred" | "points_pending")."""
         if not _redeeming(movement):
             return
-        row = self.balances[movement.household_id]
-        bar = db.session.get(RedemptionBar, row.bar_id) if row.bar_id is not None else None
-        if bar is not None and bar.in_force(day):
+        bar = bar_in_force(movement.household_id, day) if self.balances[movement.household_id].bar_id else None
+        if bar is not None:
             raise DomainError("redemption_barred", status=409, until=full_day_label(bar.ends_on), reason=bar.reason)
         if movement.pending_since is not None:
             pending = max(0, min(running, self.fresh.get(movement.household_id, 0)))
@@ -232,6 +232,7 @@ def _write(new: list[LedgerEntry], earned: list[LedgerEntry], balances: dict[int
     db.session.flush()
     if earned:
         add_to_totals(earned)
+    apply_bars(new, balances, households, actor)
     changes = []
     for entry in new:
         household = households[entry.household_id]

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..people.models import Household
 from ..timeutil import local_today
 from . import lifecycle
+from .barring import bar_in_force
 from .models import ExpiryMode, HouseholdBalance, LedgerSettings, RedemptionBar
 from .totals import fresh_points
 
@@ -40,15 +41,10 @@ def standing_of(household: Household, expiry: bool = False, today: date | None =
         .outerjoin(LedgerSettings, LedgerSettings.village_id == Household.village_id)
         .where(Household.id == household.id)).one()
     balance, bar_id, settings = row.balance or 0, row.bar_id, row.LedgerSettings
-    return Standing(balance, _pending(household, balance, settings, today), _bar_in_force(bar_id, today),
+    bar = bar_in_force(household.id, today) if bar_id is not None else None
+    return Standing(balance, _pending(household, balance, settings, today), bar,
                     _expiring(household, settings, today) if expiry else None,
                     settings is not None and settings.spend_after_publicity)
-
-
-def _bar_in_force(bar_id: int | None, today: date) -> RedemptionBar | None:
-    """The balance row names the household's latest bar: a newer one replaces any in force or to come."""
-    found = db.session.get(RedemptionBar, bar_id) if bar_id is not None else None
-    return found if found is not None and found.in_force(today) else None
 
 
 def _pending(household: Household, balance: int, settings: LedgerSettings | None, today: date) -> int:

@@ -86,8 +86,8 @@ def _confirm_bar(household: Household, found: RedemptionBar, earlier: Redemption
     details = [_("原因：%(reason)s", reason=found.reason),
                _("这户的村民会收到消息，看到原因和结束日期，可以申诉。"),
                _("兑换台和小程序兑换时都会拒绝，并说明原因和结束日期。")]
-    warning = _("这户已有一项限制（到 %(end)s），确认后由这项新的限制替换。", end=full_day(earlier.ends_on)) \
-        if earlier is not None else ""
+    warning = _("这户已有一项限制（到 %(end)s），两项限制都会生效；要缩短请解除原来那项。",
+                end=full_day(earlier.ends_on)) if earlier is not None else ""
     return confirm.ask(_("确认限制兑换"), what, button=_("确认限制兑换"), details=details, warning=warning,
                        back=url_for("bars.household_bars", household_id=household.id))
 

@@ -29,6 +29,8 @@ REFUSAL_FIELDS = {
     "rule_code_taken": "code",
     "rule_window_empty": "effective_until",
     "rule_revision_backdated": "effective_from",
+    "rule_bars_days_invalid": "bars_days",
+    "rule_bars_only_penalty": "bars_days",
 }
 
 

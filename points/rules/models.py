@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.labels import register_words
@@ -62,6 +62,7 @@ class RuleVersion(db.Model):
         CheckConstraint("points != 0", name="points_not_zero"),
         CheckConstraint("for_registered OR for_renters", name="applies_to_someone"),
         CheckConstraint("effective_until IS NULL OR effective_until > effective_from", name="window_not_empty"),
+        CheckConstraint("bars_days = 0 OR (bars_days BETWEEN 1 AND 730 AND points < 0)", name="bars_only_penalties"),
         CheckConstraint(
             "(cap_day IS NULL OR cap_day > 0) AND (cap_week IS NULL OR cap_week > 0)"
             " AND (cap_month IS NULL OR cap_month > 0) AND (cap_year IS NULL OR cap_year > 0)",
@@ -87,6 +88,9 @@ class RuleVersion(db.Model):
     cap_month: Mapped[int | None]
     cap_year: Mapped[int | None]
     evidence_required: Mapped[bool] = mapped_column(default=False)
+    # A penalty that also bars the household from redeeming for this many days from the day it is posted (赌博, 违建 …
+    # in some rule books); 0: none.
+    bars_days: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     self_claimable: Mapped[bool] = mapped_column(default=False)
     effective_from: Mapped[date]
     effective_until: Mapped[date | None]

@@ -51,7 +51,7 @@ def upcoming_versions(village_id: int, day: date) -> list[RuleVersion]:
 
 # What a village may change of a template's rule, as the comparison names it.
 COMPARED = ("name", "category", "points", "unit", "for_registered", "for_renters", "cap_day", "cap_week", "cap_month",
-            "cap_year", "evidence_required", "self_claimable", "role_set")
+            "cap_year", "evidence_required", "self_claimable", "bars_days", "role_set")
 
 
 @dataclass

@@ -4,15 +4,17 @@ A town keeps a rule book too: the template (模板) each new village's book star
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..audit.services import record
 from ..auth.models import Role, User
-from ..errors import DomainError
+from ..errors import DomainError, register_messages
 from ..extensions import db
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import starts_villages
 from ..timeutil import local_today
+from .labels import MAX_BARS_DAYS
 from .models import Rule, RuleCategory, RuleUnit, RuleVersion, RuleVersionRole
 from .queries import rule_book
 
@@ -35,6 +37,8 @@ class RuleTerms:
     cap_year: int | None = None
     evidence_required: bool = False
     self_claimable: bool = False
+    # A penalty that also bars the household from redeeming for this many days from the day it is posted; 0: none.
+    bars_days: int = 0
     roles: frozenset[Role] = field(default_factory=frozenset)
 
     @classmethod
@@ -53,6 +57,10 @@ def _check(terms: RuleTerms) -> None:
         raise DomainError("rule_applies_to_no_one")
     if any(getattr(terms, cap) is not None and getattr(terms, cap) < 1 for cap in CAPS):
         raise DomainError("rule_cap_invalid")
+    if not 0 <= terms.bars_days <= MAX_BARS_DAYS:
+        raise DomainError("rule_bars_days_invalid", most=MAX_BARS_DAYS)
+    if terms.bars_days and terms.points > 0:
+        raise DomainError("rule_bars_only_penalty")
 
 
 def _version(rule: Rule, number: int, terms: RuleTerms, effective_from: date, effective_until, actor) -> RuleVersion:
@@ -140,3 +148,9 @@ def copy_template(village: GridNode, town: GridNode) -> None:
         db.session.flush()
         record(None, "rules.from_template", "village", village.id, village.id,
                after={"town": town.name, "rules": len(copied)})
+
+
+register_messages({
+    "rule_bars_days_invalid": _l("限制兑换天数必须是 0 到 %(most)d 之间的整数（0 为不限制）"),
+    "rule_bars_only_penalty": _l("只有扣分细则才能附带限制兑换"),
+})

@@ -5,7 +5,8 @@ One row per version in force or decided to start later, so that a pending revisi
 with its own 生效日期. On import, a code the village has no rule for is a new rule; a row whose 生效日期 and terms
 are those of one of the rule's versions, or whose terms are the latest version's, leaves the rule alone; other
 terms make a new version from a date chosen on the form. Every row is checked before anything is written, and a
-file with any bad row writes nothing.
+file with any bad row writes nothing. A workbook exported before the column 限制兑换天数 existed still imports: its
+rules keep the days they bar redeeming for.
 """
 import io
 import re
@@ -28,14 +29,16 @@ from ..grids.models import GridNode
 from ..timeutil import local_today
 from ..uploads import RowError, normalize_text, read_table
 from ..xlsx import append_row
-from .labels import CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, YEARS_AHEAD
+from .labels import CODE_LENGTH, MAX_BARS_DAYS, MAX_CAP, MAX_POINTS, NAME_LENGTH, YEARS_AHEAD
 from .models import CATEGORY_LABELS, UNIT_LABELS, Rule, RuleCategory, RuleUnit, RuleVersion
 from .services import CAPS, RuleTerms, create_rule, revise_rule
 
+BARS_COLUMN = "限制兑换天数"
 COLUMNS = (
     "编码", "名称", "类别", "分值", "单位", "适用户籍村民", "适用外来租住人员", "每日上限", "每周上限", "每月上限",
-    "每年上限", "需要照片", "村民可申报", "可使用角色", "生效日期", "失效日期",
+    "每年上限", "需要照片", "村民可申报", BARS_COLUMN, "可使用角色", "生效日期", "失效日期",
 )
+OPTIONAL_COLUMNS = (BARS_COLUMN,)  # added later: a workbook exported before it lacks it
 CAP_COLUMNS = dict(zip(CAPS, ("每日上限", "每周上限", "每月上限", "每年上限")))
 YES, NO = "是", "否"
 SEPARATOR = "、"  # between the roles in a cell, and in the lists of words on the notes sheet
@@ -43,7 +46,7 @@ _ROLE_SPLIT = re.compile(r"[、,，;；/\s]+")
 _POINTS = re.compile(r"[+-]?[0-9]{1,9}")  # ASCII digits: str.isdigit() also says yes to digits int() refuses
 # 2026-01-01, 2026/1/1, 2026.1.1, 2026年1月1日; a date cell of Excel reads as "2026-01-01 00:00:00".
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?: 00:00:00)?")
-_WIDTHS = (12, 24, 12, 8, 8, 8, 10, 9, 9, 9, 9, 9, 9, 26, 12, 12)
+_WIDTHS = (12, 24, 12, 8, 8, 8, 10, 9, 9, 9, 9, 9, 9, 12, 26, 12, 12)
 
 
 @dataclass
@@ -67,6 +70,8 @@ class _Row:
     terms: RuleTerms
     effective_from: date | None
     effective_until: date | None
+    # False for a workbook without the column 限制兑换天数: the rule keeps what its latest version bars (terms say 0).
+    bars_given: bool = True
 
 
 class _BadCell(Exception):
@@ -108,6 +113,7 @@ def export_workbook(versions: list[RuleVersion]) -> bytes:
             *(getattr(version, cap) for cap in CAPS),
             _yes_no(version.evidence_required),
             _yes_no(version.self_claimable),
+            version.bars_days or None,
             SEPARATOR.join(roles[r] for r in sorted(version.role_set, key=list(Role).index)),
             version.effective_from,
             version.effective_until,
@@ -135,6 +141,8 @@ def _write_notes(sheet, categories: dict, units: dict, roles: dict) -> None:
         ("适用户籍村民、适用外来租住人员", f"{YES} 或 {NO}；留空为{YES}；至少一个为{YES}"),
         ("每日、每周、每月、每年上限", "一户在该期间按本细则最多得（或扣）的分数，正整数；留空表示不设上限"),
         ("需要照片、村民可申报", f"{YES} 或 {NO}；留空为{NO}"),
+        (BARS_COLUMN, f"只用于扣分细则：扣分当天起，这户多少天内不能兑换，1 到 {MAX_BARS_DAYS} 的整数；"
+                      "留空或 0 为不限制"),
         ("可使用角色", "可多个，用顿号分隔：" + SEPARATOR.join(roles.values())),
         ("生效日期、失效日期", "如 2026-01-01；用于新增的细则（生效日期留空则按导入页面所选日期）。"
                                "已有细则按生效日期对应各版，修改从导入页面所选的日期起生效"),
@@ -156,7 +164,7 @@ def import_rules(village: GridNode, data: bytes, max_bytes: int, revise_from: da
     except DomainError as refusal:
         report.errors.append(RowError(0, "", refusal.message))
         return report
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
         report.errors.append(
             RowError(1, "", _("缺少列：%(columns)s（请先导出细则，在导出的表格上修改后再导入）",
@@ -166,7 +174,7 @@ def import_rules(village: GridNode, data: bytes, max_bytes: int, revise_from: da
     if not rows:
         report.errors.append(RowError(0, "", _("表格中没有任何细则")))
         return report
-    position = {name: header.index(name) for name in COLUMNS}
+    position = {name: header.index(name) for name in COLUMNS if name in header}
     parsed = _parse_rows(rows, position, report.errors)
     plan = _plan(village, parsed, revise_from, report)
     if report.errors:
@@ -199,7 +207,8 @@ def _parse_rows(rows: list[tuple[int, list[str]]], position: dict[str, int], err
         before = len(errors)
 
         def read(column: str, parse, *args):
-            text = cells[position[column]] if position[column] < len(cells) else ""
+            index = position.get(column, len(cells))
+            text = cells[index] if index < len(cells) else ""
             try:
                 return parse(text, *args)
             except _BadCell as bad:
@@ -217,6 +226,7 @@ def _parse_rows(rows: list[tuple[int, list[str]]], position: dict[str, int], err
             "evidence_required": read("需要照片", _flag, False),
             "self_claimable": read("村民可申报", _flag, False),
             "roles": read("可使用角色", _roles, roles),
+            "bars_days": read(BARS_COLUMN, _bars_days),
             **{cap: read(column, _cap) for cap, column in CAP_COLUMNS.items()},
         }
         effective_from = read("生效日期", _date)
@@ -228,13 +238,22 @@ def _parse_rows(rows: list[tuple[int, list[str]]], position: dict[str, int], err
             first_row[code, effective_from] = number
         if len(errors) > before:
             continue
-        if not (values["for_registered"] or values["for_renters"]):
-            errors.append(RowError(number, "适用户籍村民", DomainError("rule_applies_to_no_one").message))
-        if effective_from and effective_until and effective_until <= effective_from:
-            errors.append(RowError(number, "失效日期", DomainError("rule_window_empty").message))
+        _check_row(number, values, effective_from, effective_until, errors)
         if len(errors) == before:
-            parsed.append(_Row(number, code, RuleTerms(**values), effective_from, effective_until))
+            parsed.append(_Row(number, code, RuleTerms(**values), effective_from, effective_until,
+                               bars_given=BARS_COLUMN in position))
     return parsed
+
+
+def _check_row(number: int, values: dict, effective_from: date | None, effective_until: date | None,
+               errors: list[RowError]) -> None:
+    """An error for each pair of good cells that do not go together."""
+    if not (values["for_registered"] or values["for_renters"]):
+        errors.append(RowError(number, "适用户籍村民", DomainError("rule_applies_to_no_one").message))
+    if values["bars_days"] and values["points"] > 0:
+        errors.append(RowError(number, BARS_COLUMN, DomainError("rule_bars_only_penalty").message))
+    if effective_from and effective_until and effective_until <= effective_from:
+        errors.append(RowError(number, "失效日期", DomainError("rule_window_empty").message))
 
 
 def _plan(village: GridNode, parsed: list[_Row], revise_from: date,
@@ -253,6 +272,8 @@ def _plan(village: GridNode, parsed: list[_Row], revise_from: date,
     changed: dict[str, int] = {}  # the row that changes a code: one change per code and import
     for row in parsed:
         rule = rules.get(row.code)
+        if rule is not None and not row.bars_given:
+            row = replace(row, terms=replace(row.terms, bars_days=rule.versions[-1].bars_days))
         if rule is not None:
             same_start = next((v for v in rule.versions if v.effective_from == row.effective_from), None)
             if (same_start is not None and _same(row, same_start)) or _same(row, rule.versions[-1]):
@@ -348,6 +369,15 @@ def _cap(text: str) -> int | None:
         return None
     if not re.fullmatch(r"[0-9]{1,9}", text) or not 1 <= int(text) <= MAX_CAP:
         raise _BadCell(_("上限必须是 1 到 %(max)s 之间的整数，或留空表示不设上限", max=MAX_CAP))
+    return int(text)
+
+
+def _bars_days(text: str) -> int:
+    """限制兑换天数: blank for none."""
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) > MAX_BARS_DAYS:
+        raise _BadCell(DomainError("rule_bars_days_invalid", most=MAX_BARS_DAYS).message)
     return int(text)
 
 

@@ -16,14 +16,16 @@ from .conftest import error_of
 
 @pytest.fixture
 def book(village):
-    """A rule book in force since 100 days ago (one rule revised 10 days ago), a rule that starts next month, one
-    that ended, a neighbouring village with its own rule, and callers of every kind."""
+    """A rule book in force since 100 days ago (one rule revised 10 days ago; the penalty bars redeeming for 30 days), a
+    rule that starts next month, one that ended, a neighbouring village with its own rule, and callers of every
+    kind."""
     today = local_today()
     neighbour = factories.gen_village(grids=1, town=village.town)
     hygiene = factories.gen_rule(village.village, "庭院整洁", 5, code="H1", effective_from=today - timedelta(days=100),
                                  cap_week=10, evidence_required=True, self_claimable=True)
     penalty = factories.gen_rule(village.village, "乱堆乱放", -10, RuleCategory.VILLAGE_RULES, code="P1",
-                                 effective_from=today - timedelta(days=100), roles=frozenset({Role.VILLAGE_ADMIN}))
+                                 effective_from=today - timedelta(days=100), roles=frozenset({Role.VILLAGE_ADMIN}),
+                                 bars_days=30)
     volunteer_terms = RuleTerms("志愿服务", RuleCategory.VOLUNTEERING, 2, RuleUnit.HOUR, for_renters=False)
     volunteer = create_rule(village.village, "V1", volunteer_terms, today - timedelta(days=100))
     revise_rule(volunteer, replace(volunteer_terms, points=3), today - timedelta(days=10))
@@ -79,14 +81,22 @@ def test_a_rule_carries_its_terms(api, book):
         "cap_year": None,
         "evidence_required": True,
         "self_claimable": True,
+        "bars_days": 0,
         "roles": ["grid_leader", "grid_worker", "village_admin"],
         "effective_from": (book["today"] - timedelta(days=100)).isoformat(),
         "effective_until": None,
         "version": 1,
     }
-    assert (penalty["points"], penalty["roles"]) == (-10, ["village_admin"])
+    assert (penalty["points"], penalty["roles"], penalty["bars_days"]) == (-10, ["village_admin"], 30)
     assert (volunteer["version"], volunteer["points"]) == (2, 3)
     assert (volunteer["unit"], volunteer["for_renters"]) == ("hour", False)
+
+
+def test_the_days_a_penalty_bars_redeeming_are_documented(openapi_spec):
+    schema = openapi_spec["components"]["schemas"]["RuleVersion"]
+    bars = schema["properties"]["bars_days"]
+    assert bars["type"] == "integer" and "bars_days" in schema["required"]
+    assert "限制兑换" in bars["description"] and "0: none" in bars["description"]
 
 
 def test_the_rule_book_on_another_day(api, book):

@@ -59,9 +59,9 @@ def test_a_retry_finds_the_same_bar_and_tells_nobody_again(world):
     assert again.id == first.id and not new
     assert len(told(world["villager"])) == 1
     other, new = set_bar(world["admin"], world["household"], TODAY, date(2027, 2, 28), "参与赌博", retry=True)
-    assert new and other.id != first.id  # another decision: the first is replaced
+    assert new and other.id != first.id  # another decision: a second bar, the first stands beside it
     db.session.refresh(first)
-    assert bar_status(first, TODAY) == "lifted"
+    assert bar_status(first, TODAY) == "in_force"
 
 
 @pytest.mark.parametrize(("starts", "ends", "reason", "words"), [

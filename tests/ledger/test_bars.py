@@ -94,14 +94,19 @@ def test_a_lifted_bar_does_not_refuse_and_is_lifted_once(counter):
     assert audit.after == {"household": household.number, "note": "已整改"}
 
 
-def test_a_new_bar_replaces_the_one_in_force(counter):
+def test_every_bar_counts_until_it_is_lifted_or_over(counter):
     _, _, _, admin, household, _ = counter
     first = bars.bar(admin, household, days(0), days(30), REASON)
     second = bars.bar(admin, household, days(0), days(5), "违章搭建")
+    later = bars.bar(admin, household, days(40), days(50), "私搭乱建")
     db.session.commit()
-    assert first.lifted_at is not None and first.lift_note == "被新的限制替换"
-    assert bars.current_bar(household.id).id == second.id
+    assert first.lifted_at is None and bars.current_bar(household.id).id == first.id  # the one ending last
+    bars.lift(admin, first.id, "已改正")
+    db.session.commit()
     assert refusal(redeem, counter).message == f"这户被限制兑换到 {plain(days(5))}：违章搭建"
+    bars.lift(admin, second.id, "")
+    db.session.commit()
+    assert bars.current_bar(household.id) is None and bars.current_bar(household.id, days(45)).id == later.id
 
 
 @pytest.mark.parametrize("starts, ends, reason, code, message", [

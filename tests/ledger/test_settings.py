@@ -208,3 +208,26 @@ def test_a_field_the_mode_does_not_read_does_not_put_off_the_clearing(clock):
     lifecycle.update_settings(scene.admin, scene.village.village, expiry_months=6, carry_percent=10)
     assert lifecycle.settings_of(scene.village.village.id).expiry_from == date(2027, 1, 1)
     assert lifecycle.preview(scene.village.village, upcoming=True).due.day == RESET_DAY
+
+
+def test_new_objection_days_apply_to_the_months_not_over(clock):
+    scene = build_scene(reset=False)
+    village = scene.village.village
+    lifecycle.update_settings(scene.admin, village, objection_days=28)  # on 20 December
+    settings = lifecycle.settings_of(village.id)
+    # November was published on 8 December and stays so; December's 公示 takes the new days.
+    assert lifecycle.publicity_ends(settings, date(2026, 11, 1)) == date(2026, 12, 8)
+    assert lifecycle.publicity_ends(settings, date(2026, 12, 1)) == date(2027, 1, 29)
+    lifecycle.update_settings(scene.admin, village, objection_days=3)  # a second change the same month
+    assert lifecycle.publicity_ends(settings, date(2026, 11, 1)) == date(2026, 12, 8)
+    assert lifecycle.publicity_ends(settings, date(2026, 12, 1)) == date(2027, 1, 4)
+
+
+def test_a_publicity_on_is_not_cut_short_by_fewer_days(clock):
+    scene = build_scene(reset=False)
+    village = scene.village.village
+    clock.move_to(datetime(2026, 12, 3, 10, 0, tzinfo=LOCAL))
+    lifecycle.update_settings(scene.admin, village, objection_days=0)
+    settings = lifecycle.settings_of(village.id)
+    assert lifecycle.in_publicity(settings, date(2026, 11, 1), date(2026, 12, 5))
+    assert lifecycle.publicity_ends(settings, date(2026, 12, 1)) == date(2027, 1, 1)

@@ -9,8 +9,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...auth.models import ROLE_LABELS, Role
-from ...errors import MESSAGES
-from ...rules.labels import CAP_LABELS, CODE_LENGTH, MAX_CAP, MAX_POINTS, NAME_LENGTH, YEARS_AHEAD
+from ...errors import MESSAGES, DomainError
+from ...rules.labels import CAP_LABELS, CODE_LENGTH, MAX_BARS_DAYS, MAX_CAP, MAX_POINTS, NAME_LENGTH, YEARS_AHEAD
 from ...rules.models import CATEGORY_LABELS, UNIT_LABELS, RuleCategory, RuleUnit
 from ...rules.services import CAPS, RuleTerms
 from ...timeutil import local_today
@@ -69,6 +69,8 @@ class RuleTermsForm(Form):
     cap_year = _cap_field("cap_year")
     evidence_required = BooleanField(_l("需要上传照片作为证明"))
     self_claimable = BooleanField(_l("村民可以自行申报"))
+    # 限制兑换天数: the days a penalty also bars its household from redeeming; blank is 0.
+    bars_days = IntegerField(_l("限制兑换天数（扣分时附加，0 为不限制）"), default=0, validators=[Optional()])
     roles = SelectMultipleField(
         _l("可使用该细则的角色"),
         choices=_choices(ROLE_LABELS),
@@ -81,6 +83,12 @@ class RuleTermsForm(Form):
         if not (field.data or self.for_registered.data):
             raise ValidationError(MESSAGES["rule_applies_to_no_one"])
 
+    def validate_bars_days(self, field) -> None:
+        if not 0 <= (field.data or 0) <= MAX_BARS_DAYS:
+            raise ValidationError(DomainError("rule_bars_days_invalid", most=MAX_BARS_DAYS).message)
+        if field.data and self.points.data is not None and self.points.data > 0:
+            raise ValidationError(DomainError("rule_bars_only_penalty").message)
+
     def terms(self) -> RuleTerms:
         """The terms as typed (only meaningful after the form validated)."""
         return RuleTerms(
@@ -92,6 +100,7 @@ class RuleTermsForm(Form):
             for_renters=self.for_renters.data,
             evidence_required=self.evidence_required.data,
             self_claimable=self.self_claimable.data,
+            bars_days=self.bars_days.data or 0,
             roles=frozenset(self.roles.data),
             **{cap: getattr(self, cap).data for cap in CAPS},
         )
