@@ -77,7 +77,7 @@ def test_my_points_shows_available_pending_and_the_clearing_to_come(client, logi
     assert '<b class="balance">220</b>' in page  # November's 120 and today's 100, pending
     assert "<b>120</b>可用积分" in page and "<b>100</b>待公示积分" in page
     # By 10 January December's 公示 is over (8 January): today's 100 are no longer pending then, and go too.
-    assert "将于 2027-01-10 清零 220 分" in page
+    assert "将于 2027年1月10日 清零 220 分" in page
 
 
 def test_my_points_says_nothing_more_where_points_count_at_once(client, login, scene):
