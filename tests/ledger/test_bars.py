@@ -113,6 +113,7 @@ def test_every_bar_counts_until_it_is_lifted_or_over(counter):
     (5, 4, REASON, "bar_ends_before_start", "限制的结束日期不能早于开始日期"),
     (-10, -1, REASON, "bar_ends_in_past", "限制的结束日期已经过去了，请选今天或以后的日期"),
     (0, 730, REASON, "bar_too_long", "一次最多限制兑换 730 天"),
+    (731, 740, REASON, "bar_starts_too_late", "限制的开始日期最晚只能在 730 天以后"),
     (0, 30, "", "bar_reason_required", "请写明限制兑换的原因（最多 200 字）"),
     (0, 30, "   ", "bar_reason_required", "请写明限制兑换的原因（最多 200 字）"),
     (0, 30, "赌" * 201, "bar_reason_required", "请写明限制兑换的原因（最多 200 字）"),

@@ -10,6 +10,7 @@ from points.extensions import db
 from points.ledger import lifecycle
 from points.messages.expiry import warn_households
 from points.messages.models import Message
+from points.messages.queries import inbox
 from points.people.services import add_resident
 from points.timeutil import LOCAL, local_today
 
@@ -60,3 +61,12 @@ def test_the_next_year_is_another_period(clock):
     clock.move_to(datetime(2027, 12, 20, 9, 0, tzinfo=LOCAL))
     assert warn_households(scene.village.village, local_today()) == 1
     assert messages()[-1].text == "将于2028年1月10日清零 40 分，请在清零前到积分超市兑换"
+
+
+def test_the_inbox_calls_a_clearing_a_clearing_not_a_penalty(clock):
+    scene = build_scene()
+    clock.move_to(ON_THE_DAY)
+    lifecycle.run_expiry(None, scene.village.village)
+    db.session.commit()
+    texts = [item.text for item in inbox(scene.villager) if item.kind == "points"]
+    assert "积分清零 -120 分：2027年积分清零" in texts and not any(t.startswith("扣分") for t in texts)

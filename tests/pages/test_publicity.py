@@ -150,3 +150,12 @@ def test_an_admin_may_not_answer_an_objection_about_their_own_household(world, c
     refused = client.post(f"/objections/{objection.id}/decision", data={"decision": "accept", "confirmed": "1"},
                           follow_redirects=True)
     assert "不能处理自己家的或自己提出的公示异议" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999", "0"])
+def test_an_id_out_of_range_is_not_found_not_an_error(world, client, login, number):
+    village_id = world["village"].village.id
+    assert client.get(f"/villages/{village_id}/publicity?grid={number}").status_code == 404
+    assert client.get(f"/villages/{village_id}/publicity/print?grid={number}").status_code == 404
+    login(world["villager"])
+    assert client.get(f"/villages/{village_id}/publicity/objection?month=2026-11&household={number}").status_code == 404
