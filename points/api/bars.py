@@ -4,7 +4,7 @@ header: sent again with the key and the same body, they answer as the first time
 from marshmallow import Schema, fields, validate
 
 from ..auth import policy
-from ..claims.bar_appeals import STATUSES, appeal_bar, bar_status, lift_bar, set_bar
+from ..claims.bar_appeals import STATUSES, appeal_bar, lift_bar, set_bar
 from ..ledger import bars
 from ..ledger.models import RedemptionBar
 from ..timeutil import local_today
@@ -51,7 +51,7 @@ BarPage = page_schema(BarSchema, "BarPage")
 def bar_view(found: RedemptionBar) -> dict:
     return {
         "id": found.id, "household_id": found.household_id, "starts_on": found.starts_on, "ends_on": found.ends_on,
-        "reason": found.reason, "status": bar_status(found, local_today()), "created_at": utc(found.created_at),
+        "reason": found.reason, "status": found.status_on(local_today()), "created_at": utc(found.created_at),
         "appeal": found.appeal or None, "appealed_at": utc(found.appealed_at), "lifted_at": utc(found.lifted_at),
         "lift_note": found.lift_note if found.lifted_at is not None else None,
     }

@@ -21,20 +21,6 @@ KIND = "bar"
 STATUSES = ("in_force", "upcoming", "ended", "lifted")
 
 
-def bar_status(found: RedemptionBar, today: date) -> str:
-    """in_force 生效中, upcoming 未开始, ended 已结束 or lifted 已解除 (early, by an admin)."""
-    if found.lifted_at is not None:
-        return "lifted"
-    if found.ends_on < today:
-        return "ended"
-    return "upcoming" if found.starts_on > today else "in_force"
-
-
-def full_day(day: date) -> str:
-    """2027年1月31日: a bar may run into next year, so its days carry the year."""
-    return str(full_day_label(day))
-
-
 def link(found: RedemptionBar) -> str:
     return f"/bars/{found.id}"
 
@@ -48,7 +34,7 @@ def set_bar(admin: User, household: Household, starts_on: date, ends_on: date, r
         if same is not None:
             return same, False
     found = bars.bar(admin, household, starts_on, ends_on, reason)
-    tell_household(household.id, KIND, _l("您家被限制兑换到 %(until)s：%(reason)s", until=full_day(found.ends_on),
+    tell_household(household.id, KIND, _l("您家被限制兑换到 %(until)s：%(reason)s", until=full_day_label(found.ends_on),
                                            reason=found.reason), link(found), skip=admin)
     return found, True
 

@@ -24,6 +24,13 @@ MAX_REASON = 200
 MAX_APPEAL = 500
 
 
+def may_bar(user: User, household: Household) -> bool:
+    """Whether user may bar the household (the form is shown): an admin with MANAGE_POINTS where it lives, never
+    for their own household, and only while it is on the register."""
+    return (policy.can(user, MANAGE, household.grid_id) and household.id != policy.own_household_id(user)
+            and household.closed_on is None)
+
+
 def bar(actor: User, household: Household, starts_on: date, ends_on: date, reason: str) -> RedemptionBar:
     """Bar the household from redeeming from starts_on to ends_on, both included. Its other bars stand: the household
     is barred while any of them covers the day (an admin lifts one to shorten it).

@@ -276,8 +276,16 @@ class RedemptionBar(db.Model):
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     lifted_by: Mapped[User | None] = relationship(foreign_keys=[lifted_by_id])
 
+    def status_on(self, day: date) -> str:
+        """in_force 生效中, upcoming 未开始, ended 已结束 or lifted 已解除 (early, by an admin)."""
+        if self.lifted_at is not None:
+            return "lifted"
+        if self.ends_on < day:
+            return "ended"
+        return "upcoming" if self.starts_on > day else "in_force"
+
     def in_force(self, day: date) -> bool:
-        return self.lifted_at is None and self.starts_on <= day <= self.ends_on
+        return self.status_on(day) == "in_force"
 
 
 register_words(

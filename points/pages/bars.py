@@ -8,26 +8,20 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..auth import policy
-from ..claims.bar_appeals import appeal_bar, bar_status, full_day, lift_bar, set_bar
+from ..claims.bar_appeals import appeal_bar, lift_bar, set_bar
 from ..errors import DomainError, Forbidden, NotFound, register_messages
 from ..extensions import db
 from ..ledger import bars
 from ..ledger.models import RedemptionBar
 from ..people.models import Household
+from ..periods import full_day_label
 from ..timeutil import local_today
 from . import confirm, refused
 
 bp = Blueprint("bars", __name__)
-bp.add_app_template_filter(full_day, "full_day")  # 2027年1月31日, for the counter and 我的积分 too
 MANAGE = policy.Permission.MANAGE_POINTS
 
 STATUS_LABELS = {"in_force": _l("生效中"), "upcoming": _l("未开始"), "ended": _l("已结束"), "lifted": _l("已解除")}
-
-
-def may_set(household: Household) -> bool:
-    """An admin with MANAGE_POINTS where the household lives bars it, never their own household."""
-    return (policy.can(current_user, MANAGE, household.grid_id)
-            and household.id != policy.own_household_id(current_user) and household.closed_on is None)
 
 
 def _head(household: Household) -> str:
@@ -46,8 +40,8 @@ def _bars_page(household: Household, form: dict | None = None, error: str | None
     today = local_today()
     found = bars.bars_of(household.id)
     return render_template("bars/household.html", household=household, bars=found,
-                           statuses={b.id: bar_status(b, today) for b in found}, labels=STATUS_LABELS,
-                           may_set=may_set(household), form=form or {"starts_on": today.isoformat()},
+                           statuses={b.id: b.status_on(today) for b in found}, labels=STATUS_LABELS,
+                           may_set=bars.may_bar(current_user, household), form=form or {"starts_on": today.isoformat()},
                            error=error), status
 
 
@@ -75,26 +69,26 @@ def new_bar(household_id: int):
         return _bars_page(household, form, refusal.message, refusal.status if refusal.status == 403 else 422)
     if not confirm.confirmed():
         return _confirm_bar(household, found, earlier)
-    flash(_("已限制户号 %(number)s 兑换到 %(until)s", number=household.number, until=full_day(found.ends_on)))
+    flash(_("已限制户号 %(number)s 兑换到 %(until)s", number=household.number, until=full_day_label(found.ends_on)))
     return redirect(url_for("bars.bar_page", bar_id=found.id))
 
 
 def _confirm_bar(household: Household, found: RedemptionBar, earlier: RedemptionBar | None):
     what = _("户号 %(number)s（户主 %(head)s）从 %(start)s 到 %(end)s（共 %(days)d 天）不能在积分超市兑换。",
-             number=household.number, head=_head(household), start=full_day(found.starts_on),
-             end=full_day(found.ends_on), days=(found.ends_on - found.starts_on).days + 1)
+             number=household.number, head=_head(household), start=full_day_label(found.starts_on),
+             end=full_day_label(found.ends_on), days=(found.ends_on - found.starts_on).days + 1)
     details = [_("原因：%(reason)s", reason=found.reason),
                _("这户的村民会收到消息，看到原因和结束日期，可以申诉。"),
                _("兑换台和小程序兑换时都会拒绝，并说明原因和结束日期。")]
     warning = _("这户已有一项限制（到 %(end)s），两项限制都会生效；要缩短请解除原来那项。",
-                end=full_day(earlier.ends_on)) if earlier is not None else ""
+                end=full_day_label(earlier.ends_on)) if earlier is not None else ""
     return confirm.ask(_("确认限制兑换"), what, button=_("确认限制兑换"), details=details, warning=warning,
                        back=url_for("bars.household_bars", household_id=household.id))
 
 
 def _bar_page(found: RedemptionBar, status: int = 200):
     today = local_today()
-    state = bar_status(found, today)
+    state = found.status_on(today)
     household = found.household
     own = household.id == policy.own_household_id(current_user)
     return render_template(
@@ -128,7 +122,7 @@ def lift(bar_id: int):
     if not confirm.confirmed():
         household = found.household
         what = _("解除户号 %(number)s（户主 %(head)s）的限制兑换：原定到 %(end)s，解除后今天起就能兑换。",
-                 number=household.number, head=_head(household), end=full_day(found.ends_on))
+                 number=household.number, head=_head(household), end=full_day_label(found.ends_on))
         return confirm.ask(_("确认解除限制"), what, button=_("确认解除限制"),
                            details=[_("这户的村民会收到消息。")], back=url_for("bars.bar_page", bar_id=bar_id))
     flash(_("限制已解除"))

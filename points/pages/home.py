@@ -23,7 +23,7 @@ from ..people.models import KIND_LABELS
 from ..people.privacy import mask_id_number, mask_name, mask_phone
 from ..people.queries import household_counts
 from ..people.services import CARE_TAG_LABELS, CLOSURE_LABELS, DEPARTURE_LABELS
-from ..periods import day_label, month_label, parse_week, week_label, week_of
+from ..periods import day_label, full_day_label, month_label, parse_week, week_label, week_of
 from ..shop.queries import first_shop_run_by
 from ..timeutil import local_today, utc_to_local
 from .forms import safe_next
@@ -164,6 +164,7 @@ def register_template_helpers(app: Flask) -> None:
         mask_id=mask_id_number,
         local_time=lambda value: format_datetime(value, "yyyy-MM-dd HH:mm") if value else "",
         day_time=day_time,
+        full_day=full_day_label,  # 2027年1月31日: a day that may fall in another year
     )
     app.jinja_env.globals.update(
         KIND_LABELS=KIND_LABELS,

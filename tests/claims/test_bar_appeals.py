@@ -7,12 +7,13 @@ import time_machine
 from sqlalchemy import select
 
 from points.auth.models import Role
-from points.claims.bar_appeals import appeal_bar, bar_status, full_day, lift_bar, set_bar
+from points.claims.bar_appeals import appeal_bar, lift_bar, set_bar
 from points.errors import DomainError, Forbidden, NotFound
 from points.extensions import db
 from points.ledger.models import RedemptionBar
 from points.messages.models import Message
 from points.people.services import add_resident
+from points.periods import full_day_label
 from points.timeutil import LOCAL
 
 from .. import factories
@@ -48,7 +49,7 @@ def told(user) -> list[tuple[str, str, str]]:
 
 def test_setting_a_bar_tells_the_household_until_when_and_why(world):
     found, new = set_bar(world["admin"], world["household"], TODAY, date(2027, 1, 31), " 参与赌博 ")
-    assert new and found.reason == "参与赌博" and bar_status(found, TODAY) == "in_force"
+    assert new and found.reason == "参与赌博" and found.status_on(TODAY) == "in_force"
     assert told(world["villager"]) == [("bar", "您家被限制兑换到 2027年1月31日：参与赌博", f"/bars/{found.id}")]
     assert told(world["outsider"]) == [] and told(world["admin"]) == []
 
@@ -61,7 +62,7 @@ def test_a_retry_finds_the_same_bar_and_tells_nobody_again(world):
     other, new = set_bar(world["admin"], world["household"], TODAY, date(2027, 2, 28), "参与赌博", retry=True)
     assert new and other.id != first.id  # another decision: a second bar, the first stands beside it
     db.session.refresh(first)
-    assert bar_status(first, TODAY) == "in_force"
+    assert first.status_on(TODAY) == "in_force"
 
 
 @pytest.mark.parametrize(("starts", "ends", "reason", "words"), [
@@ -111,7 +112,7 @@ def test_another_household_cannot_appeal(world):
 def test_lifting_tells_the_household_and_a_retry_answers_the_same(world):
     found, _ = set_bar(world["admin"], world["household"], TODAY, date(2027, 1, 31), "参与赌博")
     lift_bar(world["admin"], found.id, "已改正")
-    assert bar_status(found, TODAY) == "lifted" and found.lift_note == "已改正"
+    assert found.status_on(TODAY) == "lifted" and found.lift_note == "已改正"
     assert told(world["villager"])[-1] == ("bar", "您家的限制兑换已解除", f"/bars/{found.id}")
     assert lift_bar(world["admin"], found.id, "已改正", retry=True).id == found.id
     assert len(told(world["villager"])) == 2
@@ -122,6 +123,6 @@ def test_lifting_tells_the_household_and_a_retry_answers_the_same(world):
 
 def test_a_bar_to_come_is_upcoming_and_the_day_names_its_year(world):
     found, _ = set_bar(world["admin"], world["household"], date(2027, 1, 5), date(2027, 1, 31), "违建")
-    assert bar_status(found, TODAY) == "upcoming" and bar_status(found, date(2027, 2, 1)) == "ended"
-    assert full_day(found.starts_on) == "2027年1月5日"
+    assert found.status_on(TODAY) == "upcoming" and found.status_on(date(2027, 2, 1)) == "ended"
+    assert str(full_day_label(found.starts_on)) == "2027年1月5日"
     assert db.session.get(RedemptionBar, found.id).in_force(date(2027, 1, 5))
