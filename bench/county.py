@@ -7,8 +7,8 @@
 Everything is written straight into the tables in bulk (COPY on PostgreSQL, executemany on SQLite), not through
 the services: a posting at a time would take days at this size. The rows are those the services would write:
 the grid tree with its closure rows (grids.services.create_node), households with their heads, a rule book, the
-default checklist and a shop per village, ledger entries with the household balances and period totals that
-ledger.services.post_entries keeps, and behind the first layer's entries what wrote them: closed 志愿服务 events
+default checklist and a shop per village, ledger entries with the household balances, period totals and grid totals
+that ledger.services.post_entries keeps, and behind the first layer's entries what wrote them: closed 志愿服务 events
 with their attendances, published 卫生评比 rounds with the 示范户's score sheets, results and postings, monthly
 summaries naming the 流动红旗 holders, and redemptions at the shop with their lines, stock movements and voids
 (tests/bench/test_county.py proves that on a small county). Entries carry their rule's version where the services
@@ -33,7 +33,10 @@ from points.grids.models import GridNode, GridPath, NodeKind
 from points.hygiene.inspection import rotation
 from points.hygiene.models import ChecklistItem, Outcome, Posting, Result, Score
 from points.hygiene.village_settings import DEFAULT_CHECKLIST
-from points.ledger.models import EntrySource, LedgerEntry, PeriodTotal
+from points.ledger.models import EntrySource, GridPeriodTotal, LedgerEntry, PeriodTotal
+from points.ledger.queries import period_of_key
+from points.people.models import Household
+from points.people.queries import on_register
 from points.periods import month_of_week, period_keys, week_of
 from points.rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
 from points.shop.models import Product, Redemption, RedemptionLine, Shop, StockChange, StockMovement
@@ -77,6 +80,14 @@ RULE_BOOK = (
     ("GRID-DUTY", "网格员履职", GRID_DUTY, 10, RuleUnit.OCCURRENCE),
 )
 RULE_OF = {(category, points > 0): index for index, (_, _, category, points, _) in enumerate(RULE_BOOK)}
+# The grid totals the ledger keeps beside the period totals (ledger.totals): every household's overall totals added up
+# by its grid, and how many households have one; in one statement once the period totals are in. The county closes no
+# household (整户迁出), so every household is on the register in every period, as the grid totals count them
+# (_write_grid_totals counts a closed one as migration 0024 does, should one be there).
+GRID_TOTALS = ("INSERT INTO grid_period_totals (period, grid_id, category, total, active)"
+               " SELECT p.period, h.grid_id, p.category, sum(p.total), count(*)"
+               " FROM period_totals p JOIN households h ON h.id = p.household_id WHERE p.resident_id = 0"
+               " GROUP BY p.period, h.grid_id, p.category")
 # The local hour a resident's first, second … 志愿服务 of a day starts (4 hours each, the most an entry pays for): the
 # county preset's busiest volunteer goes to six in one day.
 EVENT_HOURS = (8, 13, 18, 4, 0, 20)
@@ -568,6 +579,27 @@ def _execute(*statements: str) -> None:
         connection.commit()
 
 
+def _write_grid_totals() -> None:
+    """The grid totals from the period totals, into an empty table: GRID_TOTALS when no household is closed (the
+    county's); else a statement per period, a closed household counting only in the periods it is on the register in
+    (people.queries.on_register: closed on or after the period's first day), as migration 0024 adds them up."""
+    with db.engine.connect() as connection:
+        closed = connection.scalar(select(func.count()).select_from(Household).where(Household.closed_on.is_not(None)))
+    if not closed:
+        _execute(GRID_TOTALS)
+        return
+    with db.engine.connect() as connection:
+        for period in connection.scalars(select(PeriodTotal.period).distinct()).all():
+            connection.execute(insert(GridPeriodTotal).from_select(
+                ["period", "grid_id", "category", "total", "active"],
+                select(PeriodTotal.period, Household.grid_id, PeriodTotal.category, func.sum(PeriodTotal.total),
+                       func.count())
+                .join(Household, Household.id == PeriodTotal.household_id)
+                .where(PeriodTotal.period == period, PeriodTotal.resident_id == 0, on_register(period_of_key(period)))
+                .group_by(PeriodTotal.period, Household.grid_id, PeriodTotal.category)))
+        connection.commit()
+
+
 def _drop_indexes(*tables) -> list:
     """Drop the secondary indexes of tables (the keys and unique constraints stay); return them for _create_indexes."""
     indexes = [index for table in tables for index in table.indexes]
@@ -595,7 +627,8 @@ def _create_indexes(indexes: list) -> None:
 
 def build_county(spec: Spec, progress=print) -> County:
     """Write the county into an empty database made by the migrations: the grid tree, households, residents, one
-    layer of ledger entries, the balances and the period totals. Commits. progress(text) hears of each step."""
+    layer of ledger entries, the balances, the period totals and the grid totals. Commits. progress(text) hears of
+    each step."""
     if db.session.scalar(select(func.count()).select_from(GridNode)):
         raise RuntimeError("build_county needs an empty database")
     county = _build_tree(spec)
@@ -610,8 +643,8 @@ def build_county(spec: Spec, progress=print) -> County:
 
 def grow_county(county: County, layers: int, progress=print) -> None:
     """Add layers of entries (the same households, as many entries per layer as the first) until the ledger holds
-    layers of them, and rebuild the balances and period totals over all of them. The new layers' entries have no
-    events, rounds or redemptions behind them, and no stock moves. Commits."""
+    layers of them, and rebuild the balances, period totals and grid totals over all of them. The new layers' entries
+    have no events, rounds or redemptions behind them, and no stock moves. Commits."""
     if layers <= county.layers:
         return
     _write_ledger(county, write=list(range(county.layers, layers)), total=list(range(layers)), progress=progress)
@@ -777,8 +810,8 @@ def _fix_sequence(table: str) -> None:
 
 def _write_ledger(county: County, write: list[int], total: list[int], progress=print) -> None:
     """Write the entries of the layers in write (with what wrote them, for the first layer: _Backing), then the
-    balances and period totals of the layers in total (all of the ledger's), household by household; the tables'
-    secondary indexes are dropped meanwhile and made again."""
+    balances and period totals of the layers in total (all of the ledger's), household by household, and the grid
+    totals from those in one statement; the tables' secondary indexes are dropped meanwhile and made again."""
     spec = county.spec
     started = time.perf_counter()
     counts = entry_counts(spec)
@@ -792,8 +825,9 @@ def _write_ledger(county: County, write: list[int], total: list[int], progress=p
     indexes = _drop_indexes(LedgerEntry.__table__, PeriodTotal.__table__, *(() if 0 not in write else (
         Event.__table__, Attendance.__table__, Score.__table__, Result.__table__, Posting.__table__,
         Redemption.__table__, RedemptionLine.__table__, StockMovement.__table__)))
-    _execute("TRUNCATE period_totals, household_balances" if postgres else "DELETE FROM period_totals",
-             *(() if postgres else ("DELETE FROM household_balances",)))
+    _execute("TRUNCATE period_totals, household_balances, grid_period_totals" if postgres
+             else "DELETE FROM period_totals",
+             *(() if postgres else ("DELETE FROM household_balances", "DELETE FROM grid_period_totals")))
     entries = _Writer("ledger_entries", ["id", "household_id", "resident_id", "amount", "category", "source",
                                          "occurred_on", "created_at", "note", "idempotency_key", "reverses_id",
                                          "hours", "rule_version_id"])
@@ -854,6 +888,10 @@ def _write_ledger(county: County, write: list[int], total: list[int], progress=p
     progress(f"ledger layers {write[0]}…{write[-1]}: wrote {entries.count} entries, {totals.count} period totals "
              f"({generated} entries generated, {generated / loaded:,.0f}/s): {loaded:.1f} s")
     started = time.perf_counter()
+    _write_grid_totals()
+    grids = time.perf_counter() - started
+    progress(f"grid totals added up from the period totals: {grids:.1f} s")
+    started = time.perf_counter()
     _create_indexes(indexes)
     indexed = time.perf_counter() - started
     started = time.perf_counter()
@@ -864,4 +902,4 @@ def _write_ledger(county: County, write: list[int], total: list[int], progress=p
         _execute("PRAGMA analysis_limit=10000", "ANALYZE")
     analyzed = time.perf_counter() - started
     progress(f"indexes made again: {indexed:.1f} s; ANALYZE: {analyzed:.1f} s")
-    county.timings[f"ledger {len(total)}x"] = loaded + indexed + analyzed
+    county.timings[f"ledger {len(total)}x"] = loaded + grids + indexed + analyzed

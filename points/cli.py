@@ -24,9 +24,11 @@ from .ledger.models import ExpiryMode, LedgerSettings
 from .ledger.queries import (
     BalanceMismatch,
     DutyMismatch,
+    GridTotalMismatch,
     TotalMismatch,
     balance_mismatches,
     duty_mismatches,
+    grid_total_mismatches,
     ledger_size,
     total_mismatches,
 )
@@ -195,11 +197,13 @@ VERIFY_EXAMPLES = 5  # mismatches shown of each kind; the count says how many th
 
 @click.command("verify")
 def verify_command():
-    """Check that every balance, period total and stock is the sum of the entries or movements it caches; exit 1
-    with a report (ids only, no personal data) when one is not."""
+    """Check that every balance, period total and stock is the sum of the entries or movements it caches, and every
+    grid total the sum of the period totals of its households on the register in the period; exit 1 with a report
+    (ids only, no personal data) when one is not."""
     failed = [
         _report("户余额与积分明细不符", balance_mismatches(), _balance_line),
         _report("期间合计与积分明细不符", total_mismatches(), _total_line),
+        _report("网格合计与各户期间合计不符", grid_total_mismatches(), _grid_total_line),
         _report("商品库存与出入库记录不符", stock_mismatches(), _stock_line),
         _report("活动人数与签到记录或人数上限不符", attendance_mismatches(), _attendance_line),
         _report("网格员履职积分与履职记录不符", duty_mismatches(), _duty_line),
@@ -209,6 +213,7 @@ def verify_command():
         raise SystemExit(1)
     size = ledger_size()
     click.echo(f"核对通过：{size.balances} 户余额、{size.totals} 条期间合计与 {size.entries} 条积分明细一致，"
+               f"{size.grid_totals} 条网格合计与各户期间合计一致，"
                f"{product_count()} 种商品库存与出入库记录一致，{event_count()} 场活动的人数与签到记录一致且未超上限")
 
 
@@ -249,6 +254,20 @@ def _total_line(mismatch: TotalMismatch) -> str:
     if mismatch.expected is None:
         return f"{key}：没有明细对应这一行（{_figures(mismatch.stored)}）"
     return f"{key}：存为 {_figures(mismatch.stored)}，应为 {_figures(mismatch.expected)}"
+
+
+def _grid_total_line(mismatch: GridTotalMismatch) -> str:
+    key = f"网格 id {mismatch.grid_id}，{mismatch.period}，类别 {mismatch.category or '(全部)'}"
+    if mismatch.stored is None:
+        return f"{key}：缺少这一行，应为 {_grid_figures(mismatch.expected)}"
+    if mismatch.expected is None:
+        return f"{key}：没有户的期间合计对应这一行（{_grid_figures(mismatch.stored)}）"
+    return f"{key}：存为 {_grid_figures(mismatch.stored)}，应为 {_grid_figures(mismatch.expected)}"
+
+
+def _grid_figures(figures: tuple[int, int]) -> str:
+    total, active = figures
+    return f"合计 {total}、{active} 户"
 
 
 def _figures(figures: tuple[int, int, int, int]) -> str:

@@ -10,10 +10,11 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import Enum, MetaData
+from sqlalchemy import Enum, MetaData, bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 # Named constraints so that migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -34,12 +35,84 @@ def conflict_insert(dialect: str):
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def connection():
+    """The session's connection in its transaction (begun if none has), as db.session.connection() gives it, kept for
+    the transaction: asking the session again before each statement on a hot path cost more than the statement's own
+    Python. A savepoint runs on the same connection; a commit or rollback ends the transaction, and the next asks
+    again."""
+    session = db.session()
+    transaction = session.get_transaction()
+    held = session.info.get(_CONNECTION)
+    if held is not None and transaction is not None and held[0] is transaction:
+        return held[1]
+    found = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), found)
+    return found
+
+
+_CONNECTION = "connection_of_transaction"
+
+
+def add_unless_taken(model, values: dict):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row: the row as a persistent object of model, or None when one of
+    its unique keys is taken (a twin transaction writing the same key is waited for, and its row is there to read
+    when the insert returns). The table's statement, not the entity's: the ORM's bulk insert costs more than the
+    statement on the hot paths that use this (a check-in, a redemption)."""
+    db.session.flush()  # the table's statement: what the session holds unwritten goes first
+    row = connection().execute(_insert_unless_taken(model.__table__, db.engine.dialect.name),
+                                         values).first()
+    return None if row is None else attach(model, row._mapping)
+
+
 @functools.cache
-def insert_unless_taken(model, dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the row, as an object of model: nothing when one of its unique keys
-    is taken (a twin transaction writing the same key is waited for, and its row is there to read when the insert
-    returns). Built once per model and dialect."""
-    return conflict_insert(dialect)(model).on_conflict_do_nothing().returning(model)
+def _insert_unless_taken(table, dialect: str):
+    return conflict_insert(dialect)(table).on_conflict_do_nothing().returning(*table.columns)
+
+
+def attach(model, row, refresh: bool = False):
+    """The persistent object of model for a row (column name → value) a table's statement read or wrote, as the
+    session's loading of the row would make it: the one the session holds already (its attributes not loaded set from
+    the row, or all of them when refresh, as populate_existing does), or a new one added to the session. For the hot
+    paths, where the ORM's loading of a row cost more than the statement."""
+    keys = _attribute_keys(model)
+    mapper = model.__mapper__
+    identity = db.session.identity_key(model, tuple(row[column.name] for column in mapper.primary_key))
+    held = db.session.identity_map.get(identity)
+    if held is None:
+        # As the ORM's loading does: the values straight into the new object's dict, then made its committed state.
+        target = mapper.class_manager.new_instance()
+        vars(target).update((keys[name], value) for name, value in row.items())
+        make_transient_to_detached(target)
+        db.session.add(target)
+        return target
+    unloaded = inspect(held).unloaded
+    for name, value in row.items():
+        if refresh or keys[name] in unloaded:
+            set_committed_value(held, keys[name], value)
+    return held
+
+
+def fetch(model, id_: int):
+    """session.get() for the hot paths: the object the session holds, or the row read by the table's statement and
+    attached (None when there is none). Only for a model whose relationships load lazily: a joined one would be
+    missing."""
+    held = db.session.identity_map.get(db.session.identity_key(model, id_))
+    if held is not None and not inspect(held).expired:
+        return held
+    row = connection().execute(_by_id(model.__table__), {"id": id_}).first()
+    return None if row is None else attach(model, row._mapping)
+
+
+@functools.cache
+def _by_id(table):
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+@functools.cache
+def _attribute_keys(model) -> dict[str, str]:
+    """model's attribute key of each of its table's columns."""
+    mapper = model.__mapper__
+    return {column.name: mapper.get_property_by_column(column).key for column in model.__table__.columns}
 
 
 def add_unless_twin(row, twin):

@@ -12,7 +12,7 @@ from ..events.queries import visible_event
 from ..extensions import limiter
 from .auth import api_user
 from .events import AttendanceSchema, EventDetailSchema, attendance_view, bp, event_detail, row_id
-from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, Text, client_key, commit_keyed
+from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, Text, answered, client_key, commit_keyed
 
 # Shapes
 
@@ -148,7 +148,7 @@ def create_checkin(args):
                 "attendance": attendance_view(checkin.attendance)}
         return body, 200 if checkin.already else 201
 
-    return commit_keyed(answer)
+    return answered(*commit_keyed(answer))
 
 
 @bp.post("/checkouts")

@@ -24,7 +24,17 @@ from ..shop.models import Product, Redemption, Shop
 from ..timeutil import local_to_utc
 from .auth import api_user, authenticate_request
 from .blueprint import Blueprint
-from .schemas import IDEMPOTENCY_HEADER, ErrorSchema, PageArgs, Text, client_key, commit_keyed, page_schema, utc
+from .schemas import (
+    IDEMPOTENCY_HEADER,
+    ErrorSchema,
+    PageArgs,
+    Text,
+    answered,
+    client_key,
+    commit_keyed,
+    page_schema,
+    utc,
+)
 
 bp = Blueprint("api_shop", __name__, description="积分超市：商品与库存、兑换、作废")
 bp.before_request(authenticate_request)
@@ -426,8 +436,7 @@ def create_redemption(args):
     done = services.redeem(user, shop, lines, card=args.get("card"), household_id=args.get("household_id"),
                            client_key=key)
     # Before the commit, which would make every row read again.
-    body = redemption_detail(done.redemption, done.balance_after)
-    return body
+    return answered(redemption_detail(done.redemption, done.balance_after), 201)
 
 
 @bp.get("/redemptions")

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
-from ..extensions import db, insert_unless_taken
+from ..extensions import add_unless_taken, connection, db, fetch
 from ..people.cards import household_of_card
 from ..people.models import Resident
 from ..timeutil import utc_to_local, utcnow
@@ -100,7 +100,7 @@ def event_of_token(token: str, now: datetime | None = None) -> Event:
         event_id, kind, value = _serializer().loads(token)
     except (BadSignature, ValueError, TypeError):
         raise DomainError("invalid_code") from None
-    event = db.session.get(Event, event_id) if isinstance(event_id, int) else None
+    event = fetch(Event, event_id) if isinstance(event_id, int) else None
     if event is None:
         raise NotFound()
     age = _slot(now or utcnow()) - value if kind in ("r", "g") and isinstance(value, int) else None
@@ -199,6 +199,13 @@ def _keyed_check_in(actor: User, client_key: str | None, digest: str) -> CheckIn
 
 
 
+_EVENTS = Event.__table__
+# The table's statement, not the entity's: the session would look for the event among its objects to update it.
+_COUNT_IN = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event"), _EVENTS.c.closed_at.is_(None),
+                                   _EVENTS.c.capacity.is_(None) | (_EVENTS.c.attendees < _EVENTS.c.capacity))
+             .values(attendees=_EVENTS.c.attendees + 1).returning(_EVENTS.c.attendees))
+
+
 def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: User, now: datetime | None,
               client_key: str | None = None, digest: str = "") -> CheckIn:
     """One attendance per person: a repeated check-in answers the first (as new to a retry with the key that made
@@ -220,11 +227,9 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
             return keyed
         raise DomainError("not_resident_here", status=403)
     refusal = _why_not_open(event, now)
-    attendance = None if refusal else db.session.scalar(
-        insert_unless_taken(Attendance, db.engine.dialect.name),
-        [dict(event_id=event.id, resident_id=resident.id, household_id=household.id, method=method,
-              recorded_by_id=actor.id, checked_in_at=now, client_key=client_key or None,
-              request_digest=digest if client_key else None)])
+    attendance = None if refusal else add_unless_taken(Attendance, dict(
+        event_id=event.id, resident_id=resident.id, household_id=household.id, method=method, recorded_by_id=actor.id,
+        checked_in_at=now, client_key=client_key or None, request_digest=digest if client_key else None))
     if attendance is None:  # not open, or checked in before: the check-in made then answers
         repeat = _repeat_check_in(event, resident, actor, client_key, digest)
         if repeat is not None:
@@ -232,11 +237,7 @@ def _check_in(event: Event, resident: Resident, method: CheckinMethod, actor: Us
         if refusal is not None:
             raise refusal
         raise RuntimeError("an attendance met another, which is not there to read")  # none is ever deleted
-    attendees = db.session.execute(
-        update(Event).where(Event.id == event.id, Event.closed_at.is_(None),
-                            Event.capacity.is_(None) | (Event.attendees < Event.capacity))
-        .values(attendees=Event.attendees + 1).returning(Event.attendees)
-    ).scalar()
+    attendees = connection().execute(_COUNT_IN, {"event": event.id}).scalar()
     if attendees is None:
         db.session.refresh(event, ["attendees", "closed_at"])
         if event.closed_at is not None:  # closed while this check-in waited

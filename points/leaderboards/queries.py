@@ -5,14 +5,15 @@ from the ledger itself), with standard competition ranks: equal totals share a p
 A village or a grid holds at most a few thousand households: their totals are looked up one by one and sorted. A
 town holds tens of thousands: its top is found by walking the period's totals from the highest down, keeping those
 inside the town, which stops after a few hundred rows whatever the size of the ledger (a town with few points in a
-county with many is read like a village). A household's own place is counted in its grid or village only.
+county with many is read like a village). A household's own place is counted in its grid or village only. Grids and
+villages are ranked from the totals the ledger keeps per grid: a row per grid, however many households it has.
 """
 import enum
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from fractions import Fraction
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from ..auth import policy
@@ -25,8 +26,9 @@ from ..grids.models import GridNode, GridPath, NodeKind
 from ..grids.queries import is_within
 from ..hygiene.models import Assignment, InspectionRound, Outcome, Result
 from ..hygiene.queries import flag_holders
-from ..ledger.models import LedgerEntry, PeriodTotal
+from ..ledger.models import GridPeriodTotal, LedgerEntry, PeriodTotal
 from ..ledger.queries import OwnPlace, household_place
+from ..ledger.totals import write_grid_totals
 from ..people.models import Household, Resident
 from ..people.privacy import mask_name
 from ..people.queries import on_register
@@ -241,18 +243,26 @@ class GridPlace:
 
 def grid_board(scope: GridNode, period: Period, category: RuleCategory | None = None,
                order: GridOrder = GridOrder.AVERAGE) -> list[GridPlace]:
-    """Every grid of scope's subtree that households live in, by the average total of its households (a household
-    without entries counts 0, so big grids do not win by size) or by the sum, best first."""
-    totals = select(PeriodTotal.household_id, PeriodTotal.total).where(
-        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0,
-        PeriodTotal.category == (category.value if category else "")).subquery()
+    """Every grid of scope's subtree that households on the register in period live in, by the average total of its
+    households (a household without entries counts 0, so big grids do not win by size) or by the sum, best first.
+
+    The totals and the households with any are the ledger's grid totals, a row per grid however many households it
+    has; only the households on the register are counted, per grid, with no ledger join. The grid totals count a
+    household in the periods it is on the register in (people.queries.on_register), as the households counted here:
+    the same figures as a sum of the totals of the grid's households on the register. The postings of this
+    transaction that are not in the grid totals yet (ledger.totals.write_grid_totals) are written first."""
+    write_grid_totals()
+    # Counted grid by grid, a range of the index on (grid, the day it left) each: a join of the subtree's nodes with
+    # the households made PostgreSQL read every household of the county.
+    counted = (select(func.count()).select_from(Household)
+               .where(Household.grid_id == GridPath.descendant_id, on_register(period)).scalar_subquery())
+    households = (select(GridPath.descendant_id.label("grid_id"), counted.label("households"))
+                  .where(GridPath.ancestor_id == scope.id).subquery())
     rows = db.session.execute(
-        select(Household.grid_id, func.count(Household.id), func.count(totals.c.household_id),
-               func.coalesce(func.sum(totals.c.total), 0))
-        .join(GridPath, and_(GridPath.descendant_id == Household.grid_id, GridPath.ancestor_id == scope.id))
-        .outerjoin(totals, totals.c.household_id == Household.id)
-        .where(on_register(period))
-        .group_by(Household.grid_id)
+        select(households.c.grid_id, households.c.households, func.coalesce(GridPeriodTotal.active, 0),
+               func.coalesce(GridPeriodTotal.total, 0))
+        .outerjoin(GridPeriodTotal, _grid_totals_of(households.c.grid_id, period, category))
+        .where(households.c.households > 0)
     ).all()
     village = aliased(GridNode)
     names = {id_: (name, village_name) for id_, name, village_name in db.session.execute(
@@ -264,6 +274,12 @@ def grid_board(scope: GridNode, period: Period, category: RuleCategory | None = 
     places.sort(key=lambda p: (-key(p), p.grid_id))
     ranks = competition_ranks([key(p) for p in places])
     return [replace(place, rank=rank) for rank, place in zip(ranks, places)]
+
+
+def _grid_totals_of(grid_id, period: Period, category: RuleCategory | None) -> ColumnElement[bool]:
+    """The grid totals row of grid_id (a column) in period and category: one lookup by its key."""
+    return and_(GridPeriodTotal.period == period.key, GridPeriodTotal.grid_id == grid_id,
+                GridPeriodTotal.category == (category.value if category else ""))
 
 
 # -------------------------------------------------------------------------------------------------------- villages
@@ -297,20 +313,25 @@ def village_board(scope: GridNode, period: Period, category: RuleCategory | None
                   order: GridOrder = GridOrder.AVERAGE) -> list[VillagePlace]:
     """Every village in use of scope's subtree (a town's), by the average total of its households (a household
     without entries counts 0, as on the grid board) or by the sum, best first; a village without households counts
-    0. Two statements whatever the number of villages: the villages, and one grouped sum."""
+    0. The totals are its grids' (grid_board says whom they count: the households on the register in period); the
+    households on the register are counted per village. Two statements whatever the number of villages: the villages,
+    and one of grouped sums."""
+    write_grid_totals()
     villages = villages_in_use(scope)
     if not villages:
         return []
-    totals = select(PeriodTotal.household_id, PeriodTotal.total, PeriodTotal.entries).where(
-        PeriodTotal.period == period.key, PeriodTotal.resident_id == 0,
-        PeriodTotal.category == (category.value if category else "")).subquery()
-    sums = {village_id: (int(households), int(active or 0), int(total or 0))
-            for village_id, households, active, total in db.session.execute(
-                select(Household.village_id, func.count(Household.id),
-                       func.sum(case((totals.c.entries > 0, 1), else_=0)), func.coalesce(func.sum(totals.c.total), 0))
-                .outerjoin(totals, totals.c.household_id == Household.id)
-                .where(Household.village_id.in_([v.id for v in villages]), on_register(period))
-                .group_by(Household.village_id))}
+    ids = [v.id for v in villages]
+    households = (select(Household.village_id, func.count().label("households"))
+                  .where(Household.village_id.in_(ids), on_register(period))
+                  .group_by(Household.village_id).subquery())
+    totals = (select(GridNode.village_id, func.sum(GridPeriodTotal.active).label("active"),
+                     func.sum(GridPeriodTotal.total).label("total"))
+              .join(GridPeriodTotal, _grid_totals_of(GridNode.id, period, category))
+              .where(GridNode.village_id.in_(ids)).group_by(GridNode.village_id).subquery())
+    sums = {village_id: (int(count), int(active or 0), int(total or 0))
+            for village_id, count, active, total in db.session.execute(
+                select(households.c.village_id, households.c.households, totals.c.active, totals.c.total)
+                .outerjoin(totals, totals.c.village_id == households.c.village_id))}
     places = [VillagePlace(0, v.id, v.name, *sums.get(v.id, (0, 0, 0))) for v in villages]
     key = (lambda p: p.average) if order is GridOrder.AVERAGE else (lambda p: p.total)
     places.sort(key=lambda p: (-key(p), p.village_id))

@@ -15,8 +15,8 @@ from ..extensions import db
 from ..people.models import Household
 from ..timeutil import local_today, utcnow
 from .barring import bar_in_force
+from .locks import hold_all
 from .models import RedemptionBar
-from .services import hold_all
 
 MANAGE = policy.Permission.MANAGE_POINTS
 MOST_DAYS = 730

@@ -19,13 +19,14 @@ from ..audit.services import record
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError
-from ..extensions import db, insert_unless_taken
+from ..extensions import add_unless_taken, db
 from ..grids.models import GridNode
 from ..people.models import Household
 from ..periods import full_day_label, next_month
 from ..timeutil import local_today, utcnow
+from .locks import hold_all
 from .models import EntrySource, ExpiryMode, ExpiryRun, HouseholdBalance, LedgerEntry, LedgerSettings
-from .services import Movement, hold_all, post_entries, reversal_of
+from .services import Movement, post_entries, reversal_of
 from .totals import fresh_points
 
 MANAGE = policy.Permission.MANAGE_POINTS
@@ -320,8 +321,8 @@ def run_expiry(actor: User | None, village: GridNode, today: date | None = None)
         if upcoming is None:
             raise DomainError("expiry_off")
         raise DomainError("expiry_not_due", day=full_day_label(upcoming.day))
-    run = db.session.scalar(insert_unless_taken(ExpiryRun, db.engine.dialect.name), [dict(
-        village_id=village.id, period=due.period, cutoff=due.cutoff, actor_id=actor.id if actor else None)])
+    run = add_unless_taken(ExpiryRun, dict(village_id=village.id, period=due.period, cutoff=due.cutoff,
+                                           actor_id=actor.id if actor else None))
     if run is None:
         return db.session.scalar(select(ExpiryRun).where(ExpiryRun.village_id == village.id,
                                                          ExpiryRun.period == due.period)), False

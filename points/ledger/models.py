@@ -148,6 +148,28 @@ class PeriodTotal(db.Model):
     hours: Mapped[int] = mapped_column(default=0)
 
 
+class GridPeriodTotal(db.Model):
+    """The overall period totals (resident_id 0) of a grid's households added up: what the grid and village boards
+    read, a few hundred rows for a town whose households' totals are tens of thousands. Written with the period
+    totals' transaction at its commit (ledger.totals), moved when a household moves to another grid, taken off (and
+    back) when it leaves the register (and is reopened).
+
+    grid_id: the grid the households are in now, not the one they were in when the points were earned.
+    active: how many of the grid's households on the register in the period have a total in it and the category. A
+    grid that a move or a closure left without any has no row: the rows are exactly the totals of the households on
+    the register in each period (people.queries.on_register) grouped by their grids.
+    Keys as PeriodTotal's: category '' means all of them.
+    """
+
+    __tablename__ = "grid_period_totals"
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid_nodes.id", ondelete="RESTRICT"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(24), primary_key=True, default="")
+    total: Mapped[int] = mapped_column(default=0)
+    active: Mapped[int] = mapped_column(default=0)
+
+
 class DutyRecord(db.Model):
     """履职记录: points a grid worker earned for their duty (a report finished in time, a visit), under a 网格员履职
     rule, whether or not the worker lives in the village. A worker who is a resident earns them into their household

@@ -1,5 +1,6 @@
 """Read-only queries on the ledger: a household's entries and balance, its rank in its grid, and the checks that the
-cached balances and period totals agree with the entries (flask --app points verify)."""
+cached balances and period totals agree with the entries, and the grid totals with the period totals (flask --app
+points verify)."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -29,10 +30,10 @@ from ..limits import MAX_PAGE
 from ..paging import Page
 from ..people.models import Household
 from ..people.queries import on_register
-from ..periods import Period
+from ..periods import Period, PeriodKind, period_of
 from ..rules.models import RuleVersion
 from ..rules.queries import rule_book
-from .models import DutyRecord, EntrySource, HouseholdBalance, LedgerEntry, PeriodTotal
+from .models import DutyRecord, EntrySource, GridPeriodTotal, HouseholdBalance, LedgerEntry, PeriodTotal
 from .totals import SPENT
 
 
@@ -155,16 +156,30 @@ class TotalMismatch:
 
 
 @dataclass(frozen=True)
+class GridTotalMismatch:
+    """A grid total that is not what the overall period totals of the grid's households (by the grids they are in now)
+    on the register in the period make. stored None: the row is missing; expected None: no household's total makes
+    the row. The figures are (total, households with a total)."""
+
+    period: str
+    grid_id: int
+    category: str
+    stored: tuple[int, int] | None
+    expected: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
 class LedgerSize:
     balances: int
     entries: int
     totals: int
+    grid_totals: int
 
 
 def ledger_size() -> LedgerSize:
-    """How many balance rows, entries and period totals there are: what a clean check went through."""
+    """How many balance rows, entries, period totals and grid totals there are: what a clean check went through."""
     return LedgerSize(*(db.session.scalar(select(func.count()).select_from(model))
-                        for model in (HouseholdBalance, LedgerEntry, PeriodTotal)))
+                        for model in (HouseholdBalance, LedgerEntry, PeriodTotal, GridPeriodTotal)))
 
 
 def _household_ranges(size: int = VERIFY_HOUSEHOLDS) -> Iterator[tuple[int, int]]:
@@ -255,12 +270,13 @@ def _expected_totals(low: int, high: int):
             .group_by(*keys).cte("expected"))
 
 
-def _stored_periods() -> list[str]:
-    """Every period that has a stored total, read off the primary key's index one period at a time (a loose index
-    scan: a few hundred lookups, not a pass over the table)."""
+def _stored_periods(table: str = "period_totals") -> list[str]:
+    """Every period that has a row in table (period_totals or grid_period_totals, both keyed by period first), read off
+    the primary key's index one period at a time (a loose index scan: a few hundred lookups, not a pass over the
+    table)."""
     return list(db.session.scalars(text(
-        "WITH RECURSIVE p(period) AS (SELECT min(period) FROM period_totals UNION ALL "
-        "SELECT (SELECT min(period) FROM period_totals WHERE period > p.period) FROM p WHERE p.period IS NOT NULL) "
+        f"WITH RECURSIVE p(period) AS (SELECT min(period) FROM {table} UNION ALL "
+        f"SELECT (SELECT min(period) FROM {table} WHERE period > p.period) FROM p WHERE p.period IS NOT NULL) "
         "SELECT period FROM p WHERE period IS NOT NULL")))
 
 
@@ -286,20 +302,72 @@ def total_mismatches() -> Iterator[TotalMismatch]:
                   .where(or_(PeriodTotal.period.in_(periods), PeriodTotal.period.in_(select(expected.c.period))),
                          PeriodTotal.household_id.between(low, high))
                   .cte("stored"))
-        same_key = and_(*(expected.c[name] == stored.c[name] for name in keys))
-        columns = [*(stored.c[name] for name in figures), *(expected.c[name] for name in figures)]
-        wrong = (select(*(expected.c[name].label(name) for name in keys), *columns)
-                 .select_from(expected.outerjoin(stored, same_key))
-                 .where(or_(stored.c.period.is_(None), *(stored.c[name] != expected.c[name] for name in figures))))
-        extra = (select(*(stored.c[name].label(name) for name in keys), *columns)
-                 .select_from(stored.outerjoin(expected, same_key))
-                 .where(expected.c.period.is_(None)))
-        ordered = union_all(wrong, extra).order_by(*(literal_column(name) for name in
+        ordered = _compared(expected, stored, keys, figures).order_by(*(literal_column(name) for name in
                                                      ("household_id", "period", "resident_id", "category")))
         for row in db.session.execute(ordered):
             stored_figures, expected_figures = row[4:8], row[8:12]
             yield TotalMismatch(
                 row.period, row.household_id, row.resident_id, row.category,
+                None if stored_figures[0] is None else tuple(int(n) for n in stored_figures),
+                None if expected_figures[0] is None else tuple(int(n) for n in expected_figures))
+
+
+def _compared(expected, stored, keys: tuple, figures: tuple):
+    """The rows of expected that stored lacks or holds other figures for, and the rows of stored that expected lacks:
+    each its keys, then stored's figures, then expected's (None where the row is not there)."""
+    same_key = and_(*(expected.c[name] == stored.c[name] for name in keys))
+    columns = [*(stored.c[name] for name in figures), *(expected.c[name] for name in figures)]
+    wrong = (select(*(expected.c[name].label(name) for name in keys), *columns)
+             .select_from(expected.outerjoin(stored, same_key))
+             .where(or_(stored.c.period.is_(None), *(stored.c[name] != expected.c[name] for name in figures))))
+    extra = (select(*(stored.c[name].label(name) for name in keys), *columns)
+             .select_from(stored.outerjoin(expected, same_key))
+             .where(expected.c.period.is_(None)))
+    return union_all(wrong, extra)
+
+
+_KEY_KINDS = {"W": PeriodKind.WEEK, "M": PeriodKind.MONTH, "Q": PeriodKind.QUARTER, "Y": PeriodKind.YEAR}
+
+
+def period_of_key(key: str) -> Period:
+    """The period a key of the period totals names: 'W2026-47', 'M2026-11', 'Q2026-4', 'Y2026' or 'ALL'."""
+    if key == "ALL":
+        return period_of(PeriodKind.ALL, date.min)
+    kind = _KEY_KINDS[key[0]]
+    year, _dash, number = key[1:].partition("-")
+    if kind is PeriodKind.WEEK:
+        return period_of(kind, date.fromisocalendar(int(year), int(number), 1))
+    month = {PeriodKind.MONTH: int(number or 1), PeriodKind.QUARTER: 3 * int(number or 1) - 2}.get(kind, 1)
+    return period_of(kind, date(int(year), month, 1))
+
+
+def grid_total_mismatches() -> Iterator[GridTotalMismatch]:
+    """Every grid total that differs from the overall period totals (resident 0) of the households in the grid now
+    and on the register in the period (people.queries.on_register: not closed, or closed on or after its first day),
+    added up from scratch, missing, or made by no household's total; by period, grid and category.
+
+    A period at a time (those of either table), compared whole in one statement: the period's slice of period_totals
+    is read through its key, and the stored rows and their sums come from the same snapshot of a serving app's
+    writes."""
+    periods = sorted(set(_stored_periods()) | set(_stored_periods("grid_period_totals")))
+    keys = ("period", "grid_id", "category")
+    figures = ("total", "active")
+    for period in periods:
+        expected = (select(PeriodTotal.period, Household.grid_id, PeriodTotal.category,
+                           func.sum(PeriodTotal.total).label("total"), func.count().label("active"))
+                    .join(Household, Household.id == PeriodTotal.household_id)
+                    .where(PeriodTotal.period == period, PeriodTotal.resident_id == 0,
+                           on_register(period_of_key(period)))
+                    .group_by(PeriodTotal.period, Household.grid_id, PeriodTotal.category)
+                    .cte("expected"))
+        stored = (select(GridPeriodTotal.period, GridPeriodTotal.grid_id, GridPeriodTotal.category,
+                         GridPeriodTotal.total, GridPeriodTotal.active)
+                  .where(GridPeriodTotal.period == period).cte("stored"))
+        for row in db.session.execute(_compared(expected, stored, keys, figures).order_by(literal_column("grid_id"),
+                                                                       literal_column("category"))):
+            stored_figures, expected_figures = row[3:5], row[5:7]
+            yield GridTotalMismatch(
+                row.period, row.grid_id, row.category,
                 None if stored_figures[0] is None else tuple(int(n) for n in stored_figures),
                 None if expected_figures[0] is None else tuple(int(n) for n in expected_figures))
 

@@ -12,20 +12,23 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import Change, record_all
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
-from ..extensions import conflict_insert, db
+from ..extensions import conflict_insert, connection, db
 from ..people.models import Household, Resident
 from ..periods import full_day_label
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
-from ..rules.queries import version_in_force
-from ..timeutil import local_today
+from ..rules.queries import version_to_apply
+from ..timeutil import local_today, utcnow
 from .barring import apply_bars, bar_in_force
 from .checks import check_caps, check_terms
+from .locks import lock_balances
 from .models import BatchKey, EntrySource, HouseholdBalance, LedgerEntry
 from .totals import add_to_totals, fresh_points, spends
 
@@ -51,6 +54,9 @@ class Movement:
     # A redemption in a village whose points wait for their month's 公示: the points earned since this day are
     # pending and may not be spent (lifecycle.pending_since).
     pending_since: date | None = None
+    # The key names a row this transaction has just made (a redemption's id): no entry can hold it yet, so it is not
+    # looked up. The key's unique index still refuses a second entry under it.
+    new_key: bool = False
 
     def same_as(self, entry: LedgerEntry) -> bool:
         """Whether entry is this movement, posted earlier under its key: the same household, amount, rule, resident
@@ -99,7 +105,7 @@ def post_entries(movements: list[Movement], actor: User | None = None) -> list[L
     households = _households(household_ids)
     if len(households) < len(household_ids):
         raise NotFound()
-    balances = _lock_balances(household_ids)
+    balances = lock_balances(household_ids)
     posted, reversed_, homes = _read_under_lock(movements)
     guard = _Guard(balances, movements)
 
@@ -135,7 +141,7 @@ def _read_under_lock(movements: list[Movement]) -> tuple[dict[str, LedgerEntry],
     """Once the households are locked: the entries posted already under the batch's keys, the ids among those the
     batch reverses that are reversed already, and each named resident's household and the day they left it."""
     posted = {e.idempotency_key: e for e in _in_chunks(
-        select(LedgerEntry), LedgerEntry.idempotency_key, [m.idempotency_key for m in movements])}
+        select(LedgerEntry), LedgerEntry.idempotency_key, [m.idempotency_key for m in movements if not m.new_key])}
     reversed_ = set(_in_chunks(select(LedgerEntry.reverses_id), LedgerEntry.reverses_id,
                                [m.reverses.id for m in movements if m.reverses is not None]))
     residents = {m.resident_id for m in movements if m.resident_id is not None}
@@ -217,6 +223,7 @@ def _entry(movement: Movement, day: date, actor: User | None) -> LedgerEntry:
         idempotency_key=movement.idempotency_key,
         reverses_id=movement.reverses.id if movement.reverses else None,
         hours=movement.hours,
+        created_at=utcnow(),
     )
 
 
@@ -224,12 +231,24 @@ def _write(new: list[LedgerEntry], earned: list[LedgerEntry], balances: dict[int
            opening: dict[int, int], running: dict[int, int], households: dict[int, Household],
            actor: User | None) -> None:
     """Write a batch that passed every check: the balances that moved, the new entries, the period totals of those
-    earned or lost (earned), and one audit record per entry with the balance before and after it."""
-    for household_id, balance in balances.items():
-        if running[household_id] != opening[household_id]:
-            balance.balance = running[household_id]
-    db.session.add_all(new)
-    db.session.flush()
+    earned or lost (earned), and one audit record per entry with the balance before and after it.
+
+    The balances and the entries go by the tables' own statements, not the session's unit of work (which cost more
+    than the statements on a redemption's path); the objects are then made what the session would have made of
+    them: the balances as written, the entries persistent with their ids."""
+    db.session.flush()  # what the caller left unwritten goes first, as a flush of the whole session would
+    moved = [dict(household=household_id, new_balance=running[household_id]) for household_id in balances
+             if running[household_id] != opening[household_id]]
+    if moved:
+        connection().execute(_BALANCE_WRITE, moved if len(moved) > 1 else moved[0])
+        for row in moved:
+            set_committed_value(balances[row["household"]], "balance", row["new_balance"])
+    rows = [{column: getattr(entry, column) for column in _ENTRY_COLUMNS} for entry in new]
+    ids = connection().execute(_ENTRY_INSERT, rows if len(rows) > 1 else rows[0]).scalars().all()
+    for entry, entry_id in zip(new, ids, strict=True):
+        entry.id = entry_id
+        make_transient_to_detached(entry)
+        db.session.add(entry)
     if earned:
         add_to_totals(earned)
     apply_bars(new, balances, households, actor)
@@ -249,6 +268,14 @@ def _write(new: list[LedgerEntry], earned: list[LedgerEntry], balances: dict[int
                    "reverses": entry.reverses_id, "note": entry.note},
         ))
     record_all(actor, changes)
+
+
+_BALANCES = HouseholdBalance.__table__
+_BALANCE_WRITE = (update(_BALANCES).where(_BALANCES.c.household_id == bindparam("household"))
+                  .values(balance=bindparam("new_balance")))
+_ENTRY_COLUMNS = ("household_id", "resident_id", "amount", "rule_version_id", "category", "source", "actor_id",
+                  "occurred_on", "created_at", "note", "idempotency_key", "reverses_id", "hours")
+_ENTRY_INSERT = insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id, sort_by_parameter_order=True)
 
 
 def apply_rule(
@@ -342,31 +369,19 @@ def rule_for_household(household: Household, rule_id: int, day: date, quantity: 
 
     Raises DomainError("unknown_rule" | "rule_not_in_force" | "rule_not_for_household_kind" | "invalid_quantity").
     """
-    rule = db.session.get(Rule, rule_id) if isinstance(rule_id, int) else None
-    if rule is None or rule.village_id != household.village_id:
-        raise DomainError("unknown_rule")
-    version = version_in_force(rule.id, day)
-    if version is None:
+    version = version_to_apply(rule_id, day) if isinstance(rule_id, int) else None
+    if version is None:  # no rule, or none in force: the refusal says which
+        rule = db.session.get(Rule, rule_id) if isinstance(rule_id, int) else None
+        if rule is None or rule.village_id != household.village_id:
+            raise DomainError("unknown_rule")
         raise DomainError("rule_not_in_force", day=day.isoformat())
+    if version.rule.village_id != household.village_id:
+        raise DomainError("unknown_rule")
     if not version.applies_to(household.kind):
         raise DomainError("rule_not_for_household_kind")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY[version.unit]:
         raise DomainError("invalid_quantity", limit=MAX_QUANTITY[version.unit])
     return version
-
-
-def hold_all(household_ids: list[int]) -> dict[int, HouseholdBalance]:
-    """Lock the households' balances, in id order, until the transaction ends: for a caller that reads under the
-    locks before it posts to them (a 清零). Postings for them later in the transaction find them locked already."""
-    return _lock_balances(household_ids)
-
-
-def hold(household_id: int) -> int:
-    """Lock the household's balance until the transaction ends, and return it: for a caller whose own checks must
-    see the household settled before it writes (the shop's idempotency key, before it takes stock); a posting for it
-    later in the transaction finds it locked already. Raises nothing for a household without entries (its balance
-    is 0)."""
-    return _lock_balances([household_id])[household_id].balance
 
 
 def reversal_of(entry_id: int, idempotency_key: str, note: str = "", correction: bool = False,
@@ -433,42 +448,6 @@ def _households(household_ids: list[int]) -> dict[int, Household]:
     households.update((h.id, h) for h in _in_chunks(select(Household), Household.id,
                                                     [h for h in household_ids if h not in households]))
     return households
-
-
-def _lock_balances(household_ids: list[int]) -> dict[int, HouseholdBalance]:
-    """Each household's balance row (made at 0 where missing), locked until the transaction ends, in id order, by
-    one statement: an upsert that rewrites the balance as it is (on SQLite, a write takes the database's write lock
-    before anything is read). A household locked already in this transaction (hold(), then a posting) is not asked
-    for again: nobody else has written its row since, and this transaction writes it only through these objects."""
-    held = _held_balances()
-    missing = sorted(set(household_ids) - held.keys())
-    if missing:
-        statement = _balance_lock(db.engine.dialect.name).execution_options(populate_existing=True)
-        held.update((b.household_id, b) for b in db.session.scalars(
-            statement, [dict(household_id=household_id, balance=0) for household_id in missing]))
-    return {household_id: held[household_id] for household_id in sorted(household_ids)}
-
-
-def _held_balances() -> dict[int, HouseholdBalance]:
-    """The balances locked so far in the session's innermost transaction (a savepoint's locks go with its
-    rollback, so it keeps its own)."""
-    session = db.session()
-    session.connection()  # begins the transaction, if none has begun
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    memo = session.info.get("held_balances")
-    if memo is None or memo[0] is not transaction:
-        memo = session.info["held_balances"] = (transaction, {})
-    return memo[1]
-
-
-@functools.cache
-def _balance_lock(dialect: str):
-    """The balance rows, made at 0 where missing, rewritten as they are (which locks them) and returned as objects,
-    in the order of the rows given."""
-    statement = conflict_insert(dialect)(HouseholdBalance)
-    return statement.on_conflict_do_update(
-        index_elements=["household_id"], set_={"balance": HouseholdBalance.__table__.c.balance},
-    ).returning(HouseholdBalance, sort_by_parameter_order=True)
 
 
 @functools.cache

@@ -28,6 +28,7 @@ from .import_table import (
 )
 from .models import Household, HouseholdCareTag, Resident
 from .privacy import mask_id_number, mask_phone
+from .services import hold_households, take_figures_along
 
 # Notes one change for the preview: row, name, column, before, after.
 Note = Callable[[int, str, str, str, str], None]
@@ -200,24 +201,36 @@ def _person_differences(person: Person, is_head: bool, columns: set[str], note: 
     return values
 
 
-def apply_updates(updates: list[HouseUpdate], actor) -> None:
-    """Apply the changes of households on the register, each audited as an edit on its page is."""
+def _held_households(updates: list[HouseUpdate]) -> dict[int, Household]:
+    """The households to update, by id. Those that move to another grid are held first, as move_household holds one,
+    and all are read under the holds: what a move takes along goes from the grid each is really in."""
+    hold_households(sorted(u.known.id for u in updates if "grid_id" in u.household))
     ids = [u.known.id for u in updates]
     households = {}
     for start in range(0, len(ids), CHUNK):
         households.update((h.id, h) for h in db.session.scalars(
             select(Household).where(Household.id.in_(ids[start:start + CHUNK]))
             .options(selectinload(Household.residents), selectinload(Household.care_tags), selectinload(Household.grid))
+            .execution_options(populate_existing=True)
         ))
+    return households
+
+
+def apply_updates(updates: list[HouseUpdate], actor) -> None:
+    """Apply the changes of households on the register, each audited as an edit on its page is; a household moved to
+    another grid takes its figures kept per grid along."""
+    households = _held_households(updates)
     grids = {g.id: g for g in db.session.scalars(select(GridNode).where(
         GridNode.id.in_({u.household["grid_id"] for u in updates if "grid_id" in u.household})))}
     now = utcnow()
+    moves = {}
     for planned in updates:
         household = households[planned.known.id]
         residents = {r.id: r for r in household.residents}
         before, after = {}, {}
-        if "grid_id" in planned.household:
+        if "grid_id" in planned.household and planned.household["grid_id"] != household.grid_id:
             before["grid"], after["grid"] = household.grid.name, grids[planned.household["grid_id"]].name
+            moves[household.id] = (household.grid_id, planned.household["grid_id"])
             household.grid = grids[planned.household["grid_id"]]
         if "address" in planned.household:
             before["address"], after["address"] = household.address, planned.household["address"]
@@ -257,6 +270,7 @@ def apply_updates(updates: list[HouseUpdate], actor) -> None:
         if after:
             record(actor, "household.updated", "household", household.id, household.grid_id,
                    before=before, after={"number": household.number, **after})
+    take_figures_along(moves)
 
 
 def _masked(values: dict) -> dict:

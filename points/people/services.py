@@ -1,5 +1,7 @@
 """Writes to households and residents, and the validation of the personal data they carry."""
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
@@ -144,19 +146,71 @@ def add_resident(
     return resident
 
 
+@dataclass(frozen=True)
+class GridFigures:
+    """Figures a domain above keeps per grid from its households' own (the ledger's grid totals), which a household
+    takes along to the grid it moves to. Registered with keeps_grid_figures by that domain."""
+
+    # Lock the households against the domain's writers until the transaction ends: called before their grids are read,
+    # so that a posting and a move of the same household wait for each other.
+    hold: Callable[[list[int]], object]
+    # Move the households' figures: household id → (grid left, grid joined), once they are in their new grids.
+    move: Callable[[dict[int, tuple[int, int]]], None]
+    # A household left the register on a day (sign -1: 整户迁出) or came back (sign 1: reopened, with the day it had
+    # left): (household id, its grid, the day, sign). The boards count it only in the periods it was on the register in.
+    leave: Callable[[int, int, date, int], None]
+
+
+grid_figures: list[GridFigures] = []
+
+
+def keeps_grid_figures(figures: GridFigures) -> GridFigures:
+    grid_figures.append(figures)
+    return figures
+
+
+def hold_households(household_ids: list[int]) -> None:
+    """Lock the households against every domain that keeps figures per grid, before a move reads their grids."""
+    if household_ids:
+        for figures in grid_figures:
+            figures.hold(household_ids)
+
+
+def take_figures_along(moves: dict[int, tuple[int, int]]) -> None:
+    """Move the figures kept per grid of households that moved: household id → (grid left, grid joined)."""
+    if moves:
+        for figures in grid_figures:
+            figures.move(moves)
+
+
+def _hold_again(household: Household) -> None:
+    """Hold the household against the domains keeping figures per grid, then read it again: a move, closure or
+    reopening committed since it was loaded decides what this one changes (two closures at once take its totals off
+    once)."""
+    hold_households([household.id])
+    db.session.refresh(household)
+
+
 def move_household(household: Household, grid: GridNode, actor=None) -> Household:
-    """Move a household to another grid of its village: its points and history go with it; weekly results already
-    published stay where they were inspected. Raises DomainError("invalid_grid" | "same_grid")."""
+    """Move a household to another grid of its village: its points and history go with it, and its part of the
+    figures kept per grid (take_figures_along); weekly results already published stay where they were inspected.
+    Raises DomainError("invalid_grid" | "same_grid")."""
     if grid.kind is not NodeKind.GRID or grid.village_id != household.village_id:
         raise DomainError("invalid_grid")
+    # Read again under the hold: a move or closure committed since the household was loaded decides the grid it
+    # leaves, or that it has none to leave.
+    _hold_again(household)
+    if household.closed_on is not None:  # off the register: it is in no grid's figures to take along
+        raise DomainError("household_closed", status=409, number=household.number)
     if grid.id == household.grid_id:
         raise DomainError("same_grid")
-    before = household.grid.name
+    left = household.grid
     household.grid_id = grid.id
     household.grid = grid
     db.session.flush()
+    take_figures_along({household.id: (left.id, grid.id)})
     record(actor, "household.moved", "household", household.id, grid.id,
-           before={"grid": before}, after={"number": household.number, "grid": grid.name})
+           before={"grid": left.name}, after={"number": household.number, "grid": grid.name})
     return household
 
 
@@ -209,11 +263,15 @@ def close_household(household: Household, closure: Closure, on: date, actor=None
     """整户迁出: the household leaves the register on a day. Its ledger, balance and history stay; it earns, loses and
     redeems no more, and leaves the boards and 卫生评比 rounds from then on. Raises DomainError("household_closed" |
     "invalid_day" | "day_in_future")."""
+    day = _valid_day(on)
+    _hold_again(household)
     if household.closed_on is not None:
         raise DomainError("household_closed", status=409, number=household.number)
-    household.closed_on = _valid_day(on)
+    household.closed_on = day
     household.closure = Closure(closure)
     db.session.flush()
+    for figures in grid_figures:
+        figures.leave(household.id, household.grid_id, day, -1)
     record(actor, "household.closed", "household", household.id, household.grid_id,
            after={"number": household.number, "closure": household.closure.value,
                   "closed_on": household.closed_on.isoformat()})
@@ -223,11 +281,15 @@ def close_household(household: Household, closure: Closure, on: date, actor=None
 def reopen_household(household: Household, actor=None) -> Household:
     """A household that left comes back (or was closed by mistake): on the register again from today.
     Raises DomainError("household_open")."""
+    _hold_again(household)
     if household.closed_on is None:
         raise DomainError("household_open", number=household.number)
     before = {"closure": household.closure.value, "closed_on": household.closed_on.isoformat()}
+    left_on = household.closed_on
     household.closed_on, household.closure = None, None
     db.session.flush()
+    for figures in grid_figures:
+        figures.leave(household.id, household.grid_id, left_on, 1)
     record(actor, "household.reopened", "household", household.id, household.grid_id,
            before=before, after={"number": household.number})
     return household

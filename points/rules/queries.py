@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..extensions import db
 from .models import Rule, RuleVersion
@@ -20,6 +20,14 @@ def _in_force(day: date):
 def version_in_force(rule_id: int, day: date) -> RuleVersion | None:
     """The version of a rule that holds on day, if any."""
     return db.session.scalar(select(RuleVersion).where(RuleVersion.rule_id == rule_id, _in_force(day)))
+
+
+def version_to_apply(rule_id: int, day: date) -> RuleVersion | None:
+    """The version of a rule that holds on day, if any, with its rule and its roles loaded by the same statement:
+    what applying it asks of them (the village, who may apply it)."""
+    return db.session.scalars(
+        select(RuleVersion).join(RuleVersion.rule).where(RuleVersion.rule_id == rule_id, _in_force(day))
+        .options(contains_eager(RuleVersion.rule), joinedload(RuleVersion.roles))).unique().first()
 
 
 def rule_book(village_id: int, day: date) -> list[RuleVersion]:

@@ -13,20 +13,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit.services import record
+from ..audit.services import record, together
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import db, insert_unless_taken
+from ..extensions import add_unless_taken, attach, connection, db, fetch
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import blocks_retirement
 from ..ledger.lifecycle import pending_since
-from ..ledger.models import EntrySource
-from ..ledger.services import hold, post_entry, reverse_entry
+from ..ledger.locks import hold
+from ..ledger.models import EntrySource, LedgerSettings
+from ..ledger.services import post_entry, reverse_entry
 from ..limits import MAX_ID
 from ..people.cards import card_of_household, household_of_card
 from ..people.models import Household, HouseholdCard
@@ -233,7 +234,7 @@ def customer(actor: User, shop: Shop, *, card: str | None = None, number: str | 
     elif number:
         household = _numbered(shop.village_id, number.strip()[:20])
     else:
-        household = db.session.get(Household, household_id) if _row_id(household_id) else None
+        household = fetch(Household, household_id) if _row_id(household_id) else None
         if household is None or household.village_id != shop.village_id:
             raise NotFound()
     policy.refuse_own_household(actor, household.id, "own_redemption")
@@ -266,7 +267,8 @@ def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str |
     | "idempotency_key_reused")."""
     household, shown = customer(actor, shop, card=card, household_id=household_id)
     basket = _basket(lines)
-    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(basket)))}
+    products = {row.id: attach(Product, row._mapping) for row in connection().execute(
+        _PRODUCTS_OF, {"ids": list(basket)})}
     for product_id in basket:
         product = products.get(product_id)
         if product is None or product.shop_id != shop.id:
@@ -274,35 +276,45 @@ def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str |
     fingerprint = _fingerprint(shop.id, household.id, sorted(basket.items()))
     # The household first, then the stock, as a void does.
     balance = hold(household.id)
-    redemption = db.session.scalar(insert_unless_taken(Redemption, db.engine.dialect.name), [dict(
+    redemption = add_unless_taken(Redemption, dict(
         shop_id=shop.id, household_id=household.id, card_id=shown.id if shown else None,
         total=sum(products[p].price * q for p, q in basket.items()), clerk_id=actor.id,
-        client_key=client_key or None, fingerprint=fingerprint)])
+        client_key=client_key or None, fingerprint=fingerprint))
     if redemption is None:  # the key's redemption, made before (a twin's insert waits for the first's to end)
         return _replay(_by_key(actor, client_key), fingerprint)
     for product_id in basket:
         if not products[product_id].active:
             raise DomainError("product_inactive", name=products[product_id].name)
-    # The answer shows the household and the lines: the objects in hand spare it the queries.
-    set_committed_value(redemption, "household", household)
-    set_committed_value(redemption, "lines", [])
     for product_id, quantity in basket.items():
         _take_stock(products[product_id], quantity)
-        redemption.lines.append(RedemptionLine(product_id=product_id, name=products[product_id].name,
-                                               unit=products[product_id].unit, price=products[product_id].price,
-                                               quantity=quantity))
-        db.session.add(StockMovement(product_id=product_id, quantity=-quantity, kind=StockChange.REDEMPTION,
-                                     redemption_id=redemption.id, actor_id=actor.id))
+    # The lines, the movements, the debit and the two audit events by a statement each, not the session's unit of
+    # work: this is the counter's hot path. The answer shows the household and the lines: the objects in hand (the
+    # lines as written) spare it the queries.
+    made = [dict(redemption_id=redemption.id, product_id=p, name=products[p].name, unit=products[p].unit,
+                 price=products[p].price, quantity=q) for p, q in basket.items()]
+    moved = [dict(product_id=p, quantity=-q, kind=StockChange.REDEMPTION, reason="", redemption_id=redemption.id,
+                  actor_id=actor.id, created_at=redemption.created_at) for p, q in basket.items()]
+    written = connection()
+    written.execute(insert(RedemptionLine.__table__), made if len(made) > 1 else made[0])
+    written.execute(insert(StockMovement.__table__), moved if len(moved) > 1 else moved[0])
+    set_committed_value(redemption, "household", household)
+    set_committed_value(redemption, "lines", [RedemptionLine(**line) for line in made])
     settings = shop.ledger_settings
-    entry = post_entry(household.id, -redemption.total, EntrySource.REDEMPTION, f"redemption:{redemption.id}",
-                       actor=actor, note=f"{shop.name} {redemption.number}"[:200],
-                       pending_since=pending_since(settings, local_today()) if settings is not None else None)
-    redemption.entry_id = entry.id
-    db.session.flush()
-    record(actor, "redemption.made", "redemption", redemption.id, household.grid_id,
-           after={"household": household.number, "total": redemption.total,
-                  "lines": {products[p].name: q for p, q in basket.items()}})
+    with together():
+        entry = post_entry(household.id, -redemption.total, EntrySource.REDEMPTION, f"redemption:{redemption.id}",
+                           actor=actor, note=f"{shop.name} {redemption.number}"[:200], new_key=True,
+                           pending_since=pending_since(settings, local_today()) if settings is not None else None)
+        written.execute(_DEBITED, dict(redemption=redemption.id, entry=entry.id))
+        set_committed_value(redemption, "entry_id", entry.id)
+        record(actor, "redemption.made", "redemption", redemption.id, household.grid_id,
+               after={"household": household.number, "total": redemption.total,
+                      "lines": {products[p].name: q for p, q in basket.items()}})
     return Redeemed(redemption, already=False, balance_after=balance - redemption.total)
+
+
+_REDEMPTIONS = Redemption.__table__
+_DEBITED = (update(_REDEMPTIONS).where(_REDEMPTIONS.c.id == bindparam("redemption"))
+            .values(entry_id=bindparam("entry")))
 
 
 def _basket(lines: list[tuple[int, int]]) -> dict[int, int]:
@@ -332,10 +344,16 @@ def _replay(earlier: Redemption, fingerprint: str) -> Redeemed:
     return Redeemed(_same(earlier, fingerprint), already=True)
 
 
+_PRODUCTS = Product.__table__
+_PRODUCTS_OF = select(_PRODUCTS).where(_PRODUCTS.c.id.in_(bindparam("ids", expanding=True)))
+# The table's statement, not the entity's: the session would look for the product among its objects to update it.
+_TAKE = (update(_PRODUCTS).where(_PRODUCTS.c.id == bindparam("product"), _PRODUCTS.c.active.is_(True),
+                                 _PRODUCTS.c.stock >= bindparam("quantity"))
+         .values(stock=_PRODUCTS.c.stock - bindparam("quantity")).returning(_PRODUCTS.c.stock))
+
+
 def _take_stock(product: Product, quantity: int) -> None:
-    left = db.session.execute(update(Product).where(Product.id == product.id, Product.active.is_(True),
-                                                    Product.stock >= quantity)
-                              .values(stock=Product.stock - quantity).returning(Product.stock)).scalar()
+    left = connection().execute(_TAKE, dict(product=product.id, quantity=quantity)).scalar()
     if left is not None:
         set_committed_value(product, "stock", left)
         return
@@ -455,10 +473,21 @@ def redemptions_of(shop: Shop, first: date, last: date, household_id: int | None
 
 
 def shop_of(shop_id: int) -> Shop:
-    shop = db.session.get(Shop, shop_id) if _row_id(shop_id) else None
-    if shop is None:
+    """The shop with its village's 公示 settings (what a redemption asks of them), by one statement of the tables whose
+    rows attach() makes the session's objects: the counter's hot path. Raises NotFound."""
+    row = connection().execute(_SHOP, {"id": shop_id}).first() if _row_id(shop_id) else None
+    if row is None:
         raise NotFound()
+    shop = attach(Shop, {c.name: row._mapping[c] for c in Shop.__table__.columns})
+    settings = LedgerSettings.__table__.columns
+    set_committed_value(shop, "ledger_settings", attach(LedgerSettings, {c.name: row._mapping[c] for c in settings})
+                        if row._mapping[settings.village_id] is not None else None)
     return shop
+
+
+_SHOP = (select(Shop.__table__, LedgerSettings.__table__).select_from(Shop.__table__)
+         .outerjoin(LedgerSettings.__table__, LedgerSettings.__table__.c.village_id == Shop.__table__.c.village_id)
+         .where(Shop.__table__.c.id == bindparam("id")))
 
 
 @blocks_retirement

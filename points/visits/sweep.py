@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import true
 
-from ..extensions import db, insert_unless_taken
+from ..extensions import add_unless_taken, db
 from ..grids.models import GridNode
 from ..messages.services import tell_staff
 from ..timeutil import utc_to_local
@@ -27,8 +27,7 @@ def sweep_visits(now: datetime) -> dict:
     overdue = Counter(row.household.grid_id for row in due_households(true(), today) if row.overdue)
     grids = told = 0
     for grid_id, count in sorted(overdue.items()):
-        reminder = db.session.scalar(insert_unless_taken(VisitReminder, db.engine.dialect.name),
-                                     [dict(grid_id=grid_id, day=today, overdue=count)])
+        reminder = add_unless_taken(VisitReminder, dict(grid_id=grid_id, day=today, overdue=count))
         if reminder is None:  # told already today, by an earlier run or one running now
             continue
         grid = db.session.get(GridNode, grid_id)

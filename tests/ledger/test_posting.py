@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from points.errors import DomainError
 from points.extensions import db
+from points.ledger.locks import hold
 from points.ledger.models import EntrySource, HouseholdBalance, PeriodTotal
-from points.ledger.services import hold, post_entry, reverse_entry
+from points.ledger.services import post_entry, reverse_entry
 from points.periods import period_keys
 
 from .. import factories
