@@ -71,6 +71,7 @@ MESSAGES = {
     "resident_not_in_household": _l("该村民不属于这一户"),
     "household_closed": _l("户号 %(number)s 已整户迁出：不再记分、扣分或兑换（以前的记录照旧保留，可以冲正）"),
     "household_open": _l("户号 %(number)s 在册，不用恢复"),
+    "closed_since_preview": _l("户号 %(number)s 在预览之后已整户迁出，花名册没有导入：请重新上传，按现在的花名册核对"),
     "head_cannot_leave": _l("%(name)s 是户主：请先指定新的户主，再办理迁出；全家都走了就办“整户迁出”"),
     "head_not_member": _l("户主要从这一户现有的成员里选"),
     "relation_invalid": _l("与户主关系有误：户主在“修改户信息”里指定"),

@@ -9,8 +9,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as SignallingSession
 from flask_wtf import CSRFProtect
-from sqlalchemy import Enum, MetaData, bindparam, inspect, select
+from sqlalchemy import Enum, MetaData, bindparam, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
@@ -61,7 +62,42 @@ def add_unless_taken(model, values: dict):
     db.session.flush()  # the table's statement: what the session holds unwritten goes first
     row = connection().execute(_insert_unless_taken(model.__table__, db.engine.dialect.name),
                                          values).first()
-    return None if row is None else attach(model, row._mapping)
+    if row is None:
+        return None
+    added = attach(model, row._mapping)
+    savepoint = db.session().get_nested_transaction()
+    if savepoint is not None:  # undone with it, the row leaves the session as the ORM's own inserts do
+        db.session.info.setdefault(_INSERTED, []).append((savepoint, added))
+    return added
+
+
+_INSERTED = "inserted_in_savepoints"
+
+
+def within(transaction, ended: set) -> bool:
+    """Whether a session's transaction, or one it is nested in, is one of ended."""
+    while transaction is not None:
+        if transaction in ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(SignallingSession, "after_soft_rollback")
+def _forget_undone_inserts(session, transaction) -> None:
+    inserted = session.info.get(_INSERTED)
+    if inserted and transaction.parent is not None:
+        session.info[_INSERTED] = [(savepoint, row) for savepoint, row in inserted
+                                   if not within(savepoint, {transaction})]
+        for savepoint, row in inserted:
+            if within(savepoint, {transaction}) and row in session:
+                session.expunge(row)
+
+
+@event.listens_for(SignallingSession, "after_transaction_end")
+def _end_inserts(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_INSERTED, None)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from sqlalchemy import Date, Integer, String, and_, bindparam, case, cast, delet
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from ..extensions import conflict_insert, db
+from ..extensions import conflict_insert, db, within
 from ..people.models import Household
 from ..people.services import GridFigures, keeps_grid_figures
 from ..periods import Period, PeriodKind, period_keys, period_of
@@ -95,26 +95,30 @@ def add_to_totals(entries: list[LedgerEntry]) -> None:
 def write_grid_totals() -> None:
     """Add what the transaction's postings kept for the grids (add_to_totals) to the grid totals, in one statement:
     at its commit, or before anything reads or moves them in the same transaction. A savepoint rolled back takes its
-    postings' share with it."""
+    postings' share with it; written inside a savepoint, the share of the postings made outside it is held again if
+    the savepoint is rolled back (_after_rollback), as the write is undone with it."""
     held = db.session.info.pop(_FOR_GRIDS, None)
     undone = db.session.info.pop(_UNDONE, set())
-    if not held:
+    kept = [row for row in held or () if not within(row[0], undone)]
+    if not kept:
         return
+    savepoint = db.session().get_nested_transaction()
+    if savepoint is not None:
+        db.session.info.setdefault(_WRITTEN, []).append((savepoint, kept))
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     firsts: dict[str, date | None] = {}
-    for transaction, period, household_id, category, total, entries, first in held:
-        if not _within(transaction, undone):
-            sum_ = sums[(period, household_id, category)]
-            sum_[0] += total
-            sum_[1] += entries
-            firsts[period] = first
+    for _transaction, period, household_id, category, total, entries, first in kept:
+        sum_ = sums[(period, household_id, category)]
+        sum_[0] += total
+        sum_[1] += entries
+        firsts[period] = first
     if sums:
         dialect = db.engine.dialect.name
         rows = [(*key, *value, _day(firsts[key[0]], dialect)) for key, value in sorted(sums.items())]
         db.session.execute(_grid_totals_upsert(dialect), _batch_parameters(dialect, "batch", _OVERALL, rows))
 
 
-_FOR_GRIDS, _UNDONE = "grid_totals_held", "grid_totals_undone"
+_FOR_GRIDS, _UNDONE, _WRITTEN = "grid_totals_held", "grid_totals_undone", "grid_totals_written_in_savepoints"
 
 
 def _day(day: date | None, dialect: str):
@@ -127,15 +131,6 @@ def _held_for_grids() -> list[tuple]:
     return db.session.info.setdefault(_FOR_GRIDS, [])
 
 
-def _within(transaction, undone: set) -> bool:
-    """Whether transaction, or one it is nested in, was rolled back."""
-    while transaction is not None:
-        if transaction in undone:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 @event.listens_for(SignallingSession, "before_commit")
 def _before_commit(session) -> None:
     if not session.in_nested_transaction():  # a savepoint's release keeps them for the commit
@@ -144,16 +139,27 @@ def _before_commit(session) -> None:
 
 @event.listens_for(SignallingSession, "after_soft_rollback")
 def _after_rollback(session, transaction) -> None:
-    if transaction.parent is not None and _FOR_GRIDS in session.info:
+    """A savepoint rolled back: what its postings held is dropped when the rest is written; what was written inside it
+    is undone, and the share of postings made outside it is held again."""
+    if transaction.parent is None:
+        return
+    if _FOR_GRIDS in session.info:
         session.info.setdefault(_UNDONE, set()).add(transaction)
+    written = session.info.get(_WRITTEN)
+    if written:
+        undone = {transaction}
+        again = [row for savepoint, rows in written if within(savepoint, undone)
+                 for row in rows if not within(row[0], undone)]
+        session.info[_WRITTEN] = [(savepoint, rows) for savepoint, rows in written if not within(savepoint, undone)]
+        session.info.setdefault(_FOR_GRIDS, []).extend(again)
 
 
 @event.listens_for(SignallingSession, "after_transaction_end")
 def _after_end(session, transaction) -> None:
     """A transaction ended by a rollback or a close (which sends no rollback event) keeps nothing for the next."""
     if transaction.parent is None:
-        session.info.pop(_FOR_GRIDS, None)
-        session.info.pop(_UNDONE, None)
+        for name in (_FOR_GRIDS, _UNDONE, _WRITTEN):
+            session.info.pop(name, None)
 
 
 def move_totals(moves: dict[int, tuple[int, int]]) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..audit.services import record
+from ..errors import DomainError
 from ..extensions import db
 from ..grids.models import GridNode
 from ..grids.queries import grids_of_village
@@ -213,6 +214,9 @@ def _held_households(updates: list[HouseUpdate]) -> dict[int, Household]:
             .options(selectinload(Household.residents), selectinload(Household.care_tags), selectinload(Household.grid))
             .execution_options(populate_existing=True)
         ))
+    closed = next((h for h in households.values() if h.closed_on is not None), None)
+    if closed is not None:  # closed since the file was compared: its grid's figures left with it (leave_totals)
+        raise DomainError("closed_since_preview", status=409, number=closed.number)
     return households
 
 

@@ -94,6 +94,8 @@ def test_grid_totals_equal_the_households_totals_by_their_grids(village, steps):
                         with db.session.begin_nested():
                             post_entry(households[which].id, size, EntrySource.MANUAL, key, rule_version=award,
                                        occurred_on=occurred_on)
+                            if size % 2:  # and what was held before it written there, then undone with it
+                                write_grid_totals()
                             raise Undone
                     except Undone:
                         pass
@@ -216,6 +218,25 @@ def test_a_posting_in_a_savepoint_rolled_back_leaves_no_share_in_the_grid_totals
     assert stored_grid_totals()[("M2026-11", village.grids[0].id, "")] == (9, 2)
     assert_grid_totals_consistent()
     assert_ledger_consistent(home.id)
+
+
+def test_a_savepoint_rolled_back_after_writing_the_grid_totals_holds_what_was_posted_before_it_again(village):
+    award, _, _ = rule_versions(village)
+    home = factories.gen_household(village.grids[0])
+    db.session.commit()
+    post_entry(home.id, 7, EntrySource.MANUAL, "before", rule_version=award, occurred_on=date(2026, 11, 2))
+    try:
+        with db.session.begin_nested():
+            post_entry(home.id, 30, EntrySource.MANUAL, "undone", rule_version=award, occurred_on=date(2026, 11, 2))
+            with db.session.begin_nested():  # written in a savepoint released into the one rolled back
+                grid_board(village.village, period_of(PeriodKind.MONTH, date(2026, 11, 2)))
+            raise Undone
+    except Undone:
+        pass
+    db.session.commit()
+
+    assert stored_grid_totals()[("M2026-11", village.grids[0].id, "")] == (7, 1)
+    assert_grid_totals_consistent()
 
 
 def test_a_rollback_drops_what_the_transaction_held_for_the_grids(village):

@@ -4,13 +4,16 @@ import io
 from datetime import date
 
 import openpyxl
+import pytest
 from sqlalchemy import func, select
 
 from points.audit.models import AuditEvent
 from points.auth import register
 from points.auth.models import Role
+from points.errors import DomainError
 from points.extensions import db
 from points.ledger.queries import balance_of
+from points.people import import_updates
 from points.people.import_table import COLUMNS
 from points.people.imports import import_households
 from points.people.models import CareTag, Closure, Departure, HouseholdKind, Resident
@@ -215,6 +218,26 @@ def test_a_closed_household_cannot_be_imported_again(village):
     report = import_households(village.village, xlsx(rows), MAX_BYTES)
     assert (report.errors[0].row, report.errors[0].column) == (2, "户号")
     assert "已整户迁出" in report.errors[0].message and counts() == before
+
+
+def test_a_move_of_a_household_closed_after_the_file_was_compared_refuses_the_file(village, monkeypatch):
+    """整户迁出 committed between the comparison and the households' hold: its grid totals left with it, and a move
+    would take them off its grid once more."""
+    first = two_households(village)
+    factories.gen_points(first, 30)
+    db.session.commit()
+    rows = exported(village)
+    rows[0]["所属网格"] = rows[1]["所属网格"] = "第3网格"
+    hold = import_updates.hold_households
+
+    def closed_meanwhile(household_ids):
+        close_household(first, Closure.MOVED_OUT, date(2026, 11, 1))
+        hold(household_ids)
+
+    monkeypatch.setattr(import_updates, "hold_households", closed_meanwhile)
+    with pytest.raises(DomainError) as refusal:
+        import_households(village.village, xlsx(rows), MAX_BYTES)
+    assert refusal.value.code == "closed_since_preview" and "户号 0001 在预览之后已整户迁出" in refusal.value.message
 
 
 def test_an_id_number_of_someone_in_another_household_is_refused(village):
