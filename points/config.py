@@ -58,7 +58,9 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers on every answer: they cost two more round trips to the limits' storage a request (a
+    # check-in's, on its hot path); a refusal (429) says when to try again in Retry-After (errors.py).
+    RATELIMIT_HEADERS_ENABLED = False
     # Per client address and username (and per user for a password change), then per address alone.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "100 per minute")

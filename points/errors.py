@@ -1,9 +1,11 @@
 """DomainError, the one way a service refuses, and the HTML / JSON handlers for it and for HTTP errors."""
+import time
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, limiter
 
 # A stable code for each refusal, with the message shown to people (translated at display time).
 MESSAGES = {
@@ -297,6 +299,8 @@ def register_error_handlers(app: Flask) -> None:
         details = [messages] if messages else None
         # Keep what the exception says besides its body, such as the Allow header of a 405.
         headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        if error.code == 429 and limiter.current_limit is not None:  # the limit refused: when its window resets
+            headers.append(("Retry-After", str(max(1, limiter.current_limit.reset_at - int(time.time())))))
         return error_response(code, str(MESSAGES[code]), error.code or 500, details, headers)
 
     @app.errorhandler(500)
