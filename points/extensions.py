@@ -132,16 +132,38 @@ def fetch(model, id_: int):
     """session.get() for the hot paths: the object the session holds, or the row read by the table's statement and
     attached (None when there is none). Only for a model whose relationships load lazily: a joined one would be
     missing."""
-    held = db.session.identity_map.get(db.session.identity_key(model, id_))
-    if held is not None and not inspect(held).expired:
+    held = _held(model, id_)
+    if held is not None:
         return held
     row = connection().execute(_by_id(model.__table__), {"id": id_}).first()
     return None if row is None else attach(model, row._mapping)
 
 
+def fetch_all(model, ids) -> dict:
+    """fetch() of several: id → object, those the session holds and the rest read by one statement (an id without a
+    row is left out)."""
+    found = {id_: held for id_ in ids if (held := _held(model, id_)) is not None}
+    missing = [id_ for id_ in ids if id_ not in found]
+    if missing:
+        found.update((row.id, attach(model, row._mapping))
+                     for row in connection().execute(_by_ids(model.__table__), {"ids": missing}))
+    return found
+
+
+def _held(model, id_: int):
+    """The object of model with id_ the session holds as it is in this transaction (not expired), or None."""
+    held = db.session.identity_map.get(db.session.identity_key(model, id_))
+    return held if held is not None and not inspect(held).expired else None
+
+
 @functools.cache
 def _by_id(table):
     return select(table).where(table.c.id == bindparam("id"))
+
+
+@functools.cache
+def _by_ids(table):
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.cache

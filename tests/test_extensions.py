@@ -1,8 +1,9 @@
 """The hot paths' helpers of the session: a row inserted by a table's statement is the session's object as the ORM's
-own insert would make it, and leaves the session when the savepoint it was inserted under is rolled back."""
+own insert would make it, and leaves the session when the savepoint it was inserted under is rolled back; rows the
+session holds are not read again."""
 from sqlalchemy import select
 
-from points.extensions import add_unless_taken, db
+from points.extensions import add_unless_taken, db, fetch_all
 from points.grids.models import GridNode, NodeKind
 
 from .factories import unique
@@ -41,3 +42,16 @@ def test_a_row_inserted_under_a_savepoint_rolled_back_leaves_the_session(app):
     assert kept in db.session and released in db.session
     db.session.commit()
     assert set(db.session.scalars(select(GridNode.id).where(GridNode.kind == NodeKind.TOWN))) >= {kept.id, released.id}
+
+
+def test_fetch_all_reads_in_one_statement_only_what_the_session_does_not_hold(app, statements):
+    held, first, second = (add_unless_taken(GridNode, _town(unique("t"))) for _ in range(3))
+    ids = [held.id, first.id, second.id]
+    db.session.commit()
+    kept = db.session.get(GridNode, held.id)  # held, as this transaction read it
+    db.session.expunge(first)
+    db.session.expunge(second)
+    statements.clear()
+    found = fetch_all(GridNode, ids + [10**9])
+    assert found[held.id] is kept and sorted(found) == sorted(ids)
+    assert len(statements) == 1 and "IN" in statements[0]

@@ -429,12 +429,12 @@ def create_redemption(args):
     user = api_user()
     key = client_key()  # a malformed header is refused before anything changes
     key = f"api:{key}" if key else None  # the pages use their own keys: an API key never meets one
-    shop = services.shop_of(args["shop_id"])
     lines = [(line["product_id"], line["quantity"]) for line in args["lines"]]
+    shop, shelf = services.counter(args["shop_id"], [product_id for product_id, _quantity in lines])
     # A twin request with the key waits in redeem() until the first has committed, and then finds it; the key with
     # another basket (or household) is refused there (409).
     done = services.redeem(user, shop, lines, card=args.get("card"), household_id=args.get("household_id"),
-                           client_key=key)
+                           client_key=key, shelf=shelf)
     # Before the commit, which would make every row read again.
     return answered(redemption_detail(done.redemption, done.balance_after), 201)
 

@@ -6,6 +6,7 @@ takes its locks in the same order (household, then products by id), so no two tr
 refusal rolls the whole of it back. The clerk's Idempotency-Key is unique per account: a retried basket finds the
 first one and answers with it. Functions flush and never commit.
 """
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,7 +22,7 @@ from ..audit.services import record, together
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, Forbidden, NotFound
-from ..extensions import add_unless_taken, attach, connection, db, fetch
+from ..extensions import add_unless_taken, attach, connection, db, fetch, fetch_all
 from ..grids.models import GridNode, NodeKind
 from ..grids.services import blocks_retirement
 from ..ledger.lifecycle import pending_since
@@ -259,16 +260,18 @@ class Redeemed:
 
 
 def redeem(actor: User, shop: Shop, lines: list[tuple[int, int]], *, card: str | None = None,
-           household_id: int | None = None, client_key: str | None = None) -> Redeemed:
-    """兑换: the basket's (product id, quantity) lines for a household (by its card or id), all or nothing.
+           household_id: int | None = None, client_key: str | None = None,
+           shelf: dict[int, Product] | None = None) -> Redeemed:
+    """兑换: the basket's (product id, quantity) lines for a household (by its card or id), all or nothing. shelf: the
+    basket's products read with the shop (counter()); those not in it are read here.
 
     Raises Forbidden, NotFound, DomainError(customer()'s | "empty_basket" | "basket_quantity" | "too_many_lines"
     | "unknown_product" | "product_inactive" | "insufficient_stock" | "insufficient_balance"
     | "idempotency_key_reused")."""
     household, shown = customer(actor, shop, card=card, household_id=household_id)
     basket = _basket(lines)
-    products = {row.id: attach(Product, row._mapping) for row in connection().execute(
-        _PRODUCTS_OF, {"ids": list(basket)})}
+    products = {p: shelf[p] for p in basket if shelf and p in shelf}
+    products.update(fetch_all(Product, [p for p in basket if p not in products]))
     for product_id in basket:
         product = products.get(product_id)
         if product is None or product.shop_id != shop.id:
@@ -345,7 +348,6 @@ def _replay(earlier: Redemption, fingerprint: str) -> Redeemed:
 
 
 _PRODUCTS = Product.__table__
-_PRODUCTS_OF = select(_PRODUCTS).where(_PRODUCTS.c.id.in_(bindparam("ids", expanding=True)))
 # The table's statement, not the entity's: the session would look for the product among its objects to update it.
 _TAKE = (update(_PRODUCTS).where(_PRODUCTS.c.id == bindparam("product"), _PRODUCTS.c.active.is_(True),
                                  _PRODUCTS.c.stock >= bindparam("quantity"))
@@ -473,21 +475,41 @@ def redemptions_of(shop: Shop, first: date, last: date, household_id: int | None
 
 
 def shop_of(shop_id: int) -> Shop:
-    """The shop with its village's 公示 settings (what a redemption asks of them), by one statement of the tables whose
-    rows attach() makes the session's objects: the counter's hot path. Raises NotFound."""
-    row = connection().execute(_SHOP, {"id": shop_id}).first() if _row_id(shop_id) else None
-    if row is None:
+    """The shop with its village's 公示 settings (what a redemption asks of them). Raises NotFound."""
+    return counter(shop_id, [])[0]
+
+
+def counter(shop_id: int, product_ids: list[int]) -> tuple[Shop, dict[int, Product]]:
+    """The shop with its village's 公示 settings, and those of product_ids that are its products (a basket's, for
+    redeem()), by one statement of the tables whose rows attach() makes the session's objects: the counter's hot
+    path. Raises NotFound."""
+    # A basket redeem() refuses anyway (too many lines, an id that is none) is not read ahead.
+    ids = sorted(set(product_ids)) if len(product_ids) <= MAX_LINES and all(map(_row_id, product_ids)) else []
+    found = (connection().execute(_shop_statement(bool(ids)), {"id": shop_id, **({"products": ids} if ids else {})})
+             .all() if _row_id(shop_id) else None)
+    if not found:
         raise NotFound()
-    shop = attach(Shop, {c.name: row._mapping[c] for c in Shop.__table__.columns})
-    settings = LedgerSettings.__table__.columns
-    set_committed_value(shop, "ledger_settings", attach(LedgerSettings, {c.name: row._mapping[c] for c in settings})
-                        if row._mapping[settings.village_id] is not None else None)
-    return shop
+    row = found[0]._mapping
+    shop = attach(Shop, {c.name: row[c] for c in _SHOPS.columns})
+    set_committed_value(shop, "ledger_settings", attach(LedgerSettings, {c.name: row[c] for c in _SETTINGS.columns})
+                        if row[_SETTINGS.c.village_id] is not None else None)
+    shelf = {line._mapping[_PRODUCTS.c.id]: attach(Product, {c.name: line._mapping[c] for c in _PRODUCTS.columns})
+             for line in (found if ids else ()) if line._mapping[_PRODUCTS.c.id] is not None}
+    return shop, shelf
 
 
-_SHOP = (select(Shop.__table__, LedgerSettings.__table__).select_from(Shop.__table__)
-         .outerjoin(LedgerSettings.__table__, LedgerSettings.__table__.c.village_id == Shop.__table__.c.village_id)
-         .where(Shop.__table__.c.id == bindparam("id")))
+_SHOPS, _SETTINGS = Shop.__table__, LedgerSettings.__table__
+
+
+@functools.cache
+def _shop_statement(with_products: bool):
+    statement = (select(_SHOPS, _SETTINGS).select_from(_SHOPS)
+                 .outerjoin(_SETTINGS, _SETTINGS.c.village_id == _SHOPS.c.village_id)
+                 .where(_SHOPS.c.id == bindparam("id")))
+    if not with_products:
+        return statement
+    return statement.add_columns(_PRODUCTS).outerjoin(_PRODUCTS, and_(
+        _PRODUCTS.c.shop_id == _SHOPS.c.id, _PRODUCTS.c.id.in_(bindparam("products", expanding=True))))
 
 
 @blocks_retirement

@@ -212,10 +212,11 @@ def test_a_redemption_debits_the_household_and_takes_the_stock(api, shop):
     assert api.get(f"/api/v1/redemptions/{body['id']}", shop.villager).get_json() == body
 
 
-def test_a_redemption_costs_thirteen_statements_and_locks_the_household_once(api, shop, statements):
-    """The counter's hot path. One more is a round trip on every basket; the household's balance row is locked
-    (the upsert) once, by the shop, and the ledger's posting finds it locked. The ledger does not look up the
-    entry's key (it names the redemption just made), and the two audit events go in one insert."""
+def test_a_redemption_costs_twelve_statements_and_locks_the_household_once(api, shop, statements):
+    """The counter's hot path. One more is a round trip on every basket; the basket's products are read with the
+    shop; the household's balance row is locked (the upsert) once, by the shop, and the ledger's posting finds it
+    locked. The ledger does not look up the entry's key (it names the redemption just made), and the two audit events
+    go in one insert."""
     api.headers(shop.clerk)  # the token is made, and the rows the request names are read, before counting
     body = {"shop_id": shop.shop.id, "household_id": shop.household.id,
             "lines": [{"product_id": shop.soap.id, "quantity": 2}]}
@@ -224,7 +225,7 @@ def test_a_redemption_costs_thirteen_statements_and_locks_the_household_once(api
     response = api.post("/api/v1/redemptions", shop.clerk, json=body, headers={"Idempotency-Key": "basket-1"})
     assert response.status_code == 201
     assert statements.summary() == [
-        "SELECT api_tokens", "SELECT shops", "SELECT households", "SELECT products",
+        "SELECT api_tokens", "SELECT shops", "SELECT households",
         "INSERT household_balances",  # hold(): the lock
         "INSERT redemptions", "UPDATE products", "INSERT redemption_lines", "INSERT stock_movements",
         "UPDATE household_balances", "INSERT ledger_entries", "UPDATE redemptions",
@@ -309,6 +310,15 @@ def test_a_refused_basket_says_why_in_chinese_and_writes_nothing(api, shop, name
     assert error_of(redeem(api, shop, key="k-" + name, **changes), status, code)["message"] == message
     assert snapshot() == before
     assert balance_of(shop.household.id) == 100
+
+
+def test_another_shops_product_in_the_basket_is_unknown_here(api, shop):
+    foreign = factories.gen_product(factories.gen_shop(shop.elsewhere.village), "香皂", price=1, stock=5, unit="块")
+    db.session.commit()
+    before = snapshot()
+    lines = [{"product_id": shop.soap.id, "quantity": 1}, {"product_id": foreign.id, "quantity": 1}]
+    assert error_of(redeem(api, shop, lines=lines), 400, "unknown_product")["message"] == "本超市没有这件商品"
+    assert snapshot() == before and stock(foreign) == 5
 
 
 def test_revoked_forged_and_foreign_cards_are_refused(api, shop):
