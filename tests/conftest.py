@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 from points import create_app
 from points.auth import services as auth_services
 from points.config import database_url
-from points.extensions import db
+from points.extensions import db, limiter
 from points.timeutil import LOCAL
 
 from . import factories
@@ -126,7 +126,10 @@ def _commit_without_flushing_to_disk(dbapi_connection, connection_record) -> Non
 
 @pytest.fixture(autouse=True)
 def _context(app):
-    """Every test runs inside an app context and leaves the database empty."""
+    """Every test runs inside an app context and leaves the database empty. The limiter is one object for every app
+    of the process, and a test's own create_app() (a backup's, a server's) switches it on for all: each test starts
+    with it as the tests' app has it (off)."""
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
     with app.app_context():
         yield
         db.session.rollback()
