@@ -20,7 +20,7 @@ from ..media import clean_photo, store_photo
 from ..people.cards import CARD_PREFIX
 from ..people.models import Household
 from ..periods import month_bounds
-from ..shop import queries, services
+from ..shop import queries, reports, services
 from ..shop.models import CHANGE_LABELS, Product, Redemption, Shop
 from ..shop.queries import (
     balance_after,
@@ -280,7 +280,7 @@ def _counter_page(shop: Shop, household: Household | None = None, card: str = ""
         today, standing = local_today(), standing_of(household)
         context.update(
             standing=standing, balance=standing.available, products=shop_products(shop.id, active_only=True),
-            month=services.redemptions_of(shop, today.replace(day=1), today, household_id=household.id),
+            month=reports.redemptions_of(shop, today.replace(day=1), today, household_id=household.id),
             quantities=quantities or {}, key=uuid.uuid4().hex)
     return render_template("shop/counter.html", **context), status
 
@@ -479,9 +479,9 @@ def report(shop_id: int):
     if isinstance(period, str):
         return error_response("bad_request", period, 400)
     first, last, kind, value = period
-    summary = services.report(current_user, shop, first, last)
+    summary = reports.report(current_user, shop, first, last)
     return render_template("shop/report.html", shop=shop, report=summary, kind=kind, value=value,
-                           redemptions=services.redemptions_of(shop, first, last),
+                           redemptions=reports.redemptions_of(shop, first, last),
                            today=local_today())
 
 
@@ -493,7 +493,7 @@ def report_xlsx(shop_id: int):
     if isinstance(period, str):
         return error_response("bad_request", period, 400)
     first, last, kind, value = period
-    summary = services.report(current_user, shop, first, last)
-    data = report_workbook(summary, services.redemptions_of(shop, first, last, limit=10_000))
+    summary = reports.report(current_user, shop, first, last)
+    data = report_workbook(summary, reports.redemptions_of(shop, first, last, limit=10_000))
     return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=_("积分超市报表-%(shop)s-%(period)s.xlsx", shop=shop.name, period=value))

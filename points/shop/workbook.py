@@ -5,7 +5,7 @@ from ..people.privacy import mask_name
 from ..timeutil import utc_to_local
 from ..xlsx import add_sheet, book_bytes, new_book
 from .models import Redemption
-from .services import ShopReport
+from .reports import ShopReport
 
 
 def _period(report: ShopReport) -> str:

@@ -14,7 +14,7 @@ from points.extensions import db
 from points.ledger.queries import balance_of
 from points.ledger.services import reverse_entry
 from points.people.cards import card_text
-from points.shop import services
+from points.shop import reports, services
 from points.shop.models import Product, Redemption, StockChange, StockMovement
 from points.timeutil import local_today, utcnow
 
@@ -213,11 +213,11 @@ def test_the_report_counts_what_was_not_voided(counter):
     mistake = services.redeem(clerk, shop, [(soap.id, 1)], household_id=household.id).redemption
     services.void(clerk, mistake, "拿错了")
     today = local_today()
-    day = services.report(clerk, shop, today, today)
+    day = reports.report(clerk, shop, today, today)
     assert (day.redemptions, day.points, day.voided) == (2, 20 + 60, 1)
     assert [(s.name, s.quantity, s.points) for s in day.top] == [("肥皂", 3, 30), ("大米", 2, 50)]
     assert [p.name for p in day.low] == ["大米"]  # 1 left, the shop warns at 5
-    yesterday = services.report(clerk, shop, today - timedelta(1), today - timedelta(1))
+    yesterday = reports.report(clerk, shop, today - timedelta(1), today - timedelta(1))
     assert (yesterday.redemptions, yesterday.points, yesterday.top) == (0, 0, [])
 
 
