@@ -159,8 +159,13 @@ def import_households_command(file, village_code, preview):
     except DomainError as refusal:
         raise click.ClickException(refusal.message) from refusal
     with open(file, "rb") as handle:
-        report = register.import_households(None, village, handle.read(), current_app.config["IMPORT_MAX_BYTES"],
+        data = handle.read()
+    try:
+        report = register.import_households(None, village, data, current_app.config["IMPORT_MAX_BYTES"],
                                             apply=not preview)
+    except DomainError as refusal:  # the register changed under the import (closed_since_preview)
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from refusal
     if not report.ok:
         db.session.rollback()
         _echo_errors(report.errors)

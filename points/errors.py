@@ -283,6 +283,18 @@ def error_response(code: str, message: str, status: int, details: list | None = 
     return render_template("error.html", code=code, message=message, status=status), status, headers
 
 
+def _retry_after() -> list[tuple[str, str]]:
+    """When the window of the limit that refused resets, as flask-limiter's headers said it: read from the limits'
+    storage, so left out if it cannot be read (a refusal is no place for a 500)."""
+    refused = limiter.current_limit
+    if refused is None or not refused.breached:
+        return []
+    try:
+        return [("Retry-After", str(max(1, refused.reset_at - int(time.time()))))]
+    except Exception:  # noqa: BLE001 - the storage's errors are its driver's (Redis, memcached …)
+        return []
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
@@ -299,8 +311,8 @@ def register_error_handlers(app: Flask) -> None:
         details = [messages] if messages else None
         # Keep what the exception says besides its body, such as the Allow header of a 405.
         headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
-        if error.code == 429 and limiter.current_limit is not None:  # the limit refused: when its window resets
-            headers.append(("Retry-After", str(max(1, limiter.current_limit.reset_at - int(time.time())))))
+        if error.code == 429:
+            headers += _retry_after()
         return error_response(code, str(MESSAGES[code]), error.code or 500, details, headers)
 
     @app.errorhandler(500)

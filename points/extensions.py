@@ -64,11 +64,16 @@ def add_unless_taken(model, values: dict):
                                          values).first()
     if row is None:
         return None
-    added = attach(model, row._mapping)
+    return inserted(attach(model, row._mapping))
+
+
+def inserted(row):
+    """row, just inserted by a table's statement and made the session's object: inserted under a savepoint, it leaves
+    the session if the savepoint is rolled back, as the ORM's own inserts do (its id may be taken again)."""
     savepoint = db.session().get_nested_transaction()
-    if savepoint is not None:  # undone with it, the row leaves the session as the ORM's own inserts do
-        db.session.info.setdefault(_INSERTED, []).append((savepoint, added))
-    return added
+    if savepoint is not None:
+        db.session.info.setdefault(_INSERTED, []).append((savepoint, row))
+    return row
 
 
 _INSERTED = "inserted_in_savepoints"

@@ -130,7 +130,7 @@ def import_households(actor: User | None, village: GridNode, data: bytes, max_by
                       apply: bool = True) -> ImportReport:
     """导入花名册 into a village of the actor's scope (people.imports.import_households): nobody changes their own
     household by it, a change to it is an error of its row. No actor is the command line, run on the server.
-    Raises Forbidden."""
+    Raises Forbidden, DomainError("closed_since_preview")."""
     if actor is not None and not policy.can(actor, KEEP, village.id):
         raise Forbidden()
     return imports.import_households(village, data, max_bytes, actor=actor,

@@ -20,7 +20,7 @@ from ..audit.services import Change, record_all
 from ..auth import policy
 from ..auth.models import User
 from ..errors import DomainError, NotFound
-from ..extensions import conflict_insert, connection, db
+from ..extensions import conflict_insert, connection, db, inserted
 from ..people.models import Household, Resident
 from ..periods import full_day_label
 from ..rules.models import Rule, RuleCategory, RuleUnit, RuleVersion
@@ -249,6 +249,7 @@ def _write(new: list[LedgerEntry], earned: list[LedgerEntry], balances: dict[int
         entry.id = entry_id
         make_transient_to_detached(entry)
         db.session.add(entry)
+        inserted(entry)
     if earned:
         add_to_totals(earned)
     apply_bars(new, balances, households, actor)

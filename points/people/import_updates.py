@@ -222,7 +222,8 @@ def _held_households(updates: list[HouseUpdate]) -> dict[int, Household]:
 
 def apply_updates(updates: list[HouseUpdate], actor) -> None:
     """Apply the changes of households on the register, each audited as an edit on its page is; a household moved to
-    another grid takes its figures kept per grid along."""
+    another grid takes its figures kept per grid along. Raises DomainError("closed_since_preview") when one of them
+    left the register since the file was compared."""
     households = _held_households(updates)
     grids = {g.id: g for g in db.session.scalars(select(GridNode).where(
         GridNode.id.in_({u.household["grid_id"] for u in updates if "grid_id" in u.household})))}

@@ -48,7 +48,8 @@ def import_households(village: GridNode, data: bytes, max_bytes: int, *, actor=N
     """Check every row and compare the file with the register. With apply, write all of it (new households and
     residents, and the changes) if no row has an error; without, write nothing: the preview. A change to the
     household own_household_id (the importer's own) is an error of its row. Flushes, never commits; the permission
-    is auth.register.import_households's to check."""
+    is auth.register.import_households's to check. Raises DomainError("closed_since_preview") when a household it
+    updates left the register while it ran."""
     report = ImportReport()
     table = read_columns(data, max_bytes, COLUMNS, REQUIRED, report.errors)
     if table is None:

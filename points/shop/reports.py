@@ -13,8 +13,6 @@ from ..people.models import Household
 from ..timeutil import local_to_utc
 from .models import Product, Redemption, RedemptionLine, Shop
 
-RUN_SHOP = policy.Permission.RUN_SHOP
-
 
 @dataclass
 class ProductSales:
@@ -44,7 +42,7 @@ def _utc_span(first: date, last: date) -> tuple[datetime, datetime]:
 def report(actor: User, shop: Shop, first: date, last: date) -> ShopReport:
     """The shop's days first … last (local): redemptions and points taken (voided ones aside), the products by
     quantity redeemed, and the stock left now. Raises Forbidden."""
-    policy.require(actor, RUN_SHOP, shop.village_id)
+    policy.require(actor, policy.Permission.RUN_SHOP, shop.village_id)
     start, end = _utc_span(first, last)
     in_span = (Redemption.shop_id == shop.id, Redemption.created_at >= start, Redemption.created_at < end)
     counted = db.session.execute(

@@ -1,4 +1,4 @@
-"""积分超市: products and their stock, redemption at the counter, voids, and the shop's reports.
+"""积分超市: products and their stock, redemption at the counter, and voids (the shop's reports: reports.py).
 
 A redemption is one transaction: the household's balance is locked, the basket's stock is taken by guarded UPDATEs
 in product id order, then the household is debited through the ledger, which refuses to go below zero. A void
@@ -216,6 +216,44 @@ def _move_stock(actor: User, product: Product, quantity: int, kind: StockChange,
 # ---------------------------------------------------------------------------------------------------- the counter
 
 
+def shop_of(shop_id: int) -> Shop:
+    """The shop with its village's 公示 settings (what a redemption asks of them). Raises NotFound."""
+    return counter(shop_id, [])[0]
+
+
+def counter(shop_id: int, product_ids: list[int]) -> tuple[Shop, dict[int, Product]]:
+    """The shop with its village's 公示 settings, and those of product_ids that are its products (a basket's, for
+    redeem()), by one statement of the tables whose rows attach() makes the session's objects: the counter's hot
+    path. Raises NotFound."""
+    # A basket redeem() refuses anyway (too many lines, an id that is none) is not read ahead.
+    ids = sorted(set(product_ids)) if len(product_ids) <= MAX_LINES and all(map(_row_id, product_ids)) else []
+    found = (connection().execute(_shop_statement(bool(ids)), {"id": shop_id, **({"products": ids} if ids else {})})
+             .all() if _row_id(shop_id) else None)
+    if not found:
+        raise NotFound()
+    row = found[0]._mapping
+    shop = attach(Shop, {c.name: row[c] for c in _SHOPS.columns})
+    set_committed_value(shop, "ledger_settings", attach(LedgerSettings, {c.name: row[c] for c in _SETTINGS.columns})
+                        if row[_SETTINGS.c.village_id] is not None else None)
+    shelf = {line._mapping[_PRODUCTS.c.id]: attach(Product, {c.name: line._mapping[c] for c in _PRODUCTS.columns})
+             for line in (found if ids else ()) if line._mapping[_PRODUCTS.c.id] is not None}
+    return shop, shelf
+
+
+_SHOPS, _SETTINGS = Shop.__table__, LedgerSettings.__table__
+
+
+@functools.cache
+def _shop_statement(with_products: bool):
+    statement = (select(_SHOPS, _SETTINGS).select_from(_SHOPS)
+                 .outerjoin(_SETTINGS, _SETTINGS.c.village_id == _SHOPS.c.village_id)
+                 .where(_SHOPS.c.id == bindparam("id")))
+    if not with_products:
+        return statement
+    return statement.add_columns(_PRODUCTS).outerjoin(_PRODUCTS, and_(
+        _PRODUCTS.c.shop_id == _SHOPS.c.id, _PRODUCTS.c.id.in_(bindparam("products", expanding=True))))
+
+
 def customer(actor: User, shop: Shop, *, card: str | None = None, number: str | None = None,
              household_id: int | None = None) -> tuple[Household, HouseholdCard | None]:
     """The household at the counter, by its card (as scanned), its 户号 (leading zeros optional) or its id, and the
@@ -403,44 +441,6 @@ def void(actor: User, redemption: Redemption, reason: str) -> Redemption:
     record(actor, "redemption.voided", "redemption", redemption.id, redemption.household.grid_id,
            after={"household": redemption.household.number, "total": redemption.total, "reason": reason})
     return redemption
-
-
-def shop_of(shop_id: int) -> Shop:
-    """The shop with its village's 公示 settings (what a redemption asks of them). Raises NotFound."""
-    return counter(shop_id, [])[0]
-
-
-def counter(shop_id: int, product_ids: list[int]) -> tuple[Shop, dict[int, Product]]:
-    """The shop with its village's 公示 settings, and those of product_ids that are its products (a basket's, for
-    redeem()), by one statement of the tables whose rows attach() makes the session's objects: the counter's hot
-    path. Raises NotFound."""
-    # A basket redeem() refuses anyway (too many lines, an id that is none) is not read ahead.
-    ids = sorted(set(product_ids)) if len(product_ids) <= MAX_LINES and all(map(_row_id, product_ids)) else []
-    found = (connection().execute(_shop_statement(bool(ids)), {"id": shop_id, **({"products": ids} if ids else {})})
-             .all() if _row_id(shop_id) else None)
-    if not found:
-        raise NotFound()
-    row = found[0]._mapping
-    shop = attach(Shop, {c.name: row[c] for c in _SHOPS.columns})
-    set_committed_value(shop, "ledger_settings", attach(LedgerSettings, {c.name: row[c] for c in _SETTINGS.columns})
-                        if row[_SETTINGS.c.village_id] is not None else None)
-    shelf = {line._mapping[_PRODUCTS.c.id]: attach(Product, {c.name: line._mapping[c] for c in _PRODUCTS.columns})
-             for line in (found if ids else ()) if line._mapping[_PRODUCTS.c.id] is not None}
-    return shop, shelf
-
-
-_SHOPS, _SETTINGS = Shop.__table__, LedgerSettings.__table__
-
-
-@functools.cache
-def _shop_statement(with_products: bool):
-    statement = (select(_SHOPS, _SETTINGS).select_from(_SHOPS)
-                 .outerjoin(_SETTINGS, _SETTINGS.c.village_id == _SHOPS.c.village_id)
-                 .where(_SHOPS.c.id == bindparam("id")))
-    if not with_products:
-        return statement
-    return statement.add_columns(_PRODUCTS).outerjoin(_PRODUCTS, and_(
-        _PRODUCTS.c.shop_id == _SHOPS.c.id, _PRODUCTS.c.id.in_(bindparam("products", expanding=True))))
 
 
 @blocks_retirement

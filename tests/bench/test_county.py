@@ -32,7 +32,7 @@ from points.people.models import Closure, Household, Resident
 from points.periods import month_bounds, period_keys, week_of
 from points.rules.models import Rule, RuleUnit, RuleVersion
 from points.shop.models import Product, Redemption, Shop, StockChange, StockMovement
-from points.shop.services import report
+from points.shop.reports import report
 from points.timeutil import utc_to_local
 from tests import factories
 from tests.ledger.grid_helpers import expected_grid_totals, stored_grid_totals

@@ -37,6 +37,20 @@ def test_an_award_raises_the_balance_and_every_period_total(setup):
     assert_ledger_consistent(household.id)
 
 
+def test_an_entry_posted_under_a_savepoint_rolled_back_leaves_the_session(setup):
+    """Its id is free again: the next posting takes it, and the session holds no ghost under that id."""
+    household, award, _, _ = setup
+    with pytest.raises(DomainError):
+        with db.session.begin_nested():
+            undone = post_entry(household.id, 20, EntrySource.MANUAL, "undone", rule_version=award)
+            raise DomainError("insufficient_balance")
+    kept = post_entry(household.id, 5, EntrySource.MANUAL, "kept", rule_version=award)
+    db.session.commit()
+    assert undone not in db.session and balance_of(household) == 5
+    assert_ledger_consistent(household.id)
+    assert kept.id is not None
+
+
 def test_iso_weeks_cross_the_new_year():
     assert period_keys(date(2027, 1, 1))[:2] == ["W2026-53", "M2027-01"]
     assert period_keys(date(2025, 12, 29))[0] == "W2026-01"

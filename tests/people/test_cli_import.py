@@ -1,4 +1,7 @@
 """flask --app points import-households FILE --village CODE: the same import from the command line."""
+from points.errors import DomainError
+from points.people import imports
+
 from .test_imports import counts, csv_bytes, person, xlsx
 
 
@@ -52,3 +55,17 @@ def test_an_unknown_village_is_refused(runner, village, tmp_path):
     assert result.exit_code != 0
     assert "找不到编码为 nowhere 的村" in result.output
     assert counts() == (0, 0)
+
+
+def test_a_household_closed_while_the_file_is_applied_refuses_it_in_chinese(runner, village, tmp_path, monkeypatch):
+    def closed_meanwhile(updates, actor):
+        raise DomainError("closed_since_preview", status=409, number="0001")
+
+    path = tmp_path / "花名册.xlsx"
+    path.write_bytes(xlsx([person(户号="0001")]))
+    runner.invoke(args=["import-households", str(path), "--village", village.village.code])
+    path.write_bytes(xlsx([person(户号="0001", 门牌号="后街5号")]))
+    monkeypatch.setattr(imports, "apply_updates", closed_meanwhile)
+    result = runner.invoke(args=["import-households", str(path), "--village", village.village.code])
+    assert result.exit_code == 1
+    assert "户号 0001 在预览之后已整户迁出，花名册没有导入" in result.output
