@@ -154,16 +154,13 @@ def create_user_command(username, password, role, node_code, display_name):
 def import_households_command(file, village_code, preview):
     """Import households and residents from an .xlsx or .csv file, all rows or none: new households are added and
     those on the register (by 户号) are updated to what the file says."""
-    try:
-        village = village_by_code(village_code)
-    except DomainError as refusal:
-        raise click.ClickException(refusal.message) from refusal
     with open(file, "rb") as handle:
         data = handle.read()
-    try:
+    try:  # no such village, or the register changed under the import (closed_since_preview)
+        village = village_by_code(village_code)
         report = register.import_households(None, village, data, current_app.config["IMPORT_MAX_BYTES"],
                                             apply=not preview)
-    except DomainError as refusal:  # the register changed under the import (closed_since_preview)
+    except DomainError as refusal:
         db.session.rollback()
         raise click.ClickException(refusal.message) from refusal
     if not report.ok:
